@@ -1,0 +1,112 @@
+"""What a check sees: the surface, the baseline, a sender, and a finding factory."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from middlebrick.baseline import Baseline
+from middlebrick.checks.registry import CheckSpec
+from middlebrick.config import ScanRequest
+from middlebrick.errors import BudgetExhausted
+from middlebrick.findings import Confidence, Evidence, Finding, Severity, fingerprint
+from middlebrick.http.exchange import Exchange, Request, Sender
+from middlebrick.knowledge import catalogue
+from middlebrick.spec.model import Operation, Surface
+
+
+@dataclass
+class CheckContext:
+    """Everything one run of one check may use. Checks never reach the network any other way."""
+
+    scan: ScanRequest
+    surface: Surface
+    baseline: Baseline
+    client: Sender
+    spec: CheckSpec | None = None
+    framework: str | None = None  # "flask", "django", "fastapi", … when fingerprinted
+    sent: int = field(default=0, init=False)
+
+    @property
+    def base_url(self) -> str:
+        """The API's base URL without a trailing slash."""
+        return self.surface.base_url
+
+    @property
+    def request_cap(self) -> int | None:
+        """The most requests this check may send: its declared cost."""
+        if self.spec is None:
+            return None
+        return self.spec.max_requests + self.spec.per_operation * len(self.surface.operations)
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a path relative to the API's base (``"/admin"`` -> base + /admin)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return urljoin(self.base_url + "/", path.lstrip("/"))
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        """Send a probe through the shared client, counted against this check's declared cost."""
+        cap = self.request_cap
+        if cap is not None and self.sent >= cap:
+            raise BudgetExhausted(
+                f"check {self.spec.name if self.spec else '?'} reached its declared cost of {cap} requests"
+            )
+        self.sent += 1
+        return await self.client.send(request, follow_redirects=follow_redirects)
+
+    def get(self, path_or_url: str, **headers: str) -> Request:
+        """A GET request for a path relative to the base, or an absolute URL."""
+        request = Request("GET", self.url(path_or_url))
+        for name, value in headers.items():
+            request = request.with_header(name.replace("_", "-"), value)
+        return request
+
+    def finding(
+        self,
+        type_id: str,
+        operation: Operation | str,
+        *,
+        detail: str,
+        evidence: Sequence[Exchange | Evidence | tuple[str, Exchange]] = (),
+        parameter: str | None = None,
+        confidence: Confidence = Confidence.firm,
+        severity: Severity | None = None,
+        match: str | None = None,
+    ) -> Finding:
+        """A finding of a catalogue type; its words and mappings come from the catalogue.
+
+        ``evidence`` items are exchanges (recorded here, ``match`` marking the first one),
+        ``(label, exchange)`` pairs, or ready ``Evidence``.
+        """
+        if self.spec is not None and type_id not in self.spec.emits:
+            raise ValueError(f"check {self.spec.name} does not declare {type_id!r} in emits")
+        entry = catalogue()[type_id]
+        op_key = operation if isinstance(operation, str) else operation.key
+        recorded: list[Evidence] = []
+        for index, item in enumerate(evidence):
+            if isinstance(item, Evidence):
+                recorded.append(item)
+            elif isinstance(item, tuple):
+                label, exchange = item
+                recorded.append(self.client.record(exchange, label=label, match=match if index == 0 else None))
+            else:
+                recorded.append(self.client.record(item, match=match if index == 0 else None))
+        return Finding(
+            type_id=type_id,
+            category=entry.category,
+            title=entry.title,
+            severity=severity or entry.severity,
+            confidence=confidence,
+            operation=op_key,
+            parameter=parameter,
+            detail=detail,
+            evidence=tuple(recorded),
+            fingerprint=fingerprint(type_id, op_key, parameter),
+            cwe=entry.cwe,
+            owasp_api_2023=entry.owasp_api_2023,
+            pci_dss=entry.pci_dss,
+            soc2=entry.soc2,
+            remediation=entry.remediation.for_framework(self.framework),
+        )

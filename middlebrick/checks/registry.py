@@ -1,0 +1,87 @@
+"""The one registry of checks, filled by the ``@check`` decorator at import time."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from middlebrick.findings import Finding
+
+if TYPE_CHECKING:
+    from middlebrick.checks.context import CheckContext
+
+CheckFunc = Callable[["CheckContext"], AsyncIterator[Finding]]
+CheckMode = Literal["safe", "active"]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check: its function and what it declares about itself."""
+
+    name: str
+    category: str
+    emits: frozenset[str]
+    mode: CheckMode
+    max_requests: int  # fixed part of the most requests one run may send (besides the baseline)
+    per_operation: int  # plus this many for each operation of the surface
+    func: CheckFunc
+    doc: str
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(
+    *,
+    category: str,
+    emits: set[str],
+    mode: CheckMode = "safe",
+    max_requests: int = 0,
+    per_operation: int = 0,
+) -> Callable[[CheckFunc], CheckFunc]:
+    """Register an async-generator check that yields ``Finding``s of the ids in ``emits``.
+
+    Its declared cost is ``max_requests + per_operation * len(operations)``; the context stops
+    a check that tries to send more.
+    """
+
+    def register(func: CheckFunc) -> CheckFunc:
+        name = f"{category}.{func.__name__}"
+        if name in REGISTRY:
+            raise RuntimeError(f"check {name!r} is registered twice")
+        if not inspect.isasyncgenfunction(func):
+            raise TypeError(f"check {name!r} must be an async generator function")
+        doc = inspect.getdoc(func)
+        if not doc:
+            raise TypeError(f"check {name!r} needs a docstring: it is the check's documentation")
+        stray = {e for e in emits if not e.startswith(f"{category}.")}
+        if stray:
+            raise ValueError(f"check {name!r} emits ids outside its category: {sorted(stray)}")
+        REGISTRY[name] = CheckSpec(
+            name=name,
+            category=category,
+            emits=frozenset(emits),
+            mode=mode,
+            max_requests=max_requests,
+            per_operation=per_operation,
+            func=func,
+            doc=doc,
+        )
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, CheckSpec]:
+    """Import every check module (which registers its checks) and return the registry."""
+    import importlib
+    import pkgutil
+
+    import middlebrick.checks as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_") and info.name not in ("registry", "context"):
+            importlib.import_module(f"middlebrick.checks.{info.name}")
+    return REGISTRY

@@ -1,0 +1,97 @@
+"""What one scan is asked to do: ``ScanRequest`` and its limits.
+
+Values come from defaults, then ``MIDDLEBRICK_*`` environment variables, then flags (the CLI
+merges them); the model validates every value once, here.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from middlebrick.errors import UsageError
+
+
+class Tier(str, Enum):
+    """How deep the probes go."""
+
+    quick = "quick"
+    standard = "standard"
+    deep = "deep"
+
+
+class Context(str, Enum):
+    """What kind of API this is; shifts category weights and PII rules."""
+
+    general = "general"
+    financial = "financial"
+    medical = "medical"
+    public = "public"
+    internal = "internal"
+
+
+Mode = Literal["safe", "active"]
+
+
+class Limits(BaseModel):
+    """Bounds every scan respects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    concurrency: int = Field(8, ge=1, le=256)
+    rate: float = Field(50.0, gt=0, description="requests per second")
+    max_requests: int = Field(2000, ge=1, description="request budget of the whole scan")
+    time_budget: float = Field(120.0, gt=0, description="seconds for the whole scan")
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(10.0, gt=0)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=20)
+    retries: int = Field(2, ge=0, le=5)
+
+
+class Credential(BaseModel):
+    """Headers that authenticate one identity. Never rendered: see ``__repr__``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"Credential(<{len(self.headers)} header(s) redacted>)"
+
+    __str__ = __repr__
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values, for redaction."""
+        return tuple(value for _, value in self.headers if value)
+
+
+class ScanRequest(BaseModel):
+    """One scan: the target, what is known about it, and the rules of engagement."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    target: str
+    spec: str | None = None  # path or URL of an OpenAPI/Swagger document
+    headers: tuple[tuple[str, str], ...] = ()  # sent on every request of the default identity
+    identities: dict[str, Credential] = Field(default_factory=dict)
+    tier: Tier = Tier.standard
+    context: Context = Context.general
+    mode: Mode = "safe"
+    limits: Limits = Field(default_factory=Limits)
+    extra_hosts: tuple[str, ...] = ()  # more hosts inside the scope besides the target's
+
+    @field_validator("target")
+    @classmethod
+    def _target_is_http_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"target {value!r} is not an http(s) URL; give one like https://api.example.com/v1"
+            )
+        return value

@@ -1,0 +1,62 @@
+"""The one exception tree of middlebrick.
+
+Every problem with the tool or its use is a subclass of :class:`MiddlebrickError` and carries the
+exit code the CLI returns for it. Findings are values, never exceptions.
+
+::
+
+    MiddlebrickError (exit 2)
+    ├── UsageError              bad flag, bad config value, unreadable file (exit 2)
+    ├── SpecError               the API description cannot be loaded or understood (exit 2)
+    ├── TargetUnreachable       the target did not answer at all (exit 3)
+    └── ScanInterrupted         internal control flow: a limit of the scan was reached
+        ├── BudgetExhausted     the request budget is spent
+        ├── TimeBudgetExhausted the time budget is spent
+        └── ScopeViolation      a request would leave the scan's scope (host or method)
+
+Foreign errors (aiohttp, yaml, pydantic) are translated at the boundary with ``raise … from exc``.
+"""
+
+from __future__ import annotations
+
+
+class MiddlebrickError(Exception):
+    """Root of every error middlebrick raises on purpose."""
+
+    exit_code: int = 2
+
+
+class UsageError(MiddlebrickError):
+    """A flag, config value or input file is wrong; the message says which and what to do."""
+
+    exit_code = 2
+
+
+class SpecError(MiddlebrickError):
+    """The OpenAPI/Swagger document cannot be loaded or is not an API description."""
+
+    exit_code = 2
+
+
+class TargetUnreachable(MiddlebrickError):
+    """The target did not answer: connection refused, DNS failure or timeout on every attempt."""
+
+    exit_code = 3
+
+
+class ScanInterrupted(MiddlebrickError):
+    """A limit of the scan stopped further requests; the scan reports what it has."""
+
+    exit_code = 0
+
+
+class BudgetExhausted(ScanInterrupted):
+    """The scan's request budget is spent."""
+
+
+class TimeBudgetExhausted(ScanInterrupted):
+    """The scan's time budget is spent."""
+
+
+class ScopeViolation(ScanInterrupted):
+    """A request would leave the scan's scope (another host, or a method the mode forbids)."""

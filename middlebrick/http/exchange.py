@@ -1,0 +1,190 @@
+"""Requests, responses and exchanges: the values that cross the HTTP layer's boundary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from middlebrick.findings import Evidence
+
+ANONYMOUS = "anonymous"
+"""Identity name that sends no credentials at all."""
+
+DEFAULT_IDENTITY = "default"
+"""Identity used when a request names none: the credentials the scan was given, if any."""
+
+
+@dataclass(frozen=True)
+class Headers:
+    """An ordered, case-insensitive, possibly repeating set of HTTP header fields."""
+
+    items: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str]] | dict[str, str] | None = None) -> Headers:
+        """Build from pairs or a dict."""
+        if pairs is None:
+            return cls()
+        if isinstance(pairs, dict):
+            pairs = pairs.items()
+        return cls(tuple((str(k), str(v)) for k, v in pairs))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first value of ``name``, or ``default``."""
+        low = name.lower()
+        for key, value in self.items:
+            if key.lower() == low:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of ``name`` in order."""
+        low = name.lower()
+        return [v for k, v in self.items if k.lower() == low]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set(self, name: str, value: str) -> Headers:
+        """A copy with ``name`` replaced by a single ``value``."""
+        low = name.lower()
+        return Headers((*((k, v) for k, v in self.items if k.lower() != low), (name, value)))
+
+    def remove(self, name: str) -> Headers:
+        """A copy without ``name``."""
+        low = name.lower()
+        return Headers(tuple((k, v) for k, v in self.items if k.lower() != low))
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request to send. ``url`` is absolute and sent byte-exact, never normalised.
+
+    Credentials are never stored here: ``identity`` names the auth profile the client applies
+    when sending (``None`` = the default identity, ``ANONYMOUS`` = none), so a request can be
+    kept, logged and shown without leaking a secret.
+    """
+
+    method: str
+    url: str
+    headers: Headers = field(default_factory=Headers)
+    body: bytes | None = None
+    identity: str | None = None
+
+    def without_credentials(self) -> Request:
+        """The same request sent with no credentials."""
+        return replace(self, identity=ANONYMOUS)
+
+    def as_identity(self, name: str) -> Request:
+        """The same request sent as the named identity."""
+        return replace(self, identity=name)
+
+    def with_header(self, name: str, value: str) -> Request:
+        """The same request with one header set."""
+        return replace(self, headers=self.headers.set(name, value))
+
+    def with_url(self, url: str) -> Request:
+        """The same request to another URL."""
+        return replace(self, url=url)
+
+    @property
+    def cache_key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str | None] | None:
+        """Key for the per-scan cache of identical GETs; ``None`` when not cacheable."""
+        if self.method != "GET" or self.body:
+            return None
+        return (self.method, self.url, self.headers.items, self.identity)
+
+
+@dataclass(frozen=True)
+class Response:
+    """A received response; ``body`` is already decompressed and capped."""
+
+    status: int
+    headers: Headers
+    body: bytes
+    url: str
+    elapsed_ms: float = 0.0
+    truncated: bool = False
+    redirects: tuple[str, ...] = ()
+    note: str | None = None  # e.g. "body cut at 1048576 bytes"
+
+    @property
+    def ok(self) -> bool:
+        """True for 2xx."""
+        return 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        """Media type without parameters, lower-case ('' when absent)."""
+        value = self.headers.get("content-type") or ""
+        return value.split(";", 1)[0].strip().lower()
+
+    @cached_property
+    def text(self) -> str:
+        """The body as text, invalid bytes replaced."""
+        charset = "utf-8"
+        for part in (self.headers.get("content-type") or "").split(";")[1:]:
+            key, _, value = part.strip().partition("=")
+            if key.lower() == "charset" and value:
+                charset = value.strip('"').strip()
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+    @cached_property
+    def json(self) -> Any:
+        """The body parsed as JSON, or ``None`` when it is not JSON (or nested past recursion)."""
+        if not self.body or self.truncated:
+            return None
+        head = self.body.lstrip()[:1]
+        if head not in (b"{", b"[", b'"') and not self.content_type.endswith("json"):
+            return None
+        try:
+            return json.loads(self.text)
+        except (ValueError, RecursionError):
+            return None
+
+    @property
+    def is_json(self) -> bool:
+        """True when the body parsed as a JSON object or array."""
+        return isinstance(self.json, dict | list)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A request and what came back: a response, or the transport error that replaced it."""
+
+    request: Request
+    response: Response | None
+    error: str | None = None
+    operation: str | None = None  # operation key ("GET /items/{id}") when known
+
+    @property
+    def ok(self) -> bool:
+        """True when a 2xx response came back."""
+        return self.response is not None and self.response.ok
+
+
+class Sender(Protocol):
+    """The one network path of checks and discovery (implemented by ``http.client.HttpClient``)."""
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        """Send within scope, limits and budget; transport errors come back in the exchange."""
+        ...
+
+    def record(
+        self, exchange: Exchange, *, label: str | None = None, match: str | None = None
+    ) -> Evidence:
+        """The exchange as redacted, bounded evidence with a curl command."""
+        ...

@@ -1,0 +1,88 @@
+"""What the scanner knows, as data: categories, the finding-type catalogue, signature packs.
+
+Every file is validated by a model in ``models`` when first loaded; a bad file fails at start-up
+naming the file and the key.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from middlebrick.knowledge.models import Category, FindingType, FrameworkRule, Signature
+
+__all__ = [
+    "Category",
+    "FindingType",
+    "FrameworkRule",
+    "Signature",
+    "catalogue",
+    "categories",
+    "framework_rules",
+    "signatures",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _load_list(relative: str, model: type[M]) -> list[M]:
+    path = resources.files("middlebrick.knowledge").joinpath(relative)
+    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, list):
+        raise RuntimeError(f"knowledge/{relative}: expected a list of entries")
+    items: list[M] = []
+    for index, entry in enumerate(raw):
+        try:
+            items.append(model.model_validate(entry))
+        except ValidationError as exc:
+            name = entry.get("id", f"#{index}") if isinstance(entry, dict) else f"#{index}"
+            raise RuntimeError(f"knowledge/{relative}: entry {name}: {exc}") from exc
+    ids = [getattr(item, "id", None) for item in items]
+    if model is FrameworkRule:
+        return items
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise RuntimeError(f"knowledge/{relative}: duplicate ids {sorted(map(str, dupes))}")
+    return items
+
+
+@cache
+def categories() -> dict[str, Category]:
+    """The 12 categories by id, in report order."""
+    return {c.id: c for c in _load_list("categories.yaml", Category)}
+
+
+@cache
+def catalogue() -> dict[str, FindingType]:
+    """Every finding type by id."""
+    return {f.id: f for f in _load_list("findings.yaml", FindingType)}
+
+
+@cache
+def framework_rules() -> list[FrameworkRule]:
+    """Rules that recognise the framework behind a target, in priority order."""
+    return _load_list("frameworks.yaml", FrameworkRule)
+
+
+@cache
+def signatures() -> dict[str, Signature]:
+    """Every signature by id, from all packs in ``signatures/``; each names a catalogue id."""
+    folder = resources.files("middlebrick.knowledge").joinpath("signatures")
+    found: dict[str, Signature] = {}
+    known = catalogue()
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        for sig in _load_list(f"signatures/{entry.name}", Signature):
+            if sig.id in found:
+                raise RuntimeError(f"knowledge/signatures/{entry.name}: duplicate id {sig.id}")
+            if sig.finding not in known:
+                raise RuntimeError(
+                    f"knowledge/signatures/{entry.name}: {sig.id} names unknown finding {sig.finding}"
+                )
+            found[sig.id] = sig
+    return found

@@ -1,0 +1,174 @@
+"""The Report model: the single source for every renderer and for the store.
+
+``build_report`` runs the Filter and Score steps of DESIGN.md over a scan's raw findings and
+assembles the result; renderers never compute anything the report does not hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from middlebrick.config import Context, Mode, Tier
+from middlebrick.filtering import filter_findings
+from middlebrick.findings import Finding, Severity
+from middlebrick.knowledge import categories
+from middlebrick.scoring import CRITICAL_CAP, HIGH_CONFIRMED_CAP, CategoryStatus, score_findings
+
+__all__ = ["CategoryResult", "Report", "SpecInfo", "build_report"]
+
+_SEVERITY_ORDER = sorted(Severity, key=lambda s: s.rank, reverse=True)
+
+
+class CategoryResult(BaseModel):
+    """One category's line of the report. ``score`` is None exactly when it was not checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    name: str
+    owasp: str
+    score: int | None = Field(ge=0, le=100)
+    status: CategoryStatus
+    findings: int = Field(ge=0)
+    worst: Severity | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _score_matches_status(self) -> CategoryResult:
+        if (self.status == "not_checked") != (self.score is None):
+            raise ValueError(
+                f"category {self.id}: status {self.status!r} with score {self.score!r}; "
+                "a not-checked category has no score and every other one has a score"
+            )
+        return self
+
+
+class SpecInfo(BaseModel):
+    """The API description the scan used."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: str  # path or URL it was loaded from
+    title: str | None = None
+    version: str | None = None  # the API's own version (info.version)
+    spec_version: str | None = None  # "2.0", "3.0.3", "3.1.0"
+    operations: int = Field(0, ge=0)
+
+
+class Report(BaseModel):
+    """Everything one scan found, scored and described; serialises to JSON and back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: int = 1
+    tool: str = "middlebrick"
+    version: str = Field(default_factory=lambda: _tool_version())
+    scan_id: str
+    target: str
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float = Field(ge=0)
+    mode: Mode
+    tier: Tier
+    context: Context
+    score: int | None = Field(ge=0, le=100)
+    grade: str | None
+    categories: list[CategoryResult]
+    findings: list[Finding]
+    operations: int = Field(ge=0)
+    requests: int = Field(ge=0)
+    framework: str | None = None
+    spec: SpecInfo | None = None
+    surface_origin: str  # "spec", "discovered" or "url"
+    notes: list[str] = Field(default_factory=list)
+    complete: bool = True
+
+    @model_validator(mode="after")
+    def _score_matches_categories(self) -> Report:
+        checked = any(c.status != "not_checked" for c in self.categories)
+        if checked == (self.score is None) or (self.score is None) != (self.grade is None):
+            raise ValueError(
+                f"score {self.score!r} / grade {self.grade!r} do not match the categories: "
+                "score and grade are None exactly when no category was checked"
+            )
+        return self
+
+    def counts_by_severity(self) -> dict[Severity, int]:
+        """Number of findings of each severity, critical first, zeros included."""
+        counts = dict.fromkeys(_SEVERITY_ORDER, 0)
+        for finding in self.findings:
+            counts[finding.severity] += 1
+        return counts
+
+    def category(self, id: str) -> CategoryResult:
+        """The result of the category with this id."""
+        for result in self.categories:
+            if result.id == id:
+                return result
+        valid = ", ".join(c.id for c in self.categories)
+        raise KeyError(f"no category {id!r} in the report; expected one of {valid}")
+
+
+def build_report(
+    *,
+    findings: Iterable[Finding],
+    category_status: Mapping[str, tuple[CategoryStatus, str | None]],
+    context: Context,
+    contradicted: Collection[str] = frozenset(),
+    **metadata: Any,
+) -> Report:
+    """Filter and score a scan's raw findings and assemble its report.
+
+    ``category_status`` maps a category id to its status and an optional note ("2 of 3 checks
+    cut by the time budget"); categories it omits are not checked. ``metadata`` holds the other
+    ``Report`` fields (scan_id, target, started_at, finished_at, duration_s, mode, tier,
+    operations, requests, surface_origin, and optionally framework, spec, notes, complete).
+    """
+    kept = filter_findings(findings, contradicted=contradicted)
+    declared = {cid: status for cid, (status, _) in category_status.items()}
+    card = score_findings(kept, declared, context)
+    results: list[CategoryResult] = []
+    for cid, cat in categories().items():
+        own = [f for f in kept if f.category == cid]
+        results.append(
+            CategoryResult(
+                id=cid,
+                name=cat.name,
+                owasp=cat.owasp_api_2023,
+                score=card.categories[cid],
+                status=card.status[cid],
+                findings=len(own),
+                worst=max((f.severity for f in own), key=lambda s: s.rank, default=None),
+                note=category_status.get(cid, ("not_checked", None))[1],
+            )
+        )
+    notes = list(metadata.pop("notes", ()))
+    if card.cap is not None and card.uncapped is not None and card.uncapped > card.cap:
+        notes.append(_cap_note(card.cap, card.uncapped))
+    return Report(
+        context=context,
+        score=card.overall,
+        grade=card.grade,
+        categories=results,
+        findings=kept,
+        notes=notes,
+        **metadata,
+    )
+
+
+def _tool_version() -> str:
+    from middlebrick import __version__  # late: the package root may import this module
+
+    return __version__
+
+
+def _cap_note(cap: int, uncapped: int) -> str:
+    reason = {
+        CRITICAL_CAP: "a critical finding is firm or confirmed",
+        HIGH_CONFIRMED_CAP: "a high-severity finding is confirmed",
+    }.get(cap, "a high-severity finding is open")
+    return f"overall score capped at {cap} (would be {uncapped}): {reason}"
