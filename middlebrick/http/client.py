@@ -1,0 +1,397 @@
+"""The scanner's one network path: ``HttpClient`` sends requests within scope and limits.
+
+It applies credentials at send time from ``Request.identity``, sends URLs byte-exact, caps every
+body (also after decompression), follows redirects only inside the scope, retries resets and
+honours short ``Retry-After`` waits, answers identical GETs from a per-scan cache (one request on
+the wire for concurrent duplicates), and turns transport failures into
+``Exchange(response=None, error=...)``. What limited the scan is kept in ``notes``.
+
+Timeouts: connecting may take ``connect_timeout``; a whole exchange (connect, response, body)
+at most ``connect_timeout + read_timeout``, so neither a stall nor a trickling body holds a
+request longer. Both shrink to the time budget left, whose end raises ``TimeBudgetExhausted``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from middlebrick import __version__
+from middlebrick.config import ScanRequest
+from middlebrick.errors import ScanInterrupted, ScopeViolation, TimeBudgetExhausted, UsageError
+from middlebrick.findings import Evidence
+from middlebrick.http.evidence import Redactor, describe_error, is_credential_header, to_evidence
+from middlebrick.http.exchange import (
+    ANONYMOUS,
+    DEFAULT_IDENTITY,
+    Exchange,
+    Headers,
+    Request,
+    Response,
+)
+from middlebrick.http.limits import Clock, ScanLimiter, Sleep, read_body, retry_after
+from middlebrick.http.scope import REDIRECT_STATUSES, Scope, redirect_target
+
+_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_MAX_RETRY_AFTER = 10.0  # longest single wait a 429's Retry-After may ask for
+_BACKOFF = 0.1  # first retry delay in seconds; doubles on each retry
+_CACHE_BYTES = 64 * 1024 * 1024  # response bodies the cache keeps at most
+_Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
+_DEFAULT_HEADERS = {"User-Agent": f"middlebrick/{__version__}", "Accept-Encoding": "gzip, deflate"}
+
+
+@dataclass
+class ClientStats:
+    """Counters of one client: requests on the wire, cache answers, retries, transport errors."""
+
+    requests: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    errors: int = 0
+
+
+@dataclass
+class _Failure:
+    """A transport failure of one attempt, with the response that had begun to arrive."""
+
+    error: str
+    retryable: bool
+    partial: Response | None = None
+    timed_out: bool = False
+
+
+class HttpClient:
+    """Sends the requests of one scan; an async context manager owning one pooled session.
+
+    ``clock`` and ``sleep`` drive the limits (time budget, rate, retry waits) and may be
+    replaced in tests.
+    """
+
+    def __init__(
+        self,
+        scan: ScanRequest,
+        *,
+        scope: Scope | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.scan = scan
+        self.limits = scan.limits
+        self.scope = scope if scope is not None else Scope.for_scan(scan)
+        self.limiter = ScanLimiter(scan.limits, clock=clock, sleep=sleep)
+        self.redactor = Redactor.for_scan(scan)
+        self.stats = ClientStats()
+        self.notes: list[str] = []
+        self._noted: set[str] = set()
+        self._credentials = {name: cred.headers for name, cred in scan.identities.items()}
+        self._credentials.setdefault(DEFAULT_IDENTITY, scan.headers)
+        self._credentials[ANONYMOUS] = ()
+        self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
+        self._cache_bytes = 0
+        self._session: aiohttp.ClientSession | None = None
+        connect = scan.limits.connect_timeout
+        self._max_exchange = connect + scan.limits.read_timeout  # bounds one whole exchange
+        self._timeout = aiohttp.ClientTimeout(self._max_exchange, sock_connect=connect)
+
+    async def __aenter__(self) -> HttpClient:
+        connector = aiohttp.TCPConnector(limit=self.limits.concurrency, limit_per_host=0)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),  # identities never share cookies
+            headers=_DEFAULT_HEADERS,
+            trust_env=False,  # no proxy or netrc from the environment
+        )
+        # aiohttp silently resends idempotent requests once on a dropped connection; retries
+        # are ours to count against the budget (aiohttp's own test client does the same).
+        self._session._retry_connection = False
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the session and its pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def note(self, sentence: str) -> None:
+        """Keep a plain sentence about what limited the scan (redacted, once)."""
+        sentence = self.redactor(sentence)
+        if sentence not in self._noted:
+            self._noted.add(sentence)
+            self.notes.append(sentence)
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        """Send within scope, limits and budget; transport errors come back in the exchange.
+
+        Raises ``ScopeViolation`` for a request outside the scope, ``BudgetExhausted`` or
+        ``TimeBudgetExhausted`` when a budget is spent, ``UsageError`` for an unknown identity.
+        """
+        try:
+            url = self.scope.check(request.method, request.url, request.body)
+        except ScopeViolation as exc:
+            raise ScopeViolation(self.redactor(str(exc))) from None
+        self._credential_pairs(request.identity)
+        future: asyncio.Future[Exchange] | None = None
+        cacheable = request.cache_key
+        if cacheable is not None:
+            key = (cacheable, follow_redirects)
+            while (entry := self._cache.get(key)) is not None:
+                self.stats.cache_hits += 1
+                if isinstance(entry, Exchange):
+                    return entry
+                try:
+                    return await asyncio.shield(entry)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if not entry.cancelled() or (task is not None and task.cancelling()):
+                        raise
+                    self.stats.cache_hits -= 1  # its sender was cancelled: send it ourselves
+            future = asyncio.get_running_loop().create_future()
+            self._cache[key] = future  # concurrent duplicates wait for this one's answer
+        try:
+            exchange = await self._send(request, url, follow_redirects)
+        except BaseException as exc:
+            if isinstance(exc, ScanInterrupted):
+                self.note(str(exc))
+            if future is not None:
+                del self._cache[key]
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    future.exception()  # there may be no waiter: mark it retrieved
+            raise
+        if future is not None:
+            future.set_result(exchange)
+            self._keep(key, exchange)
+        return exchange
+
+    def record(
+        self, exchange: Exchange, *, label: str | None = None, match: str | None = None
+    ) -> Evidence:
+        """The exchange as redacted, bounded evidence with a curl command."""
+        request = exchange.request
+        pairs = self._credential_pairs(request.identity)
+        applied = [pair for pair in pairs if pair[0] not in request.headers]
+        named = request.identity not in (None, DEFAULT_IDENTITY)
+        names = [n for n, _ in applied if named or is_credential_header(n)]
+        shown = tuple(p for p in applied if p[0] not in names)  # e.g. a default X-Trace header
+        if shown:
+            request = replace(request, headers=Headers(request.headers.items + shown))
+            exchange = replace(exchange, request=request)
+        return to_evidence(
+            exchange, self.redactor, label=label, match=match, credential_headers=names
+        )
+
+    def _credential_pairs(self, identity: str | None) -> tuple[tuple[str, str], ...]:
+        try:
+            return self._credentials[identity or DEFAULT_IDENTITY]
+        except KeyError:
+            known = ", ".join(sorted(self._credentials))
+            raise UsageError(f"unknown identity {identity!r}; known identities: {known}") from None
+
+    def _keep(self, key: Any, exchange: Exchange) -> None:
+        """Cache an answered GET (errors are not: a retry may succeed); drop the oldest if full."""
+        if exchange.response is None:
+            del self._cache[key]
+            return
+        self._cache[key] = exchange
+        self._cache_bytes += len(exchange.response.body)
+        if self._cache_bytes <= _CACHE_BYTES:
+            return
+        for old_key, entry in list(self._cache.items()):
+            if self._cache_bytes <= _CACHE_BYTES // 2:
+                break
+            if isinstance(entry, Exchange) and entry.response is not None:
+                del self._cache[old_key]
+                self._cache_bytes -= len(entry.response.body)
+
+    async def _send(self, request: Request, url: URL, follow_redirects: bool) -> Exchange:
+        """Send one request and, when asked, follow its redirects inside the scope."""
+        method, body, identity = request.method, request.body, request.identity
+        url_text = request.url
+        hops: list[str] = []
+        notes: list[str] = []
+        while True:
+            pairs = self._header_pairs(request.headers, identity)
+            result = await self._attempts(method, url, url_text, pairs, body, notes)
+            if isinstance(result, str):
+                self.stats.errors += 1
+                return Exchange(request, None, self.redactor(result))
+            response = result
+            if not follow_redirects or response.status not in REDIRECT_STATUSES:
+                break
+            hop = self._redirect(request, response, (url, method, body), hops, notes)
+            if hop is None:
+                break
+            if _origin(hop[0]) != _origin(url):
+                identity = ANONYMOUS  # credentials never travel to another origin
+            (url, method, body), url_text = hop, hops[-1]
+        for sentence in notes:
+            self.note(sentence)
+        if hops or notes:
+            note = self.redactor("; ".join(filter(None, [response.note, *notes])))
+            response = replace(response, redirects=tuple(hops), note=note or None)
+        return Exchange(request, response)
+
+    def _redirect(
+        self, request: Request, response: Response, hop: _Hop, hops: list[str], notes: list[str]
+    ) -> _Hop | None:
+        """The next hop (URL, method, body) of a redirect, or ``None`` (with a note) to stop."""
+        location = response.headers.get("location")
+        if not location:
+            return None
+        url, method, body = hop
+        where = _where(method, url)
+        try:
+            target, method, body = redirect_target(url, response.status, location, method, body)
+        except ValueError:
+            notes.append(f"redirect of {where} to an invalid Location not followed")
+            return None
+        hops.append(str(target))
+        if len(hops) > self.limits.max_redirects:
+            notes.append(f"{where} not followed after {len(hops) - 1} redirects (the limit)")
+        elif not self.scope.allows(method, target, body):
+            notes.append(f"redirect of {where} to {_origin(target)} not followed: off scope")
+        elif hops[-1] in {str(URL(request.url, encoded=True)), *hops[:-1]}:
+            notes.append(f"redirect loop at {_where(method, target)} not followed")
+        else:
+            return target, method, body
+        return None
+
+    def _header_pairs(self, headers: Headers, identity: str | None) -> Sequence[tuple[str, str]]:
+        """The request's headers plus its identity's credentials (the request's own win)."""
+        credentials = self._credential_pairs(identity)
+        if not credentials:
+            return headers.items
+        if not headers.items:
+            return credentials
+        return [*headers.items, *((n, v) for n, v in credentials if n not in headers)]
+
+    async def _attempts(
+        self,
+        method: str,
+        url: URL,
+        url_text: str,
+        pairs: Sequence[tuple[str, str]],
+        body: bytes | None,
+        notes: list[str],
+    ) -> Response | str:
+        """One request with its retries (resets) and ``Retry-After`` waits (429)."""
+        limiter = self.limiter
+        resets = throttles = 0
+        while True:
+            async with limiter.slots:
+                await limiter.pace()
+                limiter.reserve()
+                self.stats.requests += 1
+                result = await self._once(method, url, url_text, pairs, body)
+            if isinstance(result, _Failure):
+                if (
+                    result.retryable
+                    and method in _RETRY_METHODS
+                    and resets < self.limits.retries
+                    and limiter.can_send()
+                    and await limiter.wait(_BACKOFF * 2**resets)
+                ):
+                    resets += 1
+                    self.stats.retries += 1
+                    continue
+                if result.partial is None:
+                    if result.timed_out:
+                        self.note(f"{_where(method, url)}: {result.error}")
+                    return result.error
+                result = result.partial
+            elif result.status == 429 and throttles < self.limits.retries:
+                wait = retry_after(result.headers.get("retry-after"))
+                where = _where(method, url)
+                if (
+                    wait is not None
+                    and wait <= _MAX_RETRY_AFTER
+                    and limiter.can_send()
+                    and await limiter.wait(wait)
+                ):
+                    throttles += 1
+                    self.stats.retries += 1
+                    notes.append(f"{where} answered 429; waited {wait:g} s as Retry-After asked")
+                    continue
+                if wait is not None:
+                    notes.append(f"{where} answered 429 asking to wait {wait:g} s; not retried")
+            if result.note:
+                self.note(result.note)
+            return result
+
+    async def _once(
+        self,
+        method: str,
+        url: URL,
+        url_text: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+    ) -> Response | _Failure:
+        """One attempt on the wire; its timeouts never outlast the time budget."""
+        assert self._session is not None, "use HttpClient as an async context manager"
+        remaining = self.limiter.remaining()
+        if remaining <= 0:
+            raise TimeBudgetExhausted(self.limiter.time_spent_message())
+        limits = self.limits
+        timeout = self._timeout
+        if remaining < self._max_exchange:  # near the end of the time budget
+            timeout = aiohttp.ClientTimeout(
+                total=remaining,
+                sock_connect=min(limits.connect_timeout, remaining),
+            )
+        started = time.perf_counter()
+        try:
+            async with self._session.request(
+                method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
+            ) as resp:
+                read = await read_body(resp, limits.max_body_bytes)
+                if read.truncated:
+                    resp.close()  # the rest is not wanted: drop the connection, not reuse it
+                response = Response(
+                    status=resp.status,
+                    headers=Headers(tuple(resp.headers.items())),
+                    body=read.body,
+                    url=url_text,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                    truncated=read.truncated,
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            return self._failure(exc)
+        if not read.truncated and read.undecodable is None:
+            return response
+        failure = self._failure(read.failure) if read.failure is not None else None
+        note = read.note(_where(method, url), failure.error if failure else None)
+        response = replace(response, note=note)
+        if failure is None:
+            return response
+        failure.partial = response
+        return failure
+
+    def _failure(self, exc: BaseException) -> _Failure:
+        """A short plain text for a transport failure; raises when the time budget ran out."""
+        timed_out = isinstance(exc, TimeoutError)
+        if timed_out and self.limiter.remaining() < 0.05:
+            raise TimeBudgetExhausted(self.limiter.time_spent_message()) from exc
+        text, retryable = describe_error(exc, self.limits.connect_timeout, self._max_exchange)
+        return _Failure(text, retryable, timed_out=timed_out)
+
+
+def _where(method: str, url: URL) -> str:
+    """``GET /path`` for notes: no query, bounded length."""
+    path = url.raw_path or "/"
+    return f"{method} {path if len(path) <= 120 else path[:120] + '…'}"
+
+
+def _origin(url: URL) -> str:
+    return f"{url.scheme}://{url.raw_host}:{url.port}"

@@ -1,0 +1,231 @@
+"""The limits one scan respects: concurrency, rate, request and time budgets, body size.
+
+Every wait is an ``asyncio`` sleep computed in advance (no polling). The clock and the sleep are
+injectable so tests drive time by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from aiohttp import ClientError, ClientResponse
+
+from middlebrick.config import Limits
+from middlebrick.errors import BudgetExhausted, TimeBudgetExhausted
+
+Clock = Callable[[], float]
+"""A monotonic clock in seconds."""
+
+Sleep = Callable[[float], Awaitable[None]]
+"""An awaitable sleep in seconds."""
+
+
+class ScanLimiter:
+    """Concurrency, rate, request budget and time budget of one scan, shared by all its requests.
+
+    ``time budget`` runs from construction. ``reserve()`` spends one request of the budget and
+    raises *before* anything is sent when a budget is spent; ``pace()`` waits for the request
+    rate (a GCRA token bucket: at most ``burst`` requests at once, then ``rate`` per second).
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        burst: int | None = None,
+    ) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self.started = clock()
+        self.deadline = self.started + limits.time_budget
+        self.slots = asyncio.Semaphore(limits.concurrency)
+        self.used = 0
+        self._interval = 1.0 / limits.rate
+        size = burst if burst is not None else max(1, min(limits.concurrency, int(limits.rate)))
+        self._tolerance = (size - 1) * self._interval
+        self._next = self.started  # theoretical arrival time of the next request (GCRA)
+
+    def now(self) -> float:
+        """The current time of the limiter's clock."""
+        return self._clock()
+
+    def remaining(self) -> float:
+        """Seconds left in the time budget (0 when spent)."""
+        return max(0.0, self.deadline - self._clock())
+
+    def elapsed(self) -> float:
+        """Seconds since the scan started."""
+        return self._clock() - self.started
+
+    def time_spent_message(self) -> str:
+        """A plain sentence saying the time budget was reached."""
+        return (
+            f"time budget of {_seconds(self.limits.time_budget)} reached after "
+            f"{_requests(self.used)}"
+        )
+
+    def budget_spent_message(self) -> str:
+        """A plain sentence saying the request budget was spent."""
+        return f"request budget of {_requests(self.limits.max_requests)} spent"
+
+    def check_time(self) -> None:
+        """Raise ``TimeBudgetExhausted`` when the time budget is spent."""
+        if self._clock() >= self.deadline:
+            raise TimeBudgetExhausted(self.time_spent_message())
+
+    def check_budget(self) -> None:
+        """Raise ``BudgetExhausted`` when no request of the budget is left."""
+        if self.used >= self.limits.max_requests:
+            raise BudgetExhausted(self.budget_spent_message())
+
+    def can_send(self) -> bool:
+        """True when both budgets still allow one more request."""
+        return self.used < self.limits.max_requests and self._clock() < self.deadline
+
+    def reserve(self) -> None:
+        """Spend one request of the budget, or raise when a budget is spent."""
+        self.check_time()
+        self.check_budget()
+        self.used += 1
+
+    async def pace(self) -> None:
+        """Wait until the request rate allows one more request.
+
+        Raises ``TimeBudgetExhausted`` without waiting when the wait would outlast the budget.
+        """
+        now = self._clock()
+        wait = self._next - self._tolerance - now
+        if wait > 0 and now + wait >= self.deadline:
+            raise TimeBudgetExhausted(self.time_spent_message())
+        self._next = max(self._next, now) + self._interval
+        if wait > 0:
+            await self._sleep(wait)
+
+    async def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` if that fits in the time budget; False (no sleep) when it does not."""
+        if seconds >= self.remaining():
+            return False
+        if seconds > 0:
+            await self._sleep(seconds)
+        return True
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _requests(count: int) -> str:
+    return f"{count} request" if count == 1 else f"{count} requests"
+
+
+@dataclass
+class BodyRead:
+    """A body read under the cap: the bytes kept, and whether and why it was cut."""
+
+    body: bytes
+    truncated: bool = False
+    undecodable: str | None = None  # the Content-Encoding that failed to decode (kept as sent)
+    failure: BaseException | None = None  # transport error that ended the body early
+    cap: int = 0
+
+    def note(self, where: str, error: str | None = None) -> str:
+        """A plain sentence on what befell the body of ``where`` (``GET /path``)."""
+        if error is not None:
+            return f"body of {where} cut after {len(self.body)} bytes: {error}"
+        text = f"body of {where} cut at {self.cap} bytes" if self.truncated else f"body of {where}"
+        if self.undecodable:
+            text += f" kept as sent: it says {self.undecodable} but does not decode"
+        return text
+
+
+class _Decoder:
+    """Incremental gzip/deflate decoding that never outputs more than asked."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._obj: Any = None
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Up to ``limit`` decoded bytes of ``data`` (raises ``zlib.error`` on garbage)."""
+        out = b""
+        while data and len(out) < limit:
+            if self._obj is None:
+                self._obj = zlib.decompressobj(self._wbits(data))
+            out += self._obj.decompress(data, limit - len(out))
+            data = self._obj.unconsumed_tail
+            if self._obj.eof:  # a gzip stream may hold several members
+                data = (self._obj.unused_data + data).lstrip(b"\0")
+                self._obj = None
+        return out
+
+    def _wbits(self, head: bytes) -> int:
+        if self.encoding != "deflate":
+            return 16 + zlib.MAX_WBITS
+        if len(head) >= 2 and head[0] & 0x0F == 8 and int.from_bytes(head[:2], "big") % 31 == 0:
+            return zlib.MAX_WBITS  # zlib wrapper, as RFC 9110 says
+        return -zlib.MAX_WBITS  # raw deflate, as many servers send
+
+
+async def read_body(resp: ClientResponse, cap: int) -> BodyRead:
+    """Read at most ``cap`` bytes of body, decompressing gzip/deflate incrementally.
+
+    The cap bounds the bytes on the wire and the decoded bytes alike, so neither a compression
+    bomb nor an endless body is held past it. A body that does not decode as its
+    Content-Encoding says is kept as sent. A transport error ends the body early: what arrived
+    is kept and the error is returned in ``failure``.
+    """
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower()
+    decoder = _Decoder(encoding) if encoding in ("gzip", "x-gzip", "deflate") else None
+    chunks: list[bytes] = []
+    raw: list[bytes] = []
+    size = wire = 0
+    undecodable = None
+    content = resp.content
+    try:
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            wire += len(chunk)
+            if decoder is not None:
+                raw.append(chunk)
+                try:
+                    chunk = decoder.feed(chunk, cap - size + 1)
+                except zlib.error:
+                    decoder, undecodable = None, encoding
+                    chunks, size, chunk = raw[:-1], wire - len(chunk), raw[-1]
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > cap or wire > cap:
+                body = b"".join(chunks)[:cap]
+                return BodyRead(body, True, undecodable, cap=cap)
+    except (OSError, ValueError, TimeoutError, ClientError) as exc:
+        body = b"".join(chunks)[:cap]
+        return BodyRead(body, True, undecodable, failure=exc, cap=cap)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return BodyRead(body, False, undecodable, cap=cap)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value asks to wait (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
