@@ -40,7 +40,7 @@ class RequestBody:
 
 @dataclass(frozen=True, eq=False)
 class SecurityScheme:
-    """A declared security scheme (OpenAPI ``securitySchemes`` / Swagger ``securityDefinitions``)."""
+    """A declared security scheme (``securitySchemes`` / Swagger ``securityDefinitions``)."""
 
     name: str
     type: str  # apiKey | http | oauth2 | openIdConnect | mutualTLS | basic (Swagger 2.0)

@@ -1,0 +1,184 @@
+"""Find an OpenAPI document the target serves: usual locations, and links in docs pages."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from middlebrick.errors import SpecError
+from middlebrick.http.exchange import Headers, Request, Response, Sender
+from middlebrick.spec.load import parse_spec
+from middlebrick.spec.model import ApiSpec
+
+WELL_KNOWN = (
+    "/openapi.json",
+    "/openapi.yaml",
+    "/swagger.json",
+    "/swagger.yaml",
+    "/v3/api-docs",
+    "/v2/api-docs",
+    "/api/schema/",
+    "/api-docs",
+    "/swagger/v1/swagger.json",
+    "/api/openapi.json",
+    "/docs",
+    "/redoc",
+)
+"""Paths tried, relative to the target URL and to its origin, in this order."""
+
+ACCEPT = Headers.of(
+    {"Accept": "application/json, application/yaml;q=0.9, text/yaml;q=0.9, */*;q=0.5"}
+)
+
+_MAX_LINKS_PER_PAGE = 3
+_MAX_REF_ROUNDS = 5
+_MAX_REF_FILES = 50
+_SPEC_LINKS = (
+    re.compile(r"""\burl\s*:\s*["']([^"'\s<>]+)["']"""),  # Swagger UI: url: "/openapi.json"
+    re.compile(r"""\bspec-url\s*=\s*["']([^"'\s<>]+)["']"""),  # <redoc spec-url="...">
+    re.compile(r"""\bRedoc\.init\(\s*["']([^"'\s<>]+)["']"""),
+    re.compile(r"""\bconfigUrl\s*:\s*["']([^"'\s<>]+)["']"""),
+    re.compile(  # any quoted link to a .json/.yaml file named like a spec
+        r"""["']([^"'\s<>]*(?:openapi|swagger|api-docs|schema)[^"'\s<>]*"""
+        r"""\.(?:json|ya?ml)(?:\?[^"'\s<>]*)?)["']"""
+    ),
+)
+_NOT_SPECS = (".js", ".css", ".png", ".svg", ".ico", ".html", ".map")
+
+
+@dataclass(frozen=True)
+class Found:
+    """An API description served by the target, and where."""
+
+    spec: ApiSpec
+    url: str
+
+
+def candidate_urls(target: str) -> list[str]:
+    """The usual spec locations below the target URL, then below its origin, without repeats."""
+    parts = urlsplit(target)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    prefixes = dict.fromkeys([parts.path.rstrip("/"), ""])
+    return list(dict.fromkeys(origin + prefix + path for prefix in prefixes for path in WELL_KNOWN))
+
+
+def spec_links(page: str, page_url: str) -> list[str]:
+    """Same-origin links to an API description in an HTML docs page (Swagger UI, Redoc, …)."""
+    links: list[str] = []
+    for pattern in _SPEC_LINKS:
+        for match in pattern.finditer(page):
+            url = urljoin(page_url, html.unescape(match.group(1)))
+            if same_origin(url, page_url) and not urlsplit(url).path.lower().endswith(_NOT_SPECS):
+                links.append(url.partition("#")[0])
+    return list(dict.fromkeys(links))[:_MAX_LINKS_PER_PAGE]
+
+
+def same_origin(url: str, other: str) -> bool:
+    """True when both URLs have the same scheme, host and port."""
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
+
+
+async def find_spec(client: Sender, target: str) -> tuple[Found | None, int]:
+    """The first usual location that serves an API description, and how many were tried."""
+    tried: set[str] = set()
+    locations = candidate_urls(target)
+    for url in locations:
+        tried.add(url)
+        response = await _get(client, url)
+        if response is None:
+            continue
+        if _is_html(response):
+            for link in spec_links(response.text, response.url or url):
+                if link in tried:
+                    continue
+                tried.add(link)
+                linked = await _get(client, link)
+                found = await _try_parse(client, link, linked) if linked is not None else None
+                if found is not None:
+                    return found, len(locations)
+            continue
+        found = await _try_parse(client, url, response)
+        if found is not None:
+            return found, len(locations)
+    return None, len(locations)
+
+
+async def fetch_spec(client: Sender, url: str) -> ApiSpec:
+    """Fetch and parse the API description at ``url``, its same-origin references included."""
+    exchange = await client.send(Request("GET", url, headers=ACCEPT))
+    response = exchange.response
+    if response is None:
+        raise SpecError(
+            f"cannot fetch the API description {url}: {exchange.error or 'no response'}"
+        )
+    if not response.ok:
+        raise SpecError(
+            f"cannot fetch the API description {url}: it answered HTTP {response.status}"
+        )
+    if response.truncated:
+        raise SpecError(
+            f"cannot fetch the API description {url}: {response.note or 'the body was cut'}"
+        )
+    return await parse_served(client, url, response.body)
+
+
+async def parse_served(client: Sender, url: str, body: bytes) -> ApiSpec:
+    """Parse a served document, fetching its relative references through the client first.
+
+    ``parse_spec`` wants a synchronous ``fetch``; the client is asynchronous. So the document is
+    parsed, the same-origin references it asked for are fetched, and it is parsed again, for a
+    few bounded rounds.
+    """
+    cache: dict[str, bytes | str] = {}  # url -> body, or why it could not be had
+    spec = None
+    for _ in range(_MAX_REF_ROUNDS):
+        missing: list[str] = []
+
+        def fetch(ref_url: str, missing: list[str] = missing) -> bytes:
+            if not same_origin(ref_url, url):
+                raise LookupError("it is on another host")
+            known = cache.get(ref_url)
+            if isinstance(known, bytes):
+                return known
+            if known is None and len(cache) < _MAX_REF_FILES:
+                missing.append(ref_url)
+            raise LookupError(known or "too many files are referenced")
+
+        spec = await asyncio.to_thread(parse_spec, body, source=url, base_dir=None, fetch=fetch)
+        if not missing:
+            return spec
+        for ref_url in dict.fromkeys(missing):
+            response = await _get(client, ref_url)
+            if response is None:
+                cache[ref_url] = "it could not be fetched"
+            else:
+                cache[ref_url] = response.body
+    assert spec is not None
+    return spec
+
+
+async def _try_parse(client: Sender, url: str, response: Response) -> Found | None:
+    if _is_html(response):
+        return None
+    try:
+        spec = await parse_served(client, url, response.body)
+    except SpecError:
+        return None
+    return Found(spec=spec, url=url)
+
+
+async def _get(client: Sender, url: str) -> Response | None:
+    """The 2xx, complete response to a GET, or ``None``."""
+    exchange = await client.send(Request("GET", url, headers=ACCEPT))
+    response = exchange.response
+    if response is None or not response.ok or response.truncated or not response.body:
+        return None
+    return response
+
+
+def _is_html(response: Response) -> bool:
+    return "html" in response.content_type or response.body.lstrip()[:1] == b"<"
