@@ -51,7 +51,8 @@ class CheckContext:
         cap = self.request_cap
         if cap is not None and self.sent >= cap:
             raise BudgetExhausted(
-                f"check {self.spec.name if self.spec else '?'} reached its declared cost of {cap} requests"
+                f"check {self.spec.name if self.spec else '?'} reached its declared cost "
+                f"of {cap} requests"
             )
         self.sent += 1
         return await self.client.send(request, follow_redirects=follow_redirects)
@@ -90,7 +91,9 @@ class CheckContext:
                 recorded.append(item)
             elif isinstance(item, tuple):
                 label, exchange = item
-                recorded.append(self.client.record(exchange, label=label, match=match if index == 0 else None))
+                recorded.append(
+                    self.client.record(exchange, label=label, match=match if index == 0 else None)
+                )
             else:
                 recorded.append(self.client.record(item, match=match if index == 0 else None))
         return Finding(

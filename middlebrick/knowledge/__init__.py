@@ -82,7 +82,8 @@ def signatures() -> dict[str, Signature]:
                 raise RuntimeError(f"knowledge/signatures/{entry.name}: duplicate id {sig.id}")
             if sig.finding not in known:
                 raise RuntimeError(
-                    f"knowledge/signatures/{entry.name}: {sig.id} names unknown finding {sig.finding}"
+                    f"knowledge/signatures/{entry.name}: {sig.id} names unknown finding "
+                    f"{sig.finding}"
                 )
             found[sig.id] = sig
     return found

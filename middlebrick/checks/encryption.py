@@ -1,0 +1,280 @@
+"""Encryption / transport: plain HTTP, HSTS, cookie flags and mixed content."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from middlebrick.checks._exposure import Source, finding_of, group_hits, sources
+from middlebrick.checks._net import is_ip_literal, is_loopback, origin, same_host, swap_scheme
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import check
+from middlebrick.errors import ScopeViolation
+from middlebrick.findings import Confidence, Finding, Severity
+from middlebrick.http.exchange import Exchange, Request
+
+_PLAIN = "encryption.plain-http"
+_HSTS_MISSING = "encryption.hsts-missing"
+_HSTS_WEAK = "encryption.hsts-weak"
+_COOKIE = "encryption.cookie-missing-flags"
+_MIXED = "encryption.mixed-content"
+
+HSTS_MIN_MAX_AGE = 15_552_000
+"""180 days: the shortest HSTS max-age not reported as weak."""
+
+_MAX_AGE = re.compile(r"""(?:^|;)\s*max-age\s*=\s*"?(\d+)"?""", re.I)
+_INCLUDE_SUBDOMAINS = re.compile(r"(?:^|;)\s*includesubdomains\s*(?:;|$)", re.I)
+_CSRF_COOKIE = re.compile(r"csrf|xsrf", re.I)
+
+
+@check(category="encryption", emits={_PLAIN}, max_requests=1)
+async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Whether the API is served over plain HTTP without a redirect to HTTPS.
+
+    For an http:// target it reads the baseline's answer to the target URL (sending one GET,
+    without following redirects, only when the baseline has none) and reports when that
+    answer is not a redirect to https://. For an https:// target it sends one GET to the
+    http:// counterpart (same host, same port as written in the URL, same path), only when
+    the scan's scope allows it, and reports when the API answers it with 2xx, 401 or 403
+    instead of redirecting; no answer, or any other error, is fine.
+
+    A loopback target (localhost, 127.0.0.0/8, ::1) served over http:// gets one informational
+    finding saying transport was not assessed: local development servers are expected to
+    speak plain HTTP. Confidence is confirmed: the answer over HTTP is the proof.
+    """
+    target = ctx.scan.target
+    scheme, host, _ = origin(target)
+    if scheme == "http" and is_loopback(host):
+        root = _target_exchange(ctx)
+        yield ctx.finding(
+            _PLAIN,
+            "*",
+            detail=f"transport was not assessed on a local target: {target} is a loopback "
+            "address, where plain HTTP is expected; scan the deployed URL to assess it",
+            evidence=[root] if root is not None else [],
+            severity=Severity.info,
+            confidence=Confidence.tentative,
+        )
+        return
+    if scheme == "http":
+        exchange = _target_exchange(ctx)
+        if exchange is None:
+            exchange = await _send(ctx, Request("GET", target))
+    elif is_loopback(host):
+        return
+    else:
+        exchange = await _send(ctx, Request("GET", swap_scheme(target, "http")))
+    if exchange is None or exchange.response is None or _upgrades(exchange):
+        return
+    status = exchange.response.status
+    if scheme == "https" and not (exchange.response.ok or status in (401, 403)):
+        return
+    yield ctx.finding(
+        _PLAIN,
+        "*",
+        detail=f"expected a redirect to https://, got {status} over plain HTTP for "
+        f"GET {exchange.request.url}",
+        evidence=[exchange],
+        confidence=Confidence.confirmed,
+    )
+
+
+@check(category="encryption", emits={_HSTS_MISSING, _HSTS_WEAK})
+async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Whether HTTPS responses carry a strong Strict-Transport-Security header.
+
+    Reads the baseline's https:// responses from the target host; sends no requests. Reports
+    the header missing when no response carries it, and weak when the first one seen has a
+    max-age under 15552000 seconds (180 days) or none; a missing includeSubDomains is noted in
+    the detail. Not assessed for http:// targets (browsers ignore HSTS over HTTP) nor for IP
+    address or localhost targets (browsers ignore HSTS for them).
+    """
+    _, host, _ = origin(ctx.scan.target)
+    if is_ip_literal(host) or is_loopback(host):
+        return
+    secure = [s for s in sources(ctx) if _is_https_from(s.exchange, host)]
+    if not secure:
+        return
+    with_header = [s for s in secure if s.exchange.response and _hsts_value(s.exchange)]
+    if not with_header:
+        examples = ", ".join(f"`{s.key}`" for s in secure[:3])
+        yield ctx.finding(
+            _HSTS_MISSING,
+            "*",
+            detail=f"no Strict-Transport-Security header on any of {len(secure)} HTTPS "
+            f"responses (e.g. {examples})",
+            evidence=[secure[0].exchange],
+        )
+        return
+    source = with_header[0]
+    value = _hsts_value(source.exchange) or ""
+    found = _MAX_AGE.search(value)
+    max_age = int(found.group(1)) if found else None
+    if max_age is not None and max_age >= HSTS_MIN_MAX_AGE:
+        return
+    said = "no max-age" if max_age is None else f"max-age={max_age}"
+    note = "" if _INCLUDE_SUBDOMAINS.search(value) else "; includeSubDomains is not set either"
+    yield ctx.finding(
+        _HSTS_WEAK,
+        "*",
+        detail=f"Strict-Transport-Security: {value!r} on `{source.key}` has {said}, expected at "
+        f"least {HSTS_MIN_MAX_AGE} seconds (180 days){note}",
+        evidence=[source.exchange],
+    )
+
+
+@check(category="encryption", emits={_COOKIE})
+async def cookie_flags(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Whether cookies the API sets carry Secure, HttpOnly and SameSite.
+
+    Reads every Set-Cookie header of the baseline responses; sends no requests. Secure is
+    required even on an http:// loopback target (it belongs to the cookie's own
+    configuration). HttpOnly is not required of CSRF-token cookies (csrftoken, XSRF-TOKEN),
+    which scripts must read. Cookies being deleted (Max-Age=0, or Expires in the past) are
+    ignored. One finding per cookie name for the whole target; severity is low when only
+    SameSite is missing (browsers default to Lax).
+    """
+    reported: dict[str, tuple[list[str], Source]] = {}
+    for source in sources(ctx):
+        resp = source.exchange.response
+        if resp is None:
+            continue
+        for raw in resp.headers.get_all("set-cookie"):
+            cookie = _parse_cookie(raw)
+            if cookie is None or cookie.deleted(resp.headers.get("date")):
+                continue
+            missing = cookie.missing()
+            if not missing:
+                continue
+            known = reported.setdefault(cookie.name, ([], source))[0]
+            known += [flag for flag in missing if flag not in known]
+    for name, (missing, source) in reported.items():
+        yield ctx.finding(
+            _COOKIE,
+            "*",
+            parameter=name,
+            detail=f"cookie `{name}` is set without {', '.join(missing)} (first seen on "
+            f"`{source.key}`)",
+            evidence=[source.exchange],
+            severity=Severity.low if missing == ["SameSite"] else None,
+        )
+
+
+@check(category="encryption", emits={_MIXED})
+async def mixed_content(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Whether HTTPS responses point clients back to plain HTTP.
+
+    Reads the baseline's https:// responses; sends no requests. Reports HTML that loads
+    scripts, styles, images, frames or media, or posts forms, over http://, and JSON or HTML
+    that links to the API's own host over http:// (pagination and resource links built behind
+    a TLS-terminating proxy). Plain links (``<a href>``) to other sites are not mixed content.
+    One finding per operation.
+    """
+    groups = group_hits(
+        ctx,
+        {_MIXED},
+        parameter=lambda hit: None,
+        skip=lambda source: not _is_https_from(source.exchange, None),
+    )
+    for group in groups:
+        urls = ", ".join(group.values(5))
+        yield finding_of(
+            ctx,
+            group,
+            parameter=None,
+            detail=f"the HTTPS response to `{group.source.key}` refers to {urls}",
+        )
+
+
+async def _send(ctx: CheckContext, request: Request) -> Exchange | None:
+    try:
+        return await ctx.send(request, follow_redirects=False)
+    except ScopeViolation:
+        return None
+
+
+def _target_exchange(ctx: CheckContext) -> Exchange | None:
+    """The baseline's answer to the target URL, else the first response from its host."""
+    root = ctx.baseline.root
+    if root is not None and root.response is not None:
+        return root
+    _, host, _ = origin(ctx.scan.target)
+    for exchange in ctx.baseline.responses():
+        if same_host(origin(exchange.request.url)[1], host):
+            return exchange
+    return None
+
+
+def _upgrades(exchange: Exchange) -> bool:
+    """True when the exchange ended on, or was redirected towards, an https:// URL."""
+    resp = exchange.response
+    if resp is None:
+        return False
+    if resp.url.startswith("https://") or any(u.startswith("https://") for u in resp.redirects):
+        return True
+    location = resp.headers.get("location") or ""
+    return 300 <= resp.status < 400 and location.lower().startswith("https://")
+
+
+def _is_https_from(exchange: Exchange, host: str | None) -> bool:
+    resp = exchange.response
+    if resp is None or not resp.url.startswith("https://"):
+        return False
+    return host is None or same_host(origin(resp.url)[1], host)
+
+
+def _hsts_value(exchange: Exchange) -> str | None:
+    return exchange.response.headers.get("strict-transport-security") if exchange.response else None
+
+
+@dataclass(frozen=True)
+class _Cookie:
+    name: str
+    value: str
+    attributes: dict[str, str]
+
+    def deleted(self, date_header: str | None) -> bool:
+        max_age = self.attributes.get("max-age")
+        if max_age is not None:
+            return max_age.strip().lstrip("-").isdigit() and int(max_age) <= 0
+        expires = _parse_date(self.attributes.get("expires"))
+        if expires is None:
+            return False
+        now = _parse_date(date_header) or datetime.now(UTC)
+        return expires <= now
+
+    def missing(self) -> list[str]:
+        flags = []
+        if "secure" not in self.attributes:
+            flags.append("Secure")
+        if "httponly" not in self.attributes and not _CSRF_COOKIE.search(self.name):
+            flags.append("HttpOnly")
+        if not self.attributes.get("samesite"):
+            flags.append("SameSite")
+        return flags
+
+
+def _parse_cookie(raw: str) -> _Cookie | None:
+    head, *rest = raw.split(";")
+    name, sep, value = head.partition("=")
+    if not sep or not name.strip():
+        return None
+    attributes: dict[str, str] = {}
+    for part in rest:
+        key, _, val = part.partition("=")
+        if key.strip():
+            attributes[key.strip().lower()] = val.strip()
+    return _Cookie(name.strip(), value.strip(), attributes)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
