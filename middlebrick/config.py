@@ -6,7 +6,7 @@ merges them); the model validates every value once, here.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from middlebrick.errors import UsageError
 
 
-class Tier(str, Enum):
+class Tier(StrEnum):
     """How deep the probes go."""
 
     quick = "quick"
@@ -22,7 +22,7 @@ class Tier(str, Enum):
     deep = "deep"
 
 
-class Context(str, Enum):
+class Context(StrEnum):
     """What kind of API this is; shifts category weights and PII rules."""
 
     general = "general"

@@ -69,5 +69,13 @@ class ScanFinished:
     report: Report
 
 
-Event = ScanStarted | SurfaceReady | OperationBaselined | CheckStarted | CheckFinished | FindingRaised | ScanFinished
+Event = (
+    ScanStarted
+    | SurfaceReady
+    | OperationBaselined
+    | CheckStarted
+    | CheckFinished
+    | FindingRaised
+    | ScanFinished
+)
 EventSink = Callable[[Event], None]

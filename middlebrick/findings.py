@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a flaw is if it is real."""
 
     critical = "critical"
@@ -32,7 +32,7 @@ _SEVERITY_RANK = {
 }
 
 
-class Confidence(str, Enum):
+class Confidence(StrEnum):
     """How sure the scanner is that the flaw is real.
 
     ``confirmed``: a differential or canary proved it; ``firm``: direct evidence in a response;
@@ -98,6 +98,6 @@ class Finding(BaseModel):
 
 
 def fingerprint(type_id: str, operation: str, parameter: str | None = None) -> str:
-    """Stable id of a flaw: the same type, operation and parameter give the same value in every scan."""
+    """Stable id of a flaw: the same type, operation and parameter give it in every scan."""
     raw = f"{type_id}\x1f{operation}\x1f{parameter or ''}".encode()
     return hashlib.sha256(raw).hexdigest()[:16]

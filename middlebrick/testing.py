@@ -51,7 +51,9 @@ def exchange(
     method: str, path: str, resp: Response | None, *, operation: str | None = None, base: str = BASE
 ) -> Exchange:
     """An exchange for ``method path`` on the fake base URL."""
-    return Exchange(Request(method, base + path), resp, None if resp else "connection refused", operation)
+    return Exchange(
+        Request(method, base + path), resp, None if resp else "connection refused", operation
+    )
 
 
 class FakeSender:
@@ -66,7 +68,9 @@ class FakeSender:
         self.sent.append(request)
         parts = urlsplit(request.url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        found = self.routes.get((request.method, target)) or self.routes.get((request.method, parts.path))
+        found = self.routes.get((request.method, target)) or self.routes.get(
+            (request.method, parts.path)
+        )
         if found is None:
             resp = response(404, {"detail": "Not Found"}, url=request.url)
         elif isinstance(found, Response):
@@ -75,7 +79,9 @@ class FakeSender:
             resp = found(request)
         return Exchange(request, resp)
 
-    def record(self, exchange: Exchange, *, label: str | None = None, match: str | None = None) -> Evidence:
+    def record(
+        self, exchange: Exchange, *, label: str | None = None, match: str | None = None
+    ) -> Evidence:
         """Plain evidence without redaction (fake sessions hold no secrets)."""
         resp = exchange.response
         return Evidence(

@@ -40,5 +40,9 @@ def test_module_imports_only_downwards(name: str, path: Path) -> None:
     ):
         assert "middlebrick.engine" not in imports, f"{name} imports the engine"
     if any(name.startswith(f"middlebrick.{low}") for low in BELOW_CHECKS):
-        upward = [i for i in imports if i.startswith(("middlebrick.checks.registry", "middlebrick.engine"))]
+        upward = [
+            i
+            for i in imports
+            if i.startswith(("middlebrick.checks.registry", "middlebrick.engine"))
+        ]
         assert not upward, f"{name} imports from above it: {upward}"

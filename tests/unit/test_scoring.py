@@ -220,7 +220,9 @@ def test_a_firm_high_finding_caps_the_overall_score_at_89() -> None:
 
 
 def test_a_tentative_high_finding_does_not_cap_the_score() -> None:
-    card = score_findings([_finding(severity=H, confidence=TENTATIVE)], ALL_CHECKED, Context.general)
+    card = score_findings(
+        [_finding(severity=H, confidence=TENTATIVE)], ALL_CHECKED, Context.general
+    )
 
     assert card.cap is None
     assert card.overall == card.uncapped

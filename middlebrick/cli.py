@@ -1,0 +1,223 @@
+"""The ``middlebrick`` command: parse, call the library, render, map errors to exit codes.
+
+Exit codes: 0 ok; 1 score below ``--threshold``; 2 usage or configuration error;
+3 target unreachable; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from middlebrick import __version__
+from middlebrick.config import Context, ScanRequest, Tier
+from middlebrick.errors import MiddlebrickError, UsageError
+from middlebrick.progress import Progress
+from middlebrick.render import formats, render
+
+app = typer.Typer(
+    name="middlebrick",
+    help="Self-hosted API security scanner: a 0-100 score, an A-F grade and findings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_BELOW_THRESHOLD = 0, 1
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"middlebrick {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Scan an API for security flaws."""
+
+
+def _parse_header(raw: str) -> tuple[str, str]:
+    name, sep, value = raw.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(
+            f"--header {raw!r} is not NAME:VALUE; write it like --header 'X-API-Key: abc'"
+        )
+    return name.strip(), value.strip()
+
+
+@app.command()
+def scan(
+    url: Annotated[str, typer.Argument(help="Base URL of the API (or one endpoint of it).")],
+    spec: Annotated[
+        str | None,
+        typer.Option(
+            "--spec", help="OpenAPI/Swagger document: a file or URL.", envvar="MIDDLEBRICK_SPEC"
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            help="NAME:VALUE sent with every request (repeatable); values are never shown.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="summary, table or json.", envvar="MIDDLEBRICK_FORMAT"),
+    ] = "summary",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            "--threshold",
+            min=0,
+            max=100,
+            help="Exit 1 when the score is below N.",
+            envvar="MIDDLEBRICK_THRESHOLD",
+        ),
+    ] = None,
+    tier: Annotated[
+        Tier, typer.Option("--tier", help="How deep the probes go.", envvar="MIDDLEBRICK_TIER")
+    ] = Tier.standard,
+    context: Annotated[
+        Context,
+        typer.Option(
+            "--context",
+            help="What kind of API this is; shifts weights.",
+            envvar="MIDDLEBRICK_CONTEXT",
+        ),
+    ] = Context.general,
+    active: Annotated[
+        bool,
+        typer.Option("--active", help="Also send the spec's write methods (staging targets only)."),
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=256, envvar="MIDDLEBRICK_CONCURRENCY")
+    ] = 8,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.1, help="Requests per second.", envvar="MIDDLEBRICK_RATE"),
+    ] = 50.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Time budget of the whole scan, seconds.",
+            envvar="MIDDLEBRICK_TIMEOUT",
+        ),
+    ] = 120.0,
+    budget: Annotated[
+        int,
+        typer.Option(
+            "--budget", min=1, help="Most requests the scan may send.", envvar="MIDDLEBRICK_BUDGET"
+        ),
+    ] = 2000,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Plain text output (also: NO_COLOR=1).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show each check as it finishes.")
+    ] = False,
+) -> None:
+    """Scan URL and print its score, grade and findings."""
+    if fmt not in formats():
+        raise UsageError(f"--format {fmt!r} is not one of {', '.join(formats())}")
+    request = _scan_request(
+        target=url,
+        spec=spec,
+        headers=tuple(_parse_header(h) for h in header or ()),
+        tier=tier,
+        context=context,
+        mode="active" if active else "safe",
+        limits={
+            "concurrency": concurrency,
+            "rate": rate,
+            "time_budget": timeout,
+            "max_requests": budget,
+        },
+    )
+    report = run_scan(request, quiet=quiet, verbose=verbose)
+    color = _use_color(no_color, sys.stdout)
+    if output is not None:
+        output.write_text(render(report, fmt, color=False), encoding="utf-8")
+        if not quiet:
+            typer.echo(render(report, "summary", color=color), nl=False)
+            typer.echo(f"Report written to {output}")
+    else:
+        typer.echo(render(report, fmt, color=color and fmt != "json"), nl=False)
+    if threshold is not None and report.score is not None and report.score < threshold:
+        typer.echo(f"score {report.score} is below the threshold {threshold}", err=True)
+        raise typer.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _scan_request(**values: object) -> ScanRequest:
+    """Validate flags into a ScanRequest; a bad value becomes one clear UsageError."""
+    try:
+        return ScanRequest.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"invalid value for {where}: {first['msg']}") from None
+
+
+def run_scan(request: ScanRequest, *, quiet: bool = False, verbose: bool = False):  # type: ignore[no-untyped-def]
+    """Run a scan with a progress display on stderr (unless quiet) and return the report."""
+    from middlebrick.engine import scan as scan_target
+
+    stderr = Console(stderr=True, no_color=_no_color_env())
+    with Progress(stderr, enabled=not quiet, verbose=verbose) as progress:
+        return asyncio.run(scan_target(request, on_event=progress.handle))
+
+
+def _no_color_env() -> bool:
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def _use_color(no_color: bool, stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return not (no_color or _no_color_env()) and bool(isatty and isatty())
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn errors into exit codes."""
+    try:
+        app(standalone_mode=False)
+    except MiddlebrickError as exc:
+        Console(stderr=True, no_color=_no_color_env()).print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False
+        )
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise

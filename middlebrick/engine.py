@@ -1,0 +1,197 @@
+"""Run one scan: scope -> surface -> baseline -> checks -> filter -> score -> report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from middlebrick import __version__
+from middlebrick.baseline import Baseline, build_baseline
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import CheckSpec, load_all
+from middlebrick.config import ScanRequest
+from middlebrick.discovery import discover
+from middlebrick.errors import ScanInterrupted, SpecError, TargetUnreachable
+from middlebrick.events import (
+    CheckFinished,
+    CheckStarted,
+    EventSink,
+    FindingRaised,
+    ScanFinished,
+    ScanStarted,
+    SurfaceReady,
+)
+from middlebrick.findings import Finding
+from middlebrick.fingerprint import detect_framework
+from middlebrick.http.client import HttpClient
+from middlebrick.http.exchange import Request
+from middlebrick.knowledge import categories
+from middlebrick.report import Report, SpecInfo, build_report
+from middlebrick.spec.load import load_spec, parse_spec
+from middlebrick.spec.model import ApiSpec, Surface
+
+log = logging.getLogger("middlebrick")
+
+_GRACE_S = 10.0  # beyond the time budget, the hard stop that guarantees the scan ends
+
+
+async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Report:
+    """Scan one target and return its report.
+
+    Raises ``TargetUnreachable`` when the target does not answer at all and ``SpecError`` when
+    the given API description cannot be loaded; every other problem ends up as a note in a
+    (possibly partial) report.
+    """
+    emit: EventSink = on_event or (lambda _event: None)
+    started = datetime.now(UTC)
+    emit(ScanStarted(request.target, request.mode, request.tier.value))
+    spec = await _load_spec(request) if request.spec else None
+    async with HttpClient(request) as client:
+        try:
+            async with asyncio.timeout(request.limits.time_budget + _GRACE_S):
+                findings, statuses, surface, framework = await _run(request, client, spec, emit)
+        except TimeoutError:
+            raise TargetUnreachable(
+                f"the scan of {request.target} did not finish within its time budget; "
+                "raise --timeout or check that the target answers"
+            ) from None
+        notes = [*surface.notes, *client.notes]
+        if spec is not None:
+            notes += list(spec.warnings)
+        report = build_report(
+            findings=findings,
+            category_status=statuses,
+            context=request.context,
+            version=__version__,
+            scan_id=uuid.uuid4().hex,
+            target=request.target,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            duration_s=round((datetime.now(UTC) - started).total_seconds(), 3),
+            mode=request.mode,
+            tier=request.tier.value,
+            operations=len(surface.operations),
+            requests=client.stats.requests,
+            framework=framework,
+            spec=_spec_info(surface.spec),
+            surface_origin=surface.origin,
+            notes=_dedupe(notes),
+            complete=all(
+                status == "checked" or status == "not_checked" for status, _ in statuses.values()
+            ),
+        )
+    emit(ScanFinished(report))
+    return report
+
+
+async def _run(
+    request: ScanRequest, client: HttpClient, spec: ApiSpec | None, emit: EventSink
+) -> tuple[list[Finding], dict[str, tuple[str, str | None]], Surface, str | None]:
+    root = await client.send(Request("GET", request.target))
+    if root.response is None:
+        raise TargetUnreachable(
+            f"the target {request.target} did not answer ({root.error}); "
+            "check the URL and that the API is running"
+        )
+    surface = await discover(client, request.target, spec=spec)
+    emit(SurfaceReady(len(surface.operations), surface.origin))
+    try:
+        baseline = await build_baseline(client, surface, root=root, on_event=emit)
+    except ScanInterrupted as exc:
+        client.notes.append(f"the baseline stopped early: {exc}")
+        baseline = Baseline(root=root)
+    framework = detect_framework(ex.response for ex in baseline.responses() if ex.response)
+    checks = [
+        spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
+    ]
+    results = await asyncio.gather(
+        *(
+            _run_check(check, request, surface, baseline, client, framework, emit)
+            for check in checks
+        )
+    )
+    findings = [finding for found, _, _ in results for finding in found]
+    statuses = _category_statuses(
+        checks,
+        [(check, status, note) for check, (_, status, note) in zip(checks, results, strict=True)],
+    )
+    return findings, statuses, surface, framework
+
+
+async def _run_check(
+    check: CheckSpec,
+    request: ScanRequest,
+    surface: Surface,
+    baseline: Baseline,
+    client: HttpClient,
+    framework: str | None,
+    emit: EventSink,
+) -> tuple[list[Finding], str, str | None]:
+    ctx = CheckContext(request, surface, baseline, client, spec=check, framework=framework)
+    emit(CheckStarted(check.name))
+    found: list[Finding] = []
+    status, note = "ok", None
+    try:
+        async for finding in check.func(ctx):
+            found.append(finding)
+            emit(FindingRaised(finding))
+    except ScanInterrupted as exc:
+        status, note = "partial", f"{check.name} stopped early: {exc}"
+    except Exception as exc:  # a check must never take the scan down with it
+        log.debug("check %s failed", check.name, exc_info=True)
+        status, note = "failed", f"{check.name} could not run: {type(exc).__name__}: {exc}"
+    emit(CheckFinished(check.name, status, len(found), ctx.sent, note))  # type: ignore[arg-type]
+    return found, status, note
+
+
+def _category_statuses(
+    checks: list[CheckSpec], outcomes: Iterable[tuple[CheckSpec, str, str | None]]
+) -> dict[str, tuple[str, str | None]]:
+    statuses: dict[str, tuple[str, str | None]] = {
+        cid: ("not_checked", "no check of this category exists yet") for cid in categories()
+    }
+    for check, status, note in outcomes:
+        current, current_note = statuses[check.category]
+        if status == "ok":
+            if current == "not_checked":
+                statuses[check.category] = ("checked", None)
+        else:
+            notes = "; ".join(
+                n for n in (current_note if current == "partial" else None, note) if n
+            )
+            statuses[check.category] = ("partial", notes)
+    return statuses
+
+
+async def _load_spec(request: ScanRequest) -> ApiSpec:
+    source = request.spec or ""
+    if urlsplit(source).scheme not in ("http", "https"):
+        return load_spec(Path(source))
+    fetcher = ScanRequest(target=source, limits=request.limits, headers=request.headers)
+    async with HttpClient(fetcher) as client:
+        exchange = await client.send(Request("GET", source))
+    if exchange.response is None or not exchange.response.ok:
+        what = exchange.error or f"HTTP {exchange.response.status if exchange.response else '?'}"
+        raise SpecError(f"could not fetch the API description at {source} ({what}); check --spec")
+    return parse_spec(exchange.response.body, source=source, base_dir=None)
+
+
+def _spec_info(spec: ApiSpec | None) -> SpecInfo | None:
+    if spec is None:
+        return None
+    return SpecInfo(
+        source=spec.source,
+        title=spec.title,
+        version=spec.version,
+        spec_version=spec.spec_version,
+        operations=len(spec.operations),
+    )
+
+
+def _dedupe(notes: list[str]) -> list[str]:
+    return list(dict.fromkeys(n for n in notes if n))
