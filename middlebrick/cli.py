@@ -171,6 +171,27 @@ def scan(
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
+@app.command()
+def demo(
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text output.")] = False,
+) -> None:
+    """Start the demo API (vulnerable and fixed variants) on loopback and scan both."""
+    from middlebrick.demo import TOKEN, run_demo
+    from middlebrick.engine import scan as scan_target
+
+    color = _use_color(no_color, sys.stdout)
+    stderr = Console(stderr=True, no_color=_no_color_env())
+
+    async def scan_variant(name: str, url: str) -> None:
+        typer.echo(f"\n=== demo API, {name} variant, at {url} (token: Bearer {TOKEN}) ===\n")
+        request = ScanRequest(target=url, headers=(("Authorization", f"Bearer {TOKEN}"),))
+        with Progress(stderr) as progress:
+            report = await scan_target(request, on_event=progress.handle)
+        typer.echo(render(report, "summary", color=color), nl=False)
+
+    asyncio.run(run_demo(scan_variant))
+
+
 def _scan_request(**values: object) -> ScanRequest:
     """Validate flags into a ScanRequest; a bad value becomes one clear UsageError."""
     try:

@@ -19,15 +19,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def is_ip_literal(host: str) -> bool:
-    """True when ``host`` is an IPv4 or IPv6 address rather than a name."""
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
-
-
 def origin(url: str) -> tuple[str, str, int | None]:
     """``(scheme, host, port)`` of a URL, lower-case, with the scheme's default port filled in."""
     parts = urlsplit(url)

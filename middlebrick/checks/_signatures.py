@@ -51,6 +51,10 @@ _BINARY_EXACT = {
 
 # The JSON field whose value ends right before a hit: `"name": "…` or `"name": 12…`.
 _KEY_BEFORE = re.compile(r'"([^"\\\n]{1,80})"\s*:\s*"?[^"\n]{0,120}\Z')
+# The field that opens an object right before a position: `"name": {`.
+_KEY_OPENING = re.compile(r'"([^"\\\n]{1,80})"\s*:\s*\{\s*\Z')
+# DynamoDB AttributeValue type descriptors: `{"S": "…"}` is a value, not a field.
+_ATTRIBUTE_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "BOOL", "NULL", "L", "M"})
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,13 @@ class Candidate:
             return None
         start = self.match.start()
         found = _KEY_BEFORE.search(self.text, max(0, start - 240), start)
-        return found.group(1) if found else None
+        if found is None:
+            return None
+        if found.group(1) in _ATTRIBUTE_TYPES:  # `"ssn": {"S": "…"}`: the field is "ssn"
+            outer = _KEY_OPENING.search(self.text, max(0, found.start() - 120), found.start())
+            if outer is not None:
+                return outer.group(1)
+        return found.group(1)
 
     def before(self, size: int = 60) -> str:
         """Up to ``size`` characters before the match, lower-case."""

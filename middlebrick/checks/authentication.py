@@ -139,7 +139,8 @@ async def security_headers(ctx: CheckContext) -> AsyncIterator[Finding]:
             _HEADERS,
             "*",
             parameter=header,
-            detail=f"{len(missing)} of {total} responses lack {header} ({expected}), e.g. {examples}",
+            detail=f"{len(missing)} of {total} responses lack {header} ({expected}), "
+            f"e.g. {examples}",
             evidence=[missing[0][1]],
         )
 

@@ -110,16 +110,13 @@ async def error_details(ctx: CheckContext) -> AsyncIterator[Finding]:
     table ARNs and exception names; raw AttributeValue JSON (``{"S": "…"}``),
     ``ResponseMetadata``, ``LastEvaluatedKey``, ``ConsumedCapacity``.
 
-    One finding per type and operation. A stack trace inside a debug page is reported as the
-    debug page only. Only what the baseline provoked is seen: the input-validation checks
-    provoke errors on purpose.
+    One finding per type and operation; a debug page that shows a traceback gives both a
+    debug-page and a stack-trace finding. Only errors the baseline itself met are seen: the
+    input-validation checks are the ones that provoke errors on purpose.
     """
     groups = group_hits(ctx, {_STACK, _DEBUG, _DYNAMO_ERROR, _DYNAMO_RAW}, parameter=_none)
-    debug_pages = {g.source.key for g in groups if g.first.finding == _DEBUG}
     for group in groups:
         first = group.first
-        if first.finding == _STACK and group.source.key in debug_pages:
-            continue
         yield finding_of(
             ctx,
             group,

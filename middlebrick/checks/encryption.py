@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from middlebrick.checks._exposure import Source, finding_of, group_hits, sources
-from middlebrick.checks._net import is_ip_literal, is_loopback, origin, same_host, swap_scheme
+from middlebrick.checks._net import is_loopback, origin, same_host, swap_scheme
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.errors import ScopeViolation
@@ -84,29 +84,32 @@ async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 @check(category="encryption", emits={_HSTS_MISSING, _HSTS_WEAK})
 async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Whether HTTPS responses carry a strong Strict-Transport-Security header.
+    """Whether the API sends a strong Strict-Transport-Security header.
 
-    Reads the baseline's https:// responses from the target host; sends no requests. Reports
-    the header missing when no response carries it, and weak when the first one seen has a
-    max-age under 15552000 seconds (180 days) or none; a missing includeSubDomains is noted in
-    the detail. Not assessed for http:// targets (browsers ignore HSTS over HTTP) nor for IP
-    address or localhost targets (browsers ignore HSTS for them).
+    Reads the baseline's responses from the target host (its https:// ones when there are
+    any); sends no requests. Reports the header missing when no response carries it, and weak
+    when the first one seen has a max-age under 15552000 seconds (180 days) or none; a missing
+    includeSubDomains is noted in the detail. On an http:// target (a local server, or an
+    origin behind a TLS-terminating proxy) the plain-HTTP responses are read: browsers honour
+    the header only over HTTPS, but its absence shows the application does not set it, so the
+    proxy alone would have to.
     """
     _, host, _ = origin(ctx.scan.target)
-    if is_ip_literal(host) or is_loopback(host):
+    answers = [s for s in sources(ctx) if _is_from(s.exchange, host)]
+    secure = [s for s in answers if _is_https(s.exchange)]
+    assessed = secure or answers
+    if not assessed:
         return
-    secure = [s for s in sources(ctx) if _is_https_from(s.exchange, host)]
-    if not secure:
-        return
-    with_header = [s for s in secure if s.exchange.response and _hsts_value(s.exchange)]
+    over = "HTTPS" if secure else "plain-HTTP"
+    with_header = [s for s in assessed if _hsts_value(s.exchange)]
     if not with_header:
-        examples = ", ".join(f"`{s.key}`" for s in secure[:3])
+        examples = ", ".join(f"`{s.key}`" for s in assessed[:3])
         yield ctx.finding(
             _HSTS_MISSING,
             "*",
-            detail=f"no Strict-Transport-Security header on any of {len(secure)} HTTPS "
+            detail=f"no Strict-Transport-Security header on any of {len(assessed)} {over} "
             f"responses (e.g. {examples})",
-            evidence=[secure[0].exchange],
+            evidence=[assessed[0].exchange],
         )
         return
     source = with_header[0]
@@ -177,7 +180,7 @@ async def mixed_content(ctx: CheckContext) -> AsyncIterator[Finding]:
         ctx,
         {_MIXED},
         parameter=lambda hit: None,
-        skip=lambda source: not _is_https_from(source.exchange, None),
+        skip=lambda source: not _is_https(source.exchange),
     )
     for group in groups:
         urls = ", ".join(group.values(5))
@@ -219,11 +222,13 @@ def _upgrades(exchange: Exchange) -> bool:
     return 300 <= resp.status < 400 and location.lower().startswith("https://")
 
 
-def _is_https_from(exchange: Exchange, host: str | None) -> bool:
+def _is_https(exchange: Exchange) -> bool:
+    return exchange.response is not None and exchange.response.url.startswith("https://")
+
+
+def _is_from(exchange: Exchange, host: str) -> bool:
     resp = exchange.response
-    if resp is None or not resp.url.startswith("https://"):
-        return False
-    return host is None or same_host(origin(resp.url)[1], host)
+    return resp is not None and same_host(origin(resp.url)[1], host)
 
 
 def _hsts_value(exchange: Exchange) -> str | None:

@@ -85,6 +85,7 @@ class _Resolver:
         self._root = allowed_root.resolve() if allowed_root is not None else None
         self._budget = max_bytes
         self._docs: dict[str, _Doc] = {}
+        self._failed: dict[str, str] = {}  # file or URL -> why it could not be had
         # id(ref mapping) -> (the ref mapping, kept alive so ids stay unique; target; its doc)
         self._done: dict[int, tuple[Any, Any, _Doc]] = {}
         self._resolving: set[int] = set()
@@ -204,34 +205,49 @@ class _Resolver:
         resolved = path.resolve()
         if self._root is None or not resolved.is_relative_to(self._root):
             raise _Unresolvable("outside the document's folder")
-        key = str(resolved)
-        if key in self._docs:
-            return self._docs[key]
-        try:
-            if not resolved.is_file():
-                raise _Unresolvable("no such file")
-            data = self._take(resolved.stat().st_size, resolved.read_bytes)
-        except OSError as exc:
-            raise _Unresolvable(f"the file cannot be read ({exc.strerror or exc})") from exc
-        return self._add(key, resolved, data, resolved.suffix.lower())
+
+        def load() -> _Doc:
+            try:
+                if not resolved.is_file():
+                    raise _Unresolvable("no such file")
+                data = self._take(resolved.stat().st_size, resolved.read_bytes)
+            except OSError as exc:
+                raise _Unresolvable(f"the file cannot be read ({exc.strerror or exc})") from exc
+            return self._add(str(resolved), resolved, data, resolved.suffix.lower())
+
+        return self._once(str(resolved), load)
 
     def _remote(self, url: str) -> _Doc:
-        if url in self._docs:
-            return self._docs[url]
-        if self._fetch is None:
-            raise _Unresolvable("remote references are not followed")
         fetch = self._fetch
+        if fetch is None:
+            raise _Unresolvable("remote references are not followed")
+
+        def load() -> _Doc:
+            try:
+                data = self._take(None, lambda: fetch(url))
+            except _Unresolvable:
+                raise
+            except Exception as exc:
+                raise _Unresolvable(f"it could not be fetched ({exc})") from exc
+            return self._add(url, url, data, PurePosixPath(urlsplit(url).path).suffix.lower())
+
+        return self._once(url, load)
+
+    def _once(self, key: str, load: Callable[[], _Doc]) -> _Doc:
+        """Each file or URL is read at most once, whether that worked or not."""
+        if key in self._docs:
+            return self._docs[key]
+        if key in self._failed:
+            raise _Unresolvable(self._failed[key])
+        if len(self._docs) + len(self._failed) > _MAX_DOCUMENTS:
+            raise _Unresolvable(f"more than {_MAX_DOCUMENTS} files are referenced")
         try:
-            data = self._take(None, lambda: fetch(url))
-        except _Unresolvable:
+            return load()
+        except _Unresolvable as exc:
+            self._failed[key] = str(exc)
             raise
-        except Exception as exc:
-            raise _Unresolvable(f"it could not be fetched ({exc})") from exc
-        return self._add(url, url, data, PurePosixPath(urlsplit(url).path).suffix.lower())
 
     def _take(self, size: int | None, read: Callable[[], bytes]) -> bytes:
-        if len(self._docs) > _MAX_DOCUMENTS:
-            raise _Unresolvable(f"more than {_MAX_DOCUMENTS} files are referenced")
         if size is not None and size > self._budget:
             raise _Unresolvable("the referenced files exceed the size limit")
         data = read()
@@ -247,7 +263,7 @@ class _Resolver:
                 root = self._parse(data, key)
             except Exception as exc:
                 if suffix in _STRUCTURED:
-                    raise _Unresolvable("the file is neither JSON nor YAML") from exc
+                    raise _Unresolvable(f"it cannot be loaded ({exc})") from exc
                 root = data.decode("utf-8", errors="replace")
         else:
             root = data.decode("utf-8", errors="replace")
