@@ -223,7 +223,7 @@ def _use_color(no_color: bool, stream: object) -> bool:
 def main() -> None:
     """Console-script entry point: run the app and turn errors into exit codes."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns Exit codes instead of raising here
     except MiddlebrickError as exc:
         Console(stderr=True, no_color=_no_color_env()).print(
             f"[bold red]error:[/] {escape(str(exc))}", highlight=False
@@ -242,3 +242,4 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(130)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -16,7 +16,8 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
 from middlebrick.discovery import discover
-from middlebrick.errors import ScanInterrupted, SpecError, TargetUnreachable
+from middlebrick.discovery.wellknown import fetch_spec
+from middlebrick.errors import ScanInterrupted, TargetUnreachable
 from middlebrick.events import (
     CheckFinished,
     CheckStarted,
@@ -32,7 +33,7 @@ from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
 from middlebrick.knowledge import categories
 from middlebrick.report import Report, SpecInfo, build_report
-from middlebrick.spec.load import load_spec, parse_spec
+from middlebrick.spec.load import DEFAULT_MAX_BYTES, load_spec
 from middlebrick.spec.model import ApiSpec, Surface
 
 log = logging.getLogger("middlebrick")
@@ -172,13 +173,11 @@ async def _load_spec(request: ScanRequest) -> ApiSpec:
     source = request.spec or ""
     if urlsplit(source).scheme not in ("http", "https"):
         return load_spec(Path(source))
-    fetcher = ScanRequest(target=source, limits=request.limits, headers=request.headers)
+    # The document's own host is in scope for this fetch only, with a cap fit for big specs.
+    limits = request.limits.model_copy(update={"max_body_bytes": DEFAULT_MAX_BYTES})
+    fetcher = ScanRequest(target=source, limits=limits, headers=request.headers)
     async with HttpClient(fetcher) as client:
-        exchange = await client.send(Request("GET", source))
-    if exchange.response is None or not exchange.response.ok:
-        what = exchange.error or f"HTTP {exchange.response.status if exchange.response else '?'}"
-        raise SpecError(f"could not fetch the API description at {source} ({what}); check --spec")
-    return parse_spec(exchange.response.body, source=source, base_dir=None)
+        return await fetch_spec(client, source)
 
 
 def _spec_info(spec: ApiSpec | None) -> SpecInfo | None:
