@@ -106,6 +106,7 @@ async def _run(
     except ScanInterrupted as exc:
         client.notes.append(f"the baseline stopped early: {exc}")
         baseline = Baseline(root=root)
+    client.notes.extend(_baseline_notes(baseline))
     framework = detect_framework(ex.response for ex in baseline.responses() if ex.response)
     checks = [
         spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
@@ -178,6 +179,20 @@ async def _load_spec(request: ScanRequest) -> ApiSpec:
     fetcher = ScanRequest(target=source, limits=limits, headers=request.headers)
     async with HttpClient(fetcher) as client:
         return await fetch_spec(client, source)
+
+
+def _baseline_notes(baseline: Baseline) -> list[str]:
+    """Plain sentences for operations whose baseline failed or was cut, so the gaps are visible."""
+    failed = [
+        f"{key} ({ex.error})" for key, ex in baseline.exchanges.items() if ex.response is None
+    ]
+    cut = [key for key, ex in baseline.exchanges.items() if ex.response and ex.response.truncated]
+    notes = []
+    if failed:
+        notes.append(f"{len(failed)} operation(s) gave no usable answer: " + ", ".join(failed[:10]))
+    if cut:
+        notes.append(f"{len(cut)} response body(ies) cut at the size cap: " + ", ".join(cut[:10]))
+    return notes
 
 
 def _spec_info(spec: ApiSpec | None) -> SpecInfo | None:

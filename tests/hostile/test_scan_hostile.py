@@ -1,0 +1,60 @@
+"""Whole scans of a hostile target end within their time budget with a partial report and notes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from middlebrick.config import Limits, ScanRequest
+from middlebrick.engine import scan
+from middlebrick.errors import TargetUnreachable
+
+HOSTILE_PATHS = [
+    "/bomb", "/endless", "/huge", "/loop", "/redirect-chain/0", "/stall", "/stall-body",
+    "/trickle", "/invalid-utf8", "/deep-json", "/reset", "/reset-early", "/garbage",
+    "/deflate-garbage",
+]  # fmt: skip
+
+LIMITS = Limits(read_timeout=1.0, connect_timeout=1.0, time_budget=8.0, max_body_bytes=65536)
+
+
+def _spec(tmp_path: Path) -> str:
+    paths = {p: {"get": {"responses": {"200": {"description": "?"}}}} for p in HOSTILE_PATHS}
+    document = {"openapi": "3.0.3", "info": {"title": "hostile", "version": "1"}, "paths": paths}
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+async def test_scan_of_every_hostile_route_ends_in_budget_with_a_partial_report(
+    hostile_server: str, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    report = await scan(ScanRequest(target=hostile_server, spec=_spec(tmp_path), limits=LIMITS))
+    elapsed = time.monotonic() - started
+
+    assert elapsed < LIMITS.time_budget + 10
+    assert report.operations == len(HOSTILE_PATHS)
+    assert any("cut" in note or "budget" in note or "stopped" in note for note in report.notes), (
+        report.notes
+    )
+    assert len(report.categories) == 12
+
+
+@pytest.mark.parametrize("path", ["/deep-json", "/invalid-utf8", "/bomb", "/endless", "/loop"])
+async def test_scan_of_a_hostile_root_gives_a_report(hostile_server: str, path: str) -> None:
+    report = await scan(ScanRequest(target=hostile_server + path, limits=LIMITS))
+
+    assert report.target.endswith(path)
+    assert report.score is not None
+
+
+@pytest.mark.parametrize("path", ["/garbage", "/reset-early", "/stall"])
+async def test_scan_of_a_root_that_never_answers_says_unreachable(
+    hostile_server: str, path: str
+) -> None:
+    with pytest.raises(TargetUnreachable, match="did not answer"):
+        await scan(ScanRequest(target=hostile_server + path, limits=LIMITS))
