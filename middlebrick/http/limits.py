@@ -54,17 +54,9 @@ class ScanLimiter:
         self._tolerance = (size - 1) * self._interval
         self._next = self.started  # theoretical arrival time of the next request (GCRA)
 
-    def now(self) -> float:
-        """The current time of the limiter's clock."""
-        return self._clock()
-
     def remaining(self) -> float:
         """Seconds left in the time budget (0 when spent)."""
         return max(0.0, self.deadline - self._clock())
-
-    def elapsed(self) -> float:
-        """Seconds since the scan started."""
-        return self._clock() - self.started
 
     def time_spent_message(self) -> str:
         """A plain sentence saying the time budget was reached."""

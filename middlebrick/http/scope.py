@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from yarl import URL
 
 from middlebrick.config import Mode, ScanRequest
-from middlebrick.errors import ScopeViolation
+from middlebrick.errors import ScopeViolation, UsageError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods a safe-mode scan may send anywhere in scope."""
@@ -50,7 +50,12 @@ class Scope:
         if target.explicit_port is None:
             origins.update((host, port) for port in _DEFAULT_PORTS.values())
         for extra in scan.extra_hosts:
-            origins.update(_parse_extra_host(extra))
+            try:
+                origins.update(_parse_extra_host(extra))
+            except ValueError as exc:
+                raise UsageError(
+                    f"extra host {extra!r} is not a host, host:port or URL ({exc})"
+                ) from None
         return cls(origins, mode=scan.mode)
 
     def allow_post(self, url_prefix: str) -> None:
@@ -59,8 +64,11 @@ class Scope:
         The prefix matches whole path segments (``/chat`` admits ``/chat`` and ``/chat/x``, not
         ``/chatter``), and never a URL whose path holds dot segments or encoded slashes.
         """
-        url = URL(url_prefix, encoded=True)
-        host, port = _origin(url)
+        url = _parse(url_prefix)
+        try:
+            host, port = _origin(url)
+        except ValueError as exc:
+            raise ScopeViolation(f"cannot allow POST to {url_prefix!r}: {exc}") from None
         if (host, port) not in self.origins:
             raise ScopeViolation(
                 f"cannot allow POST to {url_prefix!r}: host {host}:{port} is outside the scope"
@@ -172,6 +180,8 @@ def _parse_extra_host(extra: str) -> set[Origin]:
         return {_origin(URL(extra))}
     url = URL(f"http://{extra}")
     host = _norm_host(url.raw_host or "")
+    if not host:
+        raise ValueError("no host")
     if url.explicit_port is not None:
         return {(host, url.explicit_port)}
     return {(host, port) for port in _DEFAULT_PORTS.values()}

@@ -459,3 +459,43 @@ async def test_anonymous_evidence_names_no_credential_header(site: Site) -> None
         evidence = client.record(exchange)
     assert evidence.request.headers == {}
     assert "MIDDLEBRICK_" not in evidence.curl
+
+
+async def test_a_waiter_sends_the_request_itself_when_its_sender_is_cancelled(site: Site) -> None:
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def held(request: web.Request) -> web.Response:
+        arrived.set()
+        await release.wait()
+        return web.Response(text="held")
+
+    site.routes["/held"] = held
+    async with HttpClient(_scan(site.base)) as client:
+        first = asyncio.create_task(client.send(Request("GET", site.base + "/held")))
+        await arrived.wait()
+        second = asyncio.create_task(client.send(Request("GET", site.base + "/held")))
+        await asyncio.sleep(0)  # let the second request join the first one in flight
+        first.cancel()
+        release.set()
+        exchange = await second
+    assert first.cancelled()
+    assert exchange.response is not None and exchange.response.body == b"held"
+    assert site.hits["/held"] == 2
+
+
+async def test_a_header_with_a_line_break_comes_back_as_an_error(site: Site) -> None:
+    request = Request("GET", site.base + "/x").with_header("X-Test", "a\r\nX-Injected: 1")
+    exchange, _ = await _send(_scan(site.base), request)
+    assert exchange.response is None
+    assert exchange.error is not None and exchange.error.startswith("request not sent")
+    assert site.seen == []
+
+
+async def test_safe_mode_posts_text_to_an_allowed_chat_endpoint(site: Site) -> None:
+    async with HttpClient(_scan(site.base)) as client:
+        client.scope.allow_post(site.base + "/chat")
+        exchange = await client.send(Request("POST", site.base + "/chat", body=b'{"q": "hi"}'))
+        with pytest.raises(ScopeViolation):
+            await client.send(Request("POST", site.base + "/admin", body=b"{}"))
+    assert exchange.ok
+    assert [(r.method, r.path) for r in site.seen] == [("POST", "/chat")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from middlebrick.config import ScanRequest
-from middlebrick.errors import ScopeViolation
+from middlebrick.errors import ScopeViolation, UsageError
 from middlebrick.http.scope import Scope
 
 TARGET = "http://127.0.0.1:8000/api"
@@ -107,3 +107,9 @@ def test_allowed_post_prefix_cannot_be_escaped_by_traversal(path: str) -> None:
 def test_allow_post_refuses_a_prefix_outside_the_scope() -> None:
     with pytest.raises(ScopeViolation, match="outside the scope"):
         _scope().allow_post("http://evil.example/chat")
+
+
+@pytest.mark.parametrize("extra", ["", "host:port", "host:99999"])
+def test_a_malformed_extra_host_is_a_usage_error_naming_it(extra: str) -> None:
+    with pytest.raises(UsageError, match=f"extra host {extra!r} is not a host"):
+        _scope(extra_hosts=(extra,))

@@ -259,13 +259,18 @@ def test_remote_refs_are_unresolved_without_fetch_and_fetched_with_it() -> None:
     spec = parse_spec(text, source="a.json", fetch=fetch)
     assert spec.operations[0].parameters[0].schema == {"type": "integer"}
 
+    refused: list[str] = []
+
     def refuse(url: str) -> bytes:
+        refused.append(url)
         raise PermissionError("out of scope")
 
-    spec = parse_spec(text, source="a.json", fetch=refuse)
+    twice = text.replace('"paths"', '"x-again": {"$ref": "https://x.test/s.json"}, "paths"')
+    spec = parse_spec(twice, source="a.json", fetch=refuse)
     assert spec.warnings == (
         "could not resolve $ref 'https://x.test/s.json': it could not be fetched (out of scope)",
     )
+    assert refused == ["https://x.test/s.json"]  # a failed URL is not asked for again
 
 
 def test_relative_refs_of_a_served_document_are_fetched_against_its_url() -> None:
@@ -292,3 +297,19 @@ def test_relative_refs_without_a_known_location_are_unresolved() -> None:
     assert spec.warnings == (
         "could not resolve $ref 'other.yaml#/y': the location of the document is unknown",
     )
+
+
+def test_a_referenced_file_that_does_not_parse_is_a_warning(tmp_path: Path) -> None:
+    _write(tmp_path, "bad.yaml", "key: [unclosed\n")
+    root = _write(
+        tmp_path,
+        "openapi.yaml",
+        "openapi: 3.0.0\npaths:\n  /a: {$ref: 'bad.yaml'}\n",
+    )
+
+    spec = load_spec(root)
+
+    assert spec.operations == ()
+    assert len(spec.warnings) == 1
+    assert spec.warnings[0].startswith("could not resolve $ref 'bad.yaml': it cannot be loaded (")
+    assert "is neither JSON nor YAML" in spec.warnings[0]
