@@ -105,13 +105,15 @@ def finding_of(
     parameter: str | None,
     detail: str,
     confidence: Confidence = Confidence.firm,
+    label: str | None = None,
 ) -> Finding:
     """The finding for one group, with the first hit marked in the evidence."""
+    exchange = group.source.exchange
     return ctx.finding(
         group.first.finding,
         group.source.operation or group.source.key,
         detail=detail,
-        evidence=[group.source.exchange],
+        evidence=[(label, exchange) if label else exchange],
         parameter=parameter,
         confidence=confidence,
         match=group.body_match,

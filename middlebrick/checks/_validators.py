@@ -114,7 +114,8 @@ def _digits(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())
 
 
-def _phone_key(key: str | None) -> bool:
+def phone_key(key: str | None) -> bool:
+    """True when a field name says it holds a phone number (``phone``, ``mobileNumber`` …)."""
     tokens = key_tokens(key)
     return bool(tokens & _PHONE_KEYS) or any(word in _key_flat(key) for word in _PHONE_JOINED)
 
@@ -124,7 +125,7 @@ def _phone_common(c: Candidate) -> bool:
     if not 8 <= len(digits) <= 15 or len(set(digits)) < 3 or _DATE_LIKE.match(c.value):
         return False
     tokens = key_tokens(c.key)
-    return _phone_key(c.key) or not (tokens & _ID_KEYS)
+    return phone_key(c.key) or not (tokens & _ID_KEYS)
 
 
 def _phone_international(c: Candidate, env: ScanEnv) -> bool:
@@ -140,7 +141,7 @@ def _phone_field(c: Candidate, env: ScanEnv) -> bool:
     digits = _digits(c.value)
     if _DATE_LIKE.match(c.value) or len(set(digits)) < 3:
         return False
-    return _phone_key(c.key) and 7 <= len(digits) <= 15
+    return phone_key(c.key) and 7 <= len(digits) <= 15
 
 
 _CARD_KEYS = {"card", "pan", "cc", "ccn", "ccnum", "creditcard", "credit", "cardnumber"}
@@ -175,10 +176,13 @@ def _ssn_number_ok(value: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
+def ssn_key(key: str | None) -> bool:
+    """True when a field name says it holds an SSN or tax id (``ssn``, ``taxpayerId`` …)."""
+    return bool(key_tokens(key) & _SSN_TOKENS or _SSN_FLAT.search(_key_flat(key)))
+
+
 def _ssn_in_context(c: Candidate) -> bool:
-    if key_tokens(c.key) & _SSN_TOKENS or _SSN_FLAT.search(_key_flat(c.key)):
-        return True
-    return bool(_SSN_NEARBY.search(c.before(48)))
+    return ssn_key(c.key) or bool(_SSN_NEARBY.search(c.before(48)))
 
 
 def _ssn_dashed(c: Candidate, env: ScanEnv) -> bool:

@@ -1,8 +1,9 @@
 """Data exposure: personal data, secrets, error internals and internal addresses in responses.
 
-The checks read the baseline (every operation's response and the target's root) and send no
-requests. Patterns live in ``knowledge/signatures/`` (pii, secrets, errors, debug_pages,
-dynamodb, network); ``_validators`` adds the judgement a regex cannot make.
+The checks read the baseline (every operation's response and the target's root); only
+``error_details`` also sends probes, to provoke errors. Patterns live in
+``knowledge/signatures/`` (pii, secrets, errors, debug_pages, dynamodb, network);
+``_validators`` adds the judgement a regex cannot make.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import re
 from collections.abc import AsyncIterator
 
 from middlebrick.checks._exposure import Group, Source, finding_of, group_hits, where
-from middlebrick.checks._signatures import Hit
-from middlebrick.checks._validators import key_tokens
+from middlebrick.checks._probes import broken_value, current_value, probe_parameters, with_parameter
+from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
+from middlebrick.checks._validators import key_tokens, phone_key, ssn_key
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -30,6 +32,9 @@ _DYNAMO_ERROR = "data_exposure.dynamodb-error-text"
 _DYNAMO_RAW = "data_exposure.dynamodb-raw-attributes"
 _INTERNAL = "data_exposure.internal-address"
 
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_PROBED_PARAMETERS = 2
+
 _LOGIN_OPERATION = re.compile(r"log-?in|sign-?in|sign_in|token|oauth|auth|session|refresh", re.I)
 
 
@@ -37,9 +42,9 @@ _LOGIN_OPERATION = re.compile(r"log-?in|sign-?in|sign_in|token|oauth|auth|sessio
 async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Personal data in responses: email addresses, phone numbers, card numbers, SSNs.
 
-    Reads every baseline response (body and headers); sends no requests. A card number must be
-    13–19 digits, pass Luhn, start like a real card (IIN) and not sit in an id, order or
-    timestamp field. An SSN needs context: an ``ssn`` / ``social_security`` / ``tax_id`` field
+    Reads every baseline response body; sends no requests. A card number must be 13–19
+    digits, pass Luhn, start like a real card (IIN) and not sit in an id, order or timestamp
+    field. An SSN needs context: an ``ssn`` / ``social_security`` / ``tax_id`` field
     or nearby label, or a scan ``--context`` of medical or financial. Phone numbers need an
     international ``+`` form, a valid North-American form or a phone field; UUIDs, dates and
     version strings are not phones. Role mailboxes (support@, noreply@ …), file names such as
@@ -62,7 +67,7 @@ async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
             parameter=first.key,
             detail=f"{masked} in the {where(first)} of the {group.source.status} response "
             f"to `{group.source.key}`",
-            confidence=_pii_confidence(group),
+            confidence=_pii_confidence(group, ctx.scan.context.value),
         )
 
 
@@ -70,8 +75,8 @@ async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
 async def secrets(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Secrets in responses: cloud, payment and SaaS keys, private keys, and stray JWTs.
 
-    Reads every baseline response (body and headers); sends no requests. Recognises AWS access
-    key ids (AKIA/ASIA…) and secret keys next to their name, Stripe live keys (sk_live/rk_live),
+    Reads every baseline response body; sends no requests. Recognises AWS access key ids
+    (AKIA/ASIA…) and secret keys next to their name, Stripe live keys (sk_live/rk_live),
     GitHub tokens (ghp_/gho_/ghs_/github_pat_), Slack tokens and webhooks, Google API keys,
     high-entropy values in ``api_key`` / ``*secret*`` / ``access_key`` fields, and PEM private
     keys. Documentation placeholders (AKIA…EXAMPLE, xxxx, ****), low-entropy values and the
@@ -98,32 +103,68 @@ async def secrets(ctx: CheckContext) -> AsyncIterator[Finding]:
         )
 
 
-@check(category="data_exposure", emits={_STACK, _DEBUG, _DYNAMO_ERROR, _DYNAMO_RAW})
+@check(
+    category="data_exposure",
+    emits={_STACK, _DEBUG, _DYNAMO_ERROR, _DYNAMO_RAW},
+    per_operation=_PROBED_PARAMETERS,
+)
 async def error_details(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Internals in responses: stack traces, debug pages, DynamoDB errors and wire format.
 
-    Reads every baseline response, error responses included; sends no requests. Finds Python
-    tracebacks and Java, Node.js, .NET and Go stack traces; the Werkzeug debugger, Django's
-    DEBUG=True technical 500/404 pages (either apostrophe), Starlette/FastAPI's debug
-    traceback page, Rails and Laravel debug pages; botocore ``ClientError`` text (``An error
-    occurred (ValidationException) when calling the Query operation``), DynamoDB messages,
-    table ARNs and exception names; raw AttributeValue JSON (``{"S": "…"}``),
-    ``ResponseMetadata``, ``LastEvaluatedKey``, ``ConsumedCapacity``.
+    Reads every baseline response, error responses included. Finds Python tracebacks and
+    Java, Node.js, .NET and Go stack traces; the Werkzeug debugger, Django's DEBUG=True
+    technical 500/404 pages (either apostrophe), Starlette/FastAPI's debug traceback page,
+    Rails and Laravel debug pages; botocore ``ClientError`` text (``An error occurred
+    (ValidationException) when calling the Query operation``), DynamoDB messages, table ARNs
+    and exception names; raw AttributeValue JSON (``{"S": "…"}``), ``ResponseMetadata``,
+    ``LastEvaluatedKey``, ``ConsumedCapacity``.
 
-    One finding per type and operation; a debug page that shows a traceback gives both a
-    debug-page and a stack-trace finding. Only errors the baseline itself met are seen: the
-    input-validation checks are the ones that provoke errors on purpose.
+    Then it provokes errors: for each readable operation (not refused with 401/403) it re-sends
+    the baseline request with one parameter (its first two path or query parameters, one
+    request each) set to ``'")(`` (for a JSON-valued parameter: the same JSON with every string
+    replaced by it; for a page size such as ``limit``: ``0``), and reads the answer for the
+    same signatures. What a probe reveals
+    is reported with ``parameter`` = the probed parameter, unless the baseline already showed
+    the same kind of leak on that operation.
+
+    One finding per type, operation and parameter; a debug page that shows a traceback gives
+    both a debug-page and a stack-trace finding.
     """
     groups = group_hits(ctx, {_STACK, _DEBUG, _DYNAMO_ERROR, _DYNAMO_RAW}, parameter=_none)
     for group in groups:
-        first = group.first
         yield finding_of(
             ctx,
             group,
             parameter=None,
             detail=f"the {group.source.status} response to `{group.source.key}` contains "
-            f"{_excerpt(first.match)!r} ({', '.join(group.signature_ids)})",
+            f"{_excerpt(group.first.match)!r} ({', '.join(group.signature_ids)})",
         )
+    shown = {(g.first.finding, g.source.key) for g in groups}
+    sigs = signatures_for({_STACK, _DEBUG, _DYNAMO_ERROR})
+    env = ScanEnv.of(ctx.scan, ctx.base_url)
+    for operation, exchange in ctx.baseline.items():
+        resp = exchange.response
+        if operation.method not in _SAFE_METHODS or resp is None or resp.status in (401, 403):
+            continue
+        for parameter in probe_parameters(operation, _PROBED_PARAMETERS):
+            value = broken_value(parameter, current_value(exchange.request, operation, parameter))
+            request = with_parameter(exchange.request, operation, parameter, value)
+            if request is None:
+                continue
+            probe = await ctx.send(request)
+            source = Source(operation.key, operation, probe)
+            for group in _by_finding(scan_exchange(probe, sigs, env), source):
+                if (group.first.finding, operation.key) in shown:
+                    continue
+                yield finding_of(
+                    ctx,
+                    group,
+                    parameter=parameter.name,
+                    detail=f"{parameter.name}={value!r} made `{operation.key}` answer "
+                    f"{source.status} with {_excerpt(group.first.match)!r} "
+                    f"({', '.join(group.signature_ids)})",
+                    label="probe",
+                )
 
 
 @check(category="data_exposure", emits={_INTERNAL})
@@ -155,6 +196,14 @@ def _none(hit: Hit) -> None:
     return None
 
 
+def _by_finding(hits: list[Hit], source: Source) -> list[Group]:
+    """Hits of one response grouped by finding type, in the order first seen."""
+    groups: dict[str, Group] = {}
+    for hit in hits:
+        groups.setdefault(hit.finding, Group(source, hit)).hits.append(hit)
+    return list(groups.values())
+
+
 def _is_api_description(source: Source) -> bool:
     """A served OpenAPI/Swagger document: its contact email is not a leak."""
     resp = source.exchange.response
@@ -175,15 +224,17 @@ def _not_issued_token(hit: Hit, source: Source) -> bool:
     return not (token_field and _LOGIN_OPERATION.search(text))
 
 
-def _pii_confidence(group: Group) -> Confidence:
+def _pii_confidence(group: Group, context: str) -> Confidence:
     first = group.first
     if first.finding == _EMAIL:
         operation = group.source.operation
         public = operation is None or not operation.requires_auth
         return Confidence.firm if public or len(group.values()) > 1 else Confidence.tentative
-    if first.finding in (_PHONE, _SSN):
-        keyed = any(h.signature in ("phone-field", "ssn-field") for h in group.hits)
-        return Confidence.firm if keyed or first.key else Confidence.tentative
+    if first.finding == _PHONE:
+        labelled = phone_key(first.key) or first.signature == "phone-international"
+        return Confidence.firm if labelled else Confidence.tentative
+    if first.finding == _SSN and not ssn_key(first.key) and context in ("medical", "financial"):
+        return Confidence.tentative  # the scan's context may be all that made it an SSN
     return Confidence.firm
 
 

@@ -1,0 +1,84 @@
+"""What every registered check promises: documentation, declared mode and cost, declared ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import CheckSpec, load_all
+from middlebrick.config import ScanRequest
+from middlebrick.findings import Finding
+from middlebrick.http.exchange import Exchange, Request
+from middlebrick.knowledge import categories
+from middlebrick.spec.model import ApiSpec, Operation, SecurityScheme, Surface
+from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response
+
+CHECKS = sorted(load_all().values(), key=lambda spec: spec.name)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+BEARER = ({"bearer": ()},)
+
+
+class _AnswersEverything(FakeSender):
+    """Answers every request with a small JSON list, like a permissive API."""
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        self.sent.append(request)
+        return Exchange(request, response(200, [{"id": "u-1", "name": "Alice"}], url=request.url))
+
+
+def _context(spec: CheckSpec, sender: FakeSender) -> CheckContext:
+    operations = (
+        Operation(method="GET", path="/users", security=BEARER),
+        Operation(method="GET", path="/users/{user_id}", security=BEARER),
+        Operation(method="GET", path="/health", security=()),
+    )
+    pairs = [
+        (operations[0], exchange("GET", "/users", response(200, [{"id": "u-1"}]))),
+        (operations[1], exchange("GET", "/users/u-1", response(200, {"id": "u-1"}))),
+        (operations[2], exchange("GET", "/health", response(200, {"ok": True}))),
+    ]
+    api = ApiSpec(
+        source="openapi.json",
+        spec_version="3.0.3",
+        operations=operations,
+        security_schemes={"bearer": SecurityScheme("bearer", "http", "bearer")},
+    )
+    return CheckContext(
+        scan=ScanRequest(target=BASE, headers=(("Authorization", "Bearer t0ken"),)),
+        surface=Surface(base_url=BASE, operations=operations, spec=api),
+        baseline=make_baseline(pairs, root=exchange("GET", "/", response(200, {"hello": "api"}))),
+        client=sender,
+        spec=spec,
+    )
+
+
+@pytest.mark.parametrize("spec", CHECKS, ids=lambda spec: spec.name)
+def test_check_is_documented_and_declares_mode_cost_and_ids(spec: CheckSpec) -> None:
+    first_line = spec.doc.strip().splitlines()[0]
+    assert first_line.endswith("."), f"{spec.name}: the docstring's first line is a sentence"
+    assert spec.mode in ("safe", "active")
+    assert spec.category in categories()
+    assert spec.emits and all(i.startswith(spec.category + ".") for i in spec.emits)
+    assert spec.max_requests >= 0 and spec.per_operation >= 0
+
+
+@pytest.mark.parametrize("spec", CHECKS, ids=lambda spec: spec.name)
+async def test_check_stays_within_its_mode_cost_and_declared_ids(spec: CheckSpec) -> None:
+    sender = _AnswersEverything()
+    ctx = _context(spec, sender)
+
+    found: list[Finding] = [finding async for finding in spec.func(ctx)]
+
+    assert {f.type_id for f in found} <= spec.emits
+    assert len(sender.sent) <= (ctx.request_cap or 0)
+    if spec.mode == "safe":
+        allowed = SAFE_METHODS | ({"POST"} if spec.category == "llm_security" else set())
+        assert {r.method for r in sender.sent} <= allowed
+
+
+def test_a_check_cannot_build_a_finding_it_did_not_declare() -> None:
+    spec = load_all()["encryption.hsts"]
+    ctx = _context(spec, FakeSender())
+
+    with pytest.raises(ValueError, match="does not declare"):
+        ctx.finding("encryption.plain-http", "*", detail="not mine")
