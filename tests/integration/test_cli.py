@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from middlebrick.demo import TOKEN, make_app
+from tests.integration.twin_app import TOKEN, make_app
 
 CLI = [sys.executable, "-c", "from middlebrick.cli import main; main()"]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from middlebrick.config import ScanRequest
-from middlebrick.demo import TOKEN, make_app
 from middlebrick.engine import scan
 from middlebrick.findings import Severity
 from middlebrick.report import Report
 from middlebrick.testing import LiveApp
+from tests.integration.twin_app import TOKEN, make_app
 
 EXPECTED_ON_VULNERABLE = {
     ("authentication.declared-not-enforced", "GET /users"),

@@ -1,13 +1,8 @@
-"""The demo: a tiny API whose vulnerable and fixed variants differ by one flag, served on loopback.
-
-``middlebrick demo`` starts both variants on free loopback ports and scans them; the end-to-end
-tests scan the same app. (The bundled DynamoDB lab replaces it as the demo once it lands.)
-"""
+"""A tiny API whose vulnerable and fixed variants differ by one flag, for end-to-end scans."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -128,12 +123,3 @@ def make_app(*, vulnerable: bool) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/openapi.json", openapi)
     return app
-
-
-async def run_demo(scan_variant: Callable[[str, str], Awaitable[None]]) -> None:
-    """Serve both variants on loopback and call ``scan_variant(name, url)`` for each in turn."""
-    from middlebrick.testing import LiveApp
-
-    for name, vulnerable in (("vulnerable", True), ("fixed", False)):
-        async with LiveApp(make_app(vulnerable=vulnerable)) as url:
-            await scan_variant(name, url)

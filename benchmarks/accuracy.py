@@ -1,0 +1,365 @@
+"""Accuracy of middlebrick against the lab's ground truth (``lab/ground_truth.yaml``).
+
+Starts the lab, scans every service × variant with and without its OpenAPI document, and prints
+per category and overall: expected, found, true-positive rate, false-positive rate (findings
+above ``info`` on the secure twins), Youden index (TPR − FPR), requests sent and wall time::
+
+    .venv/bin/python benchmarks/accuracy.py [--services items,tenants,profiles]
+        [--mode safe|active] [--tier quick|standard|deep] [--spec both|with|without]
+        [--rate 50] [--json FILE] [--check] [--verbose]
+
+How it counts. Each scan of a vulnerable variant is given the ground-truth entries it can show
+(its mode, whether it has the spec, how many identities it has): each is *expected* once and
+*found* when a finding of the same id names the same operation (``"*"`` on either side matches
+any operation). The scan of the twin, under the same conditions, has as many *negatives*; each
+distinct (id, operation) it reports above ``info`` is a *false positive*; FPR = false positives /
+negatives (at most 1). Categories with no check yet are reported as "not built" and left out of
+the overall figures. ``--check`` exits 1 when an entry whose id a check emits is missed or a
+twin shows a false positive: the regression gate CI runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_REPO = Path(__file__).resolve().parents[1]
+if str(_REPO) not in sys.path:  # the lab is not installed with the scanner
+    sys.path.insert(0, str(_REPO))
+
+from lab import runner  # noqa: E402
+from lab.truth import Expected, GroundTruth, load  # noqa: E402
+from middlebrick.checks.registry import load_all  # noqa: E402
+from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
+from middlebrick.engine import scan  # noqa: E402
+from middlebrick.errors import MiddlebrickError  # noqa: E402
+from middlebrick.findings import Severity  # noqa: E402
+from middlebrick.knowledge import categories  # noqa: E402
+
+NOT_BUILT = "not built"
+
+
+@dataclass
+class Tally:
+    """Counts of one category (or overall)."""
+
+    expected: int = 0
+    found: int = 0
+    negatives: int = 0
+    false_positives: int = 0
+
+    def add(self, other: Tally) -> None:
+        """Add ``other``'s counts to this one."""
+        self.expected += other.expected
+        self.found += other.found
+        self.negatives += other.negatives
+        self.false_positives += other.false_positives
+
+    def figures(self) -> dict[str, Any]:
+        """The JSON figures: expected, found, tpr, fpr, youden (and the raw counts)."""
+        tpr = self.found / self.expected if self.expected else None
+        if self.negatives:
+            fpr: float | None = min(1.0, self.false_positives / self.negatives)
+        else:
+            fpr = 1.0 if self.false_positives else (0.0 if tpr is not None else None)
+        youden = None if tpr is None or fpr is None else tpr - fpr
+        return {
+            "expected": self.expected,
+            "found": self.found,
+            "tpr": _round(tpr),
+            "fpr": _round(fpr),
+            "youden": _round(youden),
+            "negatives": self.negatives,
+            "false_positives": self.false_positives,
+        }
+
+
+@dataclass
+class ScanOutcome:
+    """One scan of one target."""
+
+    service: str
+    variant: str
+    spec: bool
+    mode: str
+    score: int | None
+    findings: list[Any]
+    requests: int
+    wall_s: float
+    error: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The JSON record of the scan."""
+        row = {
+            "service": self.service,
+            "variant": self.variant,
+            "spec": self.spec,
+            "mode": self.mode,
+            "score": self.score,
+            "findings": len(self.findings),
+            "requests": self.requests,
+            "wall_s": round(self.wall_s, 2),
+        }
+        if self.error:
+            row["error"] = self.error
+        return row
+
+
+@dataclass
+class Evaluation:
+    """Per-category tallies, the scans, and what was missed or wrongly reported."""
+
+    tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    scans: list[ScanOutcome] = field(default_factory=list)
+    misses: list[tuple[str, bool, Expected]] = field(default_factory=list)
+    false_positives: list[tuple[str, bool, str, str, str]] = field(default_factory=list)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def built() -> tuple[set[str], set[str]]:
+    """(categories that have a check, finding ids some check emits)."""
+    checks = load_all().values()
+    return {c.category for c in checks}, {type_id for c in checks for type_id in c.emits}
+
+
+def _request(
+    target: runner.Target, *, spec: bool, mode: str, tier: str, rate: float
+) -> ScanRequest:
+    users = list(target.tokens)
+    return ScanRequest(
+        target=target.url,
+        spec=target.spec_url if spec else None,
+        headers=(("Authorization", f"Bearer {target.tokens[users[0]]}"),),
+        identities={
+            name: Credential(headers=(("Authorization", f"Bearer {token}"),))
+            for name, token in target.tokens.items()
+        },
+        mode=mode,  # type: ignore[arg-type]
+        tier=Tier(tier),
+        limits=Limits(rate=rate),
+    )
+
+
+async def _scan(
+    target: runner.Target, *, spec: bool, mode: str, tier: str, rate: float
+) -> ScanOutcome:
+    started = time.perf_counter()
+    try:
+        report = await scan(_request(target, spec=spec, mode=mode, tier=tier, rate=rate))
+    except MiddlebrickError as exc:
+        wall = time.perf_counter() - started
+        return ScanOutcome(target.service, target.variant, spec, mode, None, [], 0, wall, str(exc))
+    wall = time.perf_counter() - started
+    return ScanOutcome(
+        target.service,
+        target.variant,
+        spec,
+        mode,
+        report.score,
+        list(report.findings),
+        report.requests,
+        wall,
+    )
+
+
+def score_pair(
+    entries: Iterable[Expected],
+    vulnerable: ScanOutcome,
+    secure: ScanOutcome,
+    *,
+    identities: int,
+    built_categories: set[str],
+    into: Evaluation,
+) -> None:
+    """Count one vulnerable/secure pair of scans (same service, mode and spec) into ``into``."""
+    applicable = [
+        e
+        for e in entries
+        if e.applies(mode=vulnerable.mode, spec=vulnerable.spec, identities=identities)
+    ]
+    for entry in applicable:
+        tally = into.tallies[entry.category]
+        tally.expected += 1
+        tally.negatives += 1
+        if any(entry.matched_by(f.type_id, f.operation) for f in vulnerable.findings):
+            tally.found += 1
+        elif entry.category in built_categories:
+            into.misses.append((vulnerable.service, vulnerable.spec, entry))
+    reported = {
+        (f.type_id, f.operation, f.category) for f in secure.findings if f.severity != Severity.info
+    }
+    for type_id, operation, category in sorted(reported):
+        into.tallies[category].false_positives += 1
+        into.false_positives.append((secure.service, secure.spec, type_id, operation, category))
+
+
+async def evaluate(
+    lab: runner.Lab,
+    truth: GroundTruth,
+    *,
+    mode: str = "safe",
+    tier: str = "standard",
+    specs: tuple[bool, ...] = (True, False),
+    rate: float = Limits().rate,
+    on_scan: Callable[[ScanOutcome], None] | None = None,
+) -> Evaluation:
+    """Scan every service of ``lab`` (vulnerable, then secure) for each spec choice; count."""
+    result = Evaluation()
+    built_categories, _ = built()
+    services = list(dict.fromkeys(t.service for t in lab.targets))
+    for service in services:
+        for spec in specs:
+            pair: dict[str, ScanOutcome] = {}
+            for variant in ("vulnerable", "secure"):
+                target = lab.target(service, variant)
+                if mode == "active":
+                    lab.reseed()  # an active scan may have changed the data
+                outcome = await _scan(target, spec=spec, mode=mode, tier=tier, rate=rate)
+                pair[variant] = outcome
+                result.scans.append(outcome)
+                if on_scan is not None:
+                    on_scan(outcome)
+            score_pair(
+                truth.entries(service),
+                pair["vulnerable"],
+                pair["secure"],
+                identities=len(lab.target(service, "vulnerable").tokens),
+                built_categories=built_categories,
+                into=result,
+            )
+    return result
+
+
+def to_json(result: Evaluation, *, wall_s: float) -> dict[str, Any]:
+    """The benchmark's JSON: overall, categories, scans, requests, wall_s."""
+    built_categories, _ = built()
+    overall = Tally()
+    per_category: dict[str, Any] = {}
+    for cid in categories():
+        tally = result.tallies.get(cid, Tally())
+        figures = tally.figures()
+        if cid in built_categories:
+            overall.add(tally)
+            figures["status"] = "built"
+        else:
+            figures.update(tpr=None, fpr=None, youden=None, status=NOT_BUILT)
+        per_category[cid] = figures
+    return {
+        "overall": overall.figures(),
+        "categories": per_category,
+        "scans": [s.row() for s in result.scans],
+        "requests": sum(s.requests for s in result.scans),
+        "wall_s": round(wall_s, 2),
+    }
+
+
+def regressions(result: Evaluation) -> list[str]:
+    """What the CI gate fails on: misses of ids a check emits, and any twin false positive."""
+    _, emitted = built()
+    problems = [
+        f"missed {e.finding} on {service} {e.operation} ({'spec' if spec else 'no spec'})"
+        for service, spec, e in result.misses
+        if e.finding in emitted
+    ]
+    problems += [
+        f"false positive {type_id} on {service} (secure) {operation} "
+        f"({'spec' if spec else 'no spec'})"
+        for service, spec, type_id, operation, _ in result.false_positives
+    ]
+    return problems
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:5.1f}%"
+
+
+def render(data: dict[str, Any]) -> str:
+    """The figures as a plain-text table."""
+    lines = [
+        f"{'category':<24}{'expected':>9}{'found':>7}{'TPR':>8}{'FP':>5}{'FPR':>8}{'Youden':>8}",
+    ]
+    rows = [*data["categories"].items(), ("overall", data["overall"])]
+    for cid, f in rows:
+        if f.get("status") == NOT_BUILT:
+            lines.append(f"{cid:<24}{f['expected']:>9}{'':>7}  {NOT_BUILT}")
+            continue
+        youden = "-" if f["youden"] is None else f"{f['youden']:+.3f}"
+        lines.append(
+            f"{cid:<24}{f['expected']:>9}{f['found']:>7}{_pct(f['tpr']):>8}"
+            f"{f['false_positives']:>5}{_pct(f['fpr']):>8}{youden:>8}"
+        )
+    lines.append(f"requests {data['requests']}, wall time {data['wall_s']:.1f} s")
+    return "\n".join(lines)
+
+
+def _describe(outcome: ScanOutcome) -> str:
+    spec = "spec" if outcome.spec else "no spec"
+    if outcome.error:
+        return f"{outcome.service}/{outcome.variant} ({spec}): failed: {outcome.error}"
+    return (
+        f"{outcome.service}/{outcome.variant} ({spec}, {outcome.mode}): score {outcome.score}, "
+        f"{len(outcome.findings)} findings, {outcome.requests} requests, {outcome.wall_s:.1f} s"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark from the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--services", help="comma-separated services (default: all)")
+    parser.add_argument("--mode", choices=("safe", "active"), default="safe")
+    parser.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.standard.value)
+    parser.add_argument("--spec", choices=("both", "with", "without"), default="both")
+    parser.add_argument("--rate", type=float, default=Limits().rate, help="requests/s per scan")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to FILE")
+    parser.add_argument("--check", action="store_true", help="exit 1 on any regression")
+    parser.add_argument("--verbose", action="store_true", help="list misses and false positives")
+    args = parser.parse_args(argv)
+    specs = {"both": (True, False), "with": (True,), "without": (False,)}[args.spec]
+    services = args.services.split(",") if args.services else None
+    truth = load(services=services)
+    started = time.perf_counter()
+    with runner.start(services) as lab:
+        print(f"lab up in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        result = asyncio.run(
+            evaluate(
+                lab,
+                truth,
+                mode=args.mode,
+                tier=args.tier,
+                specs=specs,
+                rate=args.rate,
+                on_scan=lambda outcome: print(_describe(outcome), file=sys.stderr),
+            )
+        )
+    data = to_json(result, wall_s=time.perf_counter() - started)
+    print(render(data))
+    if args.verbose:
+        for service, spec, entry in result.misses:
+            where = "spec" if spec else "no spec"
+            print(f"  missed  {entry.finding} {entry.operation} [{service}, {where}]")
+        for service, spec, type_id, operation, _ in result.false_positives:
+            where = "spec" if spec else "no spec"
+            print(f"  FP      {type_id} {operation} [{service} secure, {where}]")
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=2) + "\n")
+    if args.check:
+        problems = regressions(result)
+        for problem in problems:
+            print(f"REGRESSION: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""The lab's ground truth (``lab/ground_truth.yaml``), validated at load, and how findings match it.
+
+``load()`` reads the file (and, for a service it does not hold yet, the services' helper file
+``lab/ground_truth_tenants_profiles.yaml`` when present). ``Expected.applies`` says whether a
+scan of a given mode, with or without the spec, can show an entry; ``Expected.matched_by``
+says whether a finding (type id and operation key) is that entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+LAB_DIR = Path(__file__).resolve().parent
+TRUTH_FILE = LAB_DIR / "ground_truth.yaml"
+EXTRA_FILES = (LAB_DIR / "ground_truth_tenants_profiles.yaml",)
+_ID = re.compile(r"^[a-z_]+\.[a-z0-9]+(-[a-z0-9]+)*$")
+_OPERATION = re.compile(r"^(\*|(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|TRACE) /\S*)$")
+
+Need = Literal["two-identities", "spec", "no-spec"]
+
+
+class Expected(BaseModel):
+    """One flaw on one operation of a vulnerable variant."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    finding: str
+    operation: str
+    parameter: str | None = None
+    mode: Literal["safe", "active"]
+    needs: tuple[Need, ...] = ()
+    why: str = Field(min_length=1)
+
+    @field_validator("finding")
+    @classmethod
+    def _finding_is_an_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} is not a finding id like 'bola.unsigned-cursor'")
+        return value
+
+    @field_validator("operation")
+    @classmethod
+    def _operation_is_a_key(cls, value: str) -> str:
+        if not _OPERATION.match(value):
+            raise ValueError(f"{value!r} is not an operation key like 'GET /items/{{id}}' or '*'")
+        return value
+
+    @property
+    def category(self) -> str:
+        """The category id (the part of the finding id before the dot)."""
+        return self.finding.split(".", 1)[0]
+
+    def applies(self, *, mode: str, spec: bool, identities: int) -> bool:
+        """Whether a scan in ``mode``, with or without the spec, with that many users shows it."""
+        if self.mode == "active" and mode != "active":
+            return False
+        if "spec" in self.needs and not spec:
+            return False
+        if "no-spec" in self.needs and spec:
+            return False
+        return not ("two-identities" in self.needs and identities < 2)
+
+    def matched_by(self, type_id: str, operation: str) -> bool:
+        """Same id, and the same operation (``"*"`` on either side matches any operation)."""
+        if type_id != self.finding:
+            return False
+        return "*" in (self.operation, operation) or operation == self.operation
+
+
+class ServiceTruth(BaseModel):
+    """What one service's vulnerable variant carries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    framework: str
+    expected: tuple[Expected, ...]
+
+
+class GroundTruth(BaseModel):
+    """The whole ground truth: services by name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = 1
+    services: dict[str, ServiceTruth]
+
+    def entries(self, service: str) -> tuple[Expected, ...]:
+        """The expected findings of ``service`` (none for a service the file does not name)."""
+        found = self.services.get(service)
+        return found.expected if found is not None else ()
+
+
+def _read(path: Path) -> GroundTruth:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        truth = GroundTruth.model_validate(raw)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    for name, service in truth.services.items():
+        keys = [(e.finding, e.operation, e.parameter) for e in service.expected]
+        dupes = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+        if dupes:
+            raise ValueError(f"{path}: service {name} lists {dupes} more than once")
+    return truth
+
+
+def load(
+    path: Path = TRUTH_FILE,
+    *,
+    extra: tuple[Path, ...] = EXTRA_FILES,
+    services: Iterable[str] | None = None,
+) -> GroundTruth:
+    """Read and validate the ground truth; services missing from it come from ``extra`` files.
+
+    With ``services``, the ``extra`` files are read only if one of those is missing.
+    """
+    truth = _read(path)
+    services_ = dict(truth.services)
+    wanted = set(services) if services is not None else None
+    if wanted is not None and wanted <= set(services_):
+        extra = ()
+    for other in extra:
+        if other.exists():
+            for name, service in _read(other).services.items():
+                services_.setdefault(name, service)
+    return GroundTruth(version=truth.version, services=services_)

@@ -1,0 +1,109 @@
+"""Fixtures of the lab tests: one running lab per session and a plain HTTP client.
+
+``lab`` starts every service × variant once (dynalite included) and stops it at the end;
+``http`` sends one request with ``http.client`` (no redirects followed, no exception on an
+error status) and returns a ``Reply``.
+"""
+
+from __future__ import annotations
+
+import http.client as httplib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from lab.runner import Lab, start
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer."""
+
+    status: int
+    headers: httplib.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        """The body as text."""
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """One header's value, or None."""
+        return self.headers.get(name)
+
+    def all(self, name: str) -> list[str]:
+        """Every value of a repeated header."""
+        return self.headers.get_all(name) or []
+
+
+def call(
+    method: str,
+    url: str,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
+    json_body: Any = None,
+) -> Reply:
+    """Send one request to a loopback ``url`` and return the reply."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise AssertionError(f"lab tests only talk to loopback, not {url}")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if params:
+        path += ("&" if "?" in path else "?") + urlencode(params)
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    body = None
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        sent["Content-Type"] = "application/json"
+    connection = httplib.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    try:
+        connection.request(method, path, body=body, headers=sent)
+        response = connection.getresponse()
+        return Reply(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The whole lab, started once for the session."""
+    if not (os.environ.get("AWS_ENDPOINT_URL") or shutil.which("node")):
+        pytest.skip("the lab needs Node.js (dynalite) or AWS_ENDPOINT_URL")
+    running = start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def http() -> Any:
+    """``call(method, url, token=…, headers=…, params=…, json_body=…) -> Reply``."""
+    return call
+
+
+@pytest.fixture(scope="session")
+def items_vulnerable(lab: Lab) -> Any:
+    """The vulnerable items service's target."""
+    return lab.target("items", "vulnerable")
+
+
+@pytest.fixture(scope="session")
+def items_secure(lab: Lab) -> Any:
+    """The secure items service's target."""
+    return lab.target("items", "secure")

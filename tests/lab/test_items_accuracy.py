@@ -1,0 +1,132 @@
+"""How benchmarks/accuracy.py counts, and the CI gate: no regression against the ground truth.
+
+The counting tests use stand-in findings; the gate scans the running lab (every service ×
+variant, with and without spec, safe mode) and fails on a missed entry whose id a check emits,
+or on any finding above info on a secure twin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from benchmarks import accuracy
+from lab.truth import Expected, load
+from middlebrick.findings import Severity
+
+pytestmark = pytest.mark.lab
+
+
+def _entry(finding: str, operation: str, **extra: object) -> Expected:
+    return Expected(finding=finding, operation=operation, mode="safe", why="x", **extra)
+
+
+def _finding(type_id: str, operation: str, severity: Severity = Severity.high) -> SimpleNamespace:
+    return SimpleNamespace(
+        type_id=type_id, operation=operation, category=type_id.split(".")[0], severity=severity
+    )
+
+
+def _outcome(variant: str, findings: list[SimpleNamespace], *, spec: bool = True):
+    return accuracy.ScanOutcome("items", variant, spec, "safe", 50, findings, 10, 0.1)
+
+
+def _score(entries, vulnerable, secure, *, spec: bool = True) -> accuracy.Evaluation:
+    result = accuracy.Evaluation()
+    accuracy.score_pair(
+        entries,
+        _outcome("vulnerable", vulnerable, spec=spec),
+        _outcome("secure", secure, spec=spec),
+        identities=4,
+        built_categories={"bola", "encryption"},
+        into=result,
+    )
+    return result
+
+
+def test_accuracy_counts_a_match_on_the_same_id_and_operation():
+    entries = [
+        _entry("bola.unsigned-cursor", "GET /search"),
+        _entry("encryption.hsts-missing", "*"),
+    ]
+    result = _score(
+        entries,
+        [_finding("bola.unsigned-cursor", "GET /search"), _finding("encryption.hsts-missing", "*")],
+        [],
+    )
+    figures = accuracy.Tally()
+    for tally in result.tallies.values():
+        figures.add(tally)
+    assert figures.figures() | {} == {
+        "expected": 2,
+        "found": 2,
+        "tpr": 1.0,
+        "fpr": 0.0,
+        "youden": 1.0,
+        "negatives": 2,
+        "false_positives": 0,
+    }
+
+
+def test_accuracy_reports_a_miss_when_the_operation_differs():
+    entries = [_entry("bola.unsigned-cursor", "GET /search")]
+    result = _score(entries, [_finding("bola.unsigned-cursor", "GET /items")], [])
+    assert result.tallies["bola"].found == 0
+    assert [e.finding for _, _, e in result.misses] == ["bola.unsigned-cursor"]
+
+
+def test_accuracy_lets_a_star_match_any_operation_both_ways():
+    entries = [_entry("encryption.hsts-missing", "*"), _entry("bola.unsigned-cursor", "GET /s")]
+    result = _score(
+        entries,
+        [_finding("encryption.hsts-missing", "GET /x"), _finding("bola.unsigned-cursor", "*")],
+        [],
+    )
+    assert result.tallies["encryption"].found == 1
+    assert result.tallies["bola"].found == 1
+
+
+def test_accuracy_counts_twin_findings_above_info_as_false_positives():
+    entries = [_entry("encryption.hsts-missing", "*")]
+    secure = [
+        _finding("encryption.hsts-missing", "*"),
+        _finding("encryption.plain-http", "*", Severity.info),
+    ]
+    result = _score(entries, [], secure)
+    assert result.tallies["encryption"].false_positives == 1
+    assert result.tallies["encryption"].figures()["fpr"] == 1.0
+
+
+def test_accuracy_skips_entries_the_scan_cannot_show():
+    entries = [
+        _entry("bola.unsigned-cursor", "GET /s", needs=("spec",)),
+        Expected(finding="bola.id-traversal", operation="GET /t", mode="active", why="x"),
+    ]
+    result = _score(entries, [], [], spec=False)
+    assert result.tallies["bola"].expected == 0
+
+
+def test_accuracy_json_marks_categories_without_checks_as_not_built():
+    data = accuracy.to_json(accuracy.Evaluation(), wall_s=1.0)
+    built, _ = accuracy.built()
+    assert set(data) == {"overall", "categories", "scans", "requests", "wall_s"}
+    for cid, figures in data["categories"].items():
+        assert figures["status"] == ("built" if cid in built else accuracy.NOT_BUILT)
+        assert {"expected", "found", "tpr", "fpr", "youden"} <= set(figures)
+
+
+KNOWN_MISSES = {
+    line
+    for line in (Path(__file__).parents[2] / "lab" / "known_misses.txt").read_text().splitlines()
+    if line and not line.startswith("#")
+}
+
+
+async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
+    services = sorted({t.service for t in lab.targets})
+    result = await accuracy.evaluate(lab, load(services=services))
+    problems = set(accuracy.regressions(result))
+    assert sorted(problems - KNOWN_MISSES) == [], "new misses or false positives"
+    assert sorted(KNOWN_MISSES - problems) == [], "now found: remove from lab/known_misses.txt"
