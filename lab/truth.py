@@ -1,7 +1,6 @@
 """The lab's ground truth (``lab/ground_truth.yaml``), validated at load, and how findings match it.
 
-``load()`` reads the file (and, for a service it does not hold yet, the services' helper file
-``lab/ground_truth_tenants_profiles.yaml`` when present). ``Expected.applies`` says whether a
+``load()`` reads the file (optionally only some services). ``Expected.applies`` says whether a
 scan of a given mode, with or without the spec, can show an entry; ``Expected.matched_by``
 says whether a finding (type id and operation key) is that entry.
 """
@@ -18,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 LAB_DIR = Path(__file__).resolve().parent
 TRUTH_FILE = LAB_DIR / "ground_truth.yaml"
-EXTRA_FILES = (LAB_DIR / "ground_truth_tenants_profiles.yaml",)
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9]+(-[a-z0-9]+)*$")
 _OPERATION = re.compile(r"^(\*|(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|TRACE) /\S*)$")
 
@@ -110,23 +108,11 @@ def _read(path: Path) -> GroundTruth:
     return truth
 
 
-def load(
-    path: Path = TRUTH_FILE,
-    *,
-    extra: tuple[Path, ...] = EXTRA_FILES,
-    services: Iterable[str] | None = None,
-) -> GroundTruth:
-    """Read and validate the ground truth; services missing from it come from ``extra`` files.
-
-    With ``services``, the ``extra`` files are read only if one of those is missing.
-    """
+def load(path: Path = TRUTH_FILE, *, services: Iterable[str] | None = None) -> GroundTruth:
+    """Read and validate the ground truth, optionally only the named services."""
     truth = _read(path)
-    services_ = dict(truth.services)
-    wanted = set(services) if services is not None else None
-    if wanted is not None and wanted <= set(services_):
-        extra = ()
-    for other in extra:
-        if other.exists():
-            for name, service in _read(other).services.items():
-                services_.setdefault(name, service)
-    return GroundTruth(version=truth.version, services=services_)
+    if services is None:
+        return truth
+    wanted = set(services)
+    chosen = {name: svc for name, svc in truth.services.items() if name in wanted}
+    return GroundTruth(version=truth.version, services=chosen)

@@ -2,7 +2,7 @@
 
 ``create_app("vulnerable" | "secure", endpoint_url=…, prefix=…, secret=…)`` builds either twin;
 ``seed(resource, prefix)`` creates and fills its tables. Every deliberate flaw is marked
-``# FLAW:`` in the code and its fix ``# FIX:``; ``lab/ground_truth_tenants_profiles.yaml`` lists
+``# FLAW:`` in the code and its fix ``# FIX:``; ``lab/ground_truth.yaml`` lists
 them.
 """
 

@@ -29,14 +29,14 @@ def _routes(variant: str) -> set[str]:
 
 
 def test_ground_truth_ids_belong_to_known_categories():
-    for service in load(extra=()).services.values():
+    for service in load().services.values():
         for entry in service.expected:
             assert entry.category in categories(), entry.finding
 
 
 def test_items_ground_truth_names_only_operations_the_service_serves():
     served = _routes("vulnerable")
-    for entry in load(extra=()).entries("items"):
+    for entry in load().entries("items"):
         assert entry.operation == "*" or entry.operation in served, entry.operation
 
 
@@ -45,7 +45,7 @@ def test_items_twins_serve_the_same_routes():
 
 
 def test_items_ground_truth_covers_every_category():
-    covered = {entry.category for entry in load(extra=()).entries("items")}
+    covered = {entry.category for entry in load().entries("items")}
     assert covered == set(categories())
 
 
@@ -54,4 +54,4 @@ def test_ground_truth_loader_rejects_a_duplicate_entry(tmp_path):
     path = tmp_path / "truth.yaml"
     path.write_text(f"services: {{s: {{framework: fastapi, expected: [{entry}, {entry}]}}}}")
     with pytest.raises(ValueError, match="more than once"):
-        load(path, extra=())
+        load(path)
