@@ -33,6 +33,7 @@ from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
 from middlebrick.knowledge import categories
 from middlebrick.report import Report, SpecInfo, build_report
+from middlebrick.scoring import CategoryStatus
 from middlebrick.spec.load import DEFAULT_MAX_BYTES, load_spec
 from middlebrick.spec.model import ApiSpec, Surface
 
@@ -92,7 +93,7 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
 
 async def _run(
     request: ScanRequest, client: HttpClient, spec: ApiSpec | None, emit: EventSink
-) -> tuple[list[Finding], dict[str, tuple[str, str | None]], Surface, str | None]:
+) -> tuple[list[Finding], dict[str, tuple[CategoryStatus, str | None]], Surface, str | None]:
     root = await client.send(Request("GET", request.target))
     if root.response is None:
         raise TargetUnreachable(
@@ -153,8 +154,8 @@ async def _run_check(
 
 def _category_statuses(
     checks: list[CheckSpec], outcomes: Iterable[tuple[CheckSpec, str, str | None]]
-) -> dict[str, tuple[str, str | None]]:
-    statuses: dict[str, tuple[str, str | None]] = {
+) -> dict[str, tuple[CategoryStatus, str | None]]:
+    statuses: dict[str, tuple[CategoryStatus, str | None]] = {
         cid: ("not_checked", "no check of this category exists yet") for cid in categories()
     }
     for check, status, note in outcomes:
