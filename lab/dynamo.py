@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -148,7 +149,7 @@ class Dynamo:
                     self._process = process
                     self.endpoint_url = f"http://127.0.0.1:{port}"
                     return self
-                _finish(process)
+                finish(process)
                 errors.seek(0)
                 last_error = errors.read().decode("utf-8", "replace")[-500:]
         raise DynamoError(f"dynalite did not start on 127.0.0.1: {last_error}")
@@ -162,7 +163,7 @@ class Dynamo:
         """Stop the dynalite process this object started (no-op for an external endpoint)."""
         process, self._process = self._process, None
         if process is not None:
-            _finish(process)
+            finish(process)
 
     def __enter__(self) -> Dynamo:
         return self.start()
@@ -185,7 +186,7 @@ def _wait_until_answering(process: subprocess.Popen[bytes], port: int) -> bool:
     return False
 
 
-def _finish(process: subprocess.Popen[bytes]) -> None:
+def finish(process: subprocess.Popen[bytes]) -> None:
     """Terminate ``process`` (kill after 5 s)."""
     if process.poll() is None:
         process.terminate()
@@ -194,3 +195,16 @@ def _finish(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with DynamoDB's Decimals and sets turned into JSON numbers and sorted lists."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(item) for item in value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import SERVICES, VARIANTS
-from lab.dynamo import Dynamo, resource
+from lab.dynamo import Dynamo, finish, resource
 from lab.identities import WEAK_SECRET, TokenSet, mint, strong_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ class Lab:
         """Stop every process this lab started; safe to call twice."""
         processes, self._processes = self._processes, []
         for process in processes:
-            _terminate(process)
+            finish(process)
         if self._dynamo is not None:
             self._dynamo.stop()
             self._dynamo = None
@@ -184,16 +184,6 @@ def _spawn(
             stderr=subprocess.STDOUT,
             start_new_session=detach,
         )
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def _kill_pid(pid: int, marker: str) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from flask import Request, Response, abort, current_app, request
 
+from lab.dynamo import plain
 from lab.identities import InvalidToken, verify
 
 REALM = 'Bearer realm="profiles"'
@@ -88,19 +88,6 @@ def unauthorized() -> None:
     response = json_response({"error": "authentication required"}, 401)
     response.headers["WWW-Authenticate"] = REALM
     abort(response)
-
-
-def plain(value: Any) -> Any:
-    """``value`` with DynamoDB's Decimals and sets turned into JSON numbers and sorted lists."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(plain(item) for item in value)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def json_response(data: Any, status: int = 200) -> Response:

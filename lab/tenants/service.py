@@ -6,11 +6,11 @@ import ipaddress
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from lab.dynamo import plain
 from lab.identities import InvalidToken, verify
 from lab.tenants.assets import FakeRoot
 
@@ -58,19 +58,6 @@ def install(svc: Service) -> None:
 def service() -> Service:
     """The service of this process."""
     return _SERVICE[0]
-
-
-def plain(value: Any) -> Any:
-    """``value`` with DynamoDB's Decimals and sets turned into JSON numbers and sorted lists."""
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(plain(item) for item in value)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def json_response(data: Any, status: int = 200) -> HttpResponse:
