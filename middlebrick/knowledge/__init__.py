@@ -58,8 +58,25 @@ def categories() -> dict[str, Category]:
 
 @cache
 def catalogue() -> dict[str, FindingType]:
-    """Every finding type by id."""
-    return {f.id: f for f in _load_list("findings.yaml", FindingType)}
+    """Every finding type by id, from one file per category in ``findings/``.
+
+    Ids are ``<category>.<kebab-slug>`` and permanent: never rename or reuse one. A contract test
+    checks that every id is emitted by a registered check and vice versa.
+    """
+    folder = resources.files("middlebrick.knowledge").joinpath("findings")
+    found: dict[str, FindingType] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".yaml"):
+            continue
+        for item in _load_list(f"findings/{entry.name}", FindingType):
+            if item.id in found:
+                raise RuntimeError(f"knowledge/findings/{entry.name}: duplicate id {item.id}")
+            if item.category != entry.name.removesuffix(".yaml"):
+                raise RuntimeError(
+                    f"knowledge/findings/{entry.name}: {item.id} belongs to {item.category}"
+                )
+            found[item.id] = item
+    return found
 
 
 @cache

@@ -22,7 +22,7 @@ def _emitted() -> dict[str, str]:
 
 
 def test_catalogue_loads_and_validates() -> None:
-    assert ENTRIES, "knowledge/findings.yaml holds no entry"
+    assert ENTRIES, "knowledge/findings/ holds no entry"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.id)
@@ -49,7 +49,7 @@ def test_every_emitted_id_is_in_the_catalogue() -> None:
         type_id: check for type_id, check in _emitted().items() if type_id not in catalogue()
     }
 
-    assert not unknown, f"checks emit ids missing from knowledge/findings.yaml: {unknown}"
+    assert not unknown, f"checks emit ids missing from knowledge/findings/: {unknown}"
 
 
 def test_every_catalogue_id_is_emitted_by_a_check() -> None:
