@@ -57,6 +57,15 @@ class CheckContext:
         self.sent += 1
         return await self.client.send(request, follow_redirects=follow_redirects)
 
+    def allow_post(self, url_prefix: str) -> None:
+        """Let this scan send text-only POSTs under ``url_prefix`` (a detected LLM endpoint).
+
+        Only ever for endpoints a check has recognised; the scope still refuses any other write.
+        """
+        scope = getattr(self.client, "scope", None)
+        if scope is not None:
+            scope.allow_post(url_prefix)
+
     def get(self, path_or_url: str, **headers: str) -> Request:
         """A GET request for a path relative to the base, or an absolute URL."""
         request = Request("GET", self.url(path_or_url))
