@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
@@ -52,26 +53,36 @@ _CREDENTIAL_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorizat
 
 
 async def build_baseline(
-    client: Sender, surface: Surface, *, root: Exchange | None, on_event: EventSink | None = None
+    client: Sender,
+    surface: Surface,
+    *,
+    root: Exchange | None,
+    on_event: EventSink | None = None,
+    own: Collection[str] = (),
 ) -> Baseline:
     """Request each readable (GET) operation once with realistic values, in waves.
 
     Operations without path parameters go first; identifiers harvested from their responses fill
     the path parameters of later waves (``/items`` answers ``[{"id": "a1"}]`` so ``/items/{id}``
-    is requested as ``/items/a1``).
+    is requested as ``/items/a1``). ``own`` holds the values that name the scanning identity
+    (its user id, objects it owns): records that mention one are preferred, so the baseline
+    reads the identity's own objects rather than another owner's listed beside them.
     """
+    prefer = set(own)
+    sources: list[object] = []
     readable = [op for op in surface.operations if op.method == "GET"]
-    harvested: dict[str, list[str]] = {}
     by_path: dict[str, Exchange] = {}
     if root is not None and root.response is not None and root.response.json is not None:
-        _merge(harvested, harvest_ids(root.response.json))
+        sources.append(root.response.json)
     exchanges: dict[str, Exchange] = {}
     waves: dict[int, list[Operation]] = {}
     for op in readable:
         waves.setdefault(len(op.params("path")), []).append(op)
     for count in sorted(waves):
+        harvested = _harvest(sources, prefer)
         requests = [
-            (op, build_request(op, surface.base_url, harvested, by_path)) for op in waves[count]
+            (op, build_request(op, surface.base_url, harvested, by_path, prefer))
+            for op in waves[count]
         ]
         results = await asyncio.gather(*(client.send(req) for _, req in requests))
         for (op, _), exchange in zip(requests, results, strict=True):
@@ -85,7 +96,10 @@ async def build_baseline(
                     )
                 )
             if exchange.ok and exchange.response is not None and exchange.response.json is not None:
-                _merge(harvested, harvest_ids(exchange.response.json))
+                body = exchange.response.json
+                if not op.params("path") and isinstance(body, dict):
+                    prefer.update(_self_ids(op, body))
+                sources.append(body)
     return Baseline(operations={op.key: op for op in readable}, exchanges=exchanges, root=root)
 
 
@@ -94,12 +108,13 @@ def build_request(
     base_url: str,
     harvested: Mapping[str, list[str]] | None = None,
     by_path: Mapping[str, Exchange] | None = None,
+    prefer: Collection[str] = (),
 ) -> Request:
     """The realistic request for an operation: harvested ids, else examples and schema values."""
     harvested = harvested or {}
     path = op.path
     for param in op.params("path"):
-        value = _harvested_value(op, param, harvested, by_path or {})
+        value = _harvested_value(op, param, harvested, by_path or {}, prefer)
         if value is None:
             value = serialize(value_for_parameter(param))
         path = path.replace("{" + param.name + "}", quote(str(value), safe=""))
@@ -126,6 +141,7 @@ def _harvested_value(
     param: Parameter,
     harvested: Mapping[str, list[str]],
     by_path: Mapping[str, Exchange],
+    prefer: Collection[str],
 ) -> str | None:
     if harvested.get(param.name):
         return harvested[param.name][0]
@@ -133,10 +149,36 @@ def _harvested_value(
     parent = op.path.split("/{" + param.name + "}", 1)[0]
     parent_exchange = by_path.get(parent)
     if parent_exchange is not None and parent_exchange.response is not None and parent_exchange.ok:
-        ids = harvest_ids(parent_exchange.response.json).get("id")
+        ids = _harvest([parent_exchange.response.json], prefer).get("id")
         if ids:
             return ids[0]
     return None
+
+
+_ME = re.compile(r"/(me|whoami|profile|account|users/me|api/me)/?$", re.I)
+_SELF_FIELDS = ("id", "user_id", "userId", "username", "email", "sub")
+
+
+def _self_ids(op: Operation, body: Mapping[str, object]) -> set[str]:
+    """What a ``/me``-style answer says the identity is called (its id, username, email)."""
+    if not _ME.search(op.path):
+        return set()
+    return {
+        str(value)
+        for key in _SELF_FIELDS
+        if isinstance(value := body.get(key), str | int) and not isinstance(value, bool)
+    }
+
+
+def _harvest(sources: list[object], prefer: Collection[str]) -> dict[str, list[str]]:
+    """Ids of every source by key: the identity's own records' first, then everyone's."""
+    found: dict[str, list[str]] = {}
+    if prefer:
+        for source in sources:
+            _merge(found, harvest_ids(source, owned_by=prefer))
+    for source in sources:
+        _merge(found, harvest_ids(source))
+    return found
 
 
 def _merge(into: dict[str, list[str]], found: Mapping[str, list[str]]) -> None:

@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from middlebrick import __version__
-from middlebrick.config import Context, ScanRequest, Tier
+from middlebrick.auth import parse_auth, parse_identity
+from middlebrick.config import Context, Credential, ScanRequest, Tier
+from middlebrick.configfile import ScanConfig, load_config
 from middlebrick.errors import MiddlebrickError, UsageError
 from middlebrick.progress import Progress
 from middlebrick.render import formats, render
@@ -76,6 +78,36 @@ def scan(
             "--header",
             "-H",
             help="NAME:VALUE sent with every request (repeatable); values are never shown.",
+        ),
+    ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            help="Credentials to scan with: bearer:TOKEN, basic:USER:PASS, "
+            "apikey:HEADER:KEY, apikey:query:NAME:KEY, apikey:cookie:NAME:KEY, "
+            "cookie:NAME=VALUE or header:NAME:VALUE.",
+            envvar="MIDDLEBRICK_AUTH",
+        ),
+    ] = None,
+    identity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--identity",
+            help="NAME=PROFILE, a named identity (repeatable); the first is the primary, the "
+            "others are used for cross-identity (BOLA) tests.",
+        ),
+    ] = None,
+    owns: Annotated[
+        list[str] | None,
+        typer.Option("--owns", help="NAME=ID[,ID…]: objects an identity owns (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="YAML file with spec, headers and identities (${VAR} read from the environment).",
+            envvar="MIDDLEBRICK_CONFIG",
         ),
     ] = None,
     fmt: Annotated[
@@ -143,10 +175,12 @@ def scan(
     """Scan URL and print its score, grade and findings."""
     if fmt not in formats():
         raise UsageError(f"--format {fmt!r} is not one of {', '.join(formats())}")
+    settings = load_config(config) if config is not None else ScanConfig()
     request = _scan_request(
         target=url,
-        spec=spec,
-        headers=tuple(_parse_header(h) for h in header or ()),
+        spec=spec or settings.spec,
+        headers=settings.headers + tuple(_parse_header(h) for h in header or ()),
+        identities=_identities(settings, auth, identity or [], owns or []),
         tier=tier,
         context=context,
         mode="active" if active else "safe",
@@ -169,6 +203,32 @@ def scan(
     if threshold is not None and report.score is not None and report.score < threshold:
         typer.echo(f"score {report.score} is below the threshold {threshold}", err=True)
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _identities(
+    settings: ScanConfig, auth: str | None, named: list[str], owns: list[str]
+) -> dict[str, Credential]:
+    """The identities of a scan: ``--auth`` (as "primary"), the config file's, ``--identity``."""
+    identities: dict[str, Credential] = {}
+    if auth:
+        identities["primary"] = parse_auth(auth)
+    identities.update(settings.identities)
+    for text in named:
+        name, credential = parse_identity(text)
+        if name in identities:
+            raise UsageError(f"identity {name!r} is given twice; give each identity once")
+        identities[name] = credential
+    for text in owns:
+        name, sep, ids = text.partition("=")
+        if not sep or name.strip() not in identities:
+            known = ", ".join(identities) or "none"
+            raise UsageError(
+                f"--owns {text!r} names no identity; write NAME=ID[,ID…] with NAME one of: {known}"
+            )
+        credential = identities[name.strip()]
+        extra = tuple(i.strip() for i in ids.split(",") if i.strip())
+        identities[name.strip()] = credential.model_copy(update={"owns": credential.owns + extra})
+    return identities
 
 
 lab_app = typer.Typer(help="Start and stop the bundled lab (vulnerable services and twins).")
@@ -224,16 +284,9 @@ def _print_lab(lab) -> None:  # type: ignore[no-untyped-def]
 
 
 def _lab_request(target) -> ScanRequest:  # type: ignore[no-untyped-def]
-    users = list(target.tokens)
-    identities = {
-        user: {"headers": (("Authorization", f"Bearer {target.tokens[user]}"),)}
-        for user in users[:2]
-    }
-    return _scan_request(
-        target=target.url,
-        headers=(("Authorization", f"Bearer {target.tokens[users[0]]}"),),
-        identities=identities,
-    )
+    users = list(target.tokens)[:2]
+    identities = {user: parse_auth(f"bearer:{target.tokens[user]}") for user in users}
+    return _scan_request(target=target.url, identities=identities)
 
 
 def _scan_request(**values: object) -> ScanRequest:

@@ -52,21 +52,28 @@ class Limits(BaseModel):
 
 
 class Credential(BaseModel):
-    """Headers that authenticate one identity. Never rendered: see ``__repr__``."""
+    """What authenticates one identity: headers and query parameters, plus the objects it owns.
 
-    model_config = ConfigDict(frozen=True)
+    Never rendered with its values: see ``__repr__``. ``owns`` holds ids of objects this
+    identity owns (not secret); checks prefer them when they need one of its objects.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+    owns: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        return f"Credential(<{len(self.headers)} header(s) redacted>)"
+        parts = len(self.headers) + len(self.query)
+        return f"Credential(<{parts} value(s) redacted>, owns={list(self.owns)!r})"
 
     __str__ = __repr__
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """The secret values, for redaction."""
-        return tuple(value for _, value in self.headers if value)
+        return tuple(value for _, value in (*self.headers, *self.query) if value)
 
 
 class ScanRequest(BaseModel):
@@ -77,12 +84,30 @@ class ScanRequest(BaseModel):
     target: str
     spec: str | None = None  # path or URL of an OpenAPI/Swagger document
     headers: tuple[tuple[str, str], ...] = ()  # sent on every request of the default identity
-    identities: dict[str, Credential] = Field(default_factory=dict)
+    identities: dict[str, Credential] = Field(default_factory=dict)  # the first is the primary
     tier: Tier = Tier.standard
     context: Context = Context.general
     mode: Mode = "safe"
     limits: Limits = Field(default_factory=Limits)
     extra_hosts: tuple[str, ...] = ()  # more hosts inside the scope besides the target's
+
+    @property
+    def primary_identity(self) -> str | None:
+        """The identity the scan acts as by default: the first named one, if any."""
+        return next(iter(self.identities), None)
+
+    @field_validator("identities")
+    @classmethod
+    def _identity_names(cls, value: dict[str, Credential]) -> dict[str, Credential]:
+        import re
+
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name) or name in ("anonymous", "default"):
+                raise UsageError(
+                    f"identity name {name!r} is not allowed; use letters, digits, '_', '.' or '-' "
+                    "(at most 40), and not 'anonymous' or 'default'"
+                )
+        return value
 
     @field_validator("target")
     @classmethod

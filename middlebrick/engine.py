@@ -6,6 +6,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ from middlebrick.findings import Finding
 from middlebrick.fingerprint import detect_framework
 from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
+from middlebrick.identities import Identities, establish, own_ids, recheck
 from middlebrick.knowledge import categories
 from middlebrick.report import Report, SpecInfo, build_report
 from middlebrick.scoring import CategoryStatus
@@ -56,13 +58,14 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
     async with HttpClient(request) as client:
         try:
             async with asyncio.timeout(request.limits.time_budget + _GRACE_S):
-                findings, statuses, surface, framework = await _run(request, client, spec, emit)
+                outcome = await _run(request, client, spec, emit)
         except TimeoutError:
             raise TargetUnreachable(
                 f"the scan of {request.target} did not finish within its time budget; "
                 "raise --timeout or check that the target answers"
             ) from None
-        notes = [*surface.notes, *client.notes]
+        findings, statuses, surface = outcome.findings, outcome.statuses, outcome.surface
+        notes = [*surface.notes, *client.notes, *outcome.identity_notes]
         if spec is not None:
             notes += list(spec.warnings)
         report = build_report(
@@ -79,11 +82,12 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
             tier=request.tier.value,
             operations=len(surface.operations),
             requests=client.stats.requests,
-            framework=framework,
+            framework=outcome.framework,
             spec=_spec_info(surface.spec),
             surface_origin=surface.origin,
             notes=_dedupe(notes),
-            complete=all(
+            complete=not outcome.credentials_lost
+            and all(
                 status == "checked" or status == "not_checked" for status, _ in statuses.values()
             ),
         )
@@ -91,9 +95,19 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
     return report
 
 
+@dataclass
+class _Outcome:
+    findings: list[Finding]
+    statuses: dict[str, tuple[CategoryStatus, str | None]]
+    surface: Surface
+    framework: str | None
+    identity_notes: list[str]
+    credentials_lost: bool
+
+
 async def _run(
     request: ScanRequest, client: HttpClient, spec: ApiSpec | None, emit: EventSink
-) -> tuple[list[Finding], dict[str, tuple[CategoryStatus, str | None]], Surface, str | None]:
+) -> _Outcome:
     root = await client.send(Request("GET", request.target))
     if root.response is None:
         raise TargetUnreachable(
@@ -103,18 +117,26 @@ async def _run(
     surface = await discover(client, request.target, spec=spec)
     emit(SurfaceReady(len(surface.operations), surface.origin))
     try:
-        baseline = await build_baseline(client, surface, root=root, on_event=emit)
+        baseline = await build_baseline(
+            client, surface, root=root, on_event=emit, own=own_ids(request)
+        )
     except ScanInterrupted as exc:
         client.notes.append(f"the baseline stopped early: {exc}")
         baseline = Baseline(root=root)
     client.notes.extend(_baseline_notes(baseline))
+    try:
+        identities = await establish(client, request, baseline)
+    except ScanInterrupted as exc:
+        client.notes.append(f"the identities could not be verified: {exc}")
+        identities = Identities()
+    notes = list(identities.notes)
     framework = detect_framework(ex.response for ex in baseline.responses() if ex.response)
     checks = [
         spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
     ]
     results = await asyncio.gather(
         *(
-            _run_check(check, request, surface, baseline, client, framework, emit)
+            _run_check(check, request, surface, baseline, client, framework, identities, emit)
             for check in checks
         )
     )
@@ -123,7 +145,11 @@ async def _run(
         checks,
         [(check, status, note) for check, (_, status, note) in zip(checks, results, strict=True)],
     )
-    return findings, statuses, surface, framework
+    try:
+        lost = await recheck(client, identities)
+    except ScanInterrupted:
+        lost = []
+    return _Outcome(findings, statuses, surface, framework, notes + lost, bool(lost))
 
 
 async def _run_check(
@@ -133,9 +159,18 @@ async def _run_check(
     baseline: Baseline,
     client: HttpClient,
     framework: str | None,
+    identities: Identities,
     emit: EventSink,
 ) -> tuple[list[Finding], str, str | None]:
-    ctx = CheckContext(request, surface, baseline, client, spec=check, framework=framework)
+    ctx = CheckContext(
+        request,
+        surface,
+        baseline,
+        client,
+        spec=check,
+        framework=framework,
+        identities=identities,
+    )
     emit(CheckStarted(check.name))
     found: list[Finding] = []
     status, note = "ok", None

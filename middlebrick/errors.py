@@ -7,6 +7,7 @@ exit code the CLI returns for it. Findings are values, never exceptions.
 
     MiddlebrickError (exit 2)
     ├── UsageError              bad flag, bad config value, unreadable file (exit 2)
+    │   └── CredentialsRejected the target rejects the credentials given for an identity
     ├── SpecError               the API description cannot be loaded or understood (exit 2)
     ├── TargetUnreachable       the target did not answer at all (exit 3)
     └── ScanInterrupted         internal control flow: a limit of the scan was reached
@@ -30,6 +31,10 @@ class UsageError(MiddlebrickError):
     """A flag, config value or input file is wrong; the message says which and what to do."""
 
     exit_code = 2
+
+
+class CredentialsRejected(UsageError):
+    """The target answers 401 to an identity's credentials where they should let it in."""
 
 
 class SpecError(MiddlebrickError):

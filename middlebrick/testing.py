@@ -20,6 +20,7 @@ from middlebrick.checks.registry import load_all
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Evidence, Finding, RecordedRequest
 from middlebrick.http.exchange import Exchange, Headers, Request, Response
+from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Surface
 
 BASE = "http://127.0.0.1:8000"
@@ -115,8 +116,13 @@ async def run_check(
     scan: ScanRequest | None = None,
     surface: Surface | None = None,
     framework: str | None = None,
+    identities: Identities | None = None,
 ) -> list[Finding]:
-    """Run one registered check (``"<category>.<function>"``) and return its findings."""
+    """Run one registered check (``"<category>.<function>"``) and return its findings.
+
+    ``identities`` stands for what the engine verified before the checks (who the scan acts as
+    and the other users it may compare with); by default the scan is anonymous.
+    """
     spec = load_all()[name]
     ctx = CheckContext(
         scan=scan or ScanRequest(target=BASE),
@@ -125,8 +131,25 @@ async def run_check(
         client=sender or FakeSender(),
         spec=spec,
         framework=framework,
+        identities=identities or Identities(),
     )
     return [finding async for finding in spec.func(ctx)]
+
+
+def two_users(
+    primary: str = "alice",
+    other: str = "bob",
+    *,
+    primary_ids: tuple[str, ...] = (),
+    other_ids: tuple[str, ...] = (),
+    verifier: Exchange | None = None,
+) -> Identities:
+    """Verified identities for a check's unit test: ``primary`` (the baseline's) and ``other``."""
+    return Identities(
+        primary=Identity(primary, True, frozenset(primary_ids)),
+        others=(Identity(other, True, frozenset(other_ids)),),
+        verifier=verifier,
+    )
 
 
 class LiveApp:

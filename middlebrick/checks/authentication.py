@@ -11,7 +11,8 @@ from middlebrick.checks._exposure import sources
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
-from middlebrick.http.exchange import ANONYMOUS, DEFAULT_IDENTITY, Exchange, Headers
+from middlebrick.http.exchange import ANONYMOUS, Exchange, Headers
+from middlebrick.identities import primary_name
 from middlebrick.spec.model import Operation
 
 _DECLARED = "authentication.declared-not-enforced"
@@ -58,7 +59,7 @@ async def declared_security(ctx: CheckContext) -> AsyncIterator[Finding]:
     - missing-www-authenticate: 401 answers (baseline or these probes) without a
       WWW-Authenticate header; one finding for the target listing examples.
     """
-    anonymous_scan = not ctx.scan.headers and DEFAULT_IDENTITY not in ctx.scan.identities
+    anonymous_scan = primary_name(ctx.scan) is None
     outcomes: dict[str, _Outcome] = {}
     unauthorized: list[tuple[str, Exchange]] = [
         (s.key, s.exchange) for s in sources(ctx) if _status(s.exchange) == 401

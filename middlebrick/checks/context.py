@@ -12,6 +12,7 @@ from middlebrick.config import ScanRequest
 from middlebrick.errors import BudgetExhausted
 from middlebrick.findings import Confidence, Evidence, Finding, Severity, fingerprint
 from middlebrick.http.exchange import Exchange, Request, Sender
+from middlebrick.identities import Identities
 from middlebrick.knowledge import catalogue
 from middlebrick.spec.model import Operation, Surface
 
@@ -26,6 +27,7 @@ class CheckContext:
     client: Sender
     spec: CheckSpec | None = None
     framework: str | None = None  # "flask", "django", "fastapi", … when fingerprinted
+    identities: Identities = field(default_factory=Identities)  # who the scan acts as, verified
     sent: int = field(default=0, init=False)
 
     @property

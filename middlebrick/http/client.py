@@ -23,10 +23,11 @@ import aiohttp
 from yarl import URL
 
 from middlebrick import __version__
+from middlebrick.auth import is_credential_header
 from middlebrick.config import ScanRequest
 from middlebrick.errors import ScanInterrupted, ScopeViolation, TimeBudgetExhausted, UsageError
 from middlebrick.findings import Evidence
-from middlebrick.http.evidence import Redactor, describe_error, is_credential_header, to_evidence
+from middlebrick.http.evidence import Redactor, describe_error, to_evidence
 from middlebrick.http.exchange import (
     ANONYMOUS,
     DEFAULT_IDENTITY,
@@ -89,9 +90,7 @@ class HttpClient:
         self.stats = ClientStats()
         self.notes: list[str] = []
         self._noted: set[str] = set()
-        self._credentials = {name: cred.headers for name, cred in scan.identities.items()}
-        self._credentials.setdefault(DEFAULT_IDENTITY, scan.headers)
-        self._credentials[ANONYMOUS] = ()
+        self._credentials, self._query = _credential_table(scan)
         self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
         self._cache_bytes = 0
         self._session: aiohttp.ClientSession | None = None
@@ -183,13 +182,22 @@ class HttpClient:
         pairs = self._credential_pairs(request.identity)
         applied = [pair for pair in pairs if pair[0] not in request.headers]
         named = request.identity not in (None, DEFAULT_IDENTITY)
-        names = [n for n, _ in applied if named or is_credential_header(n)]
+        custom = {n.lower() for n, _ in self.scan.headers if not is_credential_header(n)}
+        names = [
+            n for n, _ in applied if is_credential_header(n) or (named and n.lower() not in custom)
+        ]
         shown = tuple(p for p in applied if p[0] not in names)  # e.g. a default X-Trace header
         if shown:
             request = replace(request, headers=Headers(request.headers.items + shown))
             exchange = replace(exchange, request=request)
+        query = [name for name, _ in self._query.get(request.identity or DEFAULT_IDENTITY, ())]
         return to_evidence(
-            exchange, self.redactor, label=label, match=match, credential_headers=names
+            exchange,
+            self.redactor,
+            label=label,
+            match=match,
+            credential_headers=names,
+            credential_query=query,
         )
 
     def _credential_pairs(self, identity: str | None) -> tuple[tuple[str, str], ...]:
@@ -219,6 +227,10 @@ class HttpClient:
         """Send one request and, when asked, follow its redirects inside the scope."""
         method, body, identity = request.method, request.body, request.identity
         url_text = request.url
+        query = self._query.get(identity or DEFAULT_IDENTITY, ())
+        if query:  # an API key in the query string, added on the wire only
+            url_text = _with_query(url_text, query)
+            url = URL(url_text, encoded=True)
         hops: list[str] = []
         notes: list[str] = []
         while True:
@@ -395,3 +407,37 @@ def _where(method: str, url: URL) -> str:
 
 def _origin(url: URL) -> str:
     return f"{url.scheme}://{url.raw_host}:{url.port}"
+
+
+def _credential_table(
+    scan: ScanRequest,
+) -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """Headers and query parameters per identity name.
+
+    The default identity sends the scan's headers plus, when those carry no credentials, the
+    primary identity's; a named identity sends the scan's non-credential headers plus its own;
+    ``anonymous`` sends nothing at all.
+    """
+    custom = tuple(pair for pair in scan.headers if not is_credential_header(pair[0]))
+    given = tuple(pair for pair in scan.headers if is_credential_header(pair[0]))
+    headers = {name: custom + cred.headers for name, cred in scan.identities.items()}
+    query = {name: cred.query for name, cred in scan.identities.items() if cred.query}
+    primary = scan.identities.get(scan.primary_identity or "")
+    if given or primary is None:
+        headers[DEFAULT_IDENTITY] = scan.headers
+    else:
+        headers[DEFAULT_IDENTITY] = custom + primary.headers
+        if primary.query:
+            query[DEFAULT_IDENTITY] = primary.query
+    headers[ANONYMOUS] = ()
+    return headers, query
+
+
+def _with_query(url: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """``url`` with ``pairs`` appended to its query string (before any fragment)."""
+    from urllib.parse import quote
+
+    base, hash_, fragment = url.partition("#")
+    extra = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+    joiner = "&" if "?" in base else "?"
+    return f"{base}{joiner}{extra}{hash_}{fragment}"

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from middlebrick.auth import is_credential_header
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Evidence, RecordedRequest
 from middlebrick.http.exchange import DEFAULT_IDENTITY, Exchange, Headers
@@ -23,17 +24,9 @@ REDACTED = "[REDACTED]"
 EXCERPT_CHARS = 2000
 """The longest body excerpt kept in evidence."""
 
-_CREDENTIAL_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-_CREDENTIAL_WORDS = ("token", "secret", "key", "auth", "session")
 _MIN_PART = 8  # parts of a secret (a bearer token, a cookie value) shorter than this are kept
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def is_credential_header(name: str) -> bool:
-    """True when a header of this name carries credentials (Authorization, Cookie, *token*…)."""
-    low = name.lower()
-    return low in _CREDENTIAL_NAMES or any(word in low for word in _CREDENTIAL_WORDS)
 
 
 class Redactor:
@@ -128,6 +121,7 @@ def to_evidence(
     label: str | None = None,
     match: str | None = None,
     credential_headers: Iterable[str] = (),
+    credential_query: Iterable[str] = (),
     identity: str | None = None,
 ) -> Evidence:
     """``exchange`` as redacted, bounded evidence with a curl command to reproduce it.
@@ -150,6 +144,7 @@ def to_evidence(
         url,
         [(name, redactor(value)) for name, value in request.headers],
         credential_headers=names,
+        credential_query=credential_query,
         identity=identity if identity is not None else request.identity,
         body=_redact_bytes(request.body, redactor) if request.body is not None else None,
     )
@@ -230,6 +225,7 @@ def curl_command(
     headers: Iterable[tuple[str, str]] = (),
     *,
     credential_headers: Iterable[str] = (),
+    credential_query: Iterable[str] = (),
     identity: str | None = None,
     body: bytes | None = None,
 ) -> str:
@@ -245,6 +241,8 @@ def curl_command(
         parts += ["-H", _quote(f"{name}: {value}")]
     for name in credential_headers:
         parts += ["-H", _placeholder_header(name, identity)]
+    for name in credential_query:  # an API key in the query string (curl 7.87+)
+        parts += ["--url-query", _quote(f"{name}=") + f'"${env_var_name(name, identity)}"']
     if body is not None:
         plain = _plain_text(body)
         parts += ["--data-binary", _printf_file(body) if plain is None else _quote(plain)]

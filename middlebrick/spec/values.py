@@ -7,7 +7,7 @@ sends the same requests and finds the same things.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from middlebrick.spec._scalars import name_hint, natural, number_for, string_for
@@ -82,12 +82,29 @@ def _serialize(value: Any, depth: int) -> str:
     return str(value)
 
 
-def harvest_ids(data: Any, *, max_nodes: int = 5000, per_key: int = 5) -> dict[str, list[str]]:
+def harvest_ids(
+    data: Any,
+    *,
+    max_nodes: int = 5000,
+    per_key: int = 5,
+    owned_by: Collection[str] | None = None,
+) -> dict[str, list[str]]:
     """Id-like values in a parsed JSON response, by key, in document order (breadth first).
 
     Keys ``id``, ``*_id``/``*Id``/``*ID``, ``uuid``, ``key``, ``slug``, ``name`` (and a few
     alike); string and integer values only; the first ``per_key`` distinct values of each.
+    With ``owned_by`` (the values naming one identity), only records that mention one of them
+    count: the identity's own objects.
     """
+    if owned_by is None:
+        return _harvest(data, max_nodes, per_key, lambda _node: True)
+    wanted = set(owned_by)
+    return _harvest(data, max_nodes, per_key, lambda node: _mentions(node, wanted))
+
+
+def _harvest(
+    data: Any, max_nodes: int, per_key: int, keep: Callable[[dict[Any, Any]], bool]
+) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     queue: deque[Any] = deque([data])
     visited = 0
@@ -99,15 +116,23 @@ def harvest_ids(data: Any, *, max_nodes: int = 5000, per_key: int = 5) -> dict[s
             continue
         if not isinstance(node, dict):
             continue
+        kept = keep(node)
         for key, value in node.items():
             if isinstance(value, dict | list):
                 queue.append(value)
-            elif isinstance(key, str) and _is_id_key(key) and _is_id_value(value):
+            elif kept and isinstance(key, str) and _is_id_key(key) and _is_id_value(value):
                 values = found.setdefault(key, [])
                 text = str(value)
                 if text not in values and len(values) < per_key:
                     values.append(text)
     return found
+
+
+def _mentions(node: dict[Any, Any], wanted: set[str]) -> bool:
+    return any(
+        isinstance(v, str | int) and not isinstance(v, bool) and str(v) in wanted
+        for v in node.values()
+    )
 
 
 def _declared(schema: Mapping[str, Any]) -> list[tuple[bool, Any]]:

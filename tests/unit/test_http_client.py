@@ -99,11 +99,33 @@ async def test_default_identity_sends_the_scan_headers(site: Site) -> None:
     assert headers["Accept-Encoding"] == "gzip, deflate"
 
 
-async def test_named_identity_sends_only_its_own_credentials(site: Site) -> None:
+async def test_named_identity_sends_its_own_credentials_and_the_custom_headers(site: Site) -> None:
     await _send(_scan(site.base), Request("GET", site.base + "/me", identity="alice"))
     headers = site.seen[0].headers
-    assert headers["X-API-Key"] == ALICE
-    assert "Authorization" not in headers and "X-Trace" not in headers
+    assert headers["X-API-Key"] == ALICE and headers["X-Trace"] == "t-1"
+    assert "Authorization" not in headers
+
+
+async def test_default_identity_is_the_primary_when_no_credential_header_is_given(
+    site: Site,
+) -> None:
+    scan = _scan(site.base, headers=(("X-Trace", "t-1"),))
+    await _send(scan, Request("GET", site.base + "/me"))
+    headers = site.seen[0].headers
+    assert headers["X-API-Key"] == ALICE and headers["X-Trace"] == "t-1"
+
+
+async def test_query_api_key_is_added_on_the_wire_and_never_recorded(site: Site) -> None:
+    scan = _scan(
+        site.base,
+        headers=(),
+        identities={"svc": Credential(query=(("api_key", "q-secret-7781"),))},
+    )
+    exchange, client = await _send(scan, Request("GET", site.base + "/me?x=1"))
+    assert dict(site.seen[0].query) == {"x": "1", "api_key": "q-secret-7781"}
+    evidence = client.record(exchange)
+    assert "q-secret-7781" not in evidence.model_dump_json()
+    assert '--url-query \'api_key=\'"$MIDDLEBRICK_API_KEY"' in evidence.curl
 
 
 async def test_anonymous_identity_sends_no_credentials(site: Site) -> None:

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from middlebrick.auth import is_credential_header
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.http.evidence import (
     REDACTED,
@@ -15,7 +16,6 @@ from middlebrick.http.evidence import (
     curl_command,
     env_var_name,
     excerpt_of,
-    is_credential_header,
     to_evidence,
 )
 from middlebrick.http.exchange import Exchange, Headers, Request, Response

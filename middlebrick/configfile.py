@@ -1,0 +1,107 @@
+"""The scan config file (``--config``): identities and headers kept out of the command line.
+
+::
+
+    spec: openapi.yaml
+    headers:
+      X-Client: ci
+    identities:            # the first one is the primary: the baseline is made as it
+      alice:
+        auth: bearer:${ALICE_TOKEN}
+        owns: [item-1, item-2]
+      bob:
+        auth: apikey:X-API-Key:${BOB_KEY}
+
+``${VAR}`` is replaced by the environment variable VAR, so secrets stay out of the file; a
+variable that is not set is an error naming it. Flags given on the command line come after
+the file: their identities follow the file's, their headers are added.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from middlebrick.auth import parse_auth
+from middlebrick.config import Credential
+from middlebrick.errors import UsageError
+
+__all__ = ["ScanConfig", "load_config"]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MAX_BYTES = 1_048_576
+
+
+class _IdentityEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auth: str
+    owns: list[str] = Field(default_factory=list)
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    identities: dict[str, _IdentityEntry] = Field(default_factory=dict)
+
+
+class ScanConfig(BaseModel):
+    """What a config file contributes to a scan."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spec: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    identities: dict[str, Credential] = Field(default_factory=dict)
+
+
+def load_config(path: Path) -> ScanConfig:
+    """Read and validate a config file; every problem is a ``UsageError`` naming the key."""
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            raise UsageError(f"config file {path} is larger than 1 MiB; is it the right file?")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw: Any = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise UsageError(f"config file {path} is not valid YAML: {exc}") from None
+    try:
+        model = _FileModel.model_validate(_expand(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"config file {path}: {where}: {first['msg']}") from None
+    identities = {
+        name: parse_auth(entry.auth, owns=tuple(entry.owns))
+        for name, entry in model.identities.items()
+    }
+    return ScanConfig(spec=model.spec, headers=tuple(model.headers.items()), identities=identities)
+
+
+def _expand(value: Any) -> Any:
+    """``${VAR}`` replaced by the environment's value, in every string of ``value``."""
+    if isinstance(value, str):
+        return _VAR.sub(_lookup, value)
+    if isinstance(value, list):
+        return [_expand(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _expand(item) for key, item in value.items()}
+    return value
+
+
+def _lookup(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name not in os.environ:
+        raise UsageError(
+            f"the config file uses ${{{name}}} but the environment variable is not set"
+        )
+    return os.environ[name]
