@@ -102,6 +102,6 @@ def _lookup(match: re.Match[str]) -> str:
     name = match.group(1)
     if name not in os.environ:
         raise UsageError(
-            f"the config file uses ${{{name}}} but the environment variable is not set"
+            f"the config file uses ${{{name}}} but the environment variable {name} is not set"
         )
     return os.environ[name]

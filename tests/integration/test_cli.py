@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from middlebrick.render import formats
 from tests.integration.twin_app import TOKEN, make_app
 
 CLI = [sys.executable, "-c", "from middlebrick.cli import main; main()"]
@@ -24,6 +26,15 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def demo_url() -> Iterator[str]:
+    yield from _serve(make_app(vulnerable=True))
+
+
+@pytest.fixture(scope="module")
+def secure_url() -> Iterator[str]:
+    yield from _serve(make_app(vulnerable=False))
+
+
+def _serve(app: web.Application) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -31,7 +42,7 @@ def demo_url() -> Iterator[str]:
     import asyncio
 
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(make_app(vulnerable=True), access_log=None)
+    runner = web.AppRunner(app, access_log=None)
     loop.run_until_complete(runner.setup())
     loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -90,3 +101,71 @@ def test_unreachable_target_exits_3() -> None:
 def test_version_prints_the_version() -> None:
     result = _run("--version")
     assert result.returncode == 0 and result.stdout.startswith("middlebrick ")
+
+
+BOB_SECRET = "bob-wrong-secret-7d1e"
+
+
+@pytest.mark.parametrize("fmt", formats())
+def test_scan_never_shows_the_credentials_in_any_format(
+    secure_url: str, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / f"report.{fmt}"
+    result = _run(
+        "scan",
+        secure_url,
+        "--auth",
+        f"bearer:{TOKEN}",
+        "--format",
+        fmt,
+        "--output",
+        str(out),
+        "--verbose",
+        "--no-color",
+    )
+    assert result.returncode == 0, result.stderr
+    written = out.read_bytes()
+    assert written, f"{fmt} report is empty"
+    for secret in (TOKEN, TOKEN[:12]):
+        assert secret not in result.stdout + result.stderr
+        assert secret.encode() not in written
+
+
+def test_scan_with_a_config_file_reads_identities_from_the_environment(
+    secure_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "middlebrick.yaml"
+    config.write_text("identities:\n  alice: {auth: 'bearer:${ALICE_TOKEN}'}\n")
+    result = subprocess.run(
+        [*CLI, "scan", secure_url, "--config", str(config), "--format", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "ALICE_TOKEN": TOKEN},
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert not any("could not be verified" in note for note in report["notes"])
+    assert TOKEN not in result.stdout
+
+
+def test_scan_exits_2_when_the_target_rejects_an_identity(secure_url: str) -> None:
+    result = _run(
+        "scan",
+        secure_url,
+        "--quiet",
+        "--identity",
+        f"alice=bearer:{TOKEN}",
+        "--identity",
+        f"bob=bearer:{BOB_SECRET}",
+    )
+    assert result.returncode == 2
+    assert "rejects the credentials of identity 'bob'" in result.stderr
+    assert BOB_SECRET not in result.stderr and TOKEN not in result.stderr
+
+
+def test_scan_exits_2_on_a_malformed_auth_profile(secure_url: str) -> None:
+    result = _run("scan", secure_url, "--auth", f"token:{BOB_SECRET}")
+    assert result.returncode == 2
+    assert "is not one of bearer" in result.stderr and BOB_SECRET not in result.stderr

@@ -10,7 +10,17 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "middlebrick"
 
 ABOVE_ENGINE = ("middlebrick.cli", "middlebrick.server", "middlebrick.jobs", "middlebrick.mcp")
-BELOW_CHECKS = ("http", "spec", "knowledge", "findings", "errors", "config", "discovery")
+BELOW_CHECKS = (
+    "http",
+    "spec",
+    "knowledge",
+    "findings",
+    "errors",
+    "config",
+    "discovery",
+    "auth",
+    "tokens",
+)
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,55 @@
+"""The baseline: waves of realistic requests, ids harvested from earlier answers, own ids first."""
+
+from __future__ import annotations
+
+from middlebrick.baseline import build_baseline
+from middlebrick.http.exchange import Request, Response
+from middlebrick.spec.model import Operation, Parameter, Surface
+from middlebrick.testing import BASE, FakeSender, response
+
+ITEMS = Operation(method="GET", path="/items")
+ME = Operation(method="GET", path="/users/me")
+ITEM = Operation(
+    method="GET",
+    path="/items/{item_id}",
+    parameters=(Parameter(name="item_id", location="path", required=True),),
+)
+LISTING = [
+    {"id": "i-bob-1", "owner": "u-bob", "name": "bob's"},
+    {"id": "i-alice-1", "owner": "u-alice", "name": "alice's"},
+]
+
+
+def _sender() -> FakeSender:
+    def item(request: Request) -> Response:
+        wanted = request.url.rsplit("/", 1)[1]
+        mine = next((i for i in LISTING if i["id"] == wanted and i["owner"] == "u-alice"), None)
+        return response(200, mine) if mine else response(404, {"detail": "not yours"})
+
+    return FakeSender(
+        {
+            ("GET", "/items"): response(200, LISTING),
+            ("GET", "/users/me"): response(200, {"user_id": "u-alice", "name": "Alice"}),
+            ("GET", "/items/i-alice-1"): item,
+            ("GET", "/items/i-bob-1"): item,
+        }
+    )
+
+
+async def test_baseline_fills_path_ids_from_the_parent_collection() -> None:
+    surface = Surface(base_url=BASE, operations=(ITEMS, ITEM))
+    baseline = await build_baseline(_sender(), surface, root=None)
+    assert baseline.exchanges[ITEM.key].request.url == BASE + "/items/i-bob-1"
+
+
+async def test_baseline_prefers_the_objects_of_the_identity_named_by_its_token() -> None:
+    surface = Surface(base_url=BASE, operations=(ITEMS, ITEM))
+    baseline = await build_baseline(_sender(), surface, root=None, own={"u-alice"})
+    exchange = baseline.exchanges[ITEM.key]
+    assert exchange.request.url == BASE + "/items/i-alice-1" and exchange.ok
+
+
+async def test_baseline_learns_who_it_is_from_a_me_operation() -> None:
+    surface = Surface(base_url=BASE, operations=(ITEMS, ME, ITEM))
+    baseline = await build_baseline(_sender(), surface, root=None)
+    assert baseline.exchanges[ITEM.key].request.url == BASE + "/items/i-alice-1"
