@@ -1,6 +1,7 @@
 """The ``middlebrick`` command: parse, call the library, render, map errors to exit codes.
 
-Exit codes: 0 ok; 1 score below ``--threshold``; 2 usage or configuration error;
+Exit codes: 0 ok; 1 the gate failed (score below ``--threshold`` or a finding at ``--fail-on``);
+2 usage or configuration error (credentials the target rejects included);
 3 target unreachable; 130 interrupted.
 """
 
@@ -22,8 +23,13 @@ from middlebrick.auth import parse_auth, parse_identity
 from middlebrick.config import Context, Credential, ScanRequest, Tier
 from middlebrick.configfile import ScanConfig, load_config
 from middlebrick.errors import MiddlebrickError, UsageError
+from middlebrick.findings import Severity
+from middlebrick.gate import Gate, Verdict, fingerprints, judge, load_ignore_file, load_report
 from middlebrick.progress import Progress
-from middlebrick.render import formats, render
+from middlebrick.render import formats, is_binary, render, render_bytes
+from middlebrick.report import Report
+from middlebrick.report_diff import diff_reports, render_diff
+from middlebrick.saved import find_report, save_report
 
 app = typer.Typer(
     name="middlebrick",
@@ -111,11 +117,20 @@ def scan(
         ),
     ] = None,
     fmt: Annotated[
-        str,
-        typer.Option("--format", "-f", help="summary, table or json.", envvar="MIDDLEBRICK_FORMAT"),
-    ] = "summary",
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="NAME or NAME:FILE (repeatable): summary, table, json, sarif, junit, markdown, "
+            "html or pdf; NAME:FILE writes that format to FILE.",
+            envvar="MIDDLEBRICK_FORMAT",
+        ),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report (the one format without a FILE) here."
+        ),
     ] = None,
     threshold: Annotated[
         int | None,
@@ -127,6 +142,34 @@ def scan(
             envvar="MIDDLEBRICK_THRESHOLD",
         ),
     ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a (new) finding is at or above this severity.",
+            envvar="MIDDLEBRICK_FAIL_ON",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="A previous JSON report: its findings are known and do not fail the gate.",
+            envvar="MIDDLEBRICK_BASELINE",
+        ),
+    ] = None,
+    ignore_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ignore-file",
+            help="YAML list of accepted findings (fingerprint, reason, expires).",
+            envvar="MIDDLEBRICK_IGNORE_FILE",
+        ),
+    ] = None,
+    save: Annotated[
+        bool,
+        typer.Option("--save/--no-save", help="Keep the report for `middlebrick results`."),
+    ] = True,
     tier: Annotated[
         Tier, typer.Option("--tier", help="How deep the probes go.", envvar="MIDDLEBRICK_TIER")
     ] = Tier.standard,
@@ -173,8 +216,13 @@ def scan(
     ] = False,
 ) -> None:
     """Scan URL and print its score, grade and findings."""
-    if fmt not in formats():
-        raise UsageError(f"--format {fmt!r} is not one of {', '.join(formats())}")
+    outputs = _outputs(fmt or ["summary"], output)
+    gate = Gate(
+        threshold=threshold,
+        fail_on=fail_on,
+        known=fingerprints(load_report(baseline).findings) if baseline else frozenset(),
+        ignore=load_ignore_file(ignore_file) if ignore_file else (),
+    )
     settings = load_config(config) if config is not None else ScanConfig()
     request = _scan_request(
         target=url,
@@ -192,16 +240,116 @@ def scan(
         },
     )
     report = run_scan(request, quiet=quiet, verbose=verbose)
-    color = _use_color(no_color, sys.stdout)
+    if save:
+        save_report(report)
+    _emit(report, outputs, color=_use_color(no_color, sys.stdout), quiet=quiet)
+    _enforce(judge(report, gate), quiet=quiet)
+
+
+def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | None]]:
+    """(format, file or None for stdout) pairs from ``--format`` values and ``--output``."""
+    known = formats()
+    pairs: list[tuple[str, Path | None]] = []
+    for spec_ in (part for value in specs for part in value.split(",") if part.strip()):
+        name, sep, where = spec_.strip().partition(":")
+        if name not in known:
+            is_binary(name)  # raises the UsageError naming the formats, with a suggestion
+        pairs.append((name, Path(where) if sep and where else None))
+    bare = [index for index, (_, file) in enumerate(pairs) if file is None]
     if output is not None:
-        output.write_text(render(report, fmt, color=False), encoding="utf-8")
-        if not quiet:
-            typer.echo(render(report, "summary", color=color), nl=False)
-            typer.echo(f"Report written to {output}")
-    else:
-        typer.echo(render(report, fmt, color=color and fmt != "json"), nl=False)
-    if threshold is not None and report.score is not None and report.score < threshold:
-        typer.echo(f"score {report.score} is below the threshold {threshold}", err=True)
+        if len(bare) != 1:
+            raise UsageError(
+                "--output needs exactly one --format without a FILE; "
+                "write the others as --format NAME:FILE"
+            )
+        pairs[bare[0]] = (pairs[bare[0]][0], output)
+    elif len(bare) > 1:
+        raise UsageError(
+            "only one format can go to the terminal; write the others as --format NAME:FILE"
+        )
+    for name, destination in pairs:
+        if destination is None and is_binary(name):
+            raise UsageError(
+                f"format {name!r} is binary; write it to a file with --format {name}:FILE"
+            )
+    return pairs
+
+
+def _emit(
+    report: Report, outputs: list[tuple[str, Path | None]], *, color: bool, quiet: bool
+) -> None:
+    """Print the terminal format and write the file formats."""
+    to_terminal = [name for name, file in outputs if file is None]
+    for name, file in outputs:
+        if file is not None:
+            try:
+                file.write_bytes(render_bytes(report, name))
+            except OSError as exc:
+                raise UsageError(f"cannot write {file}: {exc.strerror}") from None
+    if to_terminal:
+        name = to_terminal[0]
+        typer.echo(render(report, name, color=color and name in _COLORED), nl=False)
+    elif not quiet:
+        typer.echo(render(report, "summary", color=color), nl=False)
+    if not quiet:
+        for name, file in outputs:
+            if file is not None:
+                typer.echo(f"{name} report written to {file}")
+
+
+_COLORED = frozenset({"summary", "table"})
+
+
+def _enforce(verdict: Verdict, *, quiet: bool) -> None:
+    """Say what the gate saw and exit 1 when it failed."""
+    if not quiet and (verdict.known or verdict.suppressed):
+        typer.echo(
+            f"gate: {len(verdict.new)} new, {len(verdict.known)} known (baseline), "
+            f"{len(verdict.suppressed)} suppressed (ignore file)",
+            err=True,
+        )
+    for sentence in verdict.stale:
+        typer.echo(f"warning: {sentence}", err=True)
+    for reason in verdict.reasons:
+        typer.echo(reason, err=True)
+    if verdict.failed:
+        raise typer.Exit(EXIT_BELOW_THRESHOLD)
+
+
+@app.command()
+def results(
+    ref: Annotated[
+        str, typer.Argument(help="A scan id (or prefix) kept by `scan`, or a JSON report file.")
+    ],
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option("--format", "-f", help="NAME or NAME:FILE (repeatable), as for scan."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write it here.")] = None,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text output.")] = False,
+) -> None:
+    """Render a kept or saved report again, in any format."""
+    outputs = _outputs(fmt or ["summary"], output)
+    _emit(find_report(ref), outputs, color=_use_color(no_color, sys.stdout), quiet=False)
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The earlier report: JSON file or scan id.")],
+    new: Annotated[str, typer.Argument(help="The later report: JSON file or scan id.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or markdown.")] = "text",
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option("--fail-on", help="Exit 1 when a new finding is at or above this severity."),
+    ] = None,
+) -> None:
+    """List new, resolved and unchanged findings between two reports, and the score change."""
+    if fmt not in ("text", "json", "markdown"):
+        raise UsageError(f"--format {fmt!r} is not one of text, json, markdown")
+    changes = diff_reports(find_report(old), find_report(new))
+    typer.echo(render_diff(changes, fmt), nl=False)
+    if fail_on is not None and any(f.severity.rank >= fail_on.rank for f in changes.added):
+        typer.echo(f"new finding(s) at or above {fail_on.value}", err=True)
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 

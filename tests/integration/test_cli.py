@@ -169,3 +169,44 @@ def test_scan_exits_2_on_a_malformed_auth_profile(secure_url: str) -> None:
     result = _run("scan", secure_url, "--auth", f"token:{BOB_SECRET}")
     assert result.returncode == 2
     assert "is not one of bearer" in result.stderr and BOB_SECRET not in result.stderr
+
+
+def test_fail_on_exits_1_and_a_baseline_of_the_same_findings_lets_it_pass(
+    demo_url: str, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.json"
+    result = _run("scan", demo_url, "--quiet", "--fail-on", "medium", "-f", f"json:{first}")
+    assert result.returncode == 1 and "at or above medium" in result.stderr
+    result = _run("scan", demo_url, "--quiet", "--fail-on", "medium", "--baseline", str(first))
+    assert result.returncode == 0, result.stderr
+
+
+def test_several_formats_in_one_run_and_results_renders_a_kept_report(
+    demo_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.json"
+    result = _run("scan", demo_url, "--no-color", "-f", "summary", "-f", f"json:{out}")
+    assert result.returncode == 0, result.stderr
+    assert "Score" in result.stdout and f"json report written to {out}" in result.stdout
+    scan_id = json.loads(out.read_text())["scan_id"]
+    again = _run("results", scan_id[:10], "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == json.loads(out.read_text())
+
+
+def test_output_with_two_terminal_formats_is_a_usage_error(demo_url: str) -> None:
+    result = _run("scan", demo_url, "-f", "summary", "-f", "json")
+    assert result.returncode == 2 and "only one format can go to the terminal" in result.stderr
+
+
+def test_diff_of_two_reports_shows_the_changes(demo_url: str, secure_url: str, tmp_path) -> None:
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    assert _run("scan", demo_url, "--quiet", "-f", f"json:{old}").returncode == 0
+    assert _run("scan", secure_url, "--quiet", "-f", f"json:{new}").returncode == 0
+    result = _run("diff", str(old), str(new))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "resolved (" in result.stdout
+        and "note: the reports are of different targets" in result.stdout
+    )
+    assert _run("diff", str(new), str(old), "--fail-on", "low").returncode == 1
