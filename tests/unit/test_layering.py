@@ -9,7 +9,14 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "middlebrick"
 
-ABOVE_ENGINE = ("middlebrick.cli", "middlebrick.server", "middlebrick.jobs", "middlebrick.mcp")
+ABOVE_ENGINE = (
+    "middlebrick.cli",
+    "middlebrick.server",
+    "middlebrick.jobs",
+    "middlebrick.mcp",
+    "middlebrick.github_action",
+    "middlebrick.__main__",
+)
 BELOW_CHECKS = (
     "http",
     "spec",

@@ -1,0 +1,5 @@
+"""``python -m middlebrick``: the same command as ``middlebrick``."""
+
+from middlebrick.cli import main
+
+main()
