@@ -27,6 +27,7 @@ from middlebrick.findings import Severity
 from middlebrick.gate import Gate, Verdict, fingerprints, judge, load_ignore_file, load_report
 from middlebrick.progress import Progress
 from middlebrick.render import formats, is_binary, render, render_bytes
+from middlebrick.render.junit import render_junit
 from middlebrick.report import Report
 from middlebrick.report_diff import diff_reports, render_diff
 from middlebrick.saved import find_report, save_report
@@ -242,7 +243,7 @@ def scan(
     report = run_scan(request, quiet=quiet, verbose=verbose)
     if save:
         save_report(report)
-    _emit(report, outputs, color=_use_color(no_color, sys.stdout), quiet=quiet)
+    _emit(report, outputs, color=_use_color(no_color, sys.stdout), quiet=quiet, fail_on=fail_on)
     _enforce(judge(report, gate), quiet=quiet)
 
 
@@ -276,14 +277,22 @@ def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | No
 
 
 def _emit(
-    report: Report, outputs: list[tuple[str, Path | None]], *, color: bool, quiet: bool
+    report: Report,
+    outputs: list[tuple[str, Path | None]],
+    *,
+    color: bool,
+    quiet: bool,
+    fail_on: Severity | None = None,
 ) -> None:
-    """Print the terminal format and write the file formats."""
+    """Print the terminal format and write the file formats (JUnit fails at ``--fail-on``)."""
     to_terminal = [name for name, file in outputs if file is None]
     for name, file in outputs:
         if file is not None:
             try:
-                file.write_bytes(render_bytes(report, name))
+                if name == "junit" and fail_on is not None:
+                    file.write_text(render_junit(report, fail_on=fail_on), encoding="utf-8")
+                else:
+                    file.write_bytes(render_bytes(report, name))
             except OSError as exc:
                 raise UsageError(f"cannot write {file}: {exc.strerror}") from None
     if to_terminal:

@@ -213,3 +213,14 @@ def test_diff_of_two_reports_shows_the_changes(demo_url: str, secure_url: str, t
         and "note: the reports are of different targets" in result.stdout
     )
     assert _run("diff", str(new), str(old), "--fail-on", "low").returncode == 1
+
+
+def test_junit_fails_test_cases_at_the_fail_on_level(demo_url: str, tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    counts = {}
+    for level in ("critical", "low"):
+        out = tmp_path / f"{level}.xml"
+        _run("scan", demo_url, "--quiet", "--fail-on", level, "-f", f"junit:{out}")
+        counts[level] = len(ET.parse(out).getroot().findall(".//failure"))
+    assert counts["low"] > counts["critical"]
