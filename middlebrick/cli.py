@@ -208,6 +208,25 @@ def scan(
             "--budget", min=1, help="Most requests the scan may send.", envvar="MIDDLEBRICK_BUDGET"
         ),
     ] = 2000,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            "-k",
+            help="Do not verify the target's TLS certificate (the encryption checks still report "
+            "it); credentials then go to a host whose identity is unproven.",
+        ),
+    ] = False,
+    burst: Annotated[
+        int,
+        typer.Option(
+            "--burst",
+            min=0,
+            max=100,
+            help="Requests of the rate-limit burst (0: no burst).",
+            envvar="MIDDLEBRICK_BURST",
+        ),
+    ] = 30,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain text output (also: NO_COLOR=1).")
     ] = False,
@@ -233,11 +252,13 @@ def scan(
         tier=tier,
         context=context,
         mode="active" if active else "safe",
+        verify_tls=not insecure,
         limits={
             "concurrency": concurrency,
             "rate": rate,
             "time_budget": timeout,
             "max_requests": budget,
+            "burst": burst,
         },
     )
     report = run_scan(request, quiet=quiet, verbose=verbose)

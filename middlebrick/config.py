@@ -49,6 +49,7 @@ class Limits(BaseModel):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_redirects: int = Field(5, ge=0, le=20)
     retries: int = Field(2, ge=0, le=5)
+    burst: int = Field(30, ge=0, le=100, description="requests of the rate-limit burst; 0: none")
 
 
 class Credential(BaseModel):
@@ -90,6 +91,7 @@ class ScanRequest(BaseModel):
     mode: Mode = "safe"
     limits: Limits = Field(default_factory=Limits)
     extra_hosts: tuple[str, ...] = ()  # more hosts inside the scope besides the target's
+    verify_tls: bool = True  # False: reach an https target whose certificate is not trusted
 
     @property
     def primary_identity(self) -> str | None:

@@ -18,7 +18,7 @@ from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
 from middlebrick.discovery import discover
 from middlebrick.discovery.wellknown import fetch_spec
-from middlebrick.errors import ScanInterrupted, TargetUnreachable
+from middlebrick.errors import NotApplicable, ScanInterrupted, TargetUnreachable
 from middlebrick.events import (
     CheckFinished,
     CheckStarted,
@@ -180,6 +180,8 @@ async def _run_check(
             emit(FindingRaised(finding))
     except ScanInterrupted as exc:
         status, note = "partial", f"{check.name} stopped early: {exc}"
+    except NotApplicable as exc:
+        status, note = "not_applicable", str(exc)
     except Exception as exc:  # a check must never take the scan down with it
         log.debug("check %s failed", check.name, exc_info=True)
         status, note = "failed", f"{check.name} could not run: {type(exc).__name__}: {exc}"
@@ -195,6 +197,10 @@ def _category_statuses(
     }
     for check, status, note in outcomes:
         current, current_note = statuses[check.category]
+        if status == "not_applicable":
+            if current == "not_checked":
+                statuses[check.category] = ("not_checked", note)
+            continue
         if status == "ok":
             if current == "not_checked":
                 statuses[check.category] = ("checked", None)
@@ -212,7 +218,9 @@ async def _load_spec(request: ScanRequest) -> ApiSpec:
         return load_spec(Path(source))
     # The document's own host is in scope for this fetch only, with a cap fit for big specs.
     limits = request.limits.model_copy(update={"max_body_bytes": DEFAULT_MAX_BYTES})
-    fetcher = ScanRequest(target=source, limits=limits, headers=request.headers)
+    fetcher = ScanRequest(
+        target=source, limits=limits, headers=request.headers, verify_tls=request.verify_tls
+    )
     async with HttpClient(fetcher) as client:
         return await fetch_spec(client, source)
 

@@ -10,6 +10,7 @@ exit code the CLI returns for it. Findings are values, never exceptions.
     │   └── CredentialsRejected the target rejects the credentials given for an identity
     ├── SpecError               the API description cannot be loaded or understood (exit 2)
     ├── TargetUnreachable       the target did not answer at all (exit 3)
+    ├── NotApplicable           a check found nothing it applies to (no AI endpoint)
     └── ScanInterrupted         internal control flow: a limit of the scan was reached
         ├── BudgetExhausted     the request budget is spent
         ├── TimeBudgetExhausted the time budget is spent
@@ -47,6 +48,15 @@ class TargetUnreachable(MiddlebrickError):
     """The target did not answer: connection refused, DNS failure or timeout on every attempt."""
 
     exit_code = 3
+
+
+class NotApplicable(MiddlebrickError):
+    """A check found nothing it applies to (e.g. no AI endpoint): its category is not checked.
+
+    Raised by a check, caught by the engine; never reaches a user as an error.
+    """
+
+    exit_code = 0
 
 
 class ScanInterrupted(MiddlebrickError):

@@ -49,7 +49,7 @@ class CheckFinished:
     """A check ended: ran fully (ok), stopped by a limit (partial) or raised (failed)."""
 
     check: str
-    status: Literal["ok", "partial", "failed"]
+    status: Literal["ok", "partial", "failed", "not_applicable"]
     findings: int
     requests: int
     note: str | None = None

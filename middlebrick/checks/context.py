@@ -68,6 +68,17 @@ class CheckContext:
         if scope is not None:
             scope.allow_post(url_prefix)
 
+    def note(self, sentence: str) -> None:
+        """Tell the report what this check could not assess (kept once, redacted)."""
+        keep = getattr(self.client, "note", None)
+        if callable(keep):
+            keep(sentence)
+
+    def in_scope(self, url: str) -> bool:
+        """Whether a GET of ``url`` stays inside the scan's scope (checked before sending)."""
+        scope = getattr(self.client, "scope", None)
+        return scope is None or bool(scope.allows_url(url))
+
     def get(self, path_or_url: str, **headers: str) -> Request:
         """A GET request for a path relative to the base, or an absolute URL."""
         request = Request("GET", self.url(path_or_url))

@@ -99,7 +99,11 @@ class HttpClient:
         self._timeout = aiohttp.ClientTimeout(self._max_exchange, sock_connect=connect)
 
     async def __aenter__(self) -> HttpClient:
-        connector = aiohttp.TCPConnector(limit=self.limits.concurrency, limit_per_host=0)
+        connector = aiohttp.TCPConnector(
+            limit=self.limits.concurrency,
+            limit_per_host=0,
+            ssl=self.scan.verify_tls,  # True: verify certificates (the default); False: -k
+        )
         self._session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,

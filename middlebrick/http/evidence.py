@@ -93,6 +93,10 @@ def describe_error(exc: BaseException, connect_timeout: float, timeout: float) -
         return f"no complete response within {timeout:g} s", False
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return "host name could not be resolved", False
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        cause = exc.certificate_error
+        why = getattr(cause, "verify_message", None) or type(cause).__name__
+        return f"TLS certificate refused ({why}); scan with --insecure to reach it anyway", False
     if isinstance(exc, aiohttp.ClientConnectorError):
         if isinstance(exc.os_error, ConnectionRefusedError):
             return "connection refused", False

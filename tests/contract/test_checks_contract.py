@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
+from middlebrick.errors import NotApplicable
 from middlebrick.findings import Finding
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.knowledge import categories
@@ -67,7 +70,9 @@ async def test_check_stays_within_its_mode_cost_and_declared_ids(spec: CheckSpec
     sender = _AnswersEverything()
     ctx = _context(spec, sender)
 
-    found: list[Finding] = [finding async for finding in spec.func(ctx)]
+    found: list[Finding] = []
+    with contextlib.suppress(NotApplicable):
+        found += [finding async for finding in spec.func(ctx)]
 
     assert {f.type_id for f in found} <= spec.emits
     assert len(sender.sent) <= (ctx.request_cap or 0)
