@@ -7,14 +7,18 @@
 With a spec the operations are the spec's. Without one, the usual spec locations are tried
 below the target URL and its origin (and docs pages' links to a spec are followed); the first
 document that parses wins. Failing that, the target is crawled: its JSON answers' same-origin
-links become GET operations.
+links become GET operations. Then likely paths the surface lacks are probed (a bounded number
+of GETs, ``undocumented``); those that answer with real content join it as ``probed``
+operations, so every check examines them too.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 from middlebrick.discovery.crawl import crawl
+from middlebrick.discovery.undocumented import DEFAULT_MAX_REQUESTS, probe_undocumented
 from middlebrick.discovery.wellknown import WELL_KNOWN, fetch_spec, find_spec
 from middlebrick.http.exchange import Sender
 from middlebrick.spec.model import ApiSpec, Surface
@@ -23,12 +27,34 @@ __all__ = ["WELL_KNOWN", "base_url_for", "discover", "fetch_spec"]
 
 
 async def discover(
-    client: Sender, target: str, *, spec: ApiSpec | None = None, max_operations: int = 200
+    client: Sender,
+    target: str,
+    *,
+    spec: ApiSpec | None = None,
+    max_operations: int = 200,
+    probe: int = DEFAULT_MAX_REQUESTS,
 ) -> Surface:
     """The surface of ``target``: the spec's operations, a served spec's, or crawled ones.
 
-    Every request goes through ``client``; budget and scope exceptions propagate.
+    Plus the operations that probing likely paths found live (at most ``probe`` requests; 0
+    turns probing off). Every request goes through ``client``; budget and scope exceptions
+    propagate, except during probing, which stops with what it found.
     """
+    surface = await _listed(client, target, spec, max_operations)
+    if probe <= 0:
+        return surface
+    probed = await probe_undocumented(client, surface, max_requests=probe)
+    return replace(
+        surface,
+        operations=(*surface.operations, *probed.operations),
+        notes=(*surface.notes, probed.note()),
+    )
+
+
+async def _listed(
+    client: Sender, target: str, spec: ApiSpec | None, max_operations: int
+) -> Surface:
+    """The surface as the spec, a served spec or the crawl lists it."""
     if spec is not None:
         return Surface(
             base_url=base_url_for(target, spec),

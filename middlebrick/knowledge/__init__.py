@@ -13,16 +13,28 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from middlebrick.knowledge.models import Category, FindingType, FrameworkRule, Signature
+from middlebrick.knowledge.models import (
+    AdminPaths,
+    Category,
+    DiscoveryPaths,
+    FindingType,
+    FrameworkRule,
+    LlmProbePack,
+    Signature,
+)
 
 __all__ = [
+    "AdminPaths",
     "Category",
     "FindingType",
     "FrameworkRule",
     "Signature",
+    "admin_paths",
     "catalogue",
     "categories",
+    "discovery_paths",
     "framework_rules",
+    "llm_probes",
     "signatures",
 ]
 
@@ -104,3 +116,40 @@ def signatures() -> dict[str, Signature]:
                 )
             found[sig.id] = sig
     return found
+
+
+@cache
+def discovery_paths() -> DiscoveryPaths:
+    """The words probed for undocumented operations and the usual documentation pages."""
+    path = resources.files("middlebrick.knowledge").joinpath("discovery_paths.yaml")
+    try:
+        return DiscoveryPaths.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise RuntimeError(f"knowledge/discovery_paths.yaml: {exc}") from exc
+
+
+@cache
+def llm_probes() -> LlmProbePack:
+    """AI endpoint detection and the prompt probes by tier (``llm_probes.yaml``), validated.
+
+    Every probe's finding id must be in the catalogue.
+    """
+    path = resources.files("middlebrick.knowledge").joinpath("llm_probes.yaml")
+    try:
+        pack = LlmProbePack.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise RuntimeError(f"knowledge/llm_probes.yaml: {exc}") from exc
+    unknown = sorted({p.finding for p in pack.probes} - set(catalogue()))
+    if unknown:
+        raise RuntimeError(f"knowledge/llm_probes.yaml: unknown finding ids {unknown}")
+    return pack
+
+
+@cache
+def admin_paths() -> AdminPaths:
+    """The privileged-function paths the bfla admin-path check requests, validated."""
+    path = resources.files("middlebrick.knowledge").joinpath("admin_paths.yaml")
+    try:
+        return AdminPaths.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise RuntimeError(f"knowledge/admin_paths.yaml: {exc}") from exc

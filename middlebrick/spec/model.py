@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 Location = Literal["path", "query", "header", "cookie"]
 Schema = Mapping[str, Any]
-Source = Literal["spec", "discovered"]
+Source = Literal["spec", "discovered", "probed"]  # probed: live, found beside the listed ones
 
 
 @dataclass(frozen=True, eq=False)

@@ -81,7 +81,7 @@ async def test_discover_with_a_spec_file_uses_its_operations_without_requests() 
     sender = FakeSender()
     spec = _spec(["https://prod.example.com/v1"])
 
-    surface = await discover(sender, BASE, spec=spec)
+    surface = await discover(sender, BASE, spec=spec, probe=0)
 
     assert sender.sent == []
     assert surface.base_url == BASE + "/v1"
@@ -108,7 +108,7 @@ async def test_discover_finds_a_served_spec_and_stops_there() -> None:
         }
     )
 
-    surface = await discover(sender, BASE)
+    surface = await discover(sender, BASE, probe=0)
 
     assert [r.url for r in sender.sent] == [BASE + p for p in WELL_KNOWN[:3]]
     assert surface.origin == f"spec served at {BASE}/swagger.json"
@@ -225,10 +225,11 @@ async def test_html_catch_all_is_not_a_spec_and_the_target_is_crawled() -> None:
     assert [op.key for op in surface.operations] == ["GET /"]
     assert surface.operations[0].source == "discovered"
     assert surface.base_url == BASE
-    assert surface.notes == (
+    assert surface.notes[0] == (
         f"no OpenAPI document found at {len(WELL_KNOWN)} usual locations; "
-        "crawled 1 operation from 1 page",
+        "crawled 1 operation from 1 page"
     )
+    assert surface.notes[1].endswith("none answered with content")  # the shell is not content
 
 
 async def test_crawl_follows_same_origin_links_and_templates_id_siblings() -> None:
@@ -255,7 +256,7 @@ async def test_crawl_follows_same_origin_links_and_templates_id_siblings() -> No
         }
     )
 
-    surface = await discover(sender, BASE + "/api")
+    surface = await discover(sender, BASE + "/api", probe=0)
 
     keys = [op.key for op in surface.operations]
     assert keys == [  # breadth first: Link header, then the JSON's strings level by level
