@@ -1,0 +1,307 @@
+"""Cross-identity reads and writes, and lists holding other owners' records."""
+
+from __future__ import annotations
+
+import json
+
+from middlebrick.findings import Confidence, Severity
+from middlebrick.http.exchange import ANONYMOUS, Request, Response
+from middlebrick.spec.model import Operation, RequestBody, Surface
+from middlebrick.testing import BASE, response, run_check
+
+ALICE, BOB = "u-alice-1", "u-bob-2"
+NOTE = {"note_id": "n-1", "owner_id": ALICE, "title": "alice's note", "text": "secret plans"}
+BOBS_NOTE = {"note_id": "n-2", "owner_id": BOB, "title": "bob's note", "text": "groceries"}
+GET_NOTE = Operation("GET", "/notes/{note_id}")
+PATCH_NOTE = Operation(
+    "PATCH",
+    "/notes/{note_id}",
+    request_body=RequestBody(
+        "application/json",
+        {"type": "object", "properties": {"title": {"type": "string"}, "text": {"type": "string"}}},
+    ),
+)
+DENIED = response(401, {"detail": "authentication required"})
+NOT_FOUND = response(404, {"detail": "not found"})
+
+
+def _anyone_reads(request: Request) -> Response:
+    """The flaw: the note is read by id alone, by anyone with a token."""
+    if request.identity == ANONYMOUS:
+        return DENIED
+    return response(200, NOTE)
+
+
+def _owner_only(request: Request) -> Response:
+    if request.identity == ANONYMOUS:
+        return DENIED
+    return response(200, NOTE) if request.identity is None else NOT_FOUND
+
+
+# --- cross_identity_access ------------------------------------------------------------------
+
+
+async def test_cross_identity_access_reports_another_user_reading_the_primary_s_object(
+    api, scan, users
+):
+    fake = api(_anyone_reads)
+    baseline = fake.baseline((GET_NOTE, "/notes/n-1"))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=baseline,
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert [(f.type_id, f.operation) for f in found] == [
+        ("bola.cross-identity-access", "GET /notes/{note_id}")
+    ]
+    finding = found[0]
+    assert finding.confidence is Confidence.confirmed
+    assert finding.severity is Severity.critical
+    assert [e.label for e in finding.evidence] == ["as alice", "as bob", "anonymous"]
+    assert "'bob' read the object of 'alice'" in finding.detail
+    assert [r.identity for r in fake.sent] == ["bob", ANONYMOUS]
+
+
+async def test_cross_identity_access_stays_quiet_when_the_other_user_is_refused(api, scan, users):
+    fake = api(_owner_only)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert found == []
+
+
+async def test_cross_identity_access_stays_quiet_when_the_object_is_public(api, scan, users):
+    product = {"product_id": "p-1", "name": "lamp", "price": 12}
+    fake = api(lambda request: response(200, product))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((Operation("GET", "/products/{product_id}"), "/products/p-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert found == []
+
+
+async def test_cross_identity_access_reports_a_private_object_anyone_reads_without_a_token(
+    api, scan, users
+):
+    fake = api(lambda request: response(200, NOTE))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert len(found) == 1
+    assert found[0].confidence is Confidence.confirmed
+    assert "without credentials was also answered 200" in found[0].detail
+
+
+async def test_cross_identity_access_stays_quiet_when_the_server_ignores_the_id(api, scan, users):
+    def own_note(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        return response(200, NOTE if request.identity is None else BOBS_NOTE)
+
+    fake = api(own_note)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert found == []
+
+
+async def test_cross_identity_access_is_firm_and_high_when_no_field_names_the_owner(
+    api, scan, users
+):
+    anonymous_note = {"note_id": "n-1", "title": "a note"}
+    fake = api(
+        lambda request: DENIED if request.identity == ANONYMOUS else response(200, anonymous_note)
+    )
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert [(f.confidence, f.severity) for f in found] == [(Confidence.firm, Severity.high)]
+
+
+async def test_cross_identity_access_stays_quiet_with_a_single_identity(api):
+    fake = api(_anyone_reads)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+    )
+
+    assert found == []
+    assert fake.sent == []
+
+
+# --- cross_identity_writes ------------------------------------------------------------------
+
+
+def _writes(*, owner_check: bool):
+    def answer(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.method == "PATCH":
+            if owner_check and request.identity is not None:
+                return NOT_FOUND
+            return response(200, {**NOTE, **json.loads(request.body or b"{}")})
+        return response(200, NOTE)
+
+    return answer
+
+
+async def _run_writes(fake, scan, users):
+    return await run_check(
+        "bola.cross_identity_writes",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(mode="active"),
+        identities=users(),
+        surface=Surface(BASE, (GET_NOTE, PATCH_NOTE)),
+    )
+
+
+async def test_cross_identity_writes_reports_a_no_op_patch_accepted_for_another_user(
+    api, scan, users
+):
+    fake = api(_writes(owner_check=False))
+
+    found = await _run_writes(fake, scan, users)
+
+    assert [(f.type_id, f.operation) for f in found] == [
+        ("bola.cross-identity-access", "PATCH /notes/{note_id}")
+    ]
+    assert found[0].confidence is Confidence.confirmed
+    assert "re-sent `title` with its current value" in found[0].detail
+    assert [(r.method, r.identity) for r in fake.sent] == [("PATCH", "bob"), ("PATCH", ANONYMOUS)]
+    assert [json.loads(r.body or b"") for r in fake.sent] == [{"title": "alice's note"}] * 2
+
+
+async def test_cross_identity_writes_stays_quiet_when_the_owner_is_checked(api, scan, users):
+    fake = api(_writes(owner_check=True))
+
+    found = await _run_writes(fake, scan, users)
+
+    assert found == []
+    assert {r.method for r in fake.sent} == {"PATCH"}
+
+
+async def test_cross_identity_writes_skips_objects_without_a_field_safe_to_resend(api, scan, users):
+    fake = api(lambda request: response(200, {"note_id": "n-1", "owner_id": ALICE, "size": 3}))
+
+    found = await _run_writes(fake, scan, users)
+
+    assert found == []
+    assert fake.sent == []
+
+
+# --- foreign_records ------------------------------------------------------------------------
+
+
+LIST_NOTES = Operation("GET", "/notes")
+
+
+async def test_foreign_records_reports_a_list_holding_another_identity_s_records(api, users):
+    fake = api(lambda request: response(200, {"notes": [NOTE, BOBS_NOTE]}))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((LIST_NOTES, "/notes")),
+        sender=fake,
+        identities=users(),
+    )
+
+    assert [(f.type_id, f.operation, f.parameter) for f in found] == [
+        ("bola.foreign-records-in-list", "GET /notes", "owner_id")
+    ]
+    assert found[0].confidence is Confidence.confirmed
+    assert "names identity 'bob'" in found[0].detail
+    assert fake.sent == []
+
+
+async def test_foreign_records_is_firm_when_the_other_owners_are_unknown(api, users):
+    stranger = {**BOBS_NOTE, "owner_id": "u-someone-9"}
+    fake = api(lambda request: response(200, [NOTE, stranger]))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((LIST_NOTES, "/notes")),
+        sender=fake,
+        identities=users(),
+    )
+
+    assert [(f.confidence, f.severity) for f in found] == [(Confidence.firm, Severity.high)]
+
+
+async def test_foreign_records_reads_raw_dynamodb_attribute_values(api, users):
+    raw = [
+        {"note_id": {"S": "n-1"}, "owner_id": {"S": ALICE}},
+        {"note_id": {"S": "n-2"}, "owner_id": {"S": BOB}},
+    ]
+    fake = api(lambda request: response(200, {"Items": raw, "Count": 2}))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((LIST_NOTES, "/notes")),
+        sender=fake,
+        identities=users(),
+    )
+
+    assert [f.confidence for f in found] == [Confidence.confirmed]
+
+
+async def test_foreign_records_stays_quiet_when_every_record_is_the_caller_s(api, users):
+    fake = api(lambda request: response(200, [NOTE, {**NOTE, "note_id": "n-3"}]))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((LIST_NOTES, "/notes")),
+        sender=fake,
+        identities=users(),
+    )
+
+    assert found == []
+
+
+async def test_foreign_records_stays_quiet_on_a_directory_whose_ids_are_the_records_own(api, users):
+    people = [{"user_id": ALICE, "name": "Alice"}, {"user_id": BOB, "name": "Bob"}]
+    fake = api(lambda request: response(200, {"users": people}))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((Operation("GET", "/users"), "/users")),
+        sender=fake,
+        identities=users(),
+    )
+
+    assert found == []

@@ -1,0 +1,134 @@
+"""BOLA findings on the lab: every ground-truth entry, how each is shown, and quiet twins.
+
+Scans items and tenants (vulnerable and secure, with the spec, every lab user as an identity,
+as the accuracy benchmark does) and checks beyond the benchmark's id-and-operation matching:
+parameters, confidence, labelled differential evidence, and that no token leaks into a finding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from benchmarks.accuracy import _request
+from lab.runner import Lab
+from lab.truth import load
+from middlebrick.engine import scan
+from middlebrick.findings import Confidence, Finding, Severity
+from middlebrick.report import Report
+
+pytestmark = pytest.mark.lab
+
+_SERVICES = ("items", "tenants")
+
+
+def _scan(lab: Lab, service: str, variant: str, mode: str = "safe") -> Report:
+    target = lab.target(service, variant)
+    request = _request(target, spec=True, mode=mode, tier="standard", rate=1000)
+    return asyncio.run(scan(request))
+
+
+@pytest.fixture(scope="module")
+def scans(lab: Lab) -> dict[str, Report]:
+    """One safe scan of each items and tenants variant."""
+    return {
+        f"{service}/{variant}": _scan(lab, service, variant)
+        for service in _SERVICES
+        for variant in ("vulnerable", "secure")
+    }
+
+
+def _bola(report: Report) -> list[Finding]:
+    return [f for f in report.findings if f.category == "bola"]
+
+
+def _one(report: Report, type_id: str, operation: str) -> Finding:
+    found = [f for f in _bola(report) if (f.type_id, f.operation) == (type_id, operation)]
+    assert len(found) == 1, f"{type_id} on {operation}: {found}"
+    return found[0]
+
+
+@pytest.mark.parametrize("service", _SERVICES)
+def test_every_safe_bola_entry_of_the_ground_truth_is_found(scans, service: str) -> None:
+    entries = [
+        e
+        for e in load().entries(service)
+        if e.category == "bola" and e.applies(mode="safe", spec=True, identities=4)
+    ]
+    found = {(f.type_id, f.operation) for f in _bola(scans[f"{service}/vulnerable"])}
+
+    missing = [(e.finding, e.operation) for e in entries if (e.finding, e.operation) not in found]
+
+    assert entries and not missing
+
+
+@pytest.mark.parametrize("service", _SERVICES)
+def test_the_secure_twins_show_no_bola_finding(scans, service: str) -> None:
+    assert _bola(scans[f"{service}/secure"]) == []
+
+
+def test_cross_identity_read_is_critical_with_the_three_exchanges(scans) -> None:
+    finding = _one(
+        scans["tenants/vulnerable"], "bola.cross-identity-access", "GET /api/tickets/{ticket_id}"
+    )
+
+    assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
+    assert [e.label for e in finding.evidence] == ["as alice", "as bob", "anonymous"]
+    assert [e.status for e in finding.evidence] == [200, 200, 401]
+
+
+def test_owner_override_names_the_parameter_and_shows_the_denied_control(scans) -> None:
+    finding = _one(
+        scans["items/vulnerable"], "bola.owner-override-parameter", "GET /items/{item_id}"
+    )
+
+    assert finding.parameter == "user_id"
+    assert [(e.label, e.status) for e in finding.evidence] == [
+        ("control: no override", 404),
+        ("?user_id= override", 200),
+    ]
+
+
+def test_tenant_switch_is_shown_on_the_header_with_a_denied_control(scans) -> None:
+    finding = _one(
+        scans["tenants/vulnerable"], "bola.tenant-switch", "GET /api/tickets/{ticket_id}"
+    )
+
+    assert finding.parameter == "X-Tenant-ID"
+    assert [(e.label, e.status) for e in finding.evidence][1:] == [
+        ("control: no tenant", 404),
+        ("switched", 200),
+    ]
+    assert "X-Tenant-ID" in finding.evidence[-1].curl
+
+
+def test_cursor_findings_name_the_cursor_parameter(scans) -> None:
+    report = scans["items/vulnerable"]
+    unsigned = _one(report, "bola.unsigned-cursor", "GET /search")
+    tampered = _one(report, "bola.cursor-tampering", "GET /search")
+
+    assert (unsigned.parameter, tampered.parameter) == ("cursor", "cursor")
+    assert "`item_id`, `owner_id`" in unsigned.detail
+    assert "owned by 'bob'" in tampered.detail
+
+
+def test_no_bola_finding_carries_a_scan_token(lab: Lab, scans) -> None:
+    for service in _SERVICES:
+        tokens = lab.target(service, "vulnerable").tokens.values()
+        for finding in _bola(scans[f"{service}/vulnerable"]):
+            texts = [finding.detail] + [e.curl + e.excerpt for e in finding.evidence]
+            assert not any(token in text for token in tokens for text in texts), finding.type_id
+
+
+def test_active_scan_writes_another_user_s_item_with_a_no_op_patch(lab: Lab) -> None:
+    try:
+        vulnerable = _scan(lab, "items", "vulnerable", mode="active")
+        secure = _scan(lab, "items", "secure", mode="active")
+    finally:
+        lab.reseed()  # other active checks change data
+
+    finding = _one(vulnerable, "bola.cross-identity-access", "PATCH /items/{item_id}")
+    assert "re-sent `name` with its current value" in finding.detail
+    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH"]
+    assert _bola(secure) == []
