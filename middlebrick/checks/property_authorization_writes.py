@@ -1,0 +1,228 @@
+"""Property authorization on writes: the mass-assignment surface, and mass assignment confirmed.
+
+``mass_assignment_surface`` reads request schemas and the baseline; the active
+``mass_assignment`` writes a privileged property on an object the scan's identity owns, reads
+it back and writes the original value back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from middlebrick.checks._privilege import ADMIN_VALUE
+from middlebrick.checks._properties import (
+    flat,
+    is_flag,
+    is_privileged_input,
+    is_role,
+    owner_values,
+    plain,
+    records,
+    shown,
+)
+from middlebrick.checks._schemas import shape
+from middlebrick.checks._writes import Change, json_media, read_twin, record_of
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import check
+from middlebrick.findings import Confidence, Finding, Severity
+from middlebrick.http.exchange import Exchange
+from middlebrick.spec.model import Operation
+
+_SURFACE = "property_authorization.mass-assignment-surface"
+_CONFIRMED = "property_authorization.mass-assignment-confirmed"
+
+_WRITES = ("POST", "PUT", "PATCH")
+_ESCALATED = 2  # privileged fields written at once
+_SINGLE_ROLE = {"role", "userrole", "accountrole", "memberrole", "orgrole", "tenantrole"}
+
+
+@check(category="property_authorization", emits={_SURFACE})
+async def mass_assignment_surface(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Write operations whose request body may set privileged properties.
+
+    Reads the request-body schemas of POST, PUT and PATCH operations (from the spec) and the
+    baseline of the GET operation on the same path (the record the write changes, or the list
+    a POST adds to); sends no requests. ``allOf`` / ``oneOf`` / ``anyOf`` are merged.
+
+    - firm, medium: the body schema declares a privileged property that is not ``readOnly``:
+      a role, permission or flag (``role``, ``is_admin``, ``permissions``, ``scopes``,
+      ``groups``) or an owner (``owner_id``, ``user_id``, ``tenant_id``, ``account_id``);
+    - firm, medium: the body is an open object (``additionalProperties: true`` or no listed
+      properties) and the records as read carry privileged properties;
+    - tentative, low: the body lists other properties only, but the record it writes, as read
+      back, carries privileged properties: the server must refuse them, which only an active
+      scan (mass-assignment-confirmed) can show.
+
+    One finding per write operation, naming the properties and where they were seen.
+    """
+    for operation in ctx.surface.operations:
+        if operation.method not in _WRITES or operation.request_body is None:
+            continue
+        if "json" not in operation.request_body.content_type:
+            continue
+        body = shape(operation.request_body.schema)
+        declared = [
+            name
+            for name, prop in body.properties.items()
+            if is_privileged_input(name) and prop.get("readOnly") is not True
+        ]
+        seen_in, read_fields = _read_privileged(ctx, operation)
+        if declared:
+            detail = (
+                f"the request body of `{operation.key}` declares {_names(declared)} as writable"
+            )
+            confidence, severity = Confidence.firm, None
+        elif read_fields and body.free_form:
+            detail = (
+                f"the request body of `{operation.key}` is an open object (any property is "
+                f"accepted by the schema) and the records it writes, as `{seen_in}` returns "
+                f"them, carry {_names(read_fields)}"
+            )
+            confidence, severity = Confidence.firm, None
+        elif read_fields and operation.method != "POST":
+            listed = _names(list(body.properties)) if body.properties else "nothing"
+            detail = (
+                f"the request body of `{operation.key}` lists {listed}, but the record it "
+                f"writes, as `{seen_in}` returns it, carries {_names(read_fields)}: the server "
+                "must refuse those in a write"
+            )
+            confidence, severity = Confidence.tentative, Severity.low
+        else:
+            continue
+        evidence = _read_evidence(ctx, operation)
+        yield ctx.finding(
+            _SURFACE,
+            operation,
+            detail=detail,
+            evidence=evidence,
+            confidence=confidence,
+            severity=severity,
+        )
+
+
+@check(
+    category="property_authorization",
+    emits={_CONFIRMED},
+    mode="active",
+    per_operation=4,
+)
+async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Privileged properties written on an object the scan's identity owns, read back, restored.
+
+    For each PATCH operation whose GET twin (same path) answered the baseline with an object the
+    scan's identity owns (an owner or identity field names it: ``owner_id``, ``user_id``,
+    ``email`` …, or its id is one the identity declared with ``--owns``) and that object shows a
+    privileged property it can be raised on, sends one PATCH of at most two such properties:
+    a false flag (``is_admin``, ``is_superuser``, ``is_staff``) set to true, and a role that is
+    not an administrator's (``role``, ``user_role`` …) set to ``"admin"``. Owner and tenant
+    fields are never written (the object would change hands). Then it reads the object back
+    (GET), and whenever anything changed, PATCHes the original values back and reads once more:
+    at most four requests per operation.
+
+    Confirmed when a written value is read back. The detail names the object, the values
+    written and read, and whether restoring the originals was confirmed; a write answered with
+    an error, or whose values did not stick, is not a finding. Objects of other users are never
+    written by this check.
+    """
+    primary = ctx.identities.primary
+    if primary is None:
+        return
+    mine = set(primary.self_ids)
+    owned = set(primary.owns)
+    for operation in ctx.surface.operations:
+        if operation.method != "PATCH":
+            continue
+        twin = read_twin(ctx, operation)
+        if twin is None:
+            continue
+        _, read = twin
+        record = record_of(read)
+        if record is None or not _owned(record, mine, owned):
+            continue
+        wanted = _escalation(record)
+        if not wanted:
+            continue
+        change = Change(
+            read.request,
+            json_media(operation),
+            original={key: record[key] for key in wanted},
+            wanted=wanted,
+        )
+        if not await change.apply(ctx) or not change.stuck:
+            continue
+        written = ", ".join(f"{k}={shown(v)}" for k, v in wanted.items())
+        stuck = ", ".join(f"`{k}`" for k in change.stuck)
+        yield ctx.finding(
+            _CONFIRMED,
+            operation,
+            detail=f"as {primary.name}, `PATCH {read.request.url}` (an object it owns) with "
+            f"{written} answered 2xx and a GET read {stuck} back with the written value; "
+            f"{change.restore_sentence()}",
+            evidence=[(label, exchange) for label, exchange in change.exchanges],
+            confidence=Confidence.confirmed,
+        )
+
+
+def _read_privileged(ctx: CheckContext, write: Operation) -> tuple[str, list[str]]:
+    """The GET a write's records are read through, and the privileged fields they carry."""
+    for key in _read_keys(write):
+        exchange = ctx.baseline.get(key)
+        if exchange is None or not exchange.ok or exchange.response is None:
+            continue
+        fields: dict[str, None] = {}
+        for record in records(plain(exchange.response.json)):
+            for name, value in record.items():
+                if is_role(name, value, record) or is_privileged_input(name):
+                    fields.setdefault(name)
+        if fields:
+            return key, list(fields)
+    return "", []
+
+
+def _read_keys(write: Operation) -> list[str]:
+    """GET operations that read what ``write`` writes: the same path, then its parent list."""
+    keys = [f"GET {write.path}"]
+    if write.path.endswith("}"):
+        keys.append(f"GET {write.path.rsplit('/', 1)[0] or '/'}")
+    return keys
+
+
+def _read_evidence(ctx: CheckContext, write: Operation) -> list[tuple[str, Exchange]]:
+    for key in _read_keys(write):
+        exchange = ctx.baseline.get(key)
+        if exchange is not None and exchange.ok:
+            return [("read", exchange)]
+    return []
+
+
+def _owned(record: Mapping[str, Any], mine: set[str], owned: set[str]) -> bool:
+    """True when an owner or identity field of ``record`` names the identity, or it is owned."""
+    if owner_values(record) & mine:
+        return True
+    scalars = {str(v) for v in record.values() if isinstance(v, str | int)}
+    return bool(scalars & owned)
+
+
+def _escalation(record: Mapping[str, Any]) -> dict[str, Any]:
+    """At most two privileged fields of ``record`` and the raised values to write to them."""
+    wanted: dict[str, Any] = {}
+    for key, value in record.items():
+        if len(wanted) >= _ESCALATED:
+            break
+        if is_flag(key, value) and value is False:
+            wanted[key] = True
+        elif _raisable_role(key, value):
+            wanted[key] = "admin"
+    return wanted
+
+
+def _raisable_role(key: str, value: Any) -> bool:
+    """A single role field whose value is not already an administrator's."""
+    is_role_name = flat(key) in _SINGLE_ROLE and isinstance(value, str) and bool(value)
+    return is_role_name and not ADMIN_VALUE.search(value)
+
+
+def _names(names: list[str]) -> str:
+    shown_names = ", ".join(f"`{name}`" for name in names[:8])
+    return shown_names + (f" and {len(names) - 8} more" if len(names) > 8 else "")
