@@ -156,7 +156,7 @@ def _secure_update(request: HttpRequest, key: dict[str, str]) -> HttpResponse:
     if not isinstance(changes, dict) or not changes:
         return generic_error(400)
     for field, value in changes.items():
-        if field not in EDITABLE or value not in EDITABLE[field]:
+        if field not in EDITABLE or not isinstance(value, str) or value not in EDITABLE[field]:
             return generic_error(400)
     names = {f"#f{i}": field for i, field in enumerate(changes)}
     values = {f":v{i}": value for i, value in enumerate(changes.values())}

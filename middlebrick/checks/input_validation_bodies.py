@@ -1,0 +1,184 @@
+"""Active mode: the injection and type probes on JSON request bodies of writing operations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from middlebrick.baseline import build_request
+from middlebrick.checks._dynamodb_probes import (
+    EXPRESSION,
+    PARTIQL,
+    Pool,
+    Verdict,
+    breaker_families,
+    follow_up,
+    table_candidates,
+)
+from middlebrick.checks._injection import Trio, answered, outcome, server_error, signature_hits
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import check
+from middlebrick.findings import Finding
+from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.spec.model import Operation
+from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
+
+_TYPE = "input_validation.type-confusion"
+_WRITES = ("POST", "PUT", "PATCH")
+
+FIELDS = 2
+"""String fields per body that get the breaker, besides one field for the type probe."""
+
+PER_OPERATION = 1 + FIELDS + 1
+"""The baseline write, the breakers, the type probe."""
+
+FOLLOW_UPS = 40
+"""Follow-up and control requests for the whole scan."""
+
+_OBJECT = {"mbzq": 1}
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One top-level field of a JSON body, with the body the baseline sent."""
+
+    operation: Operation
+    baseline: Exchange
+    document: Mapping[str, Any]
+    key: str
+
+    @property
+    def name(self) -> str:
+        """``body.<field>``: how findings name it."""
+        return f"body.{self.key}"
+
+    @property
+    def value(self) -> str:
+        """The field's baseline value as text."""
+        value = self.document[self.key]
+        return value if isinstance(value, str) else json.dumps(value)
+
+    def set(self, value: str) -> Request | None:
+        """The baseline write with this field set to the string ``value``."""
+        return self.set_json(value)
+
+    def set_json(self, value: Any) -> Request:
+        """The baseline write with this field set to any JSON ``value``."""
+        body = json.dumps({**self.document, self.key: value}).encode()
+        return replace(self.baseline.request, body=body)
+
+
+@check(
+    category="input_validation",
+    emits={EXPRESSION, PARTIQL, _TYPE},
+    mode="active",
+    per_operation=PER_OPERATION,
+    max_requests=FOLLOW_UPS,
+)
+async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Active mode: expression, PartiQL and type probes in JSON bodies of POST, PUT and PATCH.
+
+    For each writing operation with a JSON object body, the documented example (or a value
+    built from the schema) is sent once as the baseline, to a URL whose path parameters come
+    from the GET baseline of the same path or from identifiers the baseline harvested. If it
+    answers below 500: up to two string fields get the breaker ``'")(`` and, when DynamoDB's
+    expression or PartiQL messages or a 5xx follow, the same differential follow-ups as
+    ``dynamodb_injection`` (a syntax break against a well-formed control; a tautology only
+    where the answer lists records); and one field gets a value of the wrong type (an object
+    for a string, ``abc`` for a number) against a control of the right type, as in
+    ``type_confusion``. Findings name the field as ``body.<field>``.
+
+    These requests write: use active mode on targets whose owner asked for it.
+    """
+    pool = Pool(ctx, FOLLOW_UPS)
+    candidates = table_candidates(ctx.surface.operations)
+    urls = _known_urls(ctx)
+    harvested: dict[str, list[str]] = {}
+    for exchange in ctx.baseline.responses():
+        if exchange.response is not None and exchange.response.json is not None:
+            for key, values in harvest_ids(exchange.response.json).items():
+                harvested.setdefault(key, values)
+    for operation in ctx.surface.operations:
+        document = _body(operation)
+        if operation.method not in _WRITES or document is None:
+            continue
+        url = urls.get(operation.path) or build_request(operation, ctx.base_url, harvested).url
+        headers = Headers().set("Content-Type", "application/json")
+        baseline = await ctx.send(
+            Request(operation.method, url, headers=headers, body=json.dumps(document).encode())
+        )
+        if not answered(baseline):
+            continue
+        fields = [_Field(operation, baseline, document, key) for key in document]
+        for field in [f for f in fields if isinstance(document[f.key], str)][:FIELDS]:
+            families = [f for f in await breaker_families(pool, field) if f != "table"]
+            verdict = await follow_up(pool, field, families, candidates)
+            if verdict is not None:
+                yield _finding(ctx, field, verdict)
+        typed = next((f for f in fields if _scalar(document[f.key])), None)
+        if typed is not None:
+            finding = await _type_probe(ctx, pool, typed)
+            if finding is not None:
+                yield finding
+
+
+async def _type_probe(ctx: CheckContext, pool: Pool, field: _Field) -> Finding | None:
+    value = field.document[field.key]
+    wrong: Any = _OBJECT if isinstance(value, str) else "abc"
+    right: Any = "mbzq" if isinstance(value, str) else value + 1
+    probe = await ctx.send(field.set_json(wrong))
+    failed = server_error(probe) or bool(signature_hits(probe, [_TYPE]))
+    if not failed or server_error(field.baseline) or not pool.has(1):
+        return None
+    control = await pool.send(field.set_json(right))
+    if not answered(control) or signature_hits(control, [_TYPE]):
+        return None
+    trio = Trio(field.baseline, probe, control)
+    return ctx.finding(
+        _TYPE,
+        field.operation,
+        detail=f"{field.name}={json.dumps(wrong)} answered {outcome(probe, [_TYPE])} while "
+        f"{field.name}={json.dumps(right)} (the right type) answered {outcome(control)} and the "
+        f"baseline body {outcome(field.baseline)}: the field's type is never checked",
+        evidence=trio.evidence(),
+        parameter=field.name,
+    )
+
+
+def _finding(ctx: CheckContext, field: _Field, verdict: Verdict) -> Finding:
+    return ctx.finding(
+        verdict.type_id,
+        field.operation,
+        detail=verdict.detail,
+        evidence=verdict.trio.evidence(),
+        parameter=field.name,
+        confidence=verdict.confidence,
+    )
+
+
+def _known_urls(ctx: CheckContext) -> dict[str, str]:
+    """The baseline's concrete URL (without its query) for each path template it requested."""
+    return {
+        op.path: urlsplit(ex.request.url)._replace(query="").geturl()
+        for op, ex in ctx.baseline.items()
+        if ex.response is not None
+    }
+
+
+def _body(operation: Operation) -> dict[str, Any] | None:
+    """The JSON object to send: the first example that is one, else one built from the schema."""
+    body = operation.request_body
+    if body is None or "json" not in body.content_type:
+        return None
+    for example in body.examples:
+        if isinstance(example, dict) and example and is_plain(example):
+            return dict(example)
+    value = value_for_schema(body.schema)
+    return value if isinstance(value, dict) and value else None
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
