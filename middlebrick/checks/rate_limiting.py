@@ -1,0 +1,277 @@
+"""Rate limiting and resources: request rates, page sizes, DynamoDB ``Limit``, response sizes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from middlebrick.checks._exposure import sources
+from middlebrick.checks._paging import (
+    Page,
+    declared_maximum,
+    is_dynamodb_key,
+    is_page_size,
+    page_of,
+)
+from middlebrick.checks._probes import with_parameter
+from middlebrick.checks._signatures import ScanEnv, scan_exchange, signatures_for
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import check
+from middlebrick.findings import Confidence, Finding
+from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.spec.model import Operation, Parameter
+
+_NO_LIMIT = "rate_limiting.no-rate-limit"
+_PAGE_SIZE = "rate_limiting.unbounded-page-size"
+_DYNAMO_LIMIT = "rate_limiting.dynamodb-unbounded-limit"
+_OVERSIZED = "rate_limiting.oversized-response"
+
+MAX_BURST = 100  # the most a configured burst (--burst) may send
+"""Requests of the rate-limit burst. Small on purpose; the scan's --rate paces them like any."""
+
+HUGE_PAGE = 100_000
+"""The page size asked for when testing whether page sizes are bounded."""
+
+LARGE_RESPONSE_BYTES = 1_000_000
+"""Response bodies at least this large are reported as oversized."""
+
+COMMON_CAPS = frozenset(
+    {10, 20, 25, 30, 40, 50, 64, 75, 100, 128, 150, 200, 250, 256, 300, 500, 512, 1000, 1024}
+    | {2000, 2500, 5000, 10_000}
+)
+"""Page lengths that look like a server's cap rather than the end of the data."""
+
+_SIGNAL_HEADER = re.compile(r"(?i)(?:x-)?rate-?limit(?:$|-)|retry-after$")
+_THROTTLED = re.compile(r"answered 429")
+
+
+@check(category="rate_limiting", emits={_NO_LIMIT}, max_requests=MAX_BURST)
+async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Whether the API shows any sign of rate limiting under a short, bounded burst.
+
+    First reads every baseline response: a ``RateLimit-*`` / ``X-RateLimit-*`` /
+    ``X-Rate-Limit-*`` or ``Retry-After`` header, or a 429, anywhere means the API limits rates
+    and nothing is sent. Otherwise it picks one cheap readable operation (the smallest 2xx
+    baseline answer, else the target URL's) and sends it ``--burst`` times (30 by default, at
+    most 100; 0 turns the burst off) at once;
+    each copy carries its own ``X-Request-ID`` so that none is answered from the scan's cache.
+    The scan's ``--rate`` paces the burst like every other request.
+
+    Reported (operation ``*``, firm) when every request of the burst was answered with the
+    baseline's status, none with 429, and no answer carried a rate-limit header. A burst that
+    met transport errors or 5xx answers is inconclusive and not reported.
+    """
+    size = ctx.scan.limits.burst
+    seen = [s.exchange for s in sources(ctx)]
+    if size == 0 or any(_signals(ex) for ex in seen):
+        return
+    cheapest = _cheapest(ctx)
+    if cheapest is None:
+        return
+    key, request, status = cheapest
+    started = time.monotonic()
+    burst = await asyncio.gather(
+        *(
+            ctx.send(request.with_header("X-Request-ID", f"middlebrick-burst-{n + 1}"))
+            for n in range(size)
+        )
+    )
+    elapsed = time.monotonic() - started
+    if any(_signals(ex) or ex.response is None or ex.response.status != status for ex in burst):
+        return
+    yield ctx.finding(
+        _NO_LIMIT,
+        "*",
+        detail=f"{size} requests to `{key}` in {elapsed:.1f} s (paced at the scan's rate "
+        f"of {ctx.scan.limits.rate:g}/s) all answered {status}: none was refused with 429, and "
+        f"no response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
+        "X-RateLimit-* or Retry-After header",
+        evidence=[("burst 1", burst[0]), (f"burst {size}", burst[-1])],
+    )
+
+
+@dataclass(frozen=True)
+class _PageProbe:
+    operation: Operation
+    parameter: Parameter
+    baseline: Exchange
+    page: Page
+
+
+@check(category="rate_limiting", emits={_PAGE_SIZE, _DYNAMO_LIMIT}, per_operation=2)
+async def page_sizes(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Whether page-size parameters accept any value, up to DynamoDB's ``Limit``.
+
+    For each readable operation whose 2xx JSON baseline holds a list and which declares a
+    page-size query parameter (``limit``, ``page_size``, ``per_page``, ``max_results``,
+    ``top``, ``take`` …; the first one), it re-sends the baseline with that parameter set to
+    100000, then to 0 (two requests).
+
+    - unbounded-page-size: the 100000 page is longer than the baseline's page, is longer than
+      the parameter's declared ``maximum`` when there is one, announces no next page (unless
+      it holds all 100000), and, without a declared maximum, its length is not a common cap
+      (10, 20, 25, 50, 100, 128, 250, 500, 1000 …). Confirmed when the declared maximum was
+      exceeded; firm when the baseline announced a next page that the long page no longer
+      does (everything came back); tentative otherwise.
+    - dynamodb-unbounded-limit: the 0 probe brings back DynamoDB's (or botocore's) own
+      refusal of ``Limit`` (``Value '0' at 'limit' failed to satisfy constraint``), so the
+      client's value reaches the query unchecked (confirmed); or the page size is unbounded
+      and the baseline's next-page token is DynamoDB's ``LastEvaluatedKey`` (by name, or a raw
+      key as JSON / base64 JSON) that the long page no longer returns (firm).
+    """
+    for operation, exchange in ctx.baseline.successful():
+        resp = exchange.response
+        page = page_of(resp.json) if resp is not None else None
+        parameter = next((p for p in operation.params("query") if is_page_size(p)), None)
+        if page is None or parameter is None or page.count < 1:
+            continue
+        huge_request = with_parameter(exchange.request, operation, parameter, str(HUGE_PAGE))
+        zero_request = with_parameter(exchange.request, operation, parameter, "0")
+        if huge_request is None or zero_request is None:
+            continue
+        probed = _PageProbe(operation, parameter, exchange, page)
+        huge = await ctx.send(huge_request)
+        zero = await ctx.send(zero_request)
+        unbounded = _unbounded(ctx, probed, huge)
+        if unbounded is not None:
+            yield unbounded
+        refused = _dynamo_refusal(ctx, probed, zero)
+        if refused is not None:
+            yield refused
+        elif unbounded is not None and _dynamo_paged(probed, huge):
+            field = probed.page.continuation[0] if probed.page.continuation else "?"
+            yield ctx.finding(
+                _DYNAMO_LIMIT,
+                operation,
+                parameter=parameter.name,
+                detail=f"the baseline's `{field}` is DynamoDB's LastEvaluatedKey and "
+                f"{parameter.name}={HUGE_PAGE} made it disappear with every record returned: "
+                "the client's page size reaches DynamoDB's Limit without bounds",
+                evidence=[("probe", huge), ("baseline", exchange)],
+            )
+
+
+@check(category="rate_limiting", emits={_OVERSIZED})
+async def response_sizes(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """Responses so large that a few concurrent calls exhaust memory or bandwidth.
+
+    Reads every baseline response; sends no requests. A response is oversized when its body,
+    or the size its Content-Length announces, is at least 1,000,000 bytes, or when the scan had
+    to cut its body at a cap of at least that size. One finding per operation, firm.
+    """
+    for source in sources(ctx):
+        resp = source.exchange.response
+        if resp is None:
+            continue
+        size = _size(resp)
+        cap = ctx.scan.limits.max_body_bytes
+        cut = resp.truncated and cap >= LARGE_RESPONSE_BYTES
+        if size < LARGE_RESPONSE_BYTES and not cut:
+            continue
+        said = f"more than {cap} bytes (the body was cut there)" if cut else f"{size} bytes"
+        yield ctx.finding(
+            _OVERSIZED,
+            source.operation or source.key,
+            detail=f"`{source.key}` answered {resp.status} with {said}; responses of "
+            f"{LARGE_RESPONSE_BYTES} bytes or more are expected to be paginated",
+            evidence=[source.exchange],
+        )
+
+
+def _unbounded(ctx: CheckContext, probed: _PageProbe, huge: Exchange) -> Finding | None:
+    """The unbounded-page-size finding when the 100000 page shows no bound on the page size."""
+    page = page_of(huge.response.json, probed.page.field) if huge.response else None
+    if page is None or huge.response is None or not huge.response.ok:
+        return None
+    if page.count <= probed.page.count:
+        return None
+    if page.continuation is not None and page.count < HUGE_PAGE:
+        return None  # cut at a cap, with more to come
+    maximum = declared_maximum(probed.parameter)
+    if maximum is not None and page.count <= maximum:
+        return None
+    if maximum is not None:
+        confidence, reason = Confidence.confirmed, f"the declared maximum is {maximum:g}"
+    elif page.count in COMMON_CAPS:
+        return None
+    elif probed.page.continuation is not None:
+        confidence, reason = Confidence.firm, "the baseline announced a next page, this one none"
+    else:
+        confidence, reason = Confidence.tentative, "no maximum is declared for it"
+    name, key = probed.parameter.name, probed.operation.key
+    return ctx.finding(
+        _PAGE_SIZE,
+        probed.operation,
+        parameter=name,
+        detail=f"{name}={HUGE_PAGE} made `{key}` return {page.count} records where the "
+        f"baseline page held {probed.page.count}; {reason}",
+        evidence=[("probe", huge), ("baseline", probed.baseline)],
+        confidence=confidence,
+    )
+
+
+def _dynamo_refusal(ctx: CheckContext, probed: _PageProbe, zero: Exchange) -> Finding | None:
+    """The DynamoDB finding when the 0 probe brought back DynamoDB's refusal of ``Limit``."""
+    sigs = signatures_for({_DYNAMO_LIMIT})
+    env = ScanEnv.of(ctx.scan, ctx.base_url)
+    known = {hit.signature for hit in scan_exchange(probed.baseline, sigs, env)}
+    refusal = [hit for hit in scan_exchange(zero, sigs, env) if hit.signature not in known]
+    if not refusal:
+        return None
+    name, key = probed.parameter.name, probed.operation.key
+    return ctx.finding(
+        _DYNAMO_LIMIT,
+        probed.operation,
+        parameter=name,
+        detail=f"{name}=0 made `{key}` answer {_status(zero)} with {refusal[0].match!r}: the "
+        "client's page size is passed to DynamoDB's Limit without bounds",
+        evidence=[("probe", zero)],
+        confidence=Confidence.confirmed,
+        match=refusal[0].match,
+    )
+
+
+def _dynamo_paged(probed: _PageProbe, huge: Exchange) -> bool:
+    if probed.page.continuation is None or huge.response is None:
+        return False
+    page = page_of(huge.response.json, probed.page.field)
+    name, value = probed.page.continuation
+    return page is not None and page.continuation is None and is_dynamodb_key(name, value)
+
+
+def _cheapest(ctx: CheckContext) -> tuple[str, Request, int] | None:
+    """Key, request and status of the smallest 2xx GET baseline answer, else the target URL's."""
+    answered = [
+        (len(ex.response.body), op.key, ex.request, ex.response.status)
+        for op, ex in ctx.baseline.successful()
+        if op.method == "GET" and ex.response is not None
+    ]
+    if answered:
+        _, key, request, status = min(answered, key=lambda found: found[0])
+        return key, request, status
+    root = ctx.baseline.root
+    if root is not None and root.response is not None and root.response.status < 500:
+        return f"GET {urlsplit(root.request.url).path or '/'}", root.request, root.response.status
+    return None
+
+
+def _signals(exchange: Exchange) -> bool:
+    resp = exchange.response
+    if resp is None:
+        return False
+    if resp.status == 429 or _THROTTLED.search(resp.note or ""):
+        return True
+    return any(_SIGNAL_HEADER.match(name) for name, _ in resp.headers)
+
+
+def _size(resp: Response) -> int:
+    announced = resp.headers.get("content-length") or ""
+    return max(len(resp.body), int(announced) if announced.strip().isdigit() else 0)
+
+
+def _status(exchange: Exchange) -> int | None:
+    return exchange.response.status if exchange.response else None

@@ -1,0 +1,266 @@
+"""Rate limiting checks on recorded exchanges: each finding type, and the look-alikes it ignores."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from middlebrick.checks.rate_limiting import HUGE_PAGE
+from middlebrick.config import Limits, ScanRequest
+from middlebrick.findings import Confidence, Finding
+from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.spec.model import Operation, Parameter
+from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
+
+BURST = Limits().burst
+HEALTH = Operation(method="GET", path="/health")
+DYNAMO_REFUSAL = (
+    "botocore.exceptions.ClientError: An error occurred (ValidationException) when calling the "
+    "Query operation: 1 validation error detected: Value '0' at 'limit' failed to satisfy "
+    "constraint: Member must have value greater than or equal to 1"
+)
+
+
+def _search(maximum: int | None = None) -> Operation:
+    schema: dict[str, Any] = {"type": "integer"}
+    if maximum is not None:
+        schema["maximum"] = maximum
+    return Operation(
+        method="GET", path="/search", parameters=(Parameter("limit", "query", schema=schema),)
+    )
+
+
+def _records(count: int) -> list[dict[str, Any]]:
+    return [{"id": f"r-{n}", "name": f"record {n}"} for n in range(count)]
+
+
+def _key_cursor() -> str:
+    key = {"item_id": "r-9", "owner_id": "alice"}
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+class _Pages(FakeSender):
+    """A list endpoint: ``limit`` picks the page length out of ``total`` records."""
+
+    def __init__(self, total: int, *, cap: int | None = None, zero: Response | None = None) -> None:
+        super().__init__()
+        self.total, self.cap, self.zero = total, cap, zero
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        self.sent.append(request)
+        limit = int(parse_qs(urlsplit(request.url).query).get("limit", ["10"])[0])
+        if limit == 0 and self.zero is not None:
+            return Exchange(request, self.zero)
+        size = min(max(limit, 1), self.cap or limit, self.total)
+        more = _key_cursor() if size < self.total else None
+        return Exchange(request, response(200, {"items": _records(size), "next_cursor": more}))
+
+
+async def _page_sizes(operation: Operation, sender: FakeSender) -> list[Finding]:
+    baseline = await sender.send(Request("GET", BASE + "/search"))
+    return await run_check(
+        "rate_limiting.page_sizes",
+        baseline=make_baseline([(operation, replace(baseline, operation=operation.key))]),
+        sender=sender,
+    )
+
+
+# --- rate-limit signals -------------------------------------------------------------------------
+
+
+def _health(headers: dict[str, str] | None = None) -> list[tuple[Operation, Exchange]]:
+    return [(HEALTH, exchange("GET", "/health", response(200, {"ok": True}, headers)))]
+
+
+async def test_rate_limit_signals_check_reports_an_api_that_answers_a_whole_burst() -> None:
+    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+
+    found = await run_check(
+        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
+    )
+
+    assert [(f.type_id, f.operation, f.confidence) for f in found] == [
+        ("rate_limiting.no-rate-limit", "*", Confidence.firm)
+    ]
+    assert len(sender.sent) == BURST
+    assert len({r.headers.get("X-Request-ID") for r in sender.sent}) == BURST
+    assert f"{BURST} requests to `GET /health`" in found[0].detail
+    assert [e.label for e in found[0].evidence] == ["burst 1", f"burst {BURST}"]
+
+
+async def test_rate_limit_signals_check_bursts_the_smallest_successful_operation() -> None:
+    big = Operation(method="GET", path="/items")
+    pairs = [(big, exchange("GET", "/items", response(200, _records(50)))), *_health()]
+    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+
+    await run_check(
+        "rate_limiting.rate_limit_signals", baseline=make_baseline(pairs), sender=sender
+    )
+
+    assert {urlsplit(r.url).path for r in sender.sent} == {"/health"}
+
+
+async def test_rate_limit_signals_check_stays_quiet_when_the_baseline_shows_ratelimit_headers() -> (
+    None
+):
+    sender = FakeSender()
+    baseline = make_baseline(_health({"X-RateLimit-Remaining": "59"}))
+
+    assert (
+        await run_check("rate_limiting.rate_limit_signals", baseline=baseline, sender=sender) == []
+    )
+    assert sender.sent == []
+
+
+async def test_rate_limit_signals_check_stays_quiet_when_the_burst_meets_a_429() -> None:
+    answers = iter(range(BURST))
+
+    def limited(request: Request) -> Response:
+        return response(429 if next(answers) >= 20 else 200, {"ok": True})
+
+    sender = FakeSender({("GET", "/health"): limited})
+
+    found = await run_check(
+        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
+    )
+
+    assert found == []
+
+
+async def test_rate_limit_signals_check_stays_quiet_when_a_burst_answer_carries_retry_after() -> (
+    None
+):
+    sender = FakeSender({("GET", "/health"): response(200, {"ok": True}, {"Retry-After": "1"})})
+
+    found = await run_check(
+        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
+    )
+
+    assert found == []
+
+
+async def test_rate_limit_signals_check_stays_quiet_when_the_burst_is_inconclusive() -> None:
+    sender = FakeSender({("GET", "/health"): response(503, {"error": "overloaded"})})
+
+    found = await run_check(
+        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
+    )
+
+    assert found == []
+
+
+# --- page sizes ---------------------------------------------------------------------------------
+
+
+async def test_page_sizes_check_reports_a_limit_that_returns_everything() -> None:
+    found = await _page_sizes(_search(), _Pages(total=60))
+
+    assert [(f.type_id, f.parameter, f.confidence) for f in found] == [
+        ("rate_limiting.unbounded-page-size", "limit", Confidence.firm),
+        ("rate_limiting.dynamodb-unbounded-limit", "limit", Confidence.firm),
+    ]
+    assert f"limit={HUGE_PAGE} made `GET /search` return 60 records" in found[0].detail
+    assert "where the baseline page held 10" in found[0].detail
+    assert "LastEvaluatedKey" in found[1].detail
+    assert [e.label for e in found[0].evidence] == ["probe", "baseline"]
+
+
+async def test_page_sizes_check_confirms_a_page_beyond_the_declared_maximum() -> None:
+    found = await _page_sizes(_search(maximum=50), _Pages(total=80))
+
+    assert (found[0].type_id, found[0].confidence) == (
+        "rate_limiting.unbounded-page-size",
+        Confidence.confirmed,
+    )
+    assert "the declared maximum is 50" in found[0].detail
+
+
+async def test_page_sizes_check_confirms_dynamodb_refusing_a_limit_of_zero() -> None:
+    sender = _Pages(total=5, zero=response(500, DYNAMO_REFUSAL, {"Content-Type": "text/plain"}))
+
+    found = await _page_sizes(_search(), sender)
+
+    assert [(f.type_id, f.confidence) for f in found] == [
+        ("rate_limiting.dynamodb-unbounded-limit", Confidence.confirmed)
+    ]
+    assert "limit=0 made `GET /search` answer 500" in found[0].detail
+    assert found[0].evidence[0].match == "Value '0' at 'limit' failed to satisfy constraint"
+    assert len(sender.sent) == 1 + 2  # the baseline, then 100000 and 0
+
+
+async def test_page_sizes_check_stays_quiet_when_the_server_clamps_the_page() -> None:
+    assert await _page_sizes(_search(), _Pages(total=60, cap=10)) == []
+
+
+async def test_page_sizes_check_stays_quiet_when_the_page_stops_at_the_declared_maximum() -> None:
+    assert await _page_sizes(_search(maximum=50), _Pages(total=80, cap=50)) == []
+
+
+async def test_page_sizes_check_stays_quiet_when_the_long_page_looks_like_a_cap() -> None:
+    class _CapWithoutCursor(_Pages):
+        async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+            answer = await super().send(request, follow_redirects=follow_redirects)
+            body = answer.response.json if answer.response else {}
+            body["next_cursor"] = None  # a server that clamps at 100 and says nothing more
+            return replace(answer, response=response(200, body))
+
+    assert await _page_sizes(_search(), _CapWithoutCursor(total=500, cap=100)) == []
+
+
+async def test_page_sizes_check_stays_quiet_without_a_page_size_parameter() -> None:
+    sender = _Pages(total=60)
+    operation = Operation(method="GET", path="/search")
+
+    assert await _page_sizes(operation, sender) == []
+    assert len(sender.sent) == 1  # the baseline only
+
+
+# --- response sizes -----------------------------------------------------------------------------
+
+
+async def test_response_sizes_check_reports_a_megabyte_answer() -> None:
+    export = Operation(method="GET", path="/export")
+    big = response(200, b"[" + b"0," * 600_000 + b"0]", {"Content-Type": "application/json"})
+
+    found = await run_check(
+        "rate_limiting.response_sizes",
+        baseline=make_baseline([(export, exchange("GET", "/export", big))]),
+    )
+
+    assert [(f.type_id, f.operation) for f in found] == [
+        ("rate_limiting.oversized-response", "GET /export")
+    ]
+    assert "1200003 bytes" in found[0].detail
+
+
+async def test_response_sizes_check_reports_a_body_cut_at_the_scan_cap() -> None:
+    export = Operation(method="GET", path="/export")
+    cut = replace(response(200, b"x" * 2048), truncated=True)
+
+    found = await run_check(
+        "rate_limiting.response_sizes",
+        baseline=make_baseline([(export, exchange("GET", "/export", cut))]),
+        scan=ScanRequest(target=BASE, limits=Limits(max_body_bytes=2_000_000)),
+    )
+
+    assert "more than 2000000 bytes" in found[0].detail
+
+
+async def test_response_sizes_check_stays_quiet_for_ordinary_answers() -> None:
+    found = await run_check("rate_limiting.response_sizes", baseline=make_baseline(_health()))
+
+    assert found == []
+
+
+async def test_rate_limit_signals_sends_nothing_when_the_burst_is_off() -> None:
+    op = Operation("GET", "/health")
+    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+    baseline = make_baseline([(op, exchange("GET", "/health", response(200, {"ok": True})))])
+    scan = ScanRequest(target=BASE, limits=Limits(burst=0))
+    found = await run_check(
+        "rate_limiting.rate_limit_signals", baseline=baseline, sender=sender, scan=scan
+    )
+    assert found == [] and sender.sent == []
