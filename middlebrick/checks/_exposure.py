@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks.context import CheckContext
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange
 from middlebrick.spec.model import Operation
 
@@ -106,6 +107,7 @@ def finding_of(
     detail: str,
     confidence: Confidence = Confidence.firm,
     label: str | None = None,
+    severity: Severity | None = None,
 ) -> Finding:
     """The finding for one group, with the first hit marked in the evidence."""
     exchange = group.source.exchange
@@ -116,8 +118,43 @@ def finding_of(
         evidence=[(label, exchange) if label else exchange],
         parameter=parameter,
         confidence=confidence,
+        severity=severity,
         match=group.body_match,
     )
+
+
+def reflected(value: str, exchange: Exchange) -> bool:
+    """True when ``value`` was in the request itself (its URL, headers or body): an echo."""
+    request = exchange.request
+    if value in request.url or value in unquote_plus(request.url):
+        return True
+    if any(value in header for _, header in request.headers):
+        return True
+    return request.body is not None and value in request.body.decode("utf-8", "replace")
+
+
+def mask(finding: str, value: str) -> str:
+    """A value as shown in a detail sentence: enough to recognise it, not to reuse it."""
+    if finding == "data_exposure.email-address":
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if finding == "data_exposure.card-number":
+        digits = re.sub(r"\D", "", value)
+        return f"{digits[:6]}{'*' * (len(digits) - 10)}{digits[-4:]}"
+    if finding in ("data_exposure.phone-number", "data_exposure.ssn"):
+        keep = 2 if finding == "data_exposure.phone-number" else 4
+        count = sum(ch.isdigit() for ch in value)
+        out, seen = [], 0
+        for ch in value:
+            if ch.isdigit():
+                seen += 1
+                out.append(ch if seen > count - keep else "*")
+            else:
+                out.append(ch)
+        return "".join(out)
+    if finding == "data_exposure.private-key":
+        return value
+    return f"{value[:8]}…" if len(value) > 12 else "****"
 
 
 def where(hit: Hit) -> str:

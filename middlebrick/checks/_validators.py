@@ -203,6 +203,14 @@ def _token(c: Candidate, env: ScanEnv) -> bool:
     return not _own(value, env) and not _PLACEHOLDER.search(value) and shannon_entropy(value) >= 3.0
 
 
+_PRESIGNED = re.compile(r"(?:x-amz-credential|awsaccesskeyid)(?:=|\"\s*:\s*\")\Z")
+
+
+def _aws_key_id(c: Candidate, env: ScanEnv) -> bool:
+    # The key id of a pre-signed S3 URL is public by design; only its signature is secret.
+    return _token(c, env) and not _PRESIGNED.search(c.before(40))
+
+
 def _aws_secret(c: Candidate, env: ScanEnv) -> bool:
     return _token(c, env) and shannon_entropy(c.value) >= 4.0
 
@@ -221,6 +229,19 @@ def _generic_secret(c: Candidate, env: ScanEnv) -> bool:
         bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
     )
     return classes >= 2 and _token(c, env) and shannon_entropy(value) >= 3.5
+
+
+_PASSWORD_WORDS = re.compile(r"passwd|password|pwd|secret")
+
+
+def _url_credential(c: Candidate, env: ScanEnv) -> bool:
+    """A credential-named URL parameter with a real value: any password, a random token."""
+    value = c.value
+    if _own(value, env) or _PLACEHOLDER.search(value):
+        return False
+    if _PASSWORD_WORDS.search(_key_flat(c.key)):
+        return len(value) >= 4
+    return len(value) >= 16 and shannon_entropy(value) >= 3.0
 
 
 def _jwt(c: Candidate, env: ScanEnv) -> bool:
@@ -319,7 +340,13 @@ VALIDATORS: dict[str, Validator] = {
     "card-number": _card,
     "ssn-dashed": _ssn_dashed,
     "ssn-field": _ssn_field,
-    "aws-access-key-id": _token,
+    "email-address-header": _email,
+    "phone-international-header": _phone_international,
+    "phone-field-header": _phone_field,
+    "card-number-header": _card,
+    "ssn-dashed-header": _ssn_dashed,
+    "ssn-field-header": _ssn_field,
+    "aws-access-key-id": _aws_key_id,
     "aws-secret-access-key": _aws_secret,
     "stripe-live-key": _token,
     "github-token": _token,
@@ -328,6 +355,8 @@ VALIDATORS: dict[str, Validator] = {
     "slack-webhook": _token,
     "google-api-key": _token,
     "generic-secret-field": _generic_secret,
+    "secret-assignment": _generic_secret,
+    "url-credential-parameter": _url_credential,
     "jwt": _jwt,
     "dynamodb-resource-not-found": _dynamodb_not_found,
     "private-ipv4": _private_ip,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._exposure import Group, Source, finding_of, group_hits, where
+from middlebrick.checks._exposure import Group, Source, finding_of, group_hits, mask, where
 from middlebrick.checks._probes import broken_value, current_value, probe_parameters, with_parameter
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks._validators import key_tokens, phone_key, ssn_key
@@ -44,12 +44,14 @@ async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Reads every baseline response body; sends no requests. A card number must be 13–19
     digits, pass Luhn, start like a real card (IIN) and not sit in an id, order or timestamp
-    field. An SSN needs context: an ``ssn`` / ``social_security`` / ``tax_id`` field
-    or nearby label, or a scan ``--context`` of medical or financial. Phone numbers need an
-    international ``+`` form, a valid North-American form or a phone field; UUIDs, dates and
-    version strings are not phones. Role mailboxes (support@, noreply@ …), file names such as
-    ``logo@2x.png`` and URL credentials are not personal emails, and served API descriptions
-    (their contact email) are skipped.
+    field. An SSN needs context: an ``ssn`` / ``social_security`` / ``tax_id`` field or
+    nearby label, or, for the dashed ``123-45-6789`` form only, a scan ``--context`` of
+    medical or financial; a bare 9-digit number counts only in such a field or after such a
+    label, whatever the context. Phone numbers need an international ``+`` form, a valid
+    North-American form or a phone field; UUIDs, dates and version strings are not phones.
+    Role mailboxes (support@, noreply@ …), file names such as ``logo@2x.png`` and URL
+    credentials are not personal emails, and served API descriptions (their contact email)
+    are skipped.
 
     One finding per type, operation and JSON field. Confidence is firm, or tentative for a
     single email address behind authentication (often the caller's own) and for phone numbers
@@ -60,7 +62,7 @@ async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
     )
     for group in groups:
         first = group.first
-        masked = ", ".join(_mask(first.finding, value) for value in group.values())
+        masked = ", ".join(mask(first.finding, value) for value in group.values())
         yield finding_of(
             ctx,
             group,
@@ -93,7 +95,7 @@ async def secrets(ctx: CheckContext) -> AsyncIterator[Finding]:
     )
     for group in groups:
         first = group.first
-        masked = ", ".join(_mask(first.finding, value) for value in group.values())
+        masked = ", ".join(mask(first.finding, value) for value in group.values())
         yield finding_of(
             ctx,
             group,
@@ -236,30 +238,6 @@ def _pii_confidence(group: Group, context: str) -> Confidence:
     if first.finding == _SSN and not ssn_key(first.key) and context in ("medical", "financial"):
         return Confidence.tentative  # the scan's context may be all that made it an SSN
     return Confidence.firm
-
-
-def _mask(finding: str, value: str) -> str:
-    """A value as shown in a detail sentence: enough to recognise it, not to reuse it."""
-    if finding == _EMAIL:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if finding == _CARD:
-        digits = re.sub(r"\D", "", value)
-        return f"{digits[:6]}{'*' * (len(digits) - 10)}{digits[-4:]}"
-    if finding in (_PHONE, _SSN):
-        keep = 2 if finding == _PHONE else 4
-        count = sum(ch.isdigit() for ch in value)
-        out, seen = [], 0
-        for ch in value:
-            if ch.isdigit():
-                seen += 1
-                out.append(ch if seen > count - keep else "*")
-            else:
-                out.append(ch)
-        return "".join(out)
-    if finding == _PRIVATE_KEY:
-        return value
-    return f"{value[:8]}…" if len(value) > 12 else "****"
 
 
 def _excerpt(text: str, size: int = 120) -> str:

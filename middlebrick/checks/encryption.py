@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import Source, finding_of, group_hits, sources
-from middlebrick.checks._net import is_loopback, origin, same_host, swap_scheme
+from middlebrick.checks._net import is_loopback, origin, same_host
+from middlebrick.checks._validators import shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.errors import ScopeViolation
@@ -28,22 +30,34 @@ HSTS_MIN_MAX_AGE = 15_552_000
 _MAX_AGE = re.compile(r"""(?:^|;)\s*max-age\s*=\s*"?(\d+)"?""", re.I)
 _INCLUDE_SUBDOMAINS = re.compile(r"(?:^|;)\s*includesubdomains\s*(?:;|$)", re.I)
 _CSRF_COOKIE = re.compile(r"csrf|xsrf", re.I)
+_SESSION_COOKIE = re.compile(
+    r"sess|(?:^|[^a-z])sid(?:$|[^a-z])|token|auth|jwt|login|remember|identity|credential|sso|"
+    r"saml|oidc|bearer|access|refresh|user_?id",
+    re.I,
+)
+_TOKEN_LENGTH = 24
+_TOKEN_ENTROPY = 3.5  # bits per character of a random session id
 
 
-@check(category="encryption", emits={_PLAIN}, max_requests=1)
+@check(category="encryption", emits={_PLAIN, _COOKIE}, max_requests=1)
 async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether the API is served over plain HTTP without a redirect to HTTPS.
 
     For an http:// target it reads the baseline's answer to the target URL (sending one GET,
     without following redirects, only when the baseline has none) and reports when that
-    answer is not a redirect to https://. For an https:// target it sends one GET to the
-    http:// counterpart (same host, same port as written in the URL, same path), only when
-    the scan's scope allows it, and reports when the API answers it with 2xx, 401 or 403
-    instead of redirecting; no answer, or any other error, is fine.
+    answer is not a redirect to https://. For an https:// target it sends one GET to
+    ``http://<host>`` on port 80 (same path), without following redirects, when the scan's
+    scope admits it (it does for a target written without a port), and reports when the API
+    answers it with 2xx, 401 or 403 instead of redirecting; no answer, or any other error, is
+    fine. When port 80 is outside the scope the redirect is not assessed and the report says
+    so in a note. Cookies that the plain-HTTP answer sets are audited as ``cookie_flags``
+    audits the baseline's.
 
     A loopback target (localhost, 127.0.0.0/8, ::1) served over http:// gets one informational
     finding saying transport was not assessed: local development servers are expected to
-    speak plain HTTP. Confidence is confirmed: the answer over HTTP is the proof.
+    speak plain HTTP; an https:// loopback target is not probed (port 80 of a development
+    machine is usually another program). Confidence is confirmed: the answer over HTTP is the
+    proof.
     """
     target = ctx.scan.target
     scheme, host, _ = origin(target)
@@ -59,14 +73,26 @@ async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
             confidence=Confidence.tentative,
         )
         return
+    fetched = None
     if scheme == "http":
         exchange = _target_exchange(ctx)
         if exchange is None:
-            exchange = await _send(ctx, Request("GET", target))
+            exchange = fetched = await _send(ctx, Request("GET", target))
     elif is_loopback(host):
         return
     else:
-        exchange = await _send(ctx, Request("GET", swap_scheme(target, "http")))
+        counterpart = _http_counterpart(target)
+        if not ctx.in_scope(counterpart):
+            ctx.note(
+                f"the HTTP to HTTPS redirect was not assessed: {origin(counterpart)[1]}:80 is "
+                f"outside the scan's scope (the target {target} names its port)",
+            )
+            return
+        exchange = fetched = await _send(ctx, Request("GET", counterpart))
+    if fetched is not None and fetched.response is not None:
+        path = urlsplit(fetched.request.url).path or "/"
+        for finding in _cookie_findings(ctx, [Source(f"GET {path}", None, fetched)]):
+            yield finding
     if exchange is None or exchange.response is None or _upgrades(exchange):
         return
     status = exchange.response.status
@@ -133,37 +159,20 @@ async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
 async def cookie_flags(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether cookies the API sets carry Secure, HttpOnly and SameSite.
 
-    Reads every Set-Cookie header of the baseline responses; sends no requests. Secure is
-    required even on an http:// loopback target (it belongs to the cookie's own
-    configuration). HttpOnly is not required of CSRF-token cookies (csrftoken, XSRF-TOKEN),
-    which scripts must read. Cookies being deleted (Max-Age=0, or Expires in the past) are
-    ignored. One finding per cookie name for the whole target; severity is low when only
-    SameSite is missing (browsers default to Lax).
+    Reads every Set-Cookie header of the baseline's responses, error answers and the target's
+    root included; sends no requests. Secure is required on cookies set over HTTPS, and on a
+    loopback target's (a development server shows the cookie configuration a deployment will
+    have); a deployed plain-HTTP API has the plain-HTTP finding instead, and browsers drop
+    Secure cookies it sets. HttpOnly is required of session-like cookies: a name that says
+    session, sid, token, auth, JWT, login, remember … or a value that looks like a token (a
+    JWT, or 24+ random characters); never of CSRF-token cookies (csrftoken, XSRF-TOKEN), which
+    scripts must read. SameSite is required of every cookie. Cookies being deleted (Max-Age=0,
+    or Expires in the past) are ignored. One finding per cookie name for the whole target,
+    listing every flag missing anywhere it is set; severity is low when only SameSite is
+    missing (browsers default to Lax).
     """
-    reported: dict[str, tuple[list[str], Source]] = {}
-    for source in sources(ctx):
-        resp = source.exchange.response
-        if resp is None:
-            continue
-        for raw in resp.headers.get_all("set-cookie"):
-            cookie = _parse_cookie(raw)
-            if cookie is None or cookie.deleted(resp.headers.get("date")):
-                continue
-            missing = cookie.missing()
-            if not missing:
-                continue
-            known = reported.setdefault(cookie.name, ([], source))[0]
-            known += [flag for flag in missing if flag not in known]
-    for name, (missing, source) in reported.items():
-        yield ctx.finding(
-            _COOKIE,
-            "*",
-            parameter=name,
-            detail=f"cookie `{name}` is set without {', '.join(missing)} (first seen on "
-            f"`{source.key}`)",
-            evidence=[source.exchange],
-            severity=Severity.low if missing == ["SameSite"] else None,
-        )
+    for finding in _cookie_findings(ctx, sources(ctx)):
+        yield finding
 
 
 @check(category="encryption", emits={_MIXED})
@@ -190,6 +199,45 @@ async def mixed_content(ctx: CheckContext) -> AsyncIterator[Finding]:
             parameter=None,
             detail=f"the HTTPS response to `{group.source.key}` refers to {urls}",
         )
+
+
+def _cookie_findings(ctx: CheckContext, answers: Iterable[Source]) -> list[Finding]:
+    """One finding per cookie name set without a flag it needs, in any of ``answers``."""
+    reported: dict[str, tuple[list[str], Source]] = {}
+    for source in answers:
+        resp = source.exchange.response
+        if resp is None:
+            continue
+        scheme, host, _ = origin(resp.url)
+        secure_expected = scheme == "https" or is_loopback(host)
+        for raw in resp.headers.get_all("set-cookie"):
+            cookie = _parse_cookie(raw)
+            if cookie is None or cookie.deleted(resp.headers.get("date")):
+                continue
+            missing = cookie.missing(secure_expected=secure_expected)
+            if not missing:
+                continue
+            known = reported.setdefault(cookie.name, ([], source))[0]
+            known += [flag for flag in missing if flag not in known]
+    return [
+        ctx.finding(
+            _COOKIE,
+            "*",
+            parameter=name,
+            detail=f"cookie `{name}` is set without {', '.join(missing)} (first seen on "
+            f"`{source.key}`)",
+            evidence=[source.exchange],
+            severity=Severity.low if missing == ["SameSite"] else None,
+        )
+        for name, (missing, source) in reported.items()
+    ]
+
+
+def _http_counterpart(target: str) -> str:
+    """The target's URL on plain HTTP's default port: ``https://h:8443/v1`` -> ``http://h/v1``."""
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    return parts._replace(scheme="http", netloc=f"[{host}]" if ":" in host else host).geturl()
 
 
 async def _send(ctx: CheckContext, request: Request) -> Exchange | None:
@@ -251,15 +299,26 @@ class _Cookie:
         now = _parse_date(date_header) or datetime.now(UTC)
         return expires <= now
 
-    def missing(self) -> list[str]:
+    def missing(self, *, secure_expected: bool) -> list[str]:
         flags = []
-        if "secure" not in self.attributes:
+        if secure_expected and "secure" not in self.attributes:
             flags.append("Secure")
-        if "httponly" not in self.attributes and not _CSRF_COOKIE.search(self.name):
+        if "httponly" not in self.attributes and self.session_like():
             flags.append("HttpOnly")
         if not self.attributes.get("samesite"):
             flags.append("SameSite")
         return flags
+
+    def session_like(self) -> bool:
+        """A cookie that authenticates: named like a session or holding a token-like value."""
+        if _CSRF_COOKIE.search(self.name):
+            return False
+        if _SESSION_COOKIE.search(self.name):
+            return True
+        value = self.value.strip('"')
+        return value.startswith("eyJ") or (
+            len(value) >= _TOKEN_LENGTH and shannon_entropy(value) >= _TOKEN_ENTROPY
+        )
 
 
 def _parse_cookie(raw: str) -> _Cookie | None:

@@ -233,6 +233,37 @@ async def test_personal_data_check_needs_context_for_an_unlabelled_ssn() -> None
     ]
 
 
+async def test_personal_data_check_counts_an_unlabelled_dashed_ssn_in_financial_context() -> None:
+    found = await _scan(_pair({"notes": "ref 332-28-5358"}), context=Context.financial)
+
+    assert [(f.type_id, f.confidence) for f in found] == [
+        ("data_exposure.ssn", Confidence.tentative)
+    ]
+
+
+@pytest.mark.parametrize("context", list(Context))
+async def test_personal_data_check_reports_an_ssn_named_field_in_every_context(
+    context: Context,
+) -> None:
+    body = {"social_security_number": "219-09-9999", "tax_id": "219099999"}
+
+    found = await _scan(_pair(body), context=context)
+
+    assert {(f.type_id, f.parameter, f.confidence) for f in found} == {
+        ("data_exposure.ssn", "social_security_number", Confidence.firm),
+        ("data_exposure.ssn", "tax_id", Confidence.firm),
+    }
+
+
+@pytest.mark.parametrize("context", [Context.general, Context.medical, Context.financial])
+async def test_personal_data_check_stays_quiet_when_nine_digits_sit_in_another_field(
+    context: Context,
+) -> None:
+    body = {"member_number": "219099999", "claim": 219099998, "account": "219-09-99999"}
+
+    assert await _scan(_pair(body), context=context) == []
+
+
 async def test_personal_data_check_reports_one_finding_per_field() -> None:
     users = [
         {"email": f"user{i}@acme.example", "backup_email": f"alt{i}@acme.example"} for i in range(5)

@@ -8,6 +8,7 @@ from middlebrick.config import ScanRequest
 from middlebrick.errors import ScopeViolation
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.http.scope import Scope
 from middlebrick.spec.model import Operation, Surface
 from middlebrick.testing import FakeSender, exchange, make_baseline, response, run_check
 
@@ -202,6 +203,93 @@ async def test_cookie_check_reports_missing_secure_even_on_a_loopback_http_targe
 
     assert [(f.parameter, f.detail.split(" (")[0]) for f in found] == [
         ("s", "cookie `s` is set without Secure")
+    ]
+
+
+async def test_cookie_check_requires_httponly_only_of_session_like_cookies() -> None:
+    pairs = _cookie_pairs(
+        "theme=dark; Secure; SameSite=Lax",
+        "pref=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2ln; Secure; SameSite=Lax",
+        "connect.sid=s%3AqZ8v; Secure; SameSite=Lax",
+    )
+
+    found = await _run("encryption.cookie_flags", pairs)
+
+    assert sorted((f.parameter, f.detail.split(" (")[0]) for f in found) == [
+        ("connect.sid", "cookie `connect.sid` is set without HttpOnly"),
+        ("pref", "cookie `pref` is set without HttpOnly"),
+    ]
+
+
+async def test_cookie_check_does_not_ask_secure_of_a_deployed_plain_http_api() -> None:
+    pairs = [
+        (
+            _op("/login"),
+            _get("/login", response(200, {}, {"Set-Cookie": "sid=1; HttpOnly"}), REMOTE_HTTP),
+        )
+    ]
+
+    found = await _run("encryption.cookie_flags", pairs, target=REMOTE_HTTP)
+
+    assert [(f.parameter, f.detail.split(" (")[0], f.severity) for f in found] == [
+        ("sid", "cookie `sid` is set without SameSite", Severity.low)
+    ]
+
+
+async def test_cookie_check_reads_the_root_and_error_answers_too() -> None:
+    root = _get("/", response(200, "<html>", {"Set-Cookie": "session=a; Path=/"}))
+    failed = [(_op("/me"), _get("/me", response(401, {}, {"Set-Cookie": "auth=; Max-Age=0"})))]
+
+    found = await _run("encryption.cookie_flags", failed, root=root)
+
+    assert [(f.parameter, f.detail.split(" (first")[0]) for f in found] == [
+        ("session", "cookie `session` is set without Secure, HttpOnly, SameSite")
+    ]
+
+
+class _ScopedSender(FakeSender):
+    """A fake sender with the scan's scope and a place for notes, as the real client has."""
+
+    def __init__(self, target: str, routes: dict[tuple[str, str], Response] | None = None) -> None:
+        super().__init__(routes)
+        self.scope = Scope.for_scan(ScanRequest(target=target))
+        self.notes: list[str] = []
+
+    def note(self, sentence: str) -> None:
+        self.notes.append(sentence)
+
+
+async def test_plain_http_check_notes_when_port_80_is_outside_the_scope() -> None:
+    target = "https://api.example.test:8443/v1"
+    sender = _ScopedSender(target)
+
+    found = await _run("encryption.plain_http", [], target=target, sender=sender)
+
+    assert found == [] and sender.sent == []
+    assert sender.notes == [
+        "the HTTP to HTTPS redirect was not assessed: api.example.test:80 is outside the "
+        f"scan's scope (the target {target} names its port)"
+    ]
+
+
+async def test_plain_http_check_asks_port_80_of_an_https_target() -> None:
+    sender = _ScopedSender(
+        REMOTE + "/v1", {("GET", "/v1"): response(301, b"", {"Location": REMOTE + "/v1"})}
+    )
+
+    assert await _run("encryption.plain_http", [], target=REMOTE + "/v1", sender=sender) == []
+    assert [r.url for r in sender.sent] == [REMOTE_HTTP + "/v1"] and sender.notes == []
+
+
+async def test_plain_http_check_audits_cookies_its_plain_http_answer_sets() -> None:
+    answer = response(200, {"items": []}, {"Set-Cookie": "session=abc; Path=/"})
+    sender = FakeSender({("GET", "/v1"): replace(answer, url=REMOTE_HTTP + "/v1")})
+
+    found = await _run("encryption.plain_http", [], target=REMOTE + "/v1", sender=sender)
+
+    assert sorted((f.type_id, f.parameter) for f in found) == [
+        ("encryption.cookie-missing-flags", "session"),
+        ("encryption.plain-http", None),
     ]
 
 
