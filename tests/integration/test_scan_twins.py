@@ -20,6 +20,8 @@ EXPECTED_ON_VULNERABLE = {
     ("data_exposure.email-address", "GET /users"),
     ("data_exposure.secret-token", "GET /users/{user_id}"),
     ("data_exposure.dynamodb-error-text", "GET /orders"),
+    ("rate_limiting.no-rate-limit", "*"),
+    ("inventory.server-version-disclosed", "*"),
 }
 
 
@@ -48,6 +50,13 @@ async def test_scan_stays_quiet_on_the_fixed_twin() -> None:
         if f.severity != Severity.info
     ]
     assert loud == []
+
+
+async def test_scan_shows_a_category_that_does_not_apply_as_not_checked() -> None:
+    report = await _scan(vulnerable=True)
+    llm = report.category("llm_security")
+    assert llm.status == "not_checked" and llm.score is None
+    assert llm.note == "no AI/LLM endpoint was detected"
 
 
 async def test_scan_of_the_same_target_gives_the_same_score_and_fingerprints() -> None:

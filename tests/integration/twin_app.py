@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 from aiohttp import web
 
 TOKEN = "s3cr3t-token-for-tests-0001"
+LIMIT = 20_000  # requests per minute the fixed twin allows (many test scans share one)
 
 SPEC = {
     "openapi": "3.0.3",
@@ -104,8 +106,16 @@ def make_app(*, vulnerable: bool) -> web.Application:
     async def openapi(request: web.Request) -> web.Response:
         return web.Response(text=json.dumps(SPEC), content_type="application/json")
 
+    window = {"started": time.monotonic(), "used": 0.0}
+
     @web.middleware
     async def hardening(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        if not vulnerable:  # a real fixed-window limit, announced in RateLimit-* headers
+            if time.monotonic() - window["started"] >= 60:
+                window.update(started=time.monotonic(), used=0)
+            window["used"] += 1
+            if window["used"] > LIMIT:
+                return web.json_response({"detail": "slow down"}, status=429)
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -114,6 +124,9 @@ def make_app(*, vulnerable: bool) -> web.Application:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
             response.headers["X-Content-Type-Options"] = "nosniff"
             response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Server"] = "twin"  # no product version
+            response.headers["RateLimit-Limit"] = str(LIMIT)
+            response.headers["RateLimit-Remaining"] = str(max(0, LIMIT - int(window["used"])))
         return response
 
     app = web.Application(middlewares=[hardening])

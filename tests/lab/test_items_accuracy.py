@@ -130,3 +130,12 @@ async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
     problems = set(accuracy.regressions(result))
     assert sorted(problems - KNOWN_MISSES) == [], "new misses or false positives"
     assert sorted(KNOWN_MISSES - problems) == [], "now found: remove from lab/known_misses.txt"
+
+
+async def test_accuracy_gate_in_active_mode_finds_every_entry_and_no_false_positive(lab):
+    """Active mode (writes, restored) adds its own entries; the lab is reseeded before each scan."""
+    services = sorted({t.service for t in lab.targets})
+    result = await accuracy.evaluate(lab, load(services=services), mode="active")
+    assert accuracy.regressions(result) == []
+    active = [e for e in load(services=services).entries("items") if e.mode == "active"]
+    assert active, "the ground truth has active-mode entries to prove"
