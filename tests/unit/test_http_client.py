@@ -125,7 +125,7 @@ async def test_query_api_key_is_added_on_the_wire_and_never_recorded(site: Site)
     assert dict(site.seen[0].query) == {"x": "1", "api_key": "q-secret-7781"}
     evidence = client.record(exchange)
     assert "q-secret-7781" not in evidence.model_dump_json()
-    assert '--url-query \'api_key=\'"$MIDDLEBRICK_API_KEY"' in evidence.curl
+    assert "--url-query 'api_key='\"$MIDDLEBRICK_API_KEY\"" in evidence.curl
 
 
 async def test_anonymous_identity_sends_no_credentials(site: Site) -> None:
