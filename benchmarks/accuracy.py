@@ -5,8 +5,11 @@ per category and overall: expected, found, true-positive rate, false-positive ra
 above ``info`` on the secure twins), Youden index (TPR − FPR), requests sent and wall time::
 
     .venv/bin/python benchmarks/accuracy.py [--services items,tenants,profiles]
-        [--mode safe|active] [--tier quick|standard|deep] [--spec both|with|without]
+        [--mode safe|active] [--tier quick|standard|deep] [--spec both|with|without|crawl|all]
         [--rate 50] [--json FILE] [--check] [--verbose]
+
+"Without" the document, the scanner still finds the one each lab service serves at a usual
+location; ``--spec crawl`` also forbids that, so the surface is what crawling and probing find.
 
 How it counts. Each scan of a vulnerable variant is given the ground-truth entries it can show
 (its mode, whether it has the spec, how many identities it has): each is *expected* once and
@@ -45,6 +48,14 @@ from middlebrick.findings import Severity  # noqa: E402
 from middlebrick.knowledge import categories  # noqa: E402
 
 NOT_BUILT = "not built"
+SPEC, SERVED, CRAWL = "spec", "no spec", "crawl"  # how a scan learns the surface
+_SURFACES = {
+    "both": (SPEC, SERVED),
+    "with": (SPEC,),
+    "without": (SERVED,),
+    "crawl": (CRAWL,),
+    "all": (SPEC, SERVED, CRAWL),
+}
 
 
 @dataclass
@@ -95,13 +106,19 @@ class ScanOutcome:
     requests: int
     wall_s: float
     error: str | None = None
+    crawl: bool = False  # no spec given and none looked for: crawling and probing only
+
+    @property
+    def label(self) -> str:
+        """How the scan learned the surface: "spec", "no spec" (served spec found) or "crawl"."""
+        return "spec" if self.spec else ("crawl" if self.crawl else "no spec")
 
     def row(self) -> dict[str, Any]:
         """The JSON record of the scan."""
         row = {
             "service": self.service,
             "variant": self.variant,
-            "spec": self.spec,
+            "surface": self.label,
             "mode": self.mode,
             "score": self.score,
             "findings": len(self.findings),
@@ -119,8 +136,8 @@ class Evaluation:
 
     tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     scans: list[ScanOutcome] = field(default_factory=list)
-    misses: list[tuple[str, bool, Expected]] = field(default_factory=list)
-    false_positives: list[tuple[str, bool, str, str, str]] = field(default_factory=list)
+    misses: list[tuple[str, str, Expected]] = field(default_factory=list)
+    false_positives: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
 
 def _round(value: float | None) -> float | None:
@@ -134,32 +151,36 @@ def built() -> tuple[set[str], set[str]]:
 
 
 def _request(
-    target: runner.Target, *, spec: bool, mode: str, tier: str, rate: float
+    target: runner.Target, *, surface: str, mode: str, tier: str, rate: float
 ) -> ScanRequest:
     users = list(target.tokens)
     return ScanRequest(
         target=target.url,
-        spec=target.spec_url if spec else None,
+        spec=target.spec_url if surface == SPEC else None,
+        find_served_spec=surface != CRAWL,
         headers=(("Authorization", f"Bearer {target.tokens[users[0]]}"),),
         identities={
             name: Credential(headers=(("Authorization", f"Bearer {token}"),))
             for name, token in target.tokens.items()
         },
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         tier=Tier(tier),
         limits=Limits(rate=rate),
     )
 
 
 async def _scan(
-    target: runner.Target, *, spec: bool, mode: str, tier: str, rate: float
+    target: runner.Target, *, surface: str, mode: str, tier: str, rate: float
 ) -> ScanOutcome:
     started = time.perf_counter()
+    spec, crawl = surface == SPEC, surface == CRAWL
     try:
-        report = await scan(_request(target, spec=spec, mode=mode, tier=tier, rate=rate))
+        report = await scan(_request(target, surface=surface, mode=mode, tier=tier, rate=rate))
     except MiddlebrickError as exc:
         wall = time.perf_counter() - started
-        return ScanOutcome(target.service, target.variant, spec, mode, None, [], 0, wall, str(exc))
+        return ScanOutcome(
+            target.service, target.variant, spec, mode, None, [], 0, wall, str(exc), crawl
+        )
     wall = time.perf_counter() - started
     return ScanOutcome(
         target.service,
@@ -170,6 +191,7 @@ async def _scan(
         list(report.findings),
         report.requests,
         wall,
+        crawl=crawl,
     )
 
 
@@ -195,13 +217,13 @@ def score_pair(
         if any(entry.matched_by(f.type_id, f.operation) for f in vulnerable.findings):
             tally.found += 1
         elif entry.category in built_categories:
-            into.misses.append((vulnerable.service, vulnerable.spec, entry))
+            into.misses.append((vulnerable.service, vulnerable.label, entry))
     reported = {
         (f.type_id, f.operation, f.category) for f in secure.findings if f.severity != Severity.info
     }
     for type_id, operation, category in sorted(reported):
         into.tallies[category].false_positives += 1
-        into.false_positives.append((secure.service, secure.spec, type_id, operation, category))
+        into.false_positives.append((secure.service, secure.label, type_id, operation, category))
 
 
 async def evaluate(
@@ -210,22 +232,22 @@ async def evaluate(
     *,
     mode: str = "safe",
     tier: str = "standard",
-    specs: tuple[bool, ...] = (True, False),
+    surfaces: tuple[str, ...] = (SPEC, SERVED),
     rate: float = Limits().rate,
     on_scan: Callable[[ScanOutcome], None] | None = None,
 ) -> Evaluation:
-    """Scan every service of ``lab`` (vulnerable, then secure) for each spec choice; count."""
+    """Scan every service of ``lab`` (vulnerable, then secure) for each surface choice; count."""
     result = Evaluation()
     built_categories, _ = built()
     services = list(dict.fromkeys(t.service for t in lab.targets))
     for service in services:
-        for spec in specs:
+        for surface in surfaces:
             pair: dict[str, ScanOutcome] = {}
             for variant in ("vulnerable", "secure"):
                 target = lab.target(service, variant)
                 if mode == "active":
                     lab.reseed()  # an active scan may have changed the data
-                outcome = await _scan(target, spec=spec, mode=mode, tier=tier, rate=rate)
+                outcome = await _scan(target, surface=surface, mode=mode, tier=tier, rate=rate)
                 pair[variant] = outcome
                 result.scans.append(outcome)
                 if on_scan is not None:
@@ -268,14 +290,13 @@ def regressions(result: Evaluation) -> list[str]:
     """What the CI gate fails on: misses of ids a check emits, and any twin false positive."""
     _, emitted = built()
     problems = [
-        f"missed {e.finding} on {service} {e.operation} ({'spec' if spec else 'no spec'})"
-        for service, spec, e in result.misses
+        f"missed {e.finding} on {service} {e.operation} ({label})"
+        for service, label, e in result.misses
         if e.finding in emitted
     ]
     problems += [
-        f"false positive {type_id} on {service} (secure) {operation} "
-        f"({'spec' if spec else 'no spec'})"
-        for service, spec, type_id, operation, _ in result.false_positives
+        f"false positive {type_id} on {service} (secure) {operation} ({label})"
+        for service, label, type_id, operation, _ in result.false_positives
     ]
     return problems
 
@@ -304,7 +325,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 def _describe(outcome: ScanOutcome) -> str:
-    spec = "spec" if outcome.spec else "no spec"
+    spec = outcome.label
     if outcome.error:
         return f"{outcome.service}/{outcome.variant} ({spec}): failed: {outcome.error}"
     return (
@@ -319,13 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", help="comma-separated services (default: all)")
     parser.add_argument("--mode", choices=("safe", "active"), default="safe")
     parser.add_argument("--tier", choices=[t.value for t in Tier], default=Tier.standard.value)
-    parser.add_argument("--spec", choices=("both", "with", "without"), default="both")
+    parser.add_argument(
+        "--spec",
+        choices=tuple(_SURFACES),
+        default="both",
+        help="with: the spec is given; without: not given (a served one is found); crawl: "
+        "not given and not looked for; both: with and without; all: the three",
+    )
     parser.add_argument("--rate", type=float, default=Limits().rate, help="requests/s per scan")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to FILE")
     parser.add_argument("--check", action="store_true", help="exit 1 on any regression")
     parser.add_argument("--verbose", action="store_true", help="list misses and false positives")
     args = parser.parse_args(argv)
-    specs = {"both": (True, False), "with": (True,), "without": (False,)}[args.spec]
+    surfaces = _SURFACES[args.spec]
     services = args.services.split(",") if args.services else None
     truth = load(services=services)
     started = time.perf_counter()
@@ -337,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 truth,
                 mode=args.mode,
                 tier=args.tier,
-                specs=specs,
+                surfaces=surfaces,
                 rate=args.rate,
                 on_scan=lambda outcome: print(_describe(outcome), file=sys.stderr),
             )
@@ -345,11 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     data = to_json(result, wall_s=time.perf_counter() - started)
     print(render(data))
     if args.verbose:
-        for service, spec, entry in result.misses:
-            where = "spec" if spec else "no spec"
+        for service, where, entry in result.misses:
             print(f"  missed  {entry.finding} {entry.operation} [{service}, {where}]")
-        for service, spec, type_id, operation, _ in result.false_positives:
-            where = "spec" if spec else "no spec"
+        for service, where, type_id, operation, _ in result.false_positives:
             print(f"  FP      {type_id} {operation} [{service} secure, {where}]")
     if args.json:
         args.json.write_text(json.dumps(data, indent=2) + "\n")

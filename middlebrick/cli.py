@@ -208,6 +208,14 @@ def scan(
             "--budget", min=1, help="Most requests the scan may send.", envvar="MIDDLEBRICK_BUDGET"
         ),
     ] = 2000,
+    spec_discovery: Annotated[
+        bool,
+        typer.Option(
+            "--spec-discovery/--no-spec-discovery",
+            help="Without --spec, look for an API description the target serves (default) or "
+            "only crawl and probe.",
+        ),
+    ] = True,
     insecure: Annotated[
         bool,
         typer.Option(
@@ -253,6 +261,7 @@ def scan(
         context=context,
         mode="active" if active else "safe",
         verify_tls=not insecure,
+        find_served_spec=spec_discovery,
         limits={
             "concurrency": concurrency,
             "rate": rate,

@@ -92,6 +92,7 @@ class ScanRequest(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     extra_hosts: tuple[str, ...] = ()  # more hosts inside the scope besides the target's
     verify_tls: bool = True  # False: reach an https target whose certificate is not trusted
+    find_served_spec: bool = True  # False: without --spec, crawl instead of looking for a spec
 
     @property
     def primary_identity(self) -> str | None:

@@ -114,7 +114,9 @@ async def _run(
             f"the target {request.target} did not answer ({root.error}); "
             "check the URL and that the API is running"
         )
-    surface = await discover(client, request.target, spec=spec)
+    surface = await discover(
+        client, request.target, spec=spec, find_served=request.find_served_spec
+    )
     emit(SurfaceReady(len(surface.operations), surface.origin))
     try:
         baseline = await build_baseline(

@@ -33,14 +33,16 @@ async def discover(
     spec: ApiSpec | None = None,
     max_operations: int = 200,
     probe: int = DEFAULT_MAX_REQUESTS,
+    find_served: bool = True,
 ) -> Surface:
     """The surface of ``target``: the spec's operations, a served spec's, or crawled ones.
 
     Plus the operations that probing likely paths found live (at most ``probe`` requests; 0
     turns probing off). Every request goes through ``client``; budget and scope exceptions
-    propagate, except during probing, which stops with what it found.
+    propagate, except during probing, which stops with what it found. ``find_served=False``
+    skips the search for a served spec: the surface is what crawling and probing find.
     """
-    surface = await _listed(client, target, spec, max_operations)
+    surface = await _listed(client, target, spec, max_operations, find_served)
     if probe <= 0:
         return surface
     probed = await probe_undocumented(client, surface, max_requests=probe)
@@ -52,7 +54,7 @@ async def discover(
 
 
 async def _listed(
-    client: Sender, target: str, spec: ApiSpec | None, max_operations: int
+    client: Sender, target: str, spec: ApiSpec | None, max_operations: int, find_served: bool
 ) -> Surface:
     """The surface as the spec, a served spec or the crawl lists it."""
     if spec is not None:
@@ -63,7 +65,7 @@ async def _listed(
             origin="spec file",
             notes=(f"{_count(len(spec.operations))} from the API description {spec.source}",),
         )
-    found, tried = await find_spec(client, target)
+    found, tried = await find_spec(client, target) if find_served else (None, 0)
     if found is not None:
         served = found.spec
         return Surface(
@@ -82,8 +84,13 @@ async def _listed(
         operations=operations,
         origin="crawl",
         notes=(
-            f"no OpenAPI document found at {tried} usual locations; "
-            f"crawled {_count(len(operations))} from {pages} {'page' if pages == 1 else 'pages'}",
+            (
+                f"no OpenAPI document found at {tried} usual locations; "
+                if find_served
+                else "no API description was looked for (--no-spec-discovery); "
+            )
+            + f"crawled {_count(len(operations))} from {pages} "
+            + ("page" if pages == 1 else "pages"),
         ),
     )
 
