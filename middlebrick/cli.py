@@ -432,7 +432,7 @@ def demo(
     color = _use_color(no_color, sys.stdout)
     rows: list[tuple[str, str, str, int]] = []
     with runner.start() as lab:
-        _print_lab(lab)
+        _print_lab(lab, tokens=False)
         for target in lab.targets:
             report = run_scan(_lab_request(target), quiet=True)
             serious = sum(1 for f in report.findings if f.severity.rank >= 2)
@@ -463,10 +463,10 @@ def lab_down() -> None:
     typer.echo("lab stopped" if runner.down() else "no lab was running")
 
 
-def _print_lab(lab) -> None:  # type: ignore[no-untyped-def]
+def _print_lab(lab, *, tokens: bool = True) -> None:  # type: ignore[no-untyped-def]
     for target in lab.targets:
         typer.echo(f"{target.service:<9} {target.variant:<11} {target.url}  ({target.framework})")
-        for user, token in target.tokens.items():
+        for user, token in target.tokens.items() if tokens else ():
             typer.echo(f"    {user:<6} Authorization: Bearer {token}")
 
 
