@@ -1,0 +1,49 @@
+"""The one Typer application every command module registers on, and shared terminal helpers."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from middlebrick import __version__
+
+app = typer.Typer(
+    name="middlebrick",
+    help="Self-hosted API security scanner: a 0-100 score, an A-F grade and findings.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_GATE_FAILED = 0, 1
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"middlebrick {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Scan an API for security flaws."""
+
+
+def no_color_env() -> bool:
+    """Whether ``NO_COLOR`` asks for plain output."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def use_color(no_color: bool, stream: object) -> bool:
+    """Colour only on a terminal, and unless ``--no-color`` or ``NO_COLOR`` says otherwise."""
+    isatty = getattr(stream, "isatty", None)
+    return not (no_color or no_color_env()) and bool(isatty and isatty())

@@ -1,0 +1,285 @@
+"""The ``scan`` command: flags and config file into a ScanRequest, the scan, its reports, the
+gate."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from middlebrick.auth import parse_auth, parse_identity
+from middlebrick.cli._app import app, no_color_env, use_color
+from middlebrick.cli._output import emit, enforce, outputs_of
+from middlebrick.config import Context, Credential, ScanRequest, Tier
+from middlebrick.configfile import ScanConfig, load_config
+from middlebrick.errors import UsageError
+from middlebrick.findings import Severity
+from middlebrick.gate import Gate, fingerprints, judge, load_ignore_file, load_report
+from middlebrick.progress import Progress
+from middlebrick.saved import save_report
+
+
+def _parse_header(raw: str) -> tuple[str, str]:
+    name, sep, value = raw.partition(":")
+    if not sep or not name.strip():
+        raise UsageError(
+            f"--header {raw!r} is not NAME:VALUE; write it like --header 'X-API-Key: abc'"
+        )
+    return name.strip(), value.strip()
+
+
+@app.command()
+def scan(
+    url: Annotated[str, typer.Argument(help="Base URL of the API (or one endpoint of it).")],
+    spec: Annotated[
+        str | None,
+        typer.Option(
+            "--spec", help="OpenAPI/Swagger document: a file or URL.", envvar="MIDDLEBRICK_SPEC"
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            help="NAME:VALUE sent with every request (repeatable); values are never shown.",
+        ),
+    ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            help="Credentials to scan with: bearer:TOKEN, basic:USER:PASS, "
+            "apikey:HEADER:KEY, apikey:query:NAME:KEY, apikey:cookie:NAME:KEY, "
+            "cookie:NAME=VALUE or header:NAME:VALUE.",
+            envvar="MIDDLEBRICK_AUTH",
+        ),
+    ] = None,
+    identity: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--identity",
+            help="NAME=PROFILE, a named identity (repeatable); the first is the primary, the "
+            "others are used for cross-identity (BOLA) tests.",
+        ),
+    ] = None,
+    owns: Annotated[
+        list[str] | None,
+        typer.Option("--owns", help="NAME=ID[,ID…]: objects an identity owns (repeatable)."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="YAML file with spec, headers and identities (${VAR} read from the environment).",
+            envvar="MIDDLEBRICK_CONFIG",
+        ),
+    ] = None,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="NAME or NAME:FILE (repeatable): summary, table, json, sarif, junit, markdown, "
+            "html or pdf; NAME:FILE writes that format to FILE.",
+            envvar="MIDDLEBRICK_FORMAT",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report (the one format without a FILE) here."
+        ),
+    ] = None,
+    threshold: Annotated[
+        int | None,
+        typer.Option(
+            "--threshold",
+            min=0,
+            max=100,
+            help="Exit 1 when the score is below N.",
+            envvar="MIDDLEBRICK_THRESHOLD",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        Severity | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a (new) finding is at or above this severity.",
+            envvar="MIDDLEBRICK_FAIL_ON",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="A previous JSON report: its findings are known and do not fail the gate.",
+            envvar="MIDDLEBRICK_BASELINE",
+        ),
+    ] = None,
+    ignore_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ignore-file",
+            help="YAML list of accepted findings (fingerprint, reason, expires).",
+            envvar="MIDDLEBRICK_IGNORE_FILE",
+        ),
+    ] = None,
+    save: Annotated[
+        bool,
+        typer.Option("--save/--no-save", help="Keep the report for `middlebrick results`."),
+    ] = True,
+    tier: Annotated[
+        Tier, typer.Option("--tier", help="How deep the probes go.", envvar="MIDDLEBRICK_TIER")
+    ] = Tier.standard,
+    context: Annotated[
+        Context,
+        typer.Option(
+            "--context",
+            help="What kind of API this is; shifts weights.",
+            envvar="MIDDLEBRICK_CONTEXT",
+        ),
+    ] = Context.general,
+    active: Annotated[
+        bool,
+        typer.Option("--active", help="Also send the spec's write methods (staging targets only)."),
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=256, envvar="MIDDLEBRICK_CONCURRENCY")
+    ] = 8,
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=0.1, help="Requests per second.", envvar="MIDDLEBRICK_RATE"),
+    ] = 50.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Time budget of the whole scan, seconds.",
+            envvar="MIDDLEBRICK_TIMEOUT",
+        ),
+    ] = 120.0,
+    budget: Annotated[
+        int,
+        typer.Option(
+            "--budget", min=1, help="Most requests the scan may send.", envvar="MIDDLEBRICK_BUDGET"
+        ),
+    ] = 2000,
+    spec_discovery: Annotated[
+        bool,
+        typer.Option(
+            "--spec-discovery/--no-spec-discovery",
+            help="Without --spec, look for an API description the target serves (default) or "
+            "only crawl and probe.",
+        ),
+    ] = True,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            "-k",
+            help="Do not verify the target's TLS certificate (the encryption checks still report "
+            "it); credentials then go to a host whose identity is unproven.",
+        ),
+    ] = False,
+    burst: Annotated[
+        int,
+        typer.Option(
+            "--burst",
+            min=0,
+            max=100,
+            help="Requests of the rate-limit burst (0: no burst).",
+            envvar="MIDDLEBRICK_BURST",
+        ),
+    ] = 30,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Plain text output (also: NO_COLOR=1).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show each check as it finishes.")
+    ] = False,
+) -> None:
+    """Scan URL and print its score, grade and findings."""
+    outputs = outputs_of(fmt or ["summary"], output)
+    gate = Gate(
+        threshold=threshold,
+        fail_on=fail_on,
+        known=fingerprints(load_report(baseline).findings) if baseline else frozenset(),
+        ignore=load_ignore_file(ignore_file) if ignore_file else (),
+    )
+    settings = load_config(config) if config is not None else ScanConfig()
+    request = scan_request(
+        target=url,
+        spec=spec or settings.spec,
+        headers=settings.headers + tuple(_parse_header(h) for h in header or ()),
+        identities=_identities(settings, auth, identity or [], owns or []),
+        tier=tier,
+        context=context,
+        mode="active" if active else "safe",
+        verify_tls=not insecure,
+        find_served_spec=spec_discovery,
+        limits={
+            "concurrency": concurrency,
+            "rate": rate,
+            "time_budget": timeout,
+            "max_requests": budget,
+            "burst": burst,
+        },
+    )
+    report = run_scan(request, quiet=quiet, verbose=verbose)
+    if save:
+        save_report(report)
+    emit(report, outputs, color=use_color(no_color, sys.stdout), quiet=quiet, fail_on=fail_on)
+    enforce(judge(report, gate), quiet=quiet)
+
+
+def _identities(
+    settings: ScanConfig, auth: str | None, named: list[str], owns: list[str]
+) -> dict[str, Credential]:
+    """The identities of a scan: ``--auth`` (as "primary"), the config file's, ``--identity``."""
+    identities: dict[str, Credential] = {}
+    if auth:
+        identities["primary"] = parse_auth(auth)
+    identities.update(settings.identities)
+    for text in named:
+        name, credential = parse_identity(text)
+        if name in identities:
+            raise UsageError(f"identity {name!r} is given twice; give each identity once")
+        identities[name] = credential
+    for text in owns:
+        name, sep, ids = text.partition("=")
+        if not sep or name.strip() not in identities:
+            known = ", ".join(identities) or "none"
+            raise UsageError(
+                f"--owns {text!r} names no identity; write NAME=ID[,ID…] with NAME one of: {known}"
+            )
+        credential = identities[name.strip()]
+        extra = tuple(i.strip() for i in ids.split(",") if i.strip())
+        identities[name.strip()] = credential.model_copy(update={"owns": credential.owns + extra})
+    return identities
+
+
+def scan_request(**values: object) -> ScanRequest:
+    """Validate flags into a ScanRequest; a bad value becomes one clear UsageError."""
+    try:
+        return ScanRequest.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"invalid value for {where}: {first['msg']}") from None
+
+
+def run_scan(request: ScanRequest, *, quiet: bool = False, verbose: bool = False):  # type: ignore[no-untyped-def]
+    """Run a scan with a progress display on stderr (unless quiet) and return the report."""
+    from middlebrick.engine import scan as scan_target
+
+    stderr = Console(stderr=True, no_color=no_color_env())
+    with Progress(stderr, enabled=not quiet, verbose=verbose) as progress:
+        return asyncio.run(scan_target(request, on_event=progress.handle))
