@@ -23,14 +23,13 @@ import aiohttp
 from yarl import URL
 
 from middlebrick import __version__
-from middlebrick.auth import is_credential_header
 from middlebrick.config import ScanRequest
-from middlebrick.errors import ScanInterrupted, ScopeViolation, TimeBudgetExhausted, UsageError
+from middlebrick.errors import ScanInterrupted, ScopeViolation, TimeBudgetExhausted
 from middlebrick.findings import Evidence
+from middlebrick.http.credentials import Credentials, with_query
 from middlebrick.http.evidence import Redactor, describe_error, to_evidence
 from middlebrick.http.exchange import (
     ANONYMOUS,
-    DEFAULT_IDENTITY,
     Exchange,
     Headers,
     Request,
@@ -90,7 +89,7 @@ class HttpClient:
         self.stats = ClientStats()
         self.notes: list[str] = []
         self._noted: set[str] = set()
-        self._credentials, self._query = _credential_table(scan)
+        self.credentials = Credentials(scan)
         self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
         self._cache_bytes = 0
         self._session: aiohttp.ClientSession | None = None
@@ -142,7 +141,7 @@ class HttpClient:
             url = self.scope.check(request.method, request.url, request.body)
         except ScopeViolation as exc:
             raise ScopeViolation(self.redactor(str(exc))) from None
-        self._credential_pairs(request.identity)
+        self.credentials.headers(request.identity)  # an unknown identity fails here
         future: asyncio.Future[Exchange] | None = None
         cacheable = request.cache_key
         if cacheable is not None:
@@ -183,18 +182,11 @@ class HttpClient:
     ) -> Evidence:
         """The exchange as redacted, bounded evidence with a curl command."""
         request = exchange.request
-        pairs = self._credential_pairs(request.identity)
-        applied = [pair for pair in pairs if pair[0] not in request.headers]
-        named = request.identity not in (None, DEFAULT_IDENTITY)
-        custom = {n.lower() for n, _ in self.scan.headers if not is_credential_header(n)}
-        names = [
-            n for n, _ in applied if is_credential_header(n) or (named and n.lower() not in custom)
-        ]
-        shown = tuple(p for p in applied if p[0] not in names)  # e.g. a default X-Trace header
+        names, shown = self.credentials.secret_names(request.headers, request.identity)
         if shown:
             request = replace(request, headers=Headers(request.headers.items + shown))
             exchange = replace(exchange, request=request)
-        query = [name for name, _ in self._query.get(request.identity or DEFAULT_IDENTITY, ())]
+        query = [name for name, _ in self.credentials.query(request.identity)]
         return to_evidence(
             exchange,
             self.redactor,
@@ -203,13 +195,6 @@ class HttpClient:
             credential_headers=names,
             credential_query=query,
         )
-
-    def _credential_pairs(self, identity: str | None) -> tuple[tuple[str, str], ...]:
-        try:
-            return self._credentials[identity or DEFAULT_IDENTITY]
-        except KeyError:
-            known = ", ".join(sorted(self._credentials))
-            raise UsageError(f"unknown identity {identity!r}; known identities: {known}") from None
 
     def _keep(self, key: Any, exchange: Exchange) -> None:
         """Cache an answered GET (errors are not: a retry may succeed); drop the oldest if full."""
@@ -231,14 +216,14 @@ class HttpClient:
         """Send one request and, when asked, follow its redirects inside the scope."""
         method, body, identity = request.method, request.body, request.identity
         url_text = request.url
-        query = self._query.get(identity or DEFAULT_IDENTITY, ())
+        query = self.credentials.query(identity)
         if query:  # an API key in the query string, added on the wire only
-            url_text = _with_query(url_text, query)
+            url_text = with_query(url_text, query)
             url = URL(url_text, encoded=True)
         hops: list[str] = []
         notes: list[str] = []
         while True:
-            pairs = self._header_pairs(request.headers, identity)
+            pairs = self.credentials.merged(request.headers, identity)
             result = await self._attempts(method, url, url_text, pairs, body, notes)
             if isinstance(result, str):
                 self.stats.errors += 1
@@ -283,15 +268,6 @@ class HttpClient:
         else:
             return target, method, body
         return None
-
-    def _header_pairs(self, headers: Headers, identity: str | None) -> Sequence[tuple[str, str]]:
-        """The request's headers plus its identity's credentials (the request's own win)."""
-        credentials = self._credential_pairs(identity)
-        if not credentials:
-            return headers.items
-        if not headers.items:
-            return credentials
-        return [*headers.items, *((n, v) for n, v in credentials if n not in headers)]
 
     async def _attempts(
         self,
@@ -411,37 +387,3 @@ def _where(method: str, url: URL) -> str:
 
 def _origin(url: URL) -> str:
     return f"{url.scheme}://{url.raw_host}:{url.port}"
-
-
-def _credential_table(
-    scan: ScanRequest,
-) -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, tuple[tuple[str, str], ...]]]:
-    """Headers and query parameters per identity name.
-
-    The default identity sends the scan's headers plus, when those carry no credentials, the
-    primary identity's; a named identity sends the scan's non-credential headers plus its own;
-    ``anonymous`` sends nothing at all.
-    """
-    custom = tuple(pair for pair in scan.headers if not is_credential_header(pair[0]))
-    given = tuple(pair for pair in scan.headers if is_credential_header(pair[0]))
-    headers = {name: custom + cred.headers for name, cred in scan.identities.items()}
-    query = {name: cred.query for name, cred in scan.identities.items() if cred.query}
-    primary = scan.identities.get(scan.primary_identity or "")
-    if given or primary is None:
-        headers[DEFAULT_IDENTITY] = scan.headers
-    else:
-        headers[DEFAULT_IDENTITY] = custom + primary.headers
-        if primary.query:
-            query[DEFAULT_IDENTITY] = primary.query
-    headers[ANONYMOUS] = ()
-    return headers, query
-
-
-def _with_query(url: str, pairs: Sequence[tuple[str, str]]) -> str:
-    """``url`` with ``pairs`` appended to its query string (before any fragment)."""
-    from urllib.parse import quote
-
-    base, hash_, fragment = url.partition("#")
-    extra = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
-    joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}{extra}{hash_}{fragment}"
