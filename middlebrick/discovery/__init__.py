@@ -7,9 +7,11 @@
 With a spec the operations are the spec's. Without one, the usual spec locations are tried
 below the target URL and its origin (and docs pages' links to a spec are followed); the first
 document that parses wins. Failing that, the target is crawled: its JSON answers' same-origin
-links become GET operations. Then likely paths the surface lacks are probed (a bounded number
+links become GET operations, and the crawled surface is expanded (``expand``: usual routes
+under usual prefixes, their query parameters, the item routes of the collections found, the
+routes a debug page lists). Then likely paths the surface lacks are probed (a bounded number
 of GETs, ``undocumented``); those that answer with real content join it as ``probed``
-operations, so every check examines them too.
+operations, so every check examines them too. docs/discovery.md gives the request bounds.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from dataclasses import replace
 from urllib.parse import urljoin, urlsplit
 
 from middlebrick.discovery.crawl import crawl
+from middlebrick.discovery.expand import DEFAULT_MAX_REQUESTS as DEFAULT_EXPAND
+from middlebrick.discovery.expand import expand_surface, with_operations
 from middlebrick.discovery.undocumented import DEFAULT_MAX_REQUESTS, probe_undocumented
 from middlebrick.discovery.wellknown import WELL_KNOWN, fetch_spec, find_spec
-from middlebrick.http.exchange import Sender
+from middlebrick.http.exchange import Exchange, Sender
 from middlebrick.spec.model import ApiSpec, Surface
 
 __all__ = ["WELL_KNOWN", "base_url_for", "discover", "fetch_spec"]
@@ -34,17 +38,23 @@ async def discover(
     max_operations: int = 200,
     probe: int = DEFAULT_MAX_REQUESTS,
     find_served: bool = True,
+    expand: int = DEFAULT_EXPAND,
 ) -> Surface:
     """The surface of ``target``: the spec's operations, a served spec's, or crawled ones.
 
     Plus the operations that probing likely paths found live (at most ``probe`` requests; 0
-    turns probing off). Every request goes through ``client``; budget and scope exceptions
-    propagate, except during probing, which stops with what it found. ``find_served=False``
-    skips the search for a served spec: the surface is what crawling and probing find.
+    turns probing off, expansion included). A crawled surface is first expanded (at most
+    ``expand`` requests). Every request goes through ``client``; budget and scope exceptions
+    propagate, except during probing and expansion, which stop with what they found.
+    ``find_served=False`` skips the search for a served spec: the surface is what crawling and
+    probing find.
     """
-    surface = await _listed(client, target, spec, max_operations, find_served)
+    surface, pages = await _listed(client, target, spec, max_operations, find_served)
     if probe <= 0:
         return surface
+    if surface.origin == "crawl" and expand > 0:
+        expanded = await expand_surface(client, surface, pages, max_requests=expand)
+        surface = with_operations(surface, expanded)
     probed = await probe_undocumented(client, surface, max_requests=probe)
     return replace(
         surface,
@@ -55,20 +65,21 @@ async def discover(
 
 async def _listed(
     client: Sender, target: str, spec: ApiSpec | None, max_operations: int, find_served: bool
-) -> Surface:
-    """The surface as the spec, a served spec or the crawl lists it."""
+) -> tuple[Surface, dict[str, Exchange]]:
+    """The surface as the spec, a served spec or the crawl lists it, and the crawl's pages."""
     if spec is not None:
-        return Surface(
+        surface = Surface(
             base_url=base_url_for(target, spec),
             operations=spec.operations,
             spec=spec,
             origin="spec file",
             notes=(f"{_count(len(spec.operations))} from the API description {spec.source}",),
         )
+        return surface, {}
     found, tried = await find_spec(client, target) if find_served else (None, 0)
     if found is not None:
         served = found.spec
-        return Surface(
+        surface = Surface(
             base_url=base_url_for(target, served, spec_url=found.url),
             operations=served.operations,
             spec=served,
@@ -77,9 +88,11 @@ async def _listed(
                 f"found an API description at {found.url} with {_count(len(served.operations))}",
             ),
         )
-    operations, pages = await crawl(client, target, max_operations=max_operations)
+        return surface, {}
+    crawled = await crawl(client, target, max_operations=max_operations)
+    operations, pages = crawled.operations, crawled.fetched
     parts = urlsplit(target)
-    return Surface(
+    surface = Surface(
         base_url=f"{parts.scheme}://{parts.netloc}",
         operations=operations,
         origin="crawl",
@@ -93,6 +106,7 @@ async def _listed(
             + ("page" if pages == 1 else "pages"),
         ),
     )
+    return surface, dict(crawled.pages)
 
 
 def base_url_for(target: str, spec: ApiSpec, *, spec_url: str | None = None) -> str:

@@ -1,21 +1,22 @@
 """A surface without a spec: the target URL, plus the same-origin links its JSON answers hold.
 
-Links are followed breadth first and bounded (operations, depth, pages of one shape); numeric
-and UUID path segments become templates (``/items/42`` -> ``/items/{id}``) when several
-siblings differ only there.
+Links are followed breadth first and bounded (operations, pages, depth, pages of one shape);
+numeric and UUID path segments become templates (``/items/42`` -> ``/items/{id}``) when several
+siblings differ only there. The answers fetched are kept: crawl mode reads them again to find
+collections, their item routes, and the routes a debug page lists.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from middlebrick.discovery.wellknown import same_origin
-from middlebrick.http.exchange import Headers, Request, Response, Sender
+from middlebrick.http.exchange import Exchange, Headers, Request, Response, Sender
 from middlebrick.spec.model import Operation, Parameter
 
 ACCEPT_JSON = Headers.of({"Accept": "application/json, */*;q=0.5"})
@@ -38,6 +39,19 @@ _LINK_HEADER = re.compile(r"<([^>]*)>")
 _WILD = "\0"
 
 
+DEFAULT_MAX_PAGES = 16
+"""The most pages one crawl fetches."""
+
+
+@dataclass(frozen=True)
+class Crawled:
+    """What a crawl found: GET operations, how many pages it fetched, and their answers."""
+
+    operations: tuple[Operation, ...]
+    fetched: int
+    pages: Mapping[str, Exchange] = field(default_factory=dict)  # path fetched -> its exchange
+
+
 @dataclass(frozen=True)
 class _Link:
     path: str
@@ -46,17 +60,23 @@ class _Link:
 
 
 async def crawl(
-    client: Sender, target: str, *, max_operations: int = 200, max_depth: int = 2
-) -> tuple[tuple[Operation, ...], int]:
-    """The operations found from the target URL, and how many pages were fetched."""
+    client: Sender,
+    target: str,
+    *,
+    max_operations: int = 200,
+    max_depth: int = 2,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Crawled:
+    """The operations found from the target URL, with the pages fetched to find them."""
     parts = urlsplit(target)
     origin = f"{parts.scheme}://{parts.netloc}"
     start = _Link(parts.path or "/", tuple(parse_qsl(parts.query, keep_blank_values=True)), 0)
     links: dict[str, _Link] = {start.path: start}
     queue: deque[_Link] = deque([start])
     pages: Counter[tuple[str, ...]] = Counter()
+    answers: dict[str, Exchange] = {}
     fetched = 0
-    while queue:
+    while queue and fetched < max_pages:
         link = queue.popleft()
         shape = _shape(link.path)
         if link.depth >= max_depth or "{" in link.path or _NOT_FOLLOWED.search(link.path):
@@ -71,13 +91,14 @@ async def crawl(
         fetched += 1
         if exchange.response is None:
             continue
+        answers.setdefault(link.path, exchange)
         for path, params in _links_in(exchange.response, origin):
             if len(links) >= max_operations:
                 break
             if path not in links:
                 links[path] = _Link(path, params, link.depth + 1)
                 queue.append(links[path])
-    return _operations(list(links.values())), fetched
+    return Crawled(_operations(list(links.values())), fetched, answers)
 
 
 def _links_in(response: Response, origin: str) -> Iterator[tuple[str, tuple[tuple[str, str], ...]]]:

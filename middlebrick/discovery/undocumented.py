@@ -41,7 +41,11 @@ __all__ = [
     "Probed",
     "control_path",
     "control_token",
+    "has_content",
+    "is_html",
     "probe_undocumented",
+    "send_all",
+    "unlike",
 ]
 
 DEFAULT_MAX_REQUESTS = 40
@@ -128,7 +132,7 @@ async def probe_undocumented(
     candidates = _candidates(surface.operations, words, token)
     candidates = candidates[: max(0, max_requests - 1 - _CONTROL_RESERVE)]
     base = surface.base_url.rstrip("/")
-    answers, stopped = await _send_all(client, [base + "/", *(base + c.path for c in candidates)])
+    answers, stopped = await send_all(client, [base + "/", *(base + c.path for c in candidates)])
     sent = len(answers)
     root, answers = (answers[0] if answers else None), answers[1:]
     bodies = Counter(_body(ex) for ex in answers)
@@ -136,19 +140,19 @@ async def probe_undocumented(
         (candidate, exchange)
         for candidate, exchange in zip(candidates, answers, strict=True)
         if exchange is not None
-        and _has_content(exchange, base + candidate.path, root)
+        and has_content(exchange, base + candidate.path, root)
         and bodies[_body(exchange)] < _SHARED_BODY
     ]
     controls: dict[str, Exchange | None] = {}
     if hopeful and stopped is None:
         wanted = list(dict.fromkeys(c.control for c, _ in hopeful))[: max_requests - sent]
-        results, stopped = await _send_all(client, [base + path for path in wanted])
+        results, stopped = await send_all(client, [base + path for path in wanted])
         sent += len(results)
         controls = dict(zip(wanted, results, strict=True))
     found = [
         _operation(candidate)
         for candidate, exchange in hopeful
-        if candidate.control in controls and _unlike(exchange, controls[candidate.control])
+        if candidate.control in controls and unlike(exchange, controls[candidate.control])
     ]
     return Probed(tuple(found), tried=len(answers), requests=sent, stopped=stopped)
 
@@ -238,9 +242,7 @@ def _routes(template: list[str], candidate: list[str]) -> bool:
     )
 
 
-async def _send_all(
-    client: Sender, urls: Sequence[str]
-) -> tuple[list[Exchange | None], str | None]:
+async def send_all(client: Sender, urls: Sequence[str]) -> tuple[list[Exchange | None], str | None]:
     """GET each URL at once; ``None`` for one outside the scope; stops at a spent budget."""
     results = await asyncio.gather(
         *(client.send(Request("GET", url)) for url in urls), return_exceptions=True
@@ -260,21 +262,21 @@ async def _send_all(
     return out, stopped
 
 
-def _has_content(exchange: Exchange, url: str, root: Exchange | None) -> bool:
+def has_content(exchange: Exchange, url: str, root: Exchange | None) -> bool:
     """A 2xx at ``url`` itself with a non-HTML body of substance, unlike the API root's."""
     resp = exchange.response
     if resp is None or not resp.ok or not resp.body.strip():
         return False
     if urlsplit(resp.url or url).path.rstrip("/") != urlsplit(url).path.rstrip("/"):
         return False
-    if _is_html(resp) or (resp.is_json and not resp.json):
+    if is_html(resp) or (resp.is_json and not resp.json):
         return False
     if not resp.is_json and len(resp.body) < _MIN_TEXT:
         return False  # "OK", "pong": a health probe, not an operation worth the name
     return root is None or root.response is None or root.response.body != resp.body
 
 
-def _unlike(exchange: Exchange, control: Exchange | None) -> bool:
+def unlike(exchange: Exchange, control: Exchange | None) -> bool:
     """True when the control was refused, or answered 2xx with other content or shape."""
     if control is None:
         return False  # no control, no verdict
@@ -305,7 +307,7 @@ def _body(exchange: Exchange | None) -> bytes | None:
     return exchange.response.body
 
 
-def _is_html(response: Response) -> bool:
+def is_html(response: Response) -> bool:
     head = response.body.lstrip()[:15].lower()
     return "html" in response.content_type or head.startswith((b"<!doctype", b"<html"))
 

@@ -149,17 +149,39 @@ class FrameworkRule(_Strict):
 
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
+_RELATIVE_PATH = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+){0,2}$")
 
 
 class DiscoveryPaths(_Strict):
     """What undocumented-operation probing and the docs-exposure check try.
 
     ``words`` are single path segments tried beside documented paths; ``docs_pages`` are the
-    paths where interactive API documentation is usually served.
+    paths where interactive API documentation is usually served. Without a spec (crawl mode)
+    ``resources`` (one or two segments) are tried under the base and ``prefixes``, and
+    ``query_params`` are tried on routes that refuse a request without parameters.
     """
 
     words: tuple[str, ...] = Field(min_length=1)
     docs_pages: tuple[str, ...] = Field(min_length=1)
+    prefixes: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    query_params: tuple[str, ...] = ()
+
+    @field_validator("prefixes", "resources")
+    @classmethod
+    def _relative(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [path for path in value if not _RELATIVE_PATH.match(path)]
+        if bad:
+            raise ValueError(f"must be 1-3 relative segments of [A-Za-z0-9._~-]: {bad}")
+        return value
+
+    @field_validator("query_params")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [name for name in value if not _SEGMENT.match(name)]
+        if bad:
+            raise ValueError(f"query_params must be plain names (letters, digits, ._~-): {bad}")
+        return value
 
     @field_validator("words")
     @classmethod
@@ -347,9 +369,6 @@ class LlmProbePack(_Strict):
         """The probes a scan of ``tier`` sends: its own and those of the lighter tiers."""
         depth = _LLM_TIERS.index(tier)
         return tuple(p for p in self.probes if _LLM_TIERS.index(p.tier) <= depth)
-
-
-_RELATIVE_PATH = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+){0,2}$")
 
 
 class AdminPaths(_Strict):

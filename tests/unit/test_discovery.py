@@ -229,7 +229,8 @@ async def test_html_catch_all_is_not_a_spec_and_the_target_is_crawled() -> None:
         f"no OpenAPI document found at {len(WELL_KNOWN)} usual locations; "
         "crawled 1 operation from 1 page"
     )
-    assert surface.notes[1].endswith("none answered with content")  # the shell is not content
+    assert surface.notes[1].endswith("; none answered")  # the shell is no route
+    assert surface.notes[2].endswith("none answered with content")  # nor content
 
 
 async def test_crawl_follows_same_origin_links_and_templates_id_siblings() -> None:
