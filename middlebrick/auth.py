@@ -24,7 +24,7 @@ import re
 from middlebrick.config import Credential
 from middlebrick.errors import UsageError
 
-__all__ = ["KINDS", "is_credential_header", "parse_auth", "parse_identity"]
+__all__ = ["KINDS", "header_name", "is_credential_header", "parse_auth", "parse_identity"]
 
 KINDS = ("bearer", "basic", "apikey", "cookie", "header")
 
@@ -88,7 +88,7 @@ def parse_auth(profile: str, *, owns: tuple[str, ...] = ()) -> Credential:
         name, sep, value = rest.partition(":")
         if not sep or not value:
             raise UsageError(f"the header auth profile needs NAME:VALUE; write {_example(kind)}")
-        return Credential(headers=((_header_name(name), value.strip()),), owns=owns)
+        return Credential(headers=((header_name(name), value.strip()),), owns=owns)
     return _api_key(rest, owns)
 
 
@@ -116,17 +116,23 @@ def _api_key(rest: str, owns: tuple[str, ...]) -> Credential:
         return Credential(headers=(("Cookie", f"{name}={key}"),), owns=owns)
     if not sep or not remainder:
         raise UsageError(f"the apikey auth profile needs HEADER:KEY; write {_example('apikey')}")
-    return Credential(headers=((_header_name(where), remainder),), owns=owns)
+    return Credential(headers=((header_name(where), remainder),), owns=owns)
 
 
-def _header_name(name: str) -> str:
+def header_name(name: str) -> str:
+    """``name`` when the scan may send a header of that name; a ``UsageError`` otherwise.
+
+    Framing and routing headers (Host, Content-Length, Transfer-Encoding, X-Forwarded-*, …)
+    are refused: they could take a request outside the scope or corrupt it. An invalid name is
+    not echoed, since a mistyped profile may have put a secret where the name belongs.
+    """
     name = name.strip()
     if not _HEADER_NAME.fullmatch(name):
-        raise UsageError(f"{name!r} is not a valid header name for credentials")
+        raise UsageError("a header name given is not a valid HTTP header name; check its spelling")
     if name.lower() in _FORBIDDEN:
         raise UsageError(
-            f"header {name!r} cannot carry credentials (it controls framing or routing); "
-            "use Authorization, X-API-Key, Cookie or a custom header"
+            f"header {name!r} cannot be set by the scan (it controls framing or routing); "
+            "use Authorization, X-API-Key, Cookie or another custom header"
         )
     return name
 

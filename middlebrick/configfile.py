@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from middlebrick.auth import parse_auth
+from middlebrick.auth import header_name, parse_auth
 from middlebrick.config import Credential
 from middlebrick.errors import UsageError
 
@@ -84,7 +84,8 @@ def load_config(path: Path) -> ScanConfig:
         name: parse_auth(entry.auth, owns=tuple(entry.owns))
         for name, entry in model.identities.items()
     }
-    return ScanConfig(spec=model.spec, headers=tuple(model.headers.items()), identities=identities)
+    headers = tuple((header_name(name), value) for name, value in model.headers.items())
+    return ScanConfig(spec=model.spec, headers=headers, identities=identities)
 
 
 def _expand(value: Any) -> Any:

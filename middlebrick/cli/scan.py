@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from middlebrick.auth import parse_auth, parse_identity
+from middlebrick.auth import header_name, parse_auth, parse_identity
 from middlebrick.cli._app import app, no_color_env, use_color
 from middlebrick.cli._output import emit, enforce, outputs_of
 from middlebrick.config import Context, Credential, ScanRequest, Tier
@@ -26,11 +26,9 @@ from middlebrick.saved import save_report
 
 def _parse_header(raw: str) -> tuple[str, str]:
     name, sep, value = raw.partition(":")
-    if not sep or not name.strip():
-        raise UsageError(
-            f"--header {raw!r} is not NAME:VALUE; write it like --header 'X-API-Key: abc'"
-        )
-    return name.strip(), value.strip()
+    if not sep or not name.strip():  # the text is not echoed: it may hold a secret
+        raise UsageError("a --header is not NAME:VALUE; write it like --header 'X-API-Key: abc'")
+    return header_name(name), value.strip()
 
 
 @app.command()

@@ -224,3 +224,12 @@ def test_junit_fails_test_cases_at_the_fail_on_level(demo_url: str, tmp_path: Pa
         _run("scan", demo_url, "--quiet", "--fail-on", level, "-f", f"junit:{out}")
         counts[level] = len(ET.parse(out).getroot().findall(".//failure"))
     assert counts["low"] > counts["critical"]
+
+
+@pytest.mark.parametrize(
+    "raw", [f"Authorization Bearer {BOB_SECRET}", f"Host: {BOB_SECRET}.example"]
+)
+def test_a_bad_header_is_refused_without_echoing_it(secure_url: str, raw: str) -> None:
+    result = _run("scan", secure_url, "--quiet", "-H", raw)
+    assert result.returncode == 2 and "error:" in result.stderr
+    assert BOB_SECRET not in result.stderr

@@ -44,7 +44,8 @@ def test_parse_auth_encodes_basic_credentials() -> None:
         (f"apikey:query:{SECRET}", "NAME:KEY"),
         (f"header:Host:{SECRET}", "framing or routing"),
         (f"header:Content-Length:{SECRET}", "framing or routing"),
-        (f"apikey:Bad Name:{SECRET}", "not a valid header name"),
+        (f"apikey:Bad Name:{SECRET}", "not a valid HTTP header name"),
+        (f"apikey:{SECRET} x:y", "not a valid HTTP header name"),
     ],
 )
 def test_parse_auth_rejects_a_malformed_profile_without_showing_its_secret(profile, words) -> None:
