@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from benchmarks.accuracy import _request
+from benchmarks.accuracy import SPEC, lab_request
 from lab.runner import Lab
 from lab.truth import load
 from middlebrick.engine import scan
@@ -25,7 +25,7 @@ _SERVICES = ("items", "tenants")
 
 def _scan(lab: Lab, service: str, variant: str, mode: str = "safe") -> Report:
     target = lab.target(service, variant)
-    request = _request(target, spec=True, mode=mode, tier="standard", rate=1000)
+    request = lab_request(target, surface=SPEC, mode=mode, tier="standard", rate=1000)
     return asyncio.run(scan(request))
 
 
