@@ -6,7 +6,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from middlebrick.http.exchange import Response
+from middlebrick.findings import Confidence
+from middlebrick.http.exchange import Exchange, Response
 
 _DENIAL_WORDS = re.compile(
     r"unauthori[sz]ed|unauthenticated|not authenticated|authentication (?:is )?required|"
@@ -34,6 +35,12 @@ def looks_like_denial(response: Response) -> bool:
     if "html" in response.content_type and _LOGIN_FORM.search(head):
         return True
     return len(response.body) <= _SMALL_BODY and bool(_DENIAL_WORDS.search(head))
+
+
+def is_denied(exchange: Exchange) -> bool:
+    """True when the exchange got an answer that refuses the caller (401, 403 or a denial page)."""
+    resp = exchange.response
+    return resp is not None and (resp.status in (401, 403) or looks_like_denial(resp))
 
 
 def is_empty_json(value: Any) -> bool:
@@ -85,3 +92,18 @@ def similar_text(a: Response, b: Response) -> bool:
         return True
     small, large = sorted((len(a.body), len(b.body)))
     return small / large >= 0.5
+
+
+def same_content(base: Response, resp: Response) -> Confidence | None:
+    """How sure it is that ``resp`` carries ``base``'s content; None when it does not.
+
+    Identical non-empty bodies, or JSON of the same (non-empty) shape, confirm; alike text is
+    firm.
+    """
+    if resp.body == base.body and resp.body:
+        return Confidence.confirmed
+    if base.is_json and resp.is_json:
+        if same_shape(base.json, resp.json) and not is_empty_json(resp.json):
+            return Confidence.confirmed
+        return None
+    return Confidence.firm if similar_text(base, resp) else None

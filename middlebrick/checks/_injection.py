@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._probes import current_value, path_index, with_parameter
 from middlebrick.checks._signatures import (
     SCAN_HEAD,
     SCAN_TAIL,
@@ -97,18 +97,6 @@ def slots(operation: Operation, baseline: Exchange, *, include_missing: bool = T
             value = serialize(value_for_parameter(parameter))
         found.append(Slot(operation, baseline, parameter, value))
     return found
-
-
-def path_index(actual: str, template: str, name: str) -> int | None:
-    """Where ``{name}`` of ``template`` sits among the ``/``-separated segments of ``actual``."""
-    actual_segments, template_segments = actual.split("/"), template.split("/")
-    if len(template_segments) > len(actual_segments):
-        return None
-    offset = len(actual_segments) - len(template_segments)
-    for index, segment in enumerate(template_segments):
-        if segment == "{" + name + "}":
-            return offset + index
-    return None
 
 
 def is_numeric(slot: Slot) -> bool:

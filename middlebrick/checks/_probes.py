@@ -31,7 +31,7 @@ def current_value(request: Request, operation: Operation, parameter: Parameter) 
             (v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == parameter.name),
             None,
         )
-    index = _segment_index(parts.path, operation.path, parameter.name)
+    index = path_index(parts.path, operation.path, parameter.name)
     return None if index is None else parts.path.split("/")[index]
 
 
@@ -66,7 +66,7 @@ def with_parameter(
             items.append((parameter.name, value))
         return request.with_url(parts._replace(query=urlencode(items)).geturl())
     if parameter.location == "path":
-        index = _segment_index(parts.path, operation.path, parameter.name)
+        index = path_index(parts.path, operation.path, parameter.name)
         if index is None:
             return None
         segments = parts.path.split("/")
@@ -75,8 +75,11 @@ def with_parameter(
     return None
 
 
-def _segment_index(actual: str, template: str, name: str) -> int | None:
-    """Where ``{name}`` of ``template`` sits in the actual path (templates are its suffix)."""
+def path_index(actual: str, template: str, name: str) -> int | None:
+    """Where ``{name}`` of ``template`` sits among the ``/``-separated segments of ``actual``.
+
+    The template is a suffix of the actual path (the API may live below a base path).
+    """
     actual_segments, template_segments = actual.split("/"), template.split("/")
     if len(template_segments) > len(actual_segments):
         return None

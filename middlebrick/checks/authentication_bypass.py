@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from middlebrick.checks._compare import is_empty_json, looks_like_denial, same_shape, similar_text
+from middlebrick.checks._compare import is_denied, looks_like_denial, same_content
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -120,7 +120,7 @@ async def auth_bypass_variants(ctx: CheckContext) -> AsyncIterator[Finding]:
         if operation.method != "GET" or exchange.request.identity == ANONYMOUS:
             continue
         anonymous = await ctx.send(exchange.request.without_credentials())
-        if not _denied(anonymous):
+        if not is_denied(anonymous):
             continue
         for name, variant in _VARIANTS:
             request = variant(anonymous.request, operation)
@@ -197,18 +197,7 @@ def _served(baseline: Exchange, probe: Exchange) -> Confidence | None:
         if length == str(len(base.body)):
             return Confidence.confirmed
         return None if length == "0" else Confidence.tentative
-    if resp.body == base.body and resp.body:
-        return Confidence.confirmed
-    if base.is_json and resp.is_json:
-        if same_shape(base.json, resp.json) and not is_empty_json(resp.json):
-            return Confidence.confirmed
-        return None
-    return Confidence.firm if similar_text(base, resp) else None
-
-
-def _denied(exchange: Exchange) -> bool:
-    resp = exchange.response
-    return resp is not None and (resp.status in (401, 403) or looks_like_denial(resp))
+    return same_content(base, resp)
 
 
 def _looks_private(operation: Operation) -> bool:

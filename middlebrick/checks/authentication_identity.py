@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from middlebrick.checks._compare import is_empty_json, looks_like_denial, same_shape
+from middlebrick.checks._compare import is_denied, is_empty_json, looks_like_denial, same_shape
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -141,7 +141,7 @@ async def _alone(
 ) -> Finding | None:
     """An anonymous request naming the primary in the headers: is it let in as the primary?"""
     anonymous = await ctx.send(exchange.request.without_credentials())
-    if not _denied(anonymous):
+    if not is_denied(anonymous):
         return None
 
     def admitted(probe: Exchange) -> bool:
@@ -212,11 +212,6 @@ def _admitted(baseline: Exchange, probe: Exchange, mine: frozenset[str]) -> bool
     if not (base.is_json and resp.is_json and same_shape(base.json, resp.json)):
         return False
     return not is_empty_json(resp.json) and _names_any(resp, mine)
-
-
-def _denied(exchange: Exchange) -> bool:
-    resp = exchange.response
-    return resp is not None and (resp.status in (401, 403) or looks_like_denial(resp))
 
 
 def _headers_for(operation: Operation) -> list[str]:

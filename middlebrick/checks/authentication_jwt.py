@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from middlebrick.checks._compare import is_empty_json, looks_like_denial, same_shape, similar_text
+from middlebrick.checks._compare import is_denied, looks_like_denial, same_content
 from middlebrick.checks._jwt import (
     Carried,
     crack,
@@ -175,13 +175,13 @@ async def _target(ctx: CheckContext, carried: Carried) -> _Target | None:
         if verifier is None:
             return None
         anonymous = await ctx.send(verifier.request.without_credentials())
-        return _Target(verifier, anonymous) if _denied(anonymous) else None
+        return _Target(verifier, anonymous) if is_denied(anonymous) else None
     if verifier is not None:
         refused = [await ctx.send(verifier.request.without_credentials())]
     else:
-        refused = [ex for _, ex in ctx.baseline.items() if _denied(ex)][:_TARGET_TRIES]
+        refused = [ex for _, ex in ctx.baseline.items() if is_denied(ex)][:_TARGET_TRIES]
     for anonymous in refused:
-        if not _denied(anonymous):
+        if not is_denied(anonymous):
             continue
         request = anonymous.request.without_credentials()
         probe = await ctx.send(request.with_header(*carried.carrying(carried.jwt.raw)))
@@ -260,18 +260,7 @@ def _accepted(target: _Target, probe: Exchange) -> Confidence | None:
     base, resp = target.accepted.response, probe.response
     if base is None or resp is None or not resp.ok or looks_like_denial(resp):
         return None
-    if resp.body == base.body and resp.body:
-        return Confidence.confirmed
-    if base.is_json and resp.is_json:
-        if same_shape(base.json, resp.json) and not is_empty_json(resp.json):
-            return Confidence.confirmed
-        return None
-    return Confidence.firm if similar_text(base, resp) else None
-
-
-def _denied(exchange: Exchange) -> bool:
-    resp = exchange.response
-    return resp is not None and (resp.status in (401, 403) or looks_like_denial(resp))
+    return same_content(base, resp)
 
 
 def _evidence_of(ctx: CheckContext, carried: Carried) -> list[tuple[str, Exchange]]:
