@@ -11,6 +11,7 @@ exit code the CLI returns for it. Findings are values, never exceptions.
     ├── SpecError               the API description cannot be loaded or understood (exit 2)
     ├── TargetUnreachable       the target did not answer at all (exit 3)
     ├── NotApplicable           a check found nothing it applies to (no AI endpoint)
+    ├── SignatureError          a webhook delivery's signature is missing, stale or wrong
     └── ScanInterrupted         internal control flow: a limit of the scan was reached
         ├── BudgetExhausted     the request budget is spent
         ├── TimeBudgetExhausted the time budget is spent
@@ -57,6 +58,13 @@ class NotApplicable(MiddlebrickError):
     """
 
     exit_code = 0
+
+
+class SignatureError(MiddlebrickError):
+    """A webhook delivery's ``Middlebrick-Signature`` is missing, malformed, stale or wrong.
+
+    Raised by ``middlebrick.webhooks.verify`` in a receiver, which should answer 400 and drop it.
+    """
 
 
 class ScanInterrupted(MiddlebrickError):
