@@ -15,13 +15,15 @@ from rich.console import Console
 from middlebrick.auth import header_name, parse_auth, parse_identity
 from middlebrick.cli._app import app, no_color_env, use_color
 from middlebrick.cli._output import emit, enforce, outputs_of
+from middlebrick.cli._webhook import post, webhook_endpoint
 from middlebrick.config import Context, Credential, ScanRequest, Tier
 from middlebrick.configfile import ScanConfig, load_config
-from middlebrick.errors import UsageError
+from middlebrick.errors import MiddlebrickError, UsageError
 from middlebrick.findings import Severity
 from middlebrick.gate import Gate, fingerprints, judge, load_ignore_file, load_report
 from middlebrick.progress import Progress
 from middlebrick.saved import save_report
+from middlebrick.webhooks import scan_completed, scan_failed
 
 
 def _parse_header(raw: str) -> tuple[str, str]:
@@ -196,6 +198,24 @@ def scan(
             envvar="MIDDLEBRICK_BURST",
         ),
     ] = 30,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            help="Post the scan.completed (or scan.failed) event to this http(s) URL.",
+            envvar="MIDDLEBRICK_WEBHOOK",
+        ),
+    ] = None,
+    webhook_secret_env: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret-env",
+            help="Name of the environment variable holding the webhook's signing secret.",
+        ),
+    ] = None,
+    webhook_format: Annotated[
+        str, typer.Option("--webhook-format", help="json (signed), slack or teams.")
+    ] = "json",
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain text output (also: NO_COLOR=1).")
     ] = False,
@@ -231,10 +251,18 @@ def scan(
             "burst": burst,
         },
     )
-    report = run_scan(request, quiet=quiet, verbose=verbose)
+    endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)
+    try:
+        report = run_scan(request, quiet=quiet, verbose=verbose)
+    except MiddlebrickError as exc:
+        if endpoint is not None:
+            post(endpoint, scan_failed(url, str(exc)), quiet=quiet)
+        raise
     if save:
         save_report(report)
     emit(report, outputs, color=use_color(no_color, sys.stdout), quiet=quiet, fail_on=fail_on)
+    if endpoint is not None:
+        post(endpoint, scan_completed(report), quiet=quiet)
     enforce(judge(report, gate), quiet=quiet)
 
 
