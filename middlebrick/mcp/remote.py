@@ -1,7 +1,9 @@
 """The remote back-end: a thin client of a middlebrick service's REST API (``/api/v1``).
 
 ``POST /scans`` starts a scan (202 with ``{id, status}``), ``GET /scans/{id}`` gives its status,
-score and findings, ``GET /scans?status=&limit=`` lists scans. The API key goes in ``X-API-Key``
+score and findings, ``GET /scans?status=&limit=`` lists scans. A completed scan is read from its
+``GET /scans/{id}/report.json`` (evidence and remediation included) when the service serves it,
+else from its status answer. The API key goes in ``X-API-Key``
 to the server's own origin only: redirects are not followed, and no error message shows the key.
 """
 
@@ -18,6 +20,7 @@ import aiohttp
 from middlebrick import __version__
 from middlebrick.errors import TargetUnreachable, UsageError
 from middlebrick.mcp.views import ScanOrder, ScanView
+from middlebrick.report import Report
 
 __all__ = ["RemoteBackend"]
 
@@ -49,9 +52,16 @@ class RemoteBackend:
         return ScanView.model_validate({"target": order.url, "mode": order.mode, **body})
 
     async def get(self, scan_id: str) -> ScanView:
-        """``GET /scans/{id}``."""
-        body = await self._call("GET", f"/scans/{quote(scan_id, safe='')}", missing=scan_id)
-        return ScanView.model_validate(body)
+        """``GET /scans/{id}``, and its ``report.json`` once completed."""
+        path = f"/scans/{quote(scan_id, safe='')}"
+        view = ScanView.model_validate(await self._call("GET", path, missing=scan_id))
+        if view.status != "completed":
+            return view
+        try:
+            report = Report.model_validate(await self._call("GET", f"{path}/report.json"))
+        except (UsageError, ValueError):  # no report route, or not a report this version reads
+            return view
+        return ScanView.from_report(report, scan_id=view.id)
 
     async def wait(self, scan_id: str, timeout: float) -> ScanView:
         """Poll ``GET /scans/{id}`` until the scan ends or ``timeout`` seconds pass."""

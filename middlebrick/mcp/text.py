@@ -28,7 +28,7 @@ def summary(view: ScanView) -> str:
     """A scan as an assistant should read it: status and score, then findings by severity."""
     head = f"Scan {view.id} of {shorten(view.target or '?', 200)}: {view.status}"
     if view.status in ("queued", "running"):
-        progress = f" ({view.progress:.0%} done)" if view.progress is not None else ""
+        progress = f" ({view.progress:.0f}% done)" if view.progress is not None else ""
         return (
             f"{head}{progress}.\nIt has not finished yet: call get_scan with "
             f'scan_id="{view.id}" in a minute to read the results.\n'

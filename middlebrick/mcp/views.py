@@ -79,7 +79,7 @@ class ScanView(_Lenient):
     id: str = Field(validation_alias=AliasChoices("id", "scan_id"))
     status: str = "completed"
     target: str | None = Field(None, validation_alias=AliasChoices("target", "url"))
-    progress: float | None = None
+    progress: float | None = None  # percent done
     score: int | None = None
     grade: str | None = None
     complete: bool | None = None
@@ -103,6 +103,9 @@ class ScanView(_Lenient):
                 {"id": key, **item} if isinstance(item, dict) else {"id": key, "score": item}
                 for key, item in categories.items()
             ]
+        coverage = value.get("coverage")
+        if isinstance(coverage, dict) and isinstance(coverage.get("complete"), bool):
+            value.setdefault("complete", coverage["complete"])
         for key in ("coverage", "progress"):
             if not isinstance(value.get(key), int | float) or isinstance(value.get(key), bool):
                 value.pop(key, None)

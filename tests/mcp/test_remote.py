@@ -1,6 +1,7 @@
 """``middlebrick mcp --server``: the tools as a thin client of the service's REST API, tested
-against a fake of its three scan routes (``POST /api/v1/scans``, ``GET /api/v1/scans/{id}``,
-``GET /api/v1/scans``) on loopback."""
+against a fake of its scan routes (``POST /api/v1/scans``, ``GET /api/v1/scans/{id}``,
+``GET /api/v1/scans``, ``GET /api/v1/scans/{id}/report.json``) on loopback, answering in the
+shapes of the service's ``ScanAccepted``, ``ScanOut`` and ``ScanPage``."""
 
 from __future__ import annotations
 
@@ -35,18 +36,28 @@ class FakeService:
     posted: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
     reads: int = 0
+    serve_report: bool = True
 
     def completed(self) -> dict[str, Any]:
         report = json.loads(sample_report().model_dump_json())
+        keys = ("fingerprint", "type_id", "category", "severity", "confidence", "operation")
         return {
             "id": "scan-7",
             "status": "completed",
-            "url": "http://127.0.0.1:8080/",
+            "target": "http://127.0.0.1:8080/",
             "score": report["score"],
             "grade": report["grade"],
-            "coverage": 0.9,
-            "categories": {c["id"]: c["score"] for c in report["categories"]},
-            "findings": report["findings"],
+            "progress": 100,
+            "phase": "done",
+            "reason": None,
+            "coverage": {"operations": 12, "requests": 231, "complete": False},
+            "categories": {
+                c["id"]: {"score": c["score"], "status": c["status"], "findings": c["findings"]}
+                for c in report["categories"]
+            },
+            "findings": [
+                {**{k: f[k] for k in keys}, "title": f["title"]} for f in report["findings"]
+            ],
             "unknown_later_field": {"x": 1},
         }
 
@@ -70,8 +81,14 @@ class FakeService:
                 return problem(404, "no such scan")
             self.reads += 1
             if self.reads == 1:
-                return web.json_response({"id": "scan-7", "status": "running", "progress": 0.4})
+                return web.json_response({"id": "scan-7", "status": "running", "progress": 40})
             return web.json_response(self.completed())
+
+        async def report(request: web.Request) -> web.Response:
+            if not self.serve_report or request.match_info["id"] != "scan-7":
+                return problem(404, "no such report")
+            report = sample_report().model_copy(update={"scan_id": "scan-7"})
+            return web.Response(body=report.model_dump_json(), content_type="application/json")
 
         async def listing(request: web.Request) -> web.Response:
             self.queries.append(dict(request.query))
@@ -80,6 +97,7 @@ class FakeService:
         app = web.Application(middlewares=[auth])
         app.router.add_post("/api/v1/scans", create)
         app.router.add_get("/api/v1/scans/{id}", read)
+        app.router.add_get("/api/v1/scans/{id}/report.json", report)
         app.router.add_get("/api/v1/scans", listing)
         return app
 
@@ -106,13 +124,28 @@ async def test_mcp_with_server_submits_waits_and_reads_through_the_rest_api(
     ]
     report = sample_report()
     assert scanned.startswith("Scan scan-7 of http://127.0.0.1:8080/: completed.\n")
-    assert f"Score {report.score}/100, grade {report.grade}, coverage 90%." in scanned
+    assert f"Score {report.score}/100, grade {report.grade} (partial scan" in scanned
     assert f"Findings: {len(report.findings)} (" in scanned and "\nCRITICAL\n1. " in scanned
     assert service.queries == [{"limit": "3", "status": "completed"}]
     assert listed.startswith("scan-7  completed http://127.0.0.1:8080/ score")
     assert explained.startswith("Finding 1 of scan scan-7: ")
-    assert "How to fix it: " in explained and "Evidence (quoted" in explained
+    assert "How to fix it (flask): " in explained and "Evidence (quoted" in explained
     assert not list(tmp_path.glob("reports/*"))  # nothing is kept locally in remote mode
+
+
+async def test_mcp_with_server_reads_the_status_answer_when_there_is_no_report(
+    service: FakeService,
+) -> None:
+    service.serve_report, service.reads = False, 1
+    async with Client(build_server(RemoteBackend(service.base, KEY))) as client:
+        scanned = _text(await client.call_tool("get_scan", {"scan_id": "scan-7"}))
+        explained = _text(
+            await client.call_tool("explain_finding", {"scan_id": "scan-7", "finding": "2"})
+        )
+    assert scanned.startswith("Scan scan-7 of http://127.0.0.1:8080/: completed.\n")
+    assert "(partial scan: see the notes)" in scanned and "\nCRITICAL\n1. " in scanned
+    assert explained.startswith("Finding 2 of scan scan-7: ")
+    assert "How to fix it: " in explained and "Evidence" not in explained
 
 
 async def test_mcp_with_server_reports_a_running_scan_by_its_id(service: FakeService) -> None:
