@@ -20,7 +20,7 @@ from middlebrick.render._rich import mappings, plural, where
 from middlebrick.render._text import clean, one_line, shorten
 from middlebrick.report import Report
 
-__all__ = ["MAX_CHARS", "render_markdown"]
+__all__ = ["MAX_CHARS", "render_markdown", "render_markdown_summary"]
 
 MAX_CHARS = 65_536  # GitHub rejects longer comments (and job summaries are read like them)
 
@@ -40,6 +40,26 @@ def render_markdown(report: Report, *, color: bool) -> str:
     head = _header(report) + _categories(report)
     tail = _compliance(report) + _notes(report)
     return head + _findings(report, MAX_CHARS - len(head) - len(tail)) + tail
+
+
+def render_markdown_summary(report: Report, *, limit: int = 20) -> str:
+    """Score, grade, categories and a table of the ``limit`` worst findings, without evidence:
+    the short form for a pull-request comment."""
+    worst = sorted(report.findings, key=lambda f: -f.severity.rank)
+    rows = "".join(
+        f"| {f.severity.value} | {_inline(shorten(f.title, 200))} | "
+        f"{_inline(shorten(where(f), 200))} | {f.confidence.value} |\n"
+        for f in worst[:limit]
+    )
+    table = ""
+    if rows:
+        table = (
+            "### Worst findings\n\n| Severity | Finding | Operation | Confidence |\n"
+            "|---|---|---|---|\n" + rows + "\n"
+        )
+        if len(worst) > limit:
+            table += f"…and {plural(len(worst) - limit, 'more finding')} in the full report.\n\n"
+    return _header(report) + _categories(report) + table
 
 
 def _header(report: Report) -> str:

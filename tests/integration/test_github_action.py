@@ -7,11 +7,15 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from aiohttp import web
 
+from middlebrick.github_action import MARKER, scan_arguments, scan_environment, sticky_comment
 from tests.integration.test_cli import _serve
 from tests.integration.twin_app import TOKEN, make_app
 
@@ -43,7 +47,7 @@ def _expand(text: str, inputs: dict[str, str], outputs: dict[str, str] | None = 
 
 
 def _run_step(
-    name: str, inputs: dict[str, str], tmp: Path, outputs=None
+    name: str, inputs: dict[str, str], tmp: Path, outputs=None, runner_env=None
 ) -> subprocess.CompletedProcess:
     step = STEPS[name]
     env = {key: _expand(str(val), inputs) for key, val in step.get("env", {}).items()}
@@ -53,6 +57,7 @@ def _run_step(
         "GITHUB_OUTPUT": str(tmp / "github_output"),
         "GITHUB_STEP_SUMMARY": str(tmp / "step_summary.md"),
         "MIDDLEBRICK_HOME": str(tmp / "home"),
+        **(runner_env or {}),
     }
     script = _expand(step["run"], inputs, outputs)
     return subprocess.run(
@@ -73,10 +78,11 @@ def _outputs(tmp: Path) -> dict[str, str]:
 
 def test_action_declares_the_documented_inputs_and_outputs() -> None:
     assert ACTION["runs"]["using"] == "composite"
-    for name in ("url", "spec", "auth", "threshold", "fail-on", "format"):
+    for name in ("url", "spec", "auth", "threshold", "fail-on", "format", "server-url", "api-key"):
         assert name in ACTION["inputs"]
     assert set(ACTION["outputs"]) >= {"score", "grade", "findings", "report-path"}
     assert any("upload-sarif" in str(step.get("uses", "")) for step in ACTION["runs"]["steps"])
+    assert ACTION["inputs"]["comment"]["default"] == "false"  # the comment is opt-in
 
 
 def test_action_scan_step_writes_outputs_summary_and_sarif_and_the_gate_fails(
@@ -116,3 +122,114 @@ def test_action_gate_passes_without_a_fail_level(vulnerable_url: str, tmp_path: 
 def test_action_step_fails_with_the_reason_on_a_usage_error(tmp_path: Path) -> None:
     scan = _run_step("Scan", {"url": "not a url"}, tmp_path)
     assert scan.returncode == 2 and "is not an http(s) URL" in scan.stderr
+
+
+@dataclass
+class FakeGitHub:
+    """The three issue-comment routes of GitHub's REST API, on loopback."""
+
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, auth
+    refuse_writes: bool = False
+
+    def app(self) -> web.Application:
+        async def listing(request: web.Request) -> web.Response:
+            self.calls.append(("GET", request.path_qs, request.headers.get("Authorization", "")))
+            page, size = int(request.query.get("page", "1")), int(request.query["per_page"])
+            return web.json_response(self.comments[(page - 1) * size : page * size])
+
+        async def create(request: web.Request) -> web.Response:
+            self.calls.append(("POST", request.path, request.headers.get("Authorization", "")))
+            if self.refuse_writes:
+                return web.json_response({"message": "Resource not accessible"}, status=403)
+            body = (await request.json())["body"]
+            comment = {"id": 100 + len(self.comments), "body": body, "user": {"login": "bot"}}
+            self.comments.append(comment)
+            return web.json_response(comment, status=201)
+
+        async def update(request: web.Request) -> web.Response:
+            self.calls.append(("PATCH", request.path, request.headers.get("Authorization", "")))
+            (comment,) = [c for c in self.comments if c["id"] == int(request.match_info["id"])]
+            comment["body"] = (await request.json())["body"]
+            return web.json_response(comment)
+
+        app = web.Application()
+        app.router.add_get("/repos/acme/shop/issues/7/comments", listing)
+        app.router.add_post("/repos/acme/shop/issues/7/comments", create)
+        app.router.add_patch("/repos/acme/shop/issues/comments/{id}", update)
+        return app
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[tuple[FakeGitHub, dict[str, str]]]:
+    fake = FakeGitHub(comments=[{"id": 1, "body": "LGTM", "user": {"login": "octocat"}}])
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7}}))
+    for base in _serve(fake.app()):
+        yield (
+            fake,
+            {
+                "GITHUB_API_URL": base,
+                "GITHUB_REPOSITORY": "acme/shop",
+                "GITHUB_EVENT_PATH": str(event),
+                "GITHUB_SERVER_URL": "https://github.example",
+                "GITHUB_RUN_ID": "42",
+            },
+        )
+
+
+def test_action_keeps_one_pull_request_comment_updated_in_place(
+    vulnerable_url: str, tmp_path: Path, github: tuple[FakeGitHub, dict[str, str]]
+) -> None:
+    fake, runner_env = github
+    inputs = {
+        "url": vulnerable_url,
+        "auth": f"bearer:{TOKEN}",
+        "comment": "true",
+        "github-token": "ghs_fake-token",
+    }
+    first = _run_step("Scan", inputs, tmp_path / "1", runner_env=runner_env)
+    assert first.returncode == 0, first.stderr
+    assert "summary comment posted on pull request #7" in first.stdout
+    second = _run_step("Scan", inputs, tmp_path / "2", runner_env=runner_env)
+    assert second.returncode == 0, second.stderr
+    assert "summary comment updated on pull request #7" in second.stdout
+    assert fake.comments[0]["body"] == "LGTM"  # someone else's comment is untouched
+    assert len(fake.comments) == 2 and fake.comments[1]["body"].startswith(MARKER)
+    body = fake.comments[1]["body"]
+    assert "Score" in body and "Worst findings" in body and TOKEN not in body
+    assert "(https://github.example/acme/shop/actions/runs/42)" in body
+    assert [method for method, _, _ in fake.calls] == ["GET", "POST", "GET", "PATCH"]
+    assert {auth for _, _, auth in fake.calls} == {"Bearer ghs_fake-token"}
+    assert "ghs_fake-token" not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_sticky_comment_only_on_a_pull_request_and_never_fails_the_step(
+    tmp_path: Path, github: tuple[FakeGitHub, dict[str, str]]
+) -> None:
+    fake, runner_env = github
+    env = {**runner_env, "INPUT_GITHUB_TOKEN": "ghs_fake-token"}
+    push = tmp_path / "push.json"
+    push.write_text(json.dumps({"ref": "refs/heads/main"}))
+    said = sticky_comment({**env, "GITHUB_EVENT_PATH": str(push)}, f"{MARKER}\nhello")
+    assert said.startswith("::notice::") and fake.calls == []
+    fake.refuse_writes = True
+    said = sticky_comment(env, f"{MARKER}\nhello")
+    assert said == "::warning::middlebrick: GitHub refused the comment (HTTP 403)"
+    unreachable = {**env, "GITHUB_API_URL": "http://127.0.0.1:9"}
+    assert sticky_comment(unreachable, "x").startswith("::warning::")
+
+
+def test_action_runs_on_a_service_with_the_api_key_only_in_the_environment(tmp_path: Path) -> None:
+    env = {
+        "INPUT_URL": "https://api.example.org",
+        "INPUT_SERVER_URL": "http://127.0.0.1:8080",
+        "INPUT_API_KEY": "mbk_secret-key",
+    }
+    args = scan_arguments(env, tmp_path)
+    assert args[args.index("--server") + 1] == "http://127.0.0.1:8080"
+    assert not [a for a in args if "mbk_secret-key" in a]
+    assert scan_environment(env)["MIDDLEBRICK_API_KEY"] == "mbk_secret-key"
+    assert "MIDDLEBRICK_API_KEY" not in scan_environment({"INPUT_URL": "http://x"})
+    with pytest.raises(SystemExit, match="needs 'server-url'"):
+        scan_arguments({"INPUT_URL": "http://x", "INPUT_API_KEY": "k"}, tmp_path)

@@ -79,3 +79,16 @@ def test_markdown_keeps_every_finding_when_they_fit() -> None:
 
     assert "left out" not in out
     assert len(out) < MAX_CHARS
+
+
+def test_markdown_summary_lists_the_worst_findings_escaped_and_without_evidence() -> None:
+    from middlebrick.render.markdown import render_markdown_summary
+
+    out = render_markdown_summary(sample_report(hostile_finding()), limit=3)
+    assert "**Score 59/100 · grade F**" in out and "### Categories" in out
+    rows = [_cells(r) for r in _table_rows(out) if _cells(r)[0] in ("critical", "high", "medium")]
+    assert [r[0] for r in rows] == ["critical", "high", "high"]
+    assert "…and 3 more findings in the full report." in out
+    assert "<details>" not in out and "curl" not in out
+    everything = render_markdown_summary(sample_report(hostile_finding()))
+    assert SCRIPT not in everything and "&lt;script&gt;" in everything
