@@ -6,6 +6,10 @@ error) through a ``DeliveryStore``: the service implements it with its database,
 
 - only ``http`` and ``https`` URLs; a time limit on every attempt; the receiver's answer is not
   read; no proxy or ``.netrc`` from the environment and no cookies;
+- unless ``allow_private``, a receiver must be at a public address: a URL whose host is, or
+  resolves to, a loopback, private or link-local address fails without a connection (so the
+  service cannot be aimed at its own network, even by DNS rebinding: the connection uses the
+  checked addresses); the CLI allows them, the service only when an administrator does;
 - redirects are not followed, except a 307/308 to the same scheme, host and port (at most 3);
 - 2xx is delivered; a timeout, a connection error, 408, 425, 429 and 5xx are retried after
   ``first_delay × factor^n`` seconds (or the receiver's ``Retry-After``), capped at
@@ -33,6 +37,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from middlebrick import __version__
 from middlebrick.errors import UsageError
+from middlebrick.webhooks._transport import (
+    NOT_PUBLIC,
+    NotPublic,
+    PublicOnly,
+    origin,
+    refuse_private_literal,
+    seconds,
+    transport_error,
+)
 from middlebrick.webhooks.chat import PayloadFormat, render_payload
 from middlebrick.webhooks.events import EventType, WebhookEvent
 from middlebrick.webhooks.signing import HEADER, sign
@@ -73,7 +86,7 @@ class Endpoint(BaseModel):
 
     def origin(self) -> str:
         """``scheme://host:port`` of the URL: what a message may show (the path may be secret)."""
-        return _origin(self.url)
+        return origin(self.url)
 
 
 class RetryPolicy(BaseModel):
@@ -197,9 +210,11 @@ class Deliverer:
         policy: RetryPolicy | None = None,
         disable_after: int = 5,
         on_disabled: Notice | None = None,
+        allow_private: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
+        self.allow_private = allow_private
         self.policy = policy or RetryPolicy()
         self.disable_after = disable_after
         self._on_disabled = on_disabled
@@ -312,8 +327,14 @@ class Deliverer:
                 status, retry_after, error = await self._post(endpoint.url, body, headers)
         except TimeoutError:
             return outcome(None, f"no answer within {self.policy.timeout:g} s", retry=True)
+        except NotPublic:
+            return outcome(None, NOT_PUBLIC, retry=False)
         except aiohttp.ClientError as exc:
-            return outcome(None, _transport_error(exc), retry=True)
+            if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(
+                exc.os_error, NotPublic
+            ):
+                return outcome(None, NOT_PUBLIC, retry=False)
+            return outcome(None, transport_error(exc), retry=True)
         if error is not None:
             return outcome(status, error, retry=False)
         assert status is not None
@@ -327,50 +348,27 @@ class Deliverer:
     ) -> tuple[int | None, float | None, str | None]:
         """POST, following same-origin 307/308 only: (status, Retry-After, error)."""
         if self._session is None:
+            resolver = None if self.allow_private else PublicOnly()
             self._session = aiohttp.ClientSession(
-                trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+                connector=aiohttp.TCPConnector(resolver=resolver),
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
         for _hop in range(_MAX_REDIRECTS + 1):
+            if not self.allow_private:
+                refuse_private_literal(url)
             async with self._session.post(
                 url, data=body, headers=headers, allow_redirects=False
             ) as resp:
                 status, location = resp.status, resp.headers.get("Location")
-                retry_after = _seconds(resp.headers.get("Retry-After"))
+                retry_after = seconds(resp.headers.get("Retry-After"))
                 resp.close()  # the receiver's answer is not read: only its status counts
             if status not in (301, 302, 303, 307, 308):
                 return status, retry_after, None
             target = urljoin(url, location or "")
             if status not in (307, 308) or not location:
                 return status, None, f"HTTP {status} redirect not followed (it would drop the body)"
-            if _origin(target) != _origin(url):
+            if origin(target) != origin(url):
                 return status, None, f"HTTP {status} redirect to another origin not followed"
             url = target
         return None, None, f"more than {_MAX_REDIRECTS} redirects"
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:  # a port that is not a number: no origin at all
-        return ""
-    return f"{parts.scheme}://{parts.hostname}:{port}"
-
-
-def _seconds(value: str | None) -> float | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    return float(min(int(value.strip()), 3600))
-
-
-def _transport_error(exc: aiohttp.ClientError) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return "the receiver's TLS certificate is not trusted"
-    if isinstance(exc, aiohttp.ClientSSLError):
-        return "the TLS handshake with the receiver failed"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or type(exc.os_error).__name__
-        return f"cannot connect to the receiver ({reason})"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the receiver closed the connection without answering"
-    return f"transport error ({type(exc).__name__})"

@@ -90,7 +90,8 @@ def _deliverer(store: MemoryStore, **options: object) -> tuple[Deliverer, list[f
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    return Deliverer(store, policy=FAST, sleep=sleep, **options), waits  # type: ignore[arg-type]
+    deliverer = Deliverer(store, policy=FAST, sleep=sleep, allow_private=True, **options)  # type: ignore[arg-type]
+    return deliverer, waits
 
 
 async def test_receiver_verifies_a_signed_scan_completed_delivery(receiver: Receiver) -> None:
@@ -172,7 +173,7 @@ async def test_delivery_does_not_retry_a_client_error(receiver: Receiver) -> Non
 async def test_delivery_times_out_on_a_receiver_that_does_not_answer(receiver: Receiver) -> None:
     receiver.delay = 5
     policy = FAST.model_copy(update={"attempts": 2, "timeout": 0.3})
-    deliverer = Deliverer(MemoryStore(), policy=policy)
+    deliverer = Deliverer(MemoryStore(), policy=policy, allow_private=True)
     started = asyncio.get_running_loop().time()
     async with deliverer:
         delivery = await deliverer.deliver(_endpoint(receiver), scan_completed(sample_report()))
@@ -254,7 +255,9 @@ async def test_an_endpoint_failing_again_and_again_is_disabled_with_a_notice(
 
     store = MemoryStore()
     policy = FAST.model_copy(update={"attempts": 1})
-    deliverer = Deliverer(store, policy=policy, disable_after=3, on_disabled=notice)
+    deliverer = Deliverer(
+        store, policy=policy, disable_after=3, on_disabled=notice, allow_private=True
+    )
     endpoint = _endpoint(receiver)
     async with deliverer:
         states = [
@@ -275,7 +278,8 @@ async def test_a_manual_resend_sends_the_same_event_freshly_signed_and_re_enable
 ) -> None:
     receiver.script = [500]
     store = MemoryStore()
-    deliverer = Deliverer(store, policy=FAST.model_copy(update={"attempts": 1}), disable_after=1)
+    policy = FAST.model_copy(update={"attempts": 1})
+    deliverer = Deliverer(store, policy=policy, disable_after=1, allow_private=True)
     endpoint = _endpoint(receiver)
     event = scan_completed(sample_report())
     async with deliverer:
@@ -309,3 +313,16 @@ async def test_slack_deliveries_are_unsigned_without_a_secret(receiver: Receiver
     assert delivery is not None and delivery.state == "failed"  # this receiver wants signatures
     assert HEADER not in receiver.seen[0].headers
     assert receiver.bodies[0].startswith(b'{"text":')
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+async def test_deliverer_refuses_a_receiver_that_is_not_public_unless_allowed(
+    receiver: Receiver, host: str
+) -> None:
+    port = receiver.url.split(":")[2].split("/")[0]
+    endpoint = _endpoint(receiver).model_copy(update={"url": f"http://{host}:{port}/hooks/main"})
+    async with Deliverer(MemoryStore(), policy=FAST) as deliverer:
+        delivery = await deliverer.deliver(endpoint, scan_completed(sample_report()))
+    assert delivery is not None and delivery.state == "failed" and receiver.seen == []
+    assert len(delivery.attempts) == 1  # not retried: it will not become public
+    assert (delivery.attempts[0].error or "").startswith("the receiver is not at a public address")
