@@ -17,8 +17,9 @@ operations, so every check examines them too. docs/discovery.md gives the reques
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
+from middlebrick.discovery.bases import base_url_for, resolve_base
 from middlebrick.discovery.crawl import crawl
 from middlebrick.discovery.expand import DEFAULT_MAX_REQUESTS as DEFAULT_EXPAND
 from middlebrick.discovery.expand import expand_surface, with_operations
@@ -68,24 +69,30 @@ async def _listed(
 ) -> tuple[Surface, dict[str, Exchange]]:
     """The surface as the spec, a served spec or the crawl lists it, and the crawl's pages."""
     if spec is not None:
+        base, why = await resolve_base(client, target, spec)
         surface = Surface(
-            base_url=base_url_for(target, spec),
+            base_url=base,
             operations=spec.operations,
             spec=spec,
             origin="spec file",
-            notes=(f"{_count(len(spec.operations))} from the API description {spec.source}",),
+            notes=(
+                f"{_count(len(spec.operations))} from the API description {spec.source}",
+                *([why] if why else []),
+            ),
         )
         return surface, {}
     found, tried = await find_spec(client, target) if find_served else (None, 0)
     if found is not None:
         served = found.spec
+        base, why = await resolve_base(client, target, served, spec_url=found.url)
         surface = Surface(
-            base_url=base_url_for(target, served, spec_url=found.url),
+            base_url=base,
             operations=served.operations,
             spec=served,
             origin=f"spec served at {found.url}",
             notes=(
                 f"found an API description at {found.url} with {_count(len(served.operations))}",
+                *([why] if why else []),
             ),
         )
         return surface, {}
@@ -107,37 +114,6 @@ async def _listed(
         ),
     )
     return surface, dict(crawled.pages)
-
-
-def base_url_for(target: str, spec: ApiSpec, *, spec_url: str | None = None) -> str:
-    """The base URL the spec's paths hang from on ``target`` (no trailing slash).
-
-    A target with a path names the API's base itself, unless the spec's paths (after its first
-    server's path) already start with that path. Otherwise the base is the target's origin plus
-    the path of the spec's first server (a server on another host keeps only its path; relative
-    servers resolve against the spec's URL when it was served, else against the target).
-    """
-    parts = urlsplit(target)
-    origin = f"{parts.scheme}://{parts.netloc}"
-    target_path = parts.path.rstrip("/")
-    server_path = ""
-    if spec.servers:
-        server_path = urlsplit(urljoin(spec_url or target, spec.servers[0])).path.rstrip("/")
-    if target_path and not _all_under(
-        [server_path + op.path for op in spec.operations], target_path
-    ):
-        served_elsewhere = spec_url is not None and not spec_url.startswith(
-            f"{origin}{target_path}/"
-        )
-        if not served_elsewhere and not _all_under(
-            [op.path for op in spec.operations], target_path
-        ):
-            return origin + target_path
-    return origin + server_path
-
-
-def _all_under(paths: list[str], prefix: str) -> bool:
-    return bool(paths) and all(path == prefix or path.startswith(prefix + "/") for path in paths)
 
 
 def _count(n: int) -> str:

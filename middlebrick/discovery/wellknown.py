@@ -10,24 +10,13 @@ from urllib.parse import urljoin, urlsplit
 
 from middlebrick.errors import SpecError
 from middlebrick.http.exchange import Headers, Request, Response, Sender
+from middlebrick.knowledge import discovery_paths
 from middlebrick.spec.load import parse_spec
 from middlebrick.spec.model import ApiSpec
 
-WELL_KNOWN = (
-    "/openapi.json",
-    "/openapi.yaml",
-    "/swagger.json",
-    "/swagger.yaml",
-    "/v3/api-docs",
-    "/v2/api-docs",
-    "/api/schema/",
-    "/api-docs",
-    "/swagger/v1/swagger.json",
-    "/api/openapi.json",
-    "/docs",
-    "/redoc",
-)
-"""Paths tried, relative to the target URL and to its origin, in this order."""
+WELL_KNOWN = tuple("/" + location.path for location in discovery_paths().spec_locations)
+"""Paths tried, relative to the target URL, the folder it redirected to and its origin, in this
+order (``spec_locations`` of ``knowledge/discovery_paths.yaml``, which says who serves each)."""
 
 ACCEPT = Headers.of(
     {"Accept": "application/json, application/yaml;q=0.9, text/yaml;q=0.9, */*;q=0.5"}
@@ -37,16 +26,21 @@ _MAX_LINKS_PER_PAGE = 3
 _MAX_REF_ROUNDS = 5
 _MAX_REF_FILES = 50
 _SPEC_LINKS = (
-    re.compile(r"""\burl\s*:\s*["']([^"'\s<>]+)["']"""),  # Swagger UI: url: "/openapi.json"
-    re.compile(r"""\bspec-url\s*=\s*["']([^"'\s<>]+)["']"""),  # <redoc spec-url="...">
+    # Swagger UI's `url: "/openapi.json"` and `urls: [{"url": …}]` (drf-yasg and flasgger write
+    # JSON settings: quoted keys), ReDoc's and RapiDoc's `spec-url`, Stoplight Elements'
+    # `apiDescriptionUrl`, Scalar's `data-url`, Swagger UI's `configUrl`
+    re.compile(
+        r"""["']?\b(?:url|spec-url|specUrl|apiDescriptionUrl|configUrl|data-url)["']?"""
+        r"""\s*[:=]\s*["']([^"'\s<>]+)["']"""
+    ),
     re.compile(r"""\bRedoc\.init\(\s*["']([^"'\s<>]+)["']"""),
-    re.compile(r"""\bconfigUrl\s*:\s*["']([^"'\s<>]+)["']"""),
-    re.compile(  # any quoted link to a .json/.yaml file named like a spec
-        r"""["']([^"'\s<>]*(?:openapi|swagger|api-docs|schema)[^"'\s<>]*"""
+    re.compile(  # any quoted link to a .json/.yaml file named like a spec (`fetch("/spec.json")`)
+        r"""["']([^"'\s<>]*(?:openapi|swagger|api-docs|schema|spec)[^"'\s<>]*"""
         r"""\.(?:json|ya?ml)(?:\?[^"'\s<>]*)?)["']"""
     ),
 )
 _NOT_SPECS = (".js", ".css", ".png", ".svg", ".ico", ".html", ".map")
+_DRF_YASG = re.compile(r"drf-yasg|id=[\"']swagger-settings[\"']")  # its UI page
 
 
 @dataclass(frozen=True)
@@ -57,22 +51,38 @@ class Found:
     url: str
 
 
-def candidate_urls(target: str) -> list[str]:
-    """The usual spec locations below the target URL, then below its origin, without repeats."""
+def candidate_urls(target: str, landed: str | None = None) -> list[str]:
+    """The usual spec locations below the folder the target redirected to (``landed``, when it
+    ends in ``/``), the target URL and its origin, then the versioned ones; without repeats."""
     parts = urlsplit(target)
     origin = f"{parts.scheme}://{parts.netloc}"
-    prefixes = dict.fromkeys([parts.path.rstrip("/"), ""])
-    return list(dict.fromkeys(origin + prefix + path for prefix in prefixes for path in WELL_KNOWN))
+    folder = urlsplit(landed).path if landed and same_origin(landed, target) else ""
+    landed_folder = folder.rstrip("/") if folder.endswith("/") else ""
+    prefixes = [p for p in (landed_folder, parts.path.rstrip("/")) if p] + [""]
+    knowledge = discovery_paths()
+    urls = [origin + prefix + path for prefix in dict.fromkeys(prefixes) for path in WELL_KNOWN]
+    urls += [
+        f"{origin}/{prefix}/{location.path}"
+        for prefix in knowledge.version_prefixes
+        for location in knowledge.spec_locations
+        if location.versioned
+    ]
+    return list(dict.fromkeys(urls))
 
 
 def spec_links(page: str, page_url: str) -> list[str]:
-    """Same-origin links to an API description in an HTML docs page (Swagger UI, Redoc, …)."""
+    """Same-origin links to an API description in an HTML docs page (Swagger UI, Redoc, …).
+
+    drf-yasg's Swagger UI names none: it asks its own URL with ``?format=openapi``.
+    """
     links: list[str] = []
     for pattern in _SPEC_LINKS:
         for match in pattern.finditer(page):
             url = urljoin(page_url, html.unescape(match.group(1)))
             if same_origin(url, page_url) and not urlsplit(url).path.lower().endswith(_NOT_SPECS):
                 links.append(url.partition("#")[0])
+    if _DRF_YASG.search(page):
+        links.append(urlsplit(page_url)._replace(query="format=openapi", fragment="").geturl())
     return list(dict.fromkeys(links))[:_MAX_LINKS_PER_PAGE]
 
 
@@ -83,28 +93,45 @@ def same_origin(url: str, other: str) -> bool:
 
 
 async def find_spec(client: Sender, target: str) -> tuple[Found | None, int]:
-    """The first usual location that serves an API description, and how many were tried."""
-    tried: set[str] = set()
-    locations = candidate_urls(target)
+    """The first usual location that serves an API description, and how many were tried.
+
+    The target itself comes first: it may be the document, or a docs page naming it. A target
+    that redirects to a folder of its origin (``/`` -> ``/v1/``) adds that folder to the places
+    looked below. Every HTML answer is read for the spec links it names (at most three each).
+    """
+    tried = {target}
+    start = await _get(client, target)
+    if start is not None:
+        found = await _read(client, target, start, tried)
+        if found is not None:
+            return found, 1
+    locations = candidate_urls(target, start.url if start is not None else None)
     for url in locations:
+        if url in tried:
+            continue
         tried.add(url)
         response = await _get(client, url)
         if response is None:
             continue
-        if _is_html(response):
-            for link in spec_links(response.text, response.url or url):
-                if link in tried:
-                    continue
-                tried.add(link)
-                linked = await _get(client, link)
-                found = await _try_parse(client, link, linked) if linked is not None else None
-                if found is not None:
-                    return found, len(locations)
-            continue
-        found = await _try_parse(client, url, response)
+        found = await _read(client, url, response, tried)
         if found is not None:
             return found, len(locations)
     return None, len(locations)
+
+
+async def _read(client: Sender, url: str, response: Response, tried: set[str]) -> Found | None:
+    """The document ``response`` is, or the first one the docs page it is links to."""
+    if not _is_html(response):
+        return await _try_parse(client, url, response)
+    for link in spec_links(response.text, response.url or url):
+        if link in tried:
+            continue
+        tried.add(link)
+        linked = await _get(client, link)
+        found = await _try_parse(client, link, linked) if linked is not None else None
+        if found is not None:
+            return found
+    return None
 
 
 async def fetch_spec(client: Sender, url: str) -> ApiSpec:

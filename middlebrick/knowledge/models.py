@@ -152,22 +152,41 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
 _RELATIVE_PATH = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+){0,2}$")
 
 
-class DiscoveryPaths(_Strict):
-    """What undocumented-operation probing and the docs-exposure check try.
+class SpecLocation(_Strict):
+    """Where a framework serves its API description by default, and where that is documented."""
 
-    ``words`` are single path segments tried beside documented paths; ``docs_pages`` are the
-    paths where interactive API documentation is usually served. Without a spec (crawl mode)
-    ``resources`` (one or two segments) are tried under the base and ``prefixes``, and
-    ``query_params`` are tried on routes that refuse a request without parameters.
+    path: str = Field(pattern=r"^[A-Za-z0-9._~/-]+(?:\?[A-Za-z0-9._~=&-]+)?$")
+    source: str = Field(min_length=8)
+    versioned: bool = False  # also tried under each of the version prefixes
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if value.startswith("/") or "//" in value:
+            raise ValueError(f"must be a relative path without '//': {value!r}")
+        return value
+
+
+class DiscoveryPaths(_Strict):
+    """What spec discovery, undocumented-operation probing and the docs-exposure check try.
+
+    ``spec_locations`` are where frameworks serve their API description (``version_prefixes``
+    for the versioned ones); ``words`` are single path segments tried beside documented paths;
+    ``docs_pages`` are the paths where interactive API documentation is usually served. Without
+    a spec (crawl mode) ``resources`` (one or two segments) are tried under the base and
+    ``prefixes``, and ``query_params`` are tried on routes that refuse a request without
+    parameters.
     """
 
     words: tuple[str, ...] = Field(min_length=1)
+    spec_locations: tuple[SpecLocation, ...] = Field(min_length=1, max_length=30)
+    version_prefixes: tuple[str, ...] = Field(default=(), max_length=6)
     docs_pages: tuple[str, ...] = Field(min_length=1)
     prefixes: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
     query_params: tuple[str, ...] = ()
 
-    @field_validator("prefixes", "resources")
+    @field_validator("prefixes", "resources", "version_prefixes")
     @classmethod
     def _relative(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [path for path in value if not _RELATIVE_PATH.match(path)]

@@ -77,9 +77,9 @@ def test_base_url_for_a_spec_file(
     assert base_url_for(target, _spec(servers, paths)) == expected
 
 
-async def test_discover_with_a_spec_file_uses_its_operations_without_requests() -> None:
+async def test_discover_with_a_spec_file_on_the_targets_host_uses_it_without_requests() -> None:
     sender = FakeSender()
-    spec = _spec(["https://prod.example.com/v1"])
+    spec = _spec([BASE + "/v1"])
 
     surface = await discover(sender, BASE, spec=spec, probe=0)
 
@@ -93,11 +93,17 @@ async def test_discover_with_a_spec_file_uses_its_operations_without_requests() 
 def test_candidate_urls_cover_the_target_path_and_the_origin_without_repeats() -> None:
     below_path = candidate_urls("http://h.test/api/v1/")
     at_root = candidate_urls("http://h.test")
+    redirected = candidate_urls("http://h.test", "http://h.test/v1/")
 
-    assert len(below_path) == 2 * len(WELL_KNOWN)
     assert below_path[0] == "http://h.test/api/v1/openapi.json"
     assert below_path[len(WELL_KNOWN)] == "http://h.test/openapi.json"
-    assert at_root == [f"http://h.test{path}" for path in WELL_KNOWN]
+    assert len(below_path) == len(set(below_path))
+    assert at_root[: len(WELL_KNOWN)] == [f"http://h.test{path}" for path in WELL_KNOWN]
+    versioned = at_root[len(WELL_KNOWN) :]  # drf-spectacular's /api/v2/schema/ and friends
+    assert "http://h.test/api/v2/schema/" in versioned
+    assert "http://h.test/v1/openapi.json" in versioned
+    assert len(at_root) <= 40
+    assert redirected[0] == "http://h.test/v1/openapi.json"  # where / redirected comes first
 
 
 async def test_discover_finds_a_served_spec_and_stops_there() -> None:
@@ -110,7 +116,9 @@ async def test_discover_finds_a_served_spec_and_stops_there() -> None:
 
     surface = await discover(sender, BASE, probe=0)
 
-    assert [r.url for r in sender.sent] == [BASE + p for p in WELL_KNOWN[:3]]
+    searched = [BASE, *(BASE + p for p in WELL_KNOWN[:2])]  # the target, then the usual places
+    assert [r.url for r in sender.sent][:3] == searched
+    assert BASE + "/v3/api-docs" not in [r.url for r in sender.sent]
     assert surface.origin == f"spec served at {BASE}/swagger.json"
     assert [op.key for op in surface.operations] == [
         "GET /items",
@@ -119,7 +127,9 @@ async def test_discover_finds_a_served_spec_and_stops_there() -> None:
     ]
     assert surface.base_url == BASE + "/api"
     assert surface.spec is not None and surface.spec.source == f"{BASE}/swagger.json"
-    assert surface.notes == (f"found an API description at {BASE}/swagger.json with 3 operations",)
+    assert surface.notes[0] == f"found an API description at {BASE}/swagger.json with 3 operations"
+    # nothing answers below either base: the servers URL is kept, and the note says so
+    assert surface.notes[1].startswith(f"the API description's servers URL is `/api`; its ")
 
 
 async def test_discover_finds_a_spec_below_the_target_path_first() -> None:
@@ -226,7 +236,7 @@ async def test_html_catch_all_is_not_a_spec_and_the_target_is_crawled() -> None:
     assert surface.operations[0].source == "discovered"
     assert surface.base_url == BASE
     assert surface.notes[0] == (
-        f"no OpenAPI document found at {len(WELL_KNOWN)} usual locations; "
+        f"no OpenAPI document found at {len(candidate_urls(BASE))} usual locations; "
         "crawled 1 operation from 1 page"
     )
     assert surface.notes[1].endswith("; none answered")  # the shell is no route
@@ -282,7 +292,8 @@ async def test_crawl_follows_same_origin_links_and_templates_id_siblings() -> No
         ("user_id", ("7",)),
         ("id", ("1",)),
     ]
-    fetched = [r.url.removeprefix(BASE) for r in sender.sent[len(candidate_urls(BASE + "/api")) :]]
+    searched = 1 + len(candidate_urls(BASE + "/api"))  # the target, then the usual locations
+    fetched = [r.url.removeprefix(BASE) for r in sender.sent[searched:]]
     # two pages of one shape at most; logout never fetched; depth-2 links listed, not fetched
     assert fetched == [
         "/api",
