@@ -79,7 +79,8 @@ async def resolve_base(
         for c, s in zip(candidates, scores, strict=True)
         if c is not chosen
     )
-    servers = f"`{spec.servers[0]}`" if spec.servers else "absent"
+    server = spec.servers[0].strip() if spec.servers else None
+    servers = f"`{server}`" if server else ("empty" if server is not None else "absent")
     return chosen.url, (
         f"the API description's servers URL is {servers}; its operations answer below "
         f"{chosen.url} ({chosen.why}): {scores[best]} of {len(operations)} GET operations tried "
@@ -202,6 +203,7 @@ def _filled(op: Operation) -> str:
     for param in op.params("path"):
         value: Any = value_for_parameter(param)
         path = path.replace("{" + param.name + "}", quote(serialize(value) or "1", safe=""))
+    path = _UNRESOLVED.sub("1", path)  # a template the document does not declare
     query = [(p.name, serialize(value_for_parameter(p))) for p in op.params("query") if p.required]
     return path + ("?" + urlencode(query) if query else "")
 
