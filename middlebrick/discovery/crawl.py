@@ -1,4 +1,12 @@
-"""A surface without a spec: the target URL, plus the same-origin links its JSON answers hold.
+"""A surface without a spec: the target URL, plus the same-origin links its answers hold.
+
+JSON answers give every string that is a same-origin URL or path (HAL's and JSON:API's links
+among them; a HAL ``href`` may also be relative), and the ``Link`` header. HTML pages give their
+``<a href>`` links, followed as pages, and their JSON alternates (``<link rel="alternate"
+type="application/json…">``, links to ``….json`` or ``?format=json``: Datasette's, Django REST
+framework's browsable API), which stand for the page's data: an alternate of a page already
+fetched as HTML is fetched too. A page link becomes an operation only when it answered with
+something other than HTML; every other link (JSON, alternate) becomes one as found.
 
 Links are followed breadth first and bounded (operations, pages, depth, pages of one shape);
 numeric and UUID path segments become templates (``/items/42`` -> ``/items/{id}``) when several
@@ -15,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
+from middlebrick.discovery.pages import page_links
+from middlebrick.discovery.undocumented import is_html
 from middlebrick.discovery.wellknown import same_origin
 from middlebrick.http.exchange import Exchange, Headers, Request, Response, Sender
 from middlebrick.spec.model import Operation, Parameter
@@ -24,6 +34,7 @@ ACCEPT_JSON = Headers.of({"Accept": "application/json, */*;q=0.5"})
 _ID_SEGMENT = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-f]{24})$"
 )
+_FORMAT_SUFFIX = re.compile(r"\.(?:json|csv|xml|ya?ml)$", re.I)  # /rows/1.json: an id, as JSON
 _PATH_LIKE = re.compile(r"^/(?!/)[\w\-.~%!$&'()*+,;=:@/{}]*(?:\?[^\s#]*)?$")
 _URI_TEMPLATE_QUERY = re.compile(r"\{[?&#][^}]*\}")
 _TEMPLATE_PARAM = re.compile(r"\{([^{}/]+)\}")
@@ -57,6 +68,8 @@ class _Link:
     path: str
     query: tuple[tuple[str, str], ...]
     depth: int
+    page: bool = False  # from an HTML page's <a href>: an operation only if it answers non-HTML
+    alternate: bool = False  # the JSON of a page (<link rel="alternate">, .json, ?format=json)
 
 
 async def crawl(
@@ -64,7 +77,7 @@ async def crawl(
     target: str,
     *,
     max_operations: int = 200,
-    max_depth: int = 2,
+    max_depth: int = 3,
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> Crawled:
     """The operations found from the target URL, with the pages fetched to find them."""
@@ -81,7 +94,7 @@ async def crawl(
         shape = _shape(link.path)
         if link.depth >= max_depth or "{" in link.path or _NOT_FOLLOWED.search(link.path):
             continue
-        if pages[shape] >= _MAX_PAGES_PER_SHAPE:
+        if pages[shape] >= _MAX_PAGES_PER_SHAPE and not link.alternate:
             continue
         pages[shape] += 1
         query = f"?{urlencode(link.query)}" if link.query else ""
@@ -91,43 +104,73 @@ async def crawl(
         fetched += 1
         if exchange.response is None:
             continue
-        answers.setdefault(link.path, exchange)
-        for path, params in _links_in(exchange.response, origin):
-            if len(links) >= max_operations:
-                break
-            if path not in links:
-                links[path] = _Link(path, params, link.depth + 1)
-                queue.append(links[path])
-    return Crawled(_operations(list(links.values())), fetched, answers)
+        if link.path not in answers or not is_html(exchange.response):
+            answers[link.path] = exchange
+        for found in _links_in(exchange.response, origin, link.depth):
+            known = links.get(found.path)
+            if known is None and len(links) < max_operations:
+                links[found.path] = found
+                queue.append(found)
+            elif known is not None and _better(found, known, answers):
+                links[found.path] = found  # the JSON of a page fetched as HTML
+                queue.append(found)
+    listed = [link for link in links.values() if not link.page or _answered_data(link, answers)]
+    return Crawled(_operations(listed), fetched, answers)
 
 
-def _links_in(response: Response, origin: str) -> Iterator[tuple[str, tuple[tuple[str, str], ...]]]:
-    """Same-origin paths (and their query) in a response's ``Link`` header and JSON strings."""
+def _links_in(response: Response, origin: str, depth: int) -> Iterator[_Link]:
+    """The links of an answer: its ``Link`` header, and its JSON strings or HTML links."""
     base = response.url or origin + "/"
     for header in response.headers.get_all("link"):
         for match in _LINK_HEADER.finditer(header):
             found = _as_link(urljoin(base, match.group(1).strip()), origin)
             if found is not None:
-                yield found
-    for text in _strings(response.json):
+                yield _Link(*found, depth + 1)
+    if is_html(response):
+        for link in page_links(response.text, base):
+            found = _as_link(link.url, origin)
+            if found is not None:
+                yield _Link(
+                    *found,
+                    depth if link.alternate else depth + 1,
+                    page=not link.alternate,
+                    alternate=link.alternate,
+                )
+        return
+    for key, text in _strings(response.json):
+        if key == "href" and not text.startswith(("/", "http://", "https://")):
+            text = urljoin(base, text)  # HAL: an href may be relative to the answer's URL
         found = _as_link(text, origin)
         if found is not None:
-            yield found
+            yield _Link(*found, depth + 1)
 
 
-def _strings(data: Any) -> Iterator[str]:
-    """String values of a parsed JSON document, breadth first, bounded."""
-    queue: deque[Any] = deque([data])
+def _better(found: _Link, known: _Link, answers: Mapping[str, Exchange]) -> bool:
+    """True when ``found`` is the JSON alternate of a page ``known`` got as HTML (same path)."""
+    if not found.alternate or known.alternate or found.query == known.query:
+        return False
+    answer = answers.get(known.path)
+    return answer is not None and answer.response is not None and is_html(answer.response)
+
+
+def _answered_data(link: _Link, answers: Mapping[str, Exchange]) -> bool:
+    answer = answers.get(link.path)
+    return answer is not None and answer.response is not None and not is_html(answer.response)
+
+
+def _strings(data: Any) -> Iterator[tuple[str | None, str]]:
+    """String values of a parsed JSON document with their keys, breadth first, bounded."""
+    queue: deque[tuple[str | None, Any]] = deque([(None, data)])
     seen = 0
     while queue and seen < _MAX_NODES:
-        node = queue.popleft()
+        key, node = queue.popleft()
         seen += 1
         if isinstance(node, str):
-            yield node
+            yield key, node
         elif isinstance(node, dict):
-            queue.extend(node.values())
+            queue.extend((str(k), v) for k, v in node.items())
         elif isinstance(node, list):
-            queue.extend(node[:100])
+            queue.extend((key, v) for v in node[:100])
 
 
 def _as_link(text: str, origin: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
@@ -148,7 +191,18 @@ def _as_link(text: str, origin: str) -> tuple[str, tuple[tuple[str, str], ...]] 
 
 
 def _shape(path: str) -> tuple[str, ...]:
-    return tuple(_WILD if _ID_SEGMENT.match(seg) else seg for seg in path.split("/"))
+    return tuple(_wild(seg) for seg in path.split("/"))
+
+
+def _wild(segment: str) -> str:
+    """``_WILD`` for an id segment (with its format suffix: ``_WILD + ".json"``), else itself."""
+    stem, suffix = _split_suffix(segment)
+    return _WILD + suffix if _ID_SEGMENT.match(stem) else segment
+
+
+def _split_suffix(segment: str) -> tuple[str, str]:
+    match = _FORMAT_SUFFIX.search(segment)
+    return (segment[: match.start()], match.group(0)) if match else (segment, "")
 
 
 def _operations(links: list[_Link]) -> tuple[Operation, ...]:
@@ -182,7 +236,9 @@ def _template(shape: tuple[str, ...], members: list[_Link]) -> Operation:
     rows = [member.path.split("/") for member in members]
     first = rows[0]
     varying = [
-        i for i, seg in enumerate(shape) if seg == _WILD and len({row[i] for row in rows}) > 1
+        i
+        for i, seg in enumerate(shape)
+        if seg.startswith(_WILD) and len({row[i] for row in rows}) > 1
     ]
     segments = list(first)
     params: list[Parameter] = []
@@ -192,11 +248,11 @@ def _template(shape: tuple[str, ...], members: list[_Link]) -> Operation:
         while name in used:
             name += "_"
         used.add(name)
-        example = first[index]
+        example, suffix = _split_suffix(first[index])
         schema = {"type": "integer"} if example.isdigit() else {"type": "string"}
         if "-" in example:
             schema = {"type": "string", "format": "uuid"}
-        segments[index] = "{" + name + "}"
+        segments[index] = "{" + name + "}" + suffix
         params.append(
             Parameter(name=name, location="path", required=True, schema=schema, examples=(example,))
         )

@@ -294,13 +294,16 @@ async def test_crawl_follows_same_origin_links_and_templates_id_siblings() -> No
     ]
     searched = 1 + len(candidate_urls(BASE + "/api"))  # the target, then the usual locations
     fetched = [r.url.removeprefix(BASE) for r in sender.sent[searched:]]
-    # two pages of one shape at most; logout never fetched; depth-2 links listed, not fetched
+    # two pages of one shape at most; logout never fetched; depth-3 links listed, not fetched
     assert fetched == [
         "/api",
         "/api/orders?cursor=abc",
         "/api/users?page=2",
         "/api/items/41",
         "/api/items/42",
+        "/api/users/deeper",
+        "/api/users/7/orders/1",
+        "/api/users/8/orders/2",
     ]
 
 
