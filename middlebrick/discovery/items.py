@@ -12,7 +12,7 @@ not answer alike (a catch-all gives itself away there). It joins the surface as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _MAX_RESOURCES = 5
 _MAX_PER_RESOURCE = 7
+_IDS_TRIED = 3  # records of the first listing whose ids are tried at its own folder
 
 
 @dataclass(frozen=True)
@@ -67,51 +68,78 @@ async def item_routes(
     return list(found.values())
 
 
+@dataclass
+class _Resource:
+    """A resource the answers list: where its items may live, and ids to try there."""
+
+    own: list[str]  # folders that listed it (``/items`` for ``{"items": [...]}`` at /items)
+    ids: list[tuple[dict[str, Any], str]]  # (listed record, its id), first listing first
+
+
 def _candidates(answers: Mapping[str, Exchange], known: set[str], base: str) -> list[_Candidate]:
+    """Item paths to try: each listing's folder with a few listed ids, usual prefixes with one."""
     prefixes = ["", *discovery_paths().prefixes]
+    resources = _resources(answers)
     seen: set[str] = set(known)
-    resources: set[str] = set()
     found: list[_Candidate] = []
-    for path, exchange in answers.items():
-        if "{" in path or not exchange.ok or exchange.response is None:
-            continue
-        for collection in collections(exchange.response.json):
-            last = path.rstrip("/").rsplit("/", 1)[-1].lower()
-            resource = collection.resource or last
-            if not resource or resource in resources or len(resources) >= _MAX_RESOURCES:
+    for resource, listed in resources.items():
+        first = listed.ids[0][1]
+        name = f"{_slug(singular(resource))}_id"
+        parameter = Parameter(
+            name=name,
+            location="path",
+            required=True,
+            schema={"type": "integer"} if first.isdigit() else {"type": "string"},
+            examples=(first,),
+        )
+        made_up = _made_up(first, base)
+        folders = listed.own + [f"/{p}/{resource}".replace("//", "/") for p in prefixes]
+        added = 0
+        for folder in dict.fromkeys(folders):
+            template = f"{folder}/{{{name}}}"
+            if template in seen or added >= _MAX_PER_RESOURCE:
                 continue
-            listed = collection.records[0]
-            ident = record_id(listed, resource)
-            if ident is None:
-                continue
-            resources.add(resource)
-            folders = [path.rstrip("/")] if last == resource else []
-            folders += [f"/{p}/{resource}".replace("//", "/") for p in prefixes]
-            name = f"{_slug(singular(resource))}_id"
-            parameter = Parameter(
-                name=name,
-                location="path",
-                required=True,
-                schema={"type": "integer"} if ident[1].isdigit() else {"type": "string"},
-                examples=(ident[1],),
-            )
-            made_up = _made_up(ident[1], base)
-            added = 0
-            for folder in dict.fromkeys(folders):
-                template = f"{folder}/{{{name}}}"
-                if template in seen or added >= _MAX_PER_RESOURCE:
-                    continue
-                seen.add(template)
-                added += 1
+            seen.add(template)
+            added += 1
+            # a listing's own folder gets a few ids: the first may be a record the caller sees
+            # listed but may not read (another owner's, in a leaky list)
+            for row, value in listed.ids if folder in listed.own else listed.ids[:1]:
                 found.append(
                     _Candidate(
                         template,
-                        f"{folder}/{_quoted(ident[1])}",
+                        f"{folder}/{_quoted(value)}",
                         f"{folder}/{made_up}",
-                        parameter,
-                        listed,
+                        replace(parameter, examples=(value,)),
+                        row,
                     )
                 )
+    return found
+
+
+def _resources(answers: Mapping[str, Exchange]) -> dict[str, _Resource]:
+    """The resources the answers list (at most five), with their folders and listed ids."""
+    found: dict[str, _Resource] = {}
+    for path, exchange in answers.items():
+        if "{" in path or not exchange.ok or exchange.response is None:
+            continue
+        last = path.rstrip("/").rsplit("/", 1)[-1].lower()
+        for collection in collections(exchange.response.json):
+            resource = collection.resource or last
+            if not resource or (resource not in found and len(found) >= _MAX_RESOURCES):
+                continue
+            rows = (
+                collection.records[:_IDS_TRIED] if resource not in found else collection.records[:1]
+            )
+            idents = [(row, ident[1]) for row in rows if (ident := record_id(row, resource))]
+            if not idents:
+                continue
+            listed = found.setdefault(resource, _Resource([], []))
+            if last == resource and path.rstrip("/") not in listed.own:
+                listed.own.append(path.rstrip("/"))
+            values = {value for _, value in listed.ids}
+            listed.ids += [(row, v) for row, v in idents if v not in values][
+                : max(0, _IDS_TRIED + 1 - len(listed.ids))
+            ]
     return found
 
 

@@ -143,6 +143,25 @@ async def test_expand_tries_item_routes_under_other_prefixes() -> None:
     assert f"/v1/users/{TOKEN}" in [r.url.removeprefix(BASE) for r in sender.sent]
 
 
+async def test_expand_reports_an_item_route_whose_first_listed_record_is_not_readable() -> None:
+    # a leaky listing shows another tenant's record first; the caller can read only its own
+    listing = {"members": [{"member_id": 7, "name": "carol"}, {"member_id": 2, "name": "bob"}]}
+    sender = FakeSender(
+        {
+            ("GET", "/api/members"): response(200, listing, url=BASE + "/api/members"),
+            ("GET", "/api/members/7"): response(403, {"detail": "not yours"}),
+            ("GET", "/api/members/2"): response(
+                200, {"member_id": 2, "name": "bob"}, url=BASE + "/api/members/2"
+            ),
+        }
+    )
+
+    expanded = await expand_surface(sender, _crawled("/"), {})
+
+    assert _keys(expanded) == ["GET /api/members", "GET /api/members/{member_id}"]
+    assert expanded.operations[1].parameters[0].examples == ("2",)  # the id that answered
+
+
 async def test_expand_sends_at_most_its_cap() -> None:
     sender = AnswersEverything()
 
