@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from middlebrick.checks._compare import looks_like_denial
 from middlebrick.checks._exposure import sources
 from middlebrick.checks._signatures import ScanEnv, scan_exchange, signatures_for
+from middlebrick.checks._versions import MAX_REQUESTS as OLDER_REQUESTS
+from middlebrick.checks._versions import older_bases, same_kind
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.discovery.undocumented import DEFAULT_MAX_REQUESTS, control_path, control_token
@@ -116,16 +118,23 @@ async def deprecated_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
         )
 
 
-@check(category="inventory", emits={_OLDER})
+@check(category="inventory", emits={_OLDER}, max_requests=OLDER_REQUESTS)
 async def older_versions(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Operations that still answer under an older version beside a newer one.
 
-    Reads the baseline; sends no requests. Groups GET operations whose paths differ only in a
-    version segment (``/v1/users/{id}``, ``/v2/users/{id}``; documented ones and those
-    discovery found by probing) and reports each older version whose baseline answered 2xx
-    with data (not a login page or "unauthorized" message), citing the newest version's
-    exchange beside it. Confidence is confirmed. A version carried only in the base URL or a
-    header is not compared.
+    Groups GET operations whose paths differ only in a version segment (``/v1/users/{id}``,
+    ``/v2/users/{id}``; documented ones and those discovery found by probing) and reports each
+    older version whose baseline answered 2xx with data (not a login page or "unauthorized"
+    message), citing the newest version's exchange beside it; one discovery found by probing
+    must also answer JSON of the newer one's shape. Confidence is confirmed.
+
+    When the version is in the base URL (``/api/v2``), no path shows it: up to four GET
+    operations that answered 2xx JSON are requested again below the two older versions
+    (``/api/v1``) and once below a version that cannot exist (the control, which a catch-all
+    answers alike); at most 11 requests. An older version that answers JSON of the same shape,
+    unlike the control, is one finding for the API (operation ``*``, parameter the older base
+    path) listing the operations that answered there. A version carried only in a header is
+    not compared.
     """
     groups: dict[tuple[str, ...], dict[int, tuple[Operation, Exchange]]] = {}
     for operation, exchange in ctx.baseline.items():
@@ -143,6 +152,8 @@ async def older_versions(ctx: CheckContext) -> AsyncIterator[Finding]:
             resp = exchange.response
             if resp is None or not resp.ok or looks_like_denial(resp):
                 continue
+            if operation.source == "probed" and not same_kind(exchange, new_ex):
+                continue  # found by probing: only an answer shaped like the newer one counts
             new_said = new_ex.response.status if new_ex.response else "no answer"
             yield ctx.finding(
                 _OLDER,
@@ -153,6 +164,21 @@ async def older_versions(ctx: CheckContext) -> AsyncIterator[Finding]:
                 evidence=[("older", exchange), ("newer", new_ex)],
                 confidence=Confidence.confirmed,
             )
+    for older in await older_bases(ctx):
+        keys = ", ".join(f"`{op.key}`" for op, _, _ in older.answers)
+        _, current, answer = older.answers[0]
+        control = older.control.response
+        yield ctx.finding(
+            _OLDER,
+            "*",
+            parameter=older.base,
+            detail=f"the API answers below {older.base} beside its base {older.current}: "
+            f"{keys} answered JSON of the same shape there (e.g. GET {answer.request.url}), "
+            f"while a version that cannot exist answered "
+            f"{control.status if control else 'nothing'}",
+            evidence=[("older", answer), ("newer", current), ("control", older.control)],
+            confidence=Confidence.confirmed,
+        )
 
 
 @check(category="inventory", emits={_VERSIONING})

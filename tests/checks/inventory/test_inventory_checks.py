@@ -127,6 +127,21 @@ async def test_older_versions_reports_the_older_version_answering_beside_the_new
     assert [e.label for e in found[0].evidence] == ["older", "newer"]
 
 
+async def test_older_versions_stays_quiet_when_a_probed_older_version_answers_another_shape() -> None:
+    # discovery found /v1/users/{id} answering 200, but with a notice, not a user
+    spec = _spec({"/v2/users/{id}": {"get": {}}})
+    probed = Operation(method="GET", path="/v1/users/{id}", source="probed")
+    notice = response(200, {"message": "v1 is retired, see https://example.org/migrate"})
+    pairs = [
+        (probed, exchange("GET", "/v1/users/7", notice)),
+        (spec.operations[0], exchange("GET", "/v2/users/7", response(200, {"id": 7, "a": 1}))),
+    ]
+
+    found = await run_check("inventory.older_versions", baseline=make_baseline(pairs))
+
+    assert found == []
+
+
 async def test_older_versions_stays_quiet_when_the_older_version_is_retired() -> None:
     found = await run_check("inventory.older_versions", baseline=make_baseline(_versions(410)))
 
