@@ -390,23 +390,40 @@ class LlmProbePack(_Strict):
         return tuple(p for p in self.probes if _LLM_TIERS.index(p.tier) <= depth)
 
 
+class AdminPath(_Strict):
+    """A privileged-function path and where a framework or product is documented to serve it."""
+
+    path: str
+    source: str = Field(min_length=8)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if not _RELATIVE_PATH.match(value):
+            raise ValueError(f"must be 1-3 relative segments of [A-Za-z0-9._~-]: {value!r}")
+        return value
+
+
 class AdminPaths(_Strict):
     """``admin_paths.yaml``: privileged-function paths the bfla admin-path check requests.
 
-    ``paths`` are relative to the API's base (one to three segments, no leading slash);
-    ``page_words`` mark an HTML answer as an administrative page.
+    ``routes`` are relative to the API's base (one to three segments, no leading slash), each
+    with its source; ``page_words`` mark an HTML answer as an administrative page.
     """
 
-    paths: tuple[str, ...] = Field(min_length=1, max_length=40)
+    routes: tuple[AdminPath, ...] = Field(min_length=1, max_length=40)
     page_words: tuple[str, ...] = Field(min_length=1)
 
-    @field_validator("paths")
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The routes' paths, in order."""
+        return tuple(route.path for route in self.routes)
+
+    @field_validator("routes")
     @classmethod
-    def _relative_and_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [path for path in value if not _RELATIVE_PATH.match(path)]
-        if bad:
-            raise ValueError(f"paths must be 1-3 relative segments of [A-Za-z0-9._~-]: {bad}")
-        dupes = sorted({path for path in value if value.count(path) > 1})
+    def _unique(cls, value: tuple[AdminPath, ...]) -> tuple[AdminPath, ...]:
+        paths = [route.path for route in value]
+        dupes = sorted({path for path in paths if paths.count(path) > 1})
         if dupes:
             raise ValueError(f"duplicate paths {dupes}")
         return value

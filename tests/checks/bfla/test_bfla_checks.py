@@ -200,12 +200,79 @@ async def test_admin_paths_judges_a_listed_admin_operation_from_its_baseline():
     "paths", [("/admin",), ("admin", "admin"), ("a/b/c/d",), ("admin?x=1",)], ids=str
 )
 def test_admin_path_list_refuses_paths_that_are_not_relative_segments(paths: tuple[str, ...]):
+    routes = [{"path": path, "source": "a framework's documented default"} for path in paths]
     with pytest.raises(ValidationError):
-        AdminPaths(paths=paths, page_words=("admin",))
+        AdminPaths.model_validate({"routes": routes, "page_words": ["admin"]})
 
 
-def test_admin_path_list_in_the_package_validates():
-    assert "admin" in admin_path_list().paths
+def test_admin_path_list_in_the_package_validates_and_cites_a_source_for_each_route():
+    known = admin_path_list()
+    assert "admin" in known.paths
+    assert all(len(route.source) > 20 for route in known.routes)
+    assert len(known.paths) <= 40
+
+
+PHPINFO = (
+    "<!DOCTYPE html><html><head><title>PHP 8.2.7 - phpinfo()</title></head><body>"
+    "<table><tr><td>System</td><td>Linux web-1 6.1.0</td></tr>"
+    "<tr><td>DOCUMENT_ROOT</td><td>/var/www/html</td></tr></table></body></html>"
+)
+STATUS = (
+    "<html><head><title>Apache Status</title></head><body><h1>Apache Server Status for "
+    "api.example.org</h1><dl><dt>Server uptime: 3 days</dt></dl><table><tr><td>10.0.0.7</td>"
+    "<td>GET /v1/accounts?token=...</td></tr></table></body></html>"
+)
+ENV = {
+    "activeProfiles": ["prod"],
+    "propertySources": [{"name": "systemEnvironment", "properties": {"DB_HOST": {"value": "db"}}}],
+}
+HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("/phpinfo.php", response(200, PHPINFO, HTML_TYPE)),
+        ("/server-status", response(200, STATUS, HTML_TYPE)),
+        ("/actuator/env", response(200, ENV)),
+    ],
+    ids=["phpinfo", "mod_status", "actuator-env"],
+)
+async def test_admin_paths_reports_a_hidden_debug_or_status_route_anyone_reaches(
+    path: str, answer: Response
+):
+    def anyone(request: Request) -> Response:
+        return replace(answer, url=request.url)
+
+    sender = FakeSender({("GET", path): anyone})
+    found = await run_check(ADMIN_PATHS, baseline=make_baseline([], root=ROOT), sender=sender)
+
+    assert _ids(found) == {("bfla.admin-path-exposed", f"GET {path}")}
+    assert "without credentials" in found[0].detail
+
+
+async def test_admin_paths_stays_quiet_when_hidden_routes_are_not_deployed():
+    sender = FakeSender()  # every path: 404
+
+    found = await run_check(ADMIN_PATHS, baseline=make_baseline([], root=ROOT), sender=sender)
+
+    assert found == []
+    asked = {r.url.removeprefix(BASE) for r in sender.sent}
+    assert {"/phpinfo.php", "/server-status", "/actuator/env", "/elmah.axd"} <= asked
+
+
+async def test_admin_paths_stays_quiet_when_a_spa_answers_every_hidden_route_with_its_shell():
+    shell = "<!doctype html><html><head><title>Acme Admin</title></head><div id=root></div></html>"
+    sender = FakeSender()
+
+    async def send(request: Request, *, follow_redirects: bool = True) -> Exchange:
+        sender.sent.append(request)
+        return Exchange(request, response(200, shell, HTML_TYPE, url=request.url))
+
+    sender.send = send  # type: ignore[method-assign]
+    found = await run_check(ADMIN_PATHS, baseline=make_baseline([], root=ROOT), sender=sender)
+
+    assert found == []
 
 
 # --- role_fields -----------------------------------------------------------------------------
