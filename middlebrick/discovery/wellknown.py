@@ -189,13 +189,15 @@ async def parse_served(client: Sender, url: str, body: bytes) -> ApiSpec:
 
 
 async def _try_parse(client: Sender, url: str, response: Response) -> Found | None:
+    """The document at ``url``; ``None`` unless it parses and lists operations (an API root
+    such as ``{"openapi": "/openapi.json"}`` is not one)."""
     if _is_html(response):
         return None
     try:
         spec = await parse_served(client, url, response.body)
     except SpecError:
         return None
-    return Found(spec=spec, url=url)
+    return Found(spec=spec, url=url) if spec.operations else None
 
 
 async def _get(client: Sender, url: str) -> Response | None:

@@ -125,3 +125,16 @@ async def test_find_spec_stays_quiet_and_bounded_on_a_catch_all() -> None:
     assert found is None
     assert tried == len(candidate_urls(BASE))
     assert len(sender.sent) == 1 + tried  # the target, then each location once
+
+
+async def test_find_spec_does_not_take_an_api_root_naming_its_document_for_the_document() -> None:
+    sender = FakeSender(
+        {
+            ("GET", ""): response(200, {"service": "items", "openapi": "/openapi.json"}),
+            ("GET", "/openapi.json"): response(200, SWAGGER),
+        }
+    )
+
+    found, _ = await find_spec(sender, BASE)
+
+    assert found is not None and found.url == BASE + "/openapi.json"
