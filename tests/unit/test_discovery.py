@@ -129,7 +129,7 @@ async def test_discover_finds_a_served_spec_and_stops_there() -> None:
     assert surface.spec is not None and surface.spec.source == f"{BASE}/swagger.json"
     assert surface.notes[0] == f"found an API description at {BASE}/swagger.json with 3 operations"
     # nothing answers below either base: the servers URL is kept, and the note says so
-    assert surface.notes[1].startswith(f"the API description's servers URL is `/api`; its ")
+    assert surface.notes[1].startswith("the API description's servers URL is `/api`; its ")
 
 
 async def test_discover_finds_a_spec_below_the_target_path_first() -> None:

@@ -127,7 +127,7 @@ async def test_older_versions_reports_the_older_version_answering_beside_the_new
     assert [e.label for e in found[0].evidence] == ["older", "newer"]
 
 
-async def test_older_versions_stays_quiet_when_a_probed_older_version_answers_another_shape() -> None:
+async def test_older_versions_stays_quiet_when_a_probed_older_version_answers_otherwise() -> None:
     # discovery found /v1/users/{id} answering 200, but with a notice, not a user
     spec = _spec({"/v2/users/{id}": {"get": {}}})
     probed = Operation(method="GET", path="/v1/users/{id}", source="probed")
