@@ -60,7 +60,7 @@ def page_links(page: str, page_url: str) -> list[PageLink]:
     return list(found.values())
 
 
-def is_alternate_type(rel: str, media: str) -> bool:
+def _is_alternate_type(rel: str, media: str) -> bool:
     """``rel="alternate"`` with a JSON media type (``application/json+datasette`` …)."""
     return "alternate" in rel.lower().split() and "json" in media.lower()
 
@@ -88,5 +88,5 @@ class _Links(HTMLParser):
             return
         if tag == "a":
             self.links.append((href, False))
-        elif is_alternate_type(values.get("rel", ""), values.get("type", "")):
+        elif _is_alternate_type(values.get("rel", ""), values.get("type", "")):
             self.links.append((href, True))
