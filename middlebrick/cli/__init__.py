@@ -23,6 +23,9 @@ from middlebrick.cli import reports  # noqa: F401
 from middlebrick.cli import lab  # noqa: F401
 
 # isort: split
+from middlebrick.cli import serve  # noqa: F401
+
+# isort: split
 from middlebrick.cli import mcp  # noqa: F401
 from middlebrick.cli._app import app, no_color_env
 from middlebrick.errors import MiddlebrickError
