@@ -9,6 +9,7 @@ scan is cancelled. Credentials are opened from their sealed form only for the sc
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import tempfile
 import threading
@@ -35,11 +36,12 @@ from middlebrick.store.records import Job, now
 from middlebrick.store.repository import Repository
 from middlebrick.store.sealing import Sealer
 
-__all__ = ["BEAT_S", "Dispatcher", "JobSettings", "report_summary", "run_job"]
+__all__ = ["BEAT_S", "Dispatcher", "JobSettings", "redacted", "report_summary", "run_job"]
 
 log = logging.getLogger("middlebrick.jobs")
 
 BEAT_S = 1.0  # how often a running scan tells the store it is alive
+_SHORTEST_SECRET = 4  # shorter values are not searched for (they would match anything)
 
 
 class Dispatcher(Protocol):
@@ -101,6 +103,7 @@ def run_job(
             )
             return "failed"
     tracker.flush()
+    report = redacted(report.model_copy(update={"scan_id": scan_id}), request)
     return "completed" if repo.finish(scan_id, attempt, report, report_summary(report)) else "lost"
 
 
@@ -129,6 +132,21 @@ def scan_request(job: Job, sealer: Sealer, folder: Path) -> ScanRequest:
         context=options.get("context", "general"),
         mode=options.get("mode", "safe"),
     )
+
+
+def redacted(report: Report, request: ScanRequest) -> Report:
+    """The report with every credential value of ``request`` replaced, wherever it appears.
+
+    The engine redacts evidence itself; this is the store's own guarantee on top of it.
+    """
+    values = {v for _, v in request.headers} | {
+        v for c in request.identities.values() for v in c.secrets
+    }
+    text = report.model_dump_json()
+    changed = text
+    for value in sorted((v for v in values if len(v) >= _SHORTEST_SECRET), key=len, reverse=True):
+        changed = changed.replace(json.dumps(value)[1:-1], "[REDACTED]")
+    return report if changed == text else Report.model_validate_json(changed)
 
 
 def report_summary(report: Report) -> dict[str, Any]:

@@ -13,6 +13,7 @@ ABOVE_ENGINE = (
     "middlebrick.cli",
     "middlebrick.server",
     "middlebrick.jobs",
+    "middlebrick.store",
     "middlebrick.mcp",
     "middlebrick.github_action",
     "middlebrick.__main__",
@@ -63,3 +64,21 @@ def test_module_imports_only_downwards(name: str, path: Path) -> None:
             if i.startswith(("middlebrick.checks.registry", "middlebrick.engine"))
         ]
         assert not upward, f"{name} imports from above it: {upward}"
+
+
+# The service's own order: cli -> server -> jobs -> store -> (report, below the engine).
+SERVICE_ORDER = ("middlebrick.cli", "middlebrick.server", "middlebrick.jobs", "middlebrick.store")
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [(n, p) for n, p in _modules() if n.startswith(SERVICE_ORDER[1:])],
+    ids=lambda v: str(v),
+)
+def test_service_module_imports_only_downwards(name: str, path: Path) -> None:
+    level = next(i for i, prefix in enumerate(SERVICE_ORDER) if name.startswith(prefix))
+    above = SERVICE_ORDER[:level]
+    upward = [i for i in _imports(path) if i.startswith(above)]
+    assert not upward, f"{name} imports from above it: {upward}"
+    if name.startswith("middlebrick.store"):
+        assert "middlebrick.engine" not in _imports(path), f"{name} imports the engine"

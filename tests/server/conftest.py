@@ -1,0 +1,172 @@
+"""A running service per store (SQLite, PostgreSQL), organisations with keys, a loopback target.
+
+Session-scoped so the whole suite shares one server per store: the PostgreSQL database is a
+throw-away one made for this session on the machine's server (127.0.0.1:5432) and dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from middlebrick.server import ServiceSettings, create_app
+from middlebrick.server.auth import digest, hash_password, new_key
+from middlebrick.store import Repository, open_store
+from tests.integration.test_cli import _serve
+from tests.integration.twin_app import make_app
+
+PG_ADMIN = "host=127.0.0.1 port=5432 dbname=postgres user=root"
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Org:
+    """An organisation of the test service: its id, an API key and a dashboard log-in."""
+
+    id: int
+    name: str
+    key: str
+    email: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.key}
+
+
+@dataclass
+class Running:
+    """A service under test: its URL, its store, and two organisations."""
+
+    url: str
+    database_url: str
+    repo: Repository
+    a: Org
+    b: Org
+
+    def client(self, org: Org | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers=org.headers if org else {}, timeout=60)
+
+    def org(self, name: str, **limits: int) -> Org:
+        """A new organisation with a key (and limits) and a log-in."""
+        return make_org(self.repo, name, **limits)
+
+    def wait(self, org: Org, scan_id: str, timeout: float = 90) -> dict[str, object]:
+        """Poll the scan until it is completed or failed."""
+        deadline = time.monotonic() + timeout
+        with self.client(org) as http:
+            while time.monotonic() < deadline:
+                body: dict[str, object] = http.get(f"/api/v1/scans/{scan_id}").json()
+                if body["status"] in ("completed", "failed"):
+                    return body
+                time.sleep(0.3)
+        raise AssertionError(f"scan {scan_id} did not end within {timeout} s")
+
+
+def make_org(repo: Repository, name: str, *, rate_limit: int = 10_000, daily: int = 1000) -> Org:
+    org_id = repo.organisation(name, create=True)
+    assert org_id is not None
+    key = new_key()
+    repo.add_key(
+        org_id,
+        name="tests",
+        prefix=key[:10],
+        digest=digest(key),
+        rate_limit=rate_limit,
+        daily=daily,
+    )
+    email = f"{name.lower()}@example.org"
+    repo.add_user(org_id, email, hash_password(PASSWORD))
+    return Org(id=org_id, name=name, key=key, email=email)
+
+
+def postgres_database() -> Iterator[str]:
+    """A throw-away PostgreSQL database for this test session, dropped afterwards."""
+    import psycopg
+
+    name = f"mb_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required in CI: {exc}")
+        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_server(settings: ServiceSettings) -> Iterator[str]:
+    """Serve the app on a free loopback port in a thread; yield its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test service did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture(scope="session")
+def target_url() -> Iterator[str]:
+    """A small API on loopback to scan (the fixed twin: quick, few findings)."""
+    yield from _serve(make_app(vulnerable=False))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'middlebrick.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield sqlite_url
+    else:
+        yield from postgres_database()
+
+
+@pytest.fixture(scope="session")
+def service(database_url: str) -> Iterator[Running]:
+    repo = open_store(database_url)
+    a, b = make_org(repo, "Acme"), make_org(repo, "Bravo")
+    for url in run_server(ServiceSettings(database_url=database_url, workers=2)):
+        yield Running(url=url, database_url=database_url, repo=repo, a=a, b=b)
+    repo.close()
+
+
+@pytest.fixture
+def sqlite_file(service: Running) -> Path | None:
+    """The SQLite file of the service, when it uses one."""
+    prefix = "sqlite:///"
+    return (
+        Path(service.database_url[len(prefix) :])
+        if service.database_url.startswith(prefix)
+        else None
+    )
