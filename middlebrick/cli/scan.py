@@ -216,6 +216,20 @@ def scan(
     webhook_format: Annotated[
         str, typer.Option("--webhook-format", help="json (signed), slack or teams.")
     ] = "json",
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Run the scan on this middlebrick service (URL) instead of here.",
+            envvar="MIDDLEBRICK_SERVER",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key", help="API key of the --server service.", envvar="MIDDLEBRICK_API_KEY"
+        ),
+    ] = None,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain text output (also: NO_COLOR=1).")
     ] = False,
@@ -253,7 +267,12 @@ def scan(
     )
     endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)
     try:
-        report = run_scan(request, quiet=quiet, verbose=verbose)
+        if server:
+            from middlebrick.cli.remote import remote_scan
+
+            report = remote_scan(server, api_key, request, quiet=quiet)
+        else:
+            report = run_scan(request, quiet=quiet, verbose=verbose)
     except MiddlebrickError as exc:
         if endpoint is not None:
             post(endpoint, scan_failed(url, str(exc)), quiet=quiet)

@@ -92,7 +92,7 @@ class Reaper:
                     f"the worker running this scan stopped {attempt} times (killed, or out of "
                     "memory) without finishing it; the scan was given up"
                 )
-                if self.repo.fail(scan_id, reason, attempt=attempt):
+                if self.repo.fail(scan_id, reason, failure="worker_lost", attempt=attempt):
                     done.append((scan_id, "failed"))
             elif self.repo.requeue(scan_id, attempt):
                 self.repo.add_event(scan_id, "its worker went silent; the scan was queued again")

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.engine import scan
-from middlebrick.errors import MiddlebrickError
+from middlebrick.errors import MiddlebrickError, SpecError, TargetUnreachable
 from middlebrick.events import (
     CheckFinished,
     CheckStarted,
@@ -79,7 +79,7 @@ def run_job(
         try:
             request = scan_request(job, sealer, Path(folder))
         except MiddlebrickError as exc:
-            repo.fail(scan_id, str(exc), attempt=attempt)
+            repo.fail(scan_id, str(exc), failure="credentials", attempt=attempt)
             return "failed"
         tracker = _Tracker(repo, scan_id, attempt, stop or threading.Event())
         try:
@@ -91,16 +91,13 @@ def run_job(
             return "abandoned"
         except MiddlebrickError as exc:
             tracker.flush()
-            repo.fail(scan_id, str(exc), attempt=attempt)
+            repo.fail(scan_id, str(exc), failure=failure_kind(exc), attempt=attempt)
             return "failed"
         except Exception as exc:  # the service must outlive any scan
             log.exception("scan %s stopped on an internal error", scan_id)
             tracker.flush()
-            repo.fail(
-                scan_id,
-                f"the scan stopped on an internal error ({type(exc).__name__})",
-                attempt=attempt,
-            )
+            reason = f"the scan stopped on an internal error ({type(exc).__name__})"
+            repo.fail(scan_id, reason, failure="internal", attempt=attempt)
             return "failed"
     tracker.flush()
     report = redacted(report.model_copy(update={"scan_id": scan_id}), request)
@@ -132,6 +129,13 @@ def scan_request(job: Job, sealer: Sealer, folder: Path) -> ScanRequest:
         context=options.get("context", "general"),
         mode=options.get("mode", "safe"),
     )
+
+
+def failure_kind(exc: MiddlebrickError) -> str:
+    """The kind of a scan's failure, as the API shows it."""
+    if isinstance(exc, TargetUnreachable):
+        return "unreachable"
+    return "spec" if isinstance(exc, SpecError) else "usage"
 
 
 def redacted(report: Report, request: ScanRequest) -> Report:

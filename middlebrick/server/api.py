@@ -187,6 +187,7 @@ def scan_out(svc: Service, org_id: int, scan: ScanInfo) -> ScanOut:
         passed=None if threshold is None or scan.score is None else scan.score >= threshold,
         phase=scan.phase,
         reason=scan.reason,
+        failure=scan.failure,
         coverage=CoverageOut(**summary["coverage"]) if "coverage" in summary else None,
         categories=(
             {k: CategoryOut(**v) for k, v in summary["categories"].items()}

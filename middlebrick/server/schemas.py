@@ -131,6 +131,9 @@ class ScanOut(ScanSummary):
     passed: bool | None = Field(description="score at or above the threshold, when both exist")
     phase: str
     reason: str | None
+    failure: str | None = Field(
+        description="why it failed: unreachable, spec, usage, credentials, worker_lost, internal"
+    )
     coverage: CoverageOut | None
     categories: dict[str, CategoryOut] | None
     severities: dict[str, int] | None

@@ -102,6 +102,7 @@ class Scan(Base):
     grade: Mapped[str | None] = mapped_column(String(16))
     summary: Mapped[str | None] = mapped_column(Text)  # categories and coverage as JSON
     reason: Mapped[str | None] = mapped_column(Text)
+    failure: Mapped[str | None] = mapped_column(String(16))  # unreachable, spec, usage, …
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -59,6 +59,7 @@ class ScanInfo:
     grade: str | None
     summary: dict[str, Any] | None
     reason: str | None
+    failure: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -421,8 +421,11 @@ class Repository:
             )
             return True
 
-    def fail(self, scan_id: str, reason: str, *, attempt: int | None = None) -> bool:
-        """End the scan as failed with ``reason`` and forget its credentials."""
+    def fail(
+        self, scan_id: str, reason: str, *, failure: str = "error", attempt: int | None = None
+    ) -> bool:
+        """End the scan as failed with ``reason`` (a ``failure`` kind) and forget its
+        credentials."""
         query = update(Scan).where(Scan.id == scan_id, Scan.status.in_(("queued", "running")))
         if attempt is not None:
             query = _owned(scan_id, attempt)
@@ -432,6 +435,7 @@ class Repository:
                     status="failed",
                     phase="failed",
                     reason=reason[:2000],
+                    failure=failure,
                     finished_at=now(),
                     sealed_credentials=None,
                 )
@@ -506,6 +510,7 @@ def _scan_info(scan: Scan, url: str) -> ScanInfo:
         grade=scan.grade,
         summary=json.loads(scan.summary) if scan.summary else None,
         reason=scan.reason,
+        failure=scan.failure,
         created_at=scan.created_at,
         started_at=scan.started_at,
         finished_at=scan.finished_at,

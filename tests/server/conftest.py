@@ -140,6 +140,12 @@ def target_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def vulnerable_url() -> Iterator[str]:
+    """The same API with its flaws (a low score, findings of every severity)."""
+    yield from _serve(make_app(vulnerable=True))
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('store') / 'middlebrick.db'}"
 

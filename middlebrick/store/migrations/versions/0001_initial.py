@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("grade", sa.String(16), nullable=True),
         sa.Column("summary", sa.Text, nullable=True),
         sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("failure", sa.String(16), nullable=True),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("started_at", sa.DateTime, nullable=True),
         sa.Column("finished_at", sa.DateTime, nullable=True),
