@@ -23,7 +23,7 @@ from middlebrick.server import ServiceSettings, create_app
 from middlebrick.server.auth import digest, hash_password, new_key
 from middlebrick.store import Repository, open_store
 from tests.integration.test_cli import _serve
-from tests.integration.twin_app import make_app
+from tests.integration.twin_app import TOKEN, make_app
 
 PG_ADMIN = "host=127.0.0.1 port=5432 dbname=postgres user=root"
 PASSWORD = "correct horse battery staple"
@@ -176,3 +176,29 @@ def sqlite_file(service: Running) -> Path | None:
         if service.database_url.startswith(prefix)
         else None
     )
+
+
+@pytest.fixture(scope="session")
+def scans(service: Running, target_url: str) -> Iterator[dict[str, str]]:
+    """Two completed scans of one target by Acme (the second with credentials), one by Bravo."""
+    ids = {}
+    with service.client(service.a) as http:
+        first = http.post("/api/v1/scans", json={"url": target_url, "threshold": 50})
+        assert first.status_code == 202, first.text
+        assert first.json()["status"] == "queued"
+        ids["a1"] = first.json()["id"]
+        second = http.post(
+            "/api/v1/scans",
+            json={
+                "url": target_url,
+                "identities": [{"name": "alice", "auth": f"bearer:{TOKEN}"}],
+                "headers": {"X-Tenant": "header-secret-4711"},
+            },
+        )
+        ids["a2"] = second.json()["id"]
+    with service.client(service.b) as http:
+        ids["b1"] = http.post("/api/v1/scans", json={"url": target_url}).json()["id"]
+    for name, scan_id in ids.items():
+        org = service.b if name.startswith("b") else service.a
+        assert service.wait(org, scan_id)["status"] == "completed"
+    yield ids

@@ -3,41 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from middlebrick.report import Report
-from tests.integration.twin_app import TOKEN
 from tests.server.conftest import Running
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="session")
-def scans(service: Running, target_url: str) -> Iterator[dict[str, str]]:
-    """Two completed scans of one target by Acme (the second with credentials), one by Bravo."""
-    ids = {}
-    with service.client(service.a) as http:
-        first = http.post("/api/v1/scans", json={"url": target_url, "threshold": 50})
-        assert first.status_code == 202, first.text
-        assert first.json()["status"] == "queued"
-        ids["a1"] = first.json()["id"]
-        second = http.post(
-            "/api/v1/scans",
-            json={
-                "url": target_url,
-                "identities": [{"name": "alice", "auth": f"bearer:{TOKEN}"}],
-                "headers": {"X-Tenant": "header-secret-4711"},
-            },
-        )
-        ids["a2"] = second.json()["id"]
-    with service.client(service.b) as http:
-        ids["b1"] = http.post("/api/v1/scans", json={"url": target_url}).json()["id"]
-    for name, scan_id in ids.items():
-        org = service.b if name.startswith("b") else service.a
-        assert service.wait(org, scan_id)["status"] == "completed"
-    yield ids
 
 
 def test_post_scan_returns_202_and_get_scan_reports_the_outcome(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from tests.server.conftest import Running
-from tests.server.test_api import PROBLEM, scans  # noqa: F401  (the shared scans)
+from tests.server.test_api import PROBLEM
 
 SECRETS = ("s3cr3t-token-for-tests-0001", "header-secret-4711")
 
@@ -31,7 +31,7 @@ def test_another_organisation_gets_not_found_for_each_route(
     service: Running,
     scans: dict[str, str],
     method: str,
-    path: str,  # noqa: F811
+    path: str,
 ) -> None:
     with service.client(service.b) as http:
         response = http.request(method, path.format(**scans))
@@ -43,7 +43,7 @@ def test_another_organisation_gets_not_found_for_each_route(
 
 def test_another_organisation_lists_none_of_the_scans_or_targets(
     service: Running,
-    scans: dict[str, str],  # noqa: F811
+    scans: dict[str, str],
 ) -> None:
     with service.client(service.b) as http:
         listed = {s["id"] for s in http.get("/api/v1/scans", params={"limit": 200}).json()["items"]}
@@ -159,7 +159,7 @@ def _stored_text(service: Running, sqlite_file: Path | None) -> bytes:
 
 def test_scan_credentials_are_never_stored_nor_shown(
     service: Running,
-    scans: dict[str, str],  # noqa: F811
+    scans: dict[str, str],
     sqlite_file: Path | None,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
