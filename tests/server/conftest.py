@@ -6,18 +6,22 @@ throw-away one made for this session on the machine's server (127.0.0.1:5432) an
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from aiohttp import web
 
 from middlebrick.server import ServiceSettings, create_app
 from middlebrick.server.auth import digest, hash_password, new_key
@@ -146,6 +150,21 @@ def vulnerable_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def slow_url() -> Iterator[str]:
+    """The fixed twin answering each request after 0.4 s: a scan of it lasts several seconds."""
+
+    @web.middleware
+    async def slow(request: web.Request, handler: Any) -> web.StreamResponse:
+        await asyncio.sleep(0.4)
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    app = make_app(vulnerable=False)
+    app.middlewares.append(slow)
+    yield from _serve(app)
+
+
+@pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('store') / 'middlebrick.db'}"
 
@@ -165,17 +184,6 @@ def service(database_url: str) -> Iterator[Running]:
     for url in run_server(ServiceSettings(database_url=database_url, workers=2)):
         yield Running(url=url, database_url=database_url, repo=repo, a=a, b=b)
     repo.close()
-
-
-@pytest.fixture
-def sqlite_file(service: Running) -> Path | None:
-    """The SQLite file of the service, when it uses one."""
-    prefix = "sqlite:///"
-    return (
-        Path(service.database_url[len(prefix) :])
-        if service.database_url.startswith(prefix)
-        else None
-    )
 
 
 @pytest.fixture(scope="session")
@@ -202,3 +210,12 @@ def scans(service: Running, target_url: str) -> Iterator[dict[str, str]]:
         org = service.b if name.startswith("b") else service.a
         assert service.wait(org, scan_id)["status"] == "completed"
     yield ids
+
+
+def sqlite_files_hold(database_url: str, secret: str) -> bool:
+    """Whether any file of the SQLite store holds ``secret``, read by another process: reading
+    (and closing) the files in this one would drop the SQLite locks this process holds."""
+    path = Path(database_url.removeprefix("sqlite:///"))
+    files = [str(p) for p in path.parent.glob(path.name + "*")]
+    found = subprocess.run(["grep", "-l", "-F", "-a", secret, *files], capture_output=True)
+    return found.returncode == 0
