@@ -28,7 +28,7 @@ __all__ = ["create_app"]
 _STATIC = Path(__file__).resolve().parent / "static"
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }

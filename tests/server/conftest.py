@@ -149,19 +149,24 @@ def vulnerable_url() -> Iterator[str]:
     yield from _serve(make_app(vulnerable=True))
 
 
-@pytest.fixture(scope="session")
-def slow_url() -> Iterator[str]:
-    """The fixed twin answering each request after 0.4 s: a scan of it lasts several seconds."""
+def slow_app(*, vulnerable: bool = False, delay: float = 0.4) -> web.Application:
+    """A twin answering each request after ``delay`` seconds: its scan lasts several seconds."""
 
     @web.middleware
     async def slow(request: web.Request, handler: Any) -> web.StreamResponse:
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(delay)
         response: web.StreamResponse = await handler(request)
         return response
 
-    app = make_app(vulnerable=False)
+    app = make_app(vulnerable=vulnerable)
     app.middlewares.append(slow)
-    yield from _serve(app)
+    return app
+
+
+@pytest.fixture(scope="session")
+def slow_url() -> Iterator[str]:
+    """The fixed twin, slowed down."""
+    yield from _serve(slow_app())
 
 
 @pytest.fixture(scope="session")
