@@ -81,7 +81,9 @@ def run_job(
         except MiddlebrickError as exc:
             repo.fail(scan_id, str(exc), failure="credentials", attempt=attempt)
             return "failed"
-        tracker = _Tracker(repo, scan_id, attempt, stop or threading.Event())
+        tracker = _Tracker(
+            repo, scan_id, attempt, stop or threading.Event(), secrets=_secrets(request)
+        )
         try:
             report = asyncio.run(tracker.run(request))
         except _Stopped as stopped:
@@ -143,14 +145,19 @@ def redacted(report: Report, request: ScanRequest) -> Report:
 
     The engine redacts evidence itself; this is the store's own guarantee on top of it.
     """
+    text = report.model_dump_json()
+    changed = text
+    for value in _secrets(request):
+        changed = changed.replace(json.dumps(value)[1:-1], "[REDACTED]")
+    return report if changed == text else Report.model_validate_json(changed)
+
+
+def _secrets(request: ScanRequest) -> tuple[str, ...]:
+    """The credential values of ``request``, longest first (short ones would match anything)."""
     values = {v for _, v in request.headers} | {
         v for c in request.identities.values() for v in c.secrets
     }
-    text = report.model_dump_json()
-    changed = text
-    for value in sorted((v for v in values if len(v) >= _SHORTEST_SECRET), key=len, reverse=True):
-        changed = changed.replace(json.dumps(value)[1:-1], "[REDACTED]")
-    return report if changed == text else Report.model_validate_json(changed)
+    return tuple(sorted((v for v in values if len(v) >= _SHORTEST_SECRET), key=len, reverse=True))
 
 
 def report_summary(report: Report) -> dict[str, Any]:
@@ -188,6 +195,7 @@ class _Tracker:
     started: int = 0
     finished: int = 0
     phase: str = "starting"
+    secrets: tuple[str, ...] = ()
     lines: deque[str] = field(default_factory=deque)
     owned: bool = True
 
@@ -239,7 +247,10 @@ class _Tracker:
     def flush(self) -> bool:
         """Write the pending lines and the heartbeat; False once the scan is not ours."""
         while self.lines:
-            self.repo.add_event(self.scan_id, self.lines.popleft())
+            line = self.lines.popleft()
+            for value in self.secrets:
+                line = line.replace(value, "[REDACTED]")
+            self.repo.add_event(self.scan_id, line)
         phase = f"{self.phase} ({self.finished}/{self.started} checks)" if self.started else None
         self.owned = self.repo.beat(
             self.scan_id, self.attempt, phase=phase or self.phase, progress=self.progress
