@@ -23,7 +23,7 @@ from middlebrick.server.schemas import (
     TargetList,
     TargetOut,
 )
-from middlebrick.server.service import Service, utc
+from middlebrick.server.service import Service, events_response, report_response, utc
 from middlebrick.store.records import ScanInfo, ScanStatus
 
 __all__ = ["router", "scan_out"]
@@ -102,15 +102,7 @@ def delete_scan(scan_id: str, svc: Svc, who: Who) -> Response:
 )
 def get_report(scan_id: str, ext: str, svc: Svc, who: Who) -> Response:
     """The report as ``json``, ``sarif``, ``junit``, ``md``, ``html`` or ``pdf``."""
-    content, media, name = svc.export(who.org_id, scan_id, ext)
-    return Response(
-        content,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
-    )
+    return report_response(svc, who.org_id, scan_id, ext)
 
 
 @router.get("/scans/{old}/diff/{new}", response_model=DiffOut, tags=["reports"])
@@ -126,12 +118,7 @@ def diff_scans(old: str, new: str, svc: Svc, who: Who) -> DiffOut:
 )
 def scan_events(scan_id: str, svc: Svc, who: Who) -> StreamingResponse:
     """The scan's progress as server-sent events (``line``, ``progress``, ``end``)."""
-    svc.scan(who.org_id, scan_id)
-    return StreamingResponse(
-        svc.follow(who.org_id, scan_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store"},
-    )
+    return events_response(svc, who.org_id, scan_id)
 
 
 @router.get("/targets", response_model=TargetList, tags=["targets"])

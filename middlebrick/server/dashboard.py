@@ -32,7 +32,7 @@ from middlebrick.server.auth import (
 )
 from middlebrick.server.problems import Problem
 from middlebrick.server.schemas import IdentityIn, ScanCreate
-from middlebrick.server.service import Service
+from middlebrick.server.service import Service, events_response, report_response
 from middlebrick.server.trend import trend_points
 from middlebrick.store.records import SessionInfo, now
 
@@ -193,25 +193,12 @@ def scan_page(request: Request, scan_id: str, svc: Svc, who: Who) -> HTMLRespons
 
 @router.get("/scans/{scan_id}/events")
 def scan_events(scan_id: str, svc: Svc, who: Who) -> StreamingResponse:
-    svc.scan(who.org_id, scan_id)
-    return StreamingResponse(
-        svc.follow(who.org_id, scan_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store"},
-    )
+    return events_response(svc, who.org_id, scan_id)
 
 
 @router.get("/scans/{scan_id}/report.{ext}")
 def export(scan_id: str, ext: str, svc: Svc, who: Who) -> Response:
-    content, media, name = svc.export(who.org_id, scan_id, ext)
-    return Response(
-        content,
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
-        },
-    )
+    return report_response(svc, who.org_id, scan_id, ext)
 
 
 @router.post("/scans/{scan_id}/delete")

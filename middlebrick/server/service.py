@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
 
+from fastapi import Response
+from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from middlebrick.auth import header_name, parse_auth
@@ -32,7 +34,7 @@ from middlebrick.store.records import KeyInfo, ScanInfo, now
 from middlebrick.store.repository import Repository
 from middlebrick.store.sealing import Sealer
 
-__all__ = ["EXPORTS", "Service", "utc"]
+__all__ = ["EXPORTS", "Service", "events_response", "report_response", "utc"]
 
 EXPORTS = {
     "json": ("json", "application/json"),
@@ -178,6 +180,29 @@ class Service:
                 return
             await asyncio.sleep(_POLL_S)
         yield _sse("end", {"status": "timeout"})
+
+
+def report_response(svc: Service, org_id: int, scan_id: str, ext: str) -> Response:
+    """The report as a download, for the API and the dashboard alike."""
+    content, media, name = svc.export(org_id, scan_id, ext)
+    return Response(
+        content,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
+
+
+def events_response(svc: Service, org_id: int, scan_id: str) -> StreamingResponse:
+    """The scan's progress as a server-sent event stream, for the API and the dashboard."""
+    svc.scan(org_id, scan_id)
+    return StreamingResponse(
+        svc.follow(org_id, scan_id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Route, expect
 
 from middlebrick.server import ServiceSettings
 from middlebrick.store import Repository, open_store
 from middlebrick.store.records import now
-from tests.chromium import chromium_or_skip
 from tests.integration.test_cli import _serve
 from tests.integration.twin_app import TOKEN, make_app
 from tests.render.sample import ATTRIBUTE_BREAK, SCRIPT, hostile_finding, sample_report
@@ -47,15 +46,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             for url in run_server(ServiceSettings(database_url=database)):
                 yield Site(url=url, repo=repo, org=org, target=target, slow=slow)
     repo.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 class Visit:

@@ -11,23 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Request, Route, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, Request, Route
 
 from middlebrick.render import render
 from middlebrick.report import Report
-from tests.chromium import chromium_or_skip
 from tests.render.sample import ATTRIBUTE_BREAK, SCRIPT, hostile_finding, sample_report
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_or_skip()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 class _Opened:
