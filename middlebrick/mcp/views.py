@@ -109,8 +109,9 @@ class ScanView(_Lenient):
         for key in ("coverage", "progress"):
             if not isinstance(value.get(key), int | float) or isinstance(value.get(key), bool):
                 value.pop(key, None)
-        if not isinstance(value.get("notes"), list):
-            value.pop("notes", None)
+        for key in ("notes", "categories", "findings"):  # null until the scan is done
+            if not isinstance(value.get(key), list):
+                value.pop(key, None)
         return value
 
     @classmethod
