@@ -1,0 +1,240 @@
+"""The larger real APIs: the MLflow tracking server, Prefect server, Label Studio."""
+
+from __future__ import annotations
+
+import subprocess
+
+from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic
+
+# --- MLflow (Apache-2.0): tracking server with basic auth, per-user experiments, one shared ---
+
+_MLFLOW_ADMIN = f"admin-{PASSWORD}"
+
+
+def _mlflow_prepare(running: Running) -> None:
+    (running.data / "auth.ini").write_text(
+        f"""[mlflow]
+default_permission = NO_PERMISSIONS
+database_uri = sqlite:///{running.data / "auth.db"}
+admin_username = admin
+admin_password = {_MLFLOW_ADMIN}
+authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+""",
+        encoding="utf-8",
+    )
+
+
+def _mlflow_seed(running: Running) -> None:
+    admin = basic("admin", _MLFLOW_ADMIN)
+    api = "/api/2.0/mlflow"
+    for user in ("alice", "bob"):
+        body = {"username": user, "password": PASSWORD}
+        running.ok("POST", f"{api}/users/create", body=body, headers=admin)
+    experiments = {}
+    for user in ("alice", "bob"):
+        auth = basic(user)
+        created = running.ok(
+            "POST", f"{api}/experiments/create", body={"name": f"{user}-churn"}, headers=auth
+        )
+        experiments[user] = created["experiment_id"]
+        for n in (1, 2):
+            run = running.ok(
+                "POST",
+                f"{api}/runs/create",
+                body={"experiment_id": experiments[user], "run_name": f"{user}-run-{n}"},
+                headers=auth,
+            )["run"]["info"]["run_id"]
+            metric = {"run_id": run, "key": "auc", "value": 0.8 + n / 100, "timestamp": 0}
+            running.ok("POST", f"{api}/runs/log-metric", body=metric, headers=auth)
+            param = {"run_id": run, "key": "max_depth", "value": str(n + 3)}
+            running.ok("POST", f"{api}/runs/log-parameter", body=param, headers=auth)
+        running.ok(
+            "POST", f"{api}/registered-models/create", body={"name": f"{user}-model"}, headers=auth
+        )
+    # Shared: bob may read alice's experiment (granted by the admin).
+    grant = {
+        "username": "bob",
+        "resource_type": "experiment",
+        "resource_id": experiments["alice"],
+        "permission": "READ",
+    }
+    running.ok("POST", "/api/3.0/mlflow/users/permissions/grant", body=grant, headers=admin)
+    running.identities = {"alice": f"basic:alice:{PASSWORD}", "bob": f"basic:bob:{PASSWORD}"}
+
+
+MLFLOW = App(
+    name="mlflow",
+    requirements=("mlflow[auth]==3.17.2",),
+    license="Apache-2.0",
+    command=lambda r: [
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(r.port),
+        "--backend-store-uri",
+        f"sqlite:///{r.data / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(r.data / "artifacts"),
+        "--app-name",
+        "basic-auth",
+    ],
+    env=lambda r: {
+        "MLFLOW_AUTH_CONFIG_PATH": str(r.data / "auth.ini"),
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "realworld-benchmark-not-a-secret",
+    },
+    prepare=_mlflow_prepare,
+    seed=_mlflow_seed,
+    ready="/health",
+    start_timeout=180.0,
+)
+
+
+# --- Prefect server (Apache-2.0): FastAPI on SQLite, basic auth, a big OpenAPI document -----
+
+
+def _prefect_seed(running: Running) -> None:
+    auth = basic("admin")
+    flow = running.ok("POST", "/api/flows/", body={"name": "nightly-etl"}, headers=auth)["id"]
+    deployment = running.ok(
+        "POST",
+        "/api/deployments/",
+        body={"name": "nightly", "flow_id": flow, "tags": ["etl"]},
+        headers=auth,
+    )["id"]
+    for n in (1, 2):
+        body = {"flow_id": flow, "deployment_id": deployment, "name": f"run-{n}"}
+        running.ok("POST", "/api/flow_runs/", body=body, headers=auth)
+    for name, value in (("region", "eu-west"), ("batch_size", 500)):
+        running.ok("POST", "/api/variables/", body={"name": name, "value": value}, headers=auth)
+    limit = {"tag": "database", "concurrency_limit": 2}
+    running.ok("POST", "/api/concurrency_limits/", body=limit, headers=auth)
+    artifact = {"key": "daily-report", "type": "markdown", "data": "# Daily report\nall green"}
+    running.ok("POST", "/api/artifacts/", body=artifact, headers=auth)
+    running.ok("POST", "/api/work_pools/", body={"name": "local", "type": "process"}, headers=auth)
+    running.identities = {"admin": f"basic:admin:{PASSWORD}"}
+
+
+PREFECT = App(
+    name="prefect",
+    requirements=("prefect==3.9.1",),
+    license="Apache-2.0",
+    command=lambda r: [
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(r.port),
+        "--no-services",
+        "--no-ui",
+        "--analytics-off",
+    ],
+    env=lambda r: {
+        "PREFECT_HOME": str(r.data),
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{r.data / 'prefect.db'}",
+        "PREFECT_SERVER_API_AUTH_STRING": f"admin:{PASSWORD}",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    },
+    seed=_prefect_seed,
+    ready="/api/health",
+    spec="/api/openapi.json",
+    start_timeout=180.0,
+)
+
+
+# --- Label Studio (Apache-2.0): Django REST framework, an admin and two ordinary annotators --
+
+_LS_TOKENS = {"alice": "alice0realworld0token0aaaa", "bob": "bob0realworld0token0bbbbbb"}
+_LS_USERS = """
+import os, pathlib, sys
+import label_studio
+sys.path.insert(0, str(pathlib.Path(label_studio.__file__).parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "label_studio.core.settings.label_studio")
+import django
+django.setup()
+from organizations.models import Organization
+from rest_framework.authtoken.models import Token
+from users.models import User
+org = Organization.objects.first()
+for name, key in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
+    user = User.objects.create_user(email=f"{name}@example.com", password=sys.argv[1],
+                                    username=name, first_name=name.title())
+    org.add_user(user)
+    user.active_organization = org
+    user.save()
+    Token.objects.filter(user=user).delete()
+    Token.objects.create(user=user, key=key)
+"""
+
+
+def _label_studio_seed(running: Running) -> None:
+    argv = [str(running.venv / "bin" / "python"), "-c", _LS_USERS, PASSWORD]
+    for name, key in _LS_TOKENS.items():
+        argv += [name, key]
+    env = {
+        **_label_studio_env(running),
+        "PATH": str(running.venv / "bin"),
+        "HOME": str(running.data),
+    }
+    subprocess.run(argv, check=True, env=env, cwd=running.data, capture_output=True)
+    for name, key in _LS_TOKENS.items():
+        auth = {"Authorization": f"Token {key}"}
+        project = running.ok(
+            "POST",
+            "/api/projects/",
+            body={
+                "title": f"{name.title()}'s sentiment project",
+                "label_config": '<View><Text name="text" value="$text"/><Choices name="s" '
+                'toName="text"><Choice value="positive"/><Choice value="negative"/>'
+                "</Choices></View>",
+            },
+            headers=auth,
+        )["id"]
+        tasks = [{"text": f"{name} task {n}"} for n in (1, 2, 3)]
+        running.ok("POST", f"/api/projects/{project}/import", body=tasks, headers=auth)
+    running.identities = {
+        name: f"header:Authorization:Token {key}" for name, key in _LS_TOKENS.items()
+    }
+
+
+def _label_studio_env(running: Running) -> dict[str, str]:
+    return {
+        "LABEL_STUDIO_BASE_DATA_DIR": str(running.data / "ls"),
+        "LATEST_VERSION_CHECK": "false",
+        "COLLECT_ANALYTICS": "false",
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
+    }
+
+
+LABEL_STUDIO = App(
+    name="label-studio",
+    requirements=("label-studio==1.23.2",),
+    license="Apache-2.0",
+    command=lambda r: [
+        "label-studio",
+        "start",
+        "--data-dir",
+        str(r.data / "ls"),
+        "--internal-host",
+        "127.0.0.1",
+        "-p",
+        str(r.port),
+        "--no-browser",
+        "--username",
+        "admin@example.com",
+        "--password",
+        f"admin-{PASSWORD}",
+        "--enable-legacy-api-token",
+    ],
+    env=_label_studio_env,
+    seed=_label_studio_seed,
+    ready="/health",
+    spec="/docs/api/schema/",
+    start_timeout=300.0,
+)
