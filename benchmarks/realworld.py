@@ -8,14 +8,15 @@ when it has one, every identity), stops it, and compares every finding above ``i
 hand-made verdicts of ``benchmarks/realworld/verdicts.yaml``::
 
     .venv/bin/python benchmarks/realworld.py [--app kinto,datasette] [--mode safe|active|both]
-        [--cache DIR] [--json FILE] [--keep DIR] [--list]
+        [--cache DIR] [--json FILE] [--keep DIR] [--recount DIR] [--unjudged] [--list]
 
 A verdict is keyed by app × finding type × operation (× parameter where it matters), so it
 survives a change of severity or the merging of duplicates; a finding no verdict matches is
 "not yet judged". Every scan runs on a fresh data folder, so an active scan never sees what an
 earlier one wrote. Prints per app and mode: operations, findings above info, true, false, not
 yet judged, score and grade; then precision (true / judged above info) and the false findings
-at high or critical. ``--keep DIR`` keeps each scan's JSON report there, for judging.
+at high or critical. ``--keep DIR`` keeps each scan's JSON report there, for judging;
+``--recount DIR`` judges those reports again (after editing the verdicts) without scanning.
 """
 
 from __future__ import annotations
@@ -285,6 +286,22 @@ def scan(app: apps.App, running: apps.Running, mode: str, report: Path) -> dict[
     return data
 
 
+def recount(
+    names: Sequence[str], modes: Sequence[str], reports: Path, verdicts: Sequence[Verdict]
+) -> list[Outcome]:
+    """Judge the reports an earlier run kept in ``reports`` again, without scanning."""
+    outcomes = []
+    for name in names:
+        for mode in modes:
+            path = reports / f"{name}-{mode}.json"
+            if path.exists():
+                data = json.loads(path.read_text(encoding="utf-8"))
+                outcome = count(verdicts, name, mode, data)
+                outcome.scan_s = data.get("duration_s", 0.0)
+                outcomes.append(outcome)
+    return outcomes
+
+
 def run(
     names: Sequence[str],
     modes: Sequence[str],
@@ -338,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep each scan's JSON report in DIR")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to FILE")
     parser.add_argument("--list", action="store_true", help="list the apps and exit")
+    parser.add_argument(
+        "--recount", type=Path, metavar="DIR", help="judge the reports kept in DIR, no scans"
+    )
+    parser.add_argument(
+        "--unjudged", action="store_true", help="also list the findings not yet judged"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for app in apps.APPS.values():
@@ -350,9 +373,19 @@ def main(argv: list[str] | None = None) -> int:
     modes = MODES if args.mode == "both" else (args.mode,)
     verdicts = load_verdicts()
     started = time.monotonic()
-    outcomes, install_s = run(names, modes, args.cache, args.keep, verdicts)
+    if args.recount:
+        outcomes, install_s = recount(names, modes, args.recount, verdicts), 0.0
+    else:
+        outcomes, install_s = run(names, modes, args.cache, args.keep, verdicts)
     data = to_json(outcomes, wall_s=time.monotonic() - started, install_s=install_s)
     print(render(data))
+    if args.unjudged:
+        for o in outcomes:
+            for f in o.unjudged:
+                print(
+                    f"not judged: {o.app} {o.mode} {f['severity']} {f['finding']} "
+                    f"{f['operation']} {f['parameter'] or ''}"
+                )
     if args.json:
         args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return 0
