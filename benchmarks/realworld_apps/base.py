@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 PASSWORD = "s3cret-Pass-2024"  # every local user's password (a throwaway instance)
 _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -80,8 +82,8 @@ class Running:
         return answer
 
     def spec_source(self) -> str | None:
-        """The served document: its URL when it is public, else a copy fetched as the first
-        identity (how a user hands the scanner a document that needs credentials)."""
+        """The served document: its URL when anyone may read it, else a copy fetched as the
+        first identity (how a user hands the scanner a document that needs credentials)."""
         if self.spec is None:
             return None
         if self.spec_file is not None:
@@ -164,10 +166,16 @@ def start(app: App, venv: Path, data: Path) -> Iterator[Running]:
         argv, cwd=data, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        _wait_ready(running, app, process)
-        app.seed(running)
-        if running.spec and running.call("GET", running.spec)[0] != 200:
-            _fetch_spec_as_first_identity(running)
+        try:
+            _wait_ready(running, app, process)
+            app.seed(running)
+            if running.spec and not _is_spec(*running.call("GET", running.spec)):
+                _fetch_spec_as_first_identity(running)
+        except (OSError, RuntimeError) as exc:
+            tail = (data / "server.log").read_text(errors="replace")[-600:]
+            raise RuntimeError(
+                f"{app.name} could not be started and seeded: {exc}\n{tail}"
+            ) from exc
         yield running
     finally:
         _stop(process)
@@ -178,8 +186,7 @@ def _wait_ready(running: Running, app: App, process: subprocess.Popen[bytes]) ->
     deadline = time.monotonic() + app.start_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            tail = (running.data / "server.log").read_text(errors="replace")[-800:]
-            raise RuntimeError(f"{app.name} exited {process.returncode} on start: {tail}")
+            raise RuntimeError(f"{app.name} exited {process.returncode} on start")
         with contextlib.suppress(OSError):
             if running.call("GET", app.ready)[0] < 500:
                 return
@@ -187,11 +194,23 @@ def _wait_ready(running: Running, app: App, process: subprocess.Popen[bytes]) ->
     raise RuntimeError(f"{app.name} did not answer {app.ready} within {app.start_timeout:.0f} s")
 
 
+def _is_spec(status: int, answer: Any) -> bool:
+    """Whether an answer is an OpenAPI/Swagger document (not, say, a login page)."""
+    if status != 200:
+        return False
+    if isinstance(answer, str):
+        try:
+            answer = yaml.safe_load(answer)
+        except yaml.YAMLError:
+            return False
+    return isinstance(answer, dict) and ("openapi" in answer or "swagger" in answer)
+
+
 def _fetch_spec_as_first_identity(running: Running) -> None:
     profile = next(iter(running.identities.values()), None)
     headers = profile_headers(profile) if profile else {}
     status, text = running.call("GET", running.spec or "/", headers=headers)
-    if status != 200:
+    if not _is_spec(status, text):
         raise RuntimeError(f"{running.name}: the document at {running.spec} answered {status}")
     running.spec_file = running.data / "openapi.json"
     running.spec_file.write_text(text if isinstance(text, str) else json.dumps(text))

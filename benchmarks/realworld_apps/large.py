@@ -79,6 +79,8 @@ MLFLOW = App(
         str(r.data / "artifacts"),
         "--app-name",
         "basic-auth",
+        "--workers",
+        "1",  # the machine has 2 cores; 4 workers only compete with the scanner
     ],
     env=lambda r: {
         "MLFLOW_AUTH_CONFIG_PATH": str(r.data / "auth.ini"),
