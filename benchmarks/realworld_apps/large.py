@@ -19,6 +19,7 @@ database_uri = sqlite:///{running.data / "auth.db"}
 admin_username = admin
 admin_password = {_MLFLOW_ADMIN}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
+auth_cache_ttl_seconds = 60
 """,
         encoding="utf-8",
     )

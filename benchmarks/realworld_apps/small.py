@@ -136,7 +136,7 @@ DATASETTE = App(
 HTTPBIN = App(
     name="httpbin",
     requirements=("httpbin==0.10.4", "flasgger==0.9.7.1", "gunicorn==23.0.0"),
-    license="ISC",
+    license="MIT OR ISC",
     command=lambda r: ["gunicorn", "-b", f"127.0.0.1:{r.port}", "-w", "2", "httpbin:app"],
     seed=_no_users,
     ready="/get",
@@ -181,7 +181,7 @@ def _two_basic_users(running: Running) -> None:
 PYPISERVER = App(
     name="pypiserver",
     requirements=("pypiserver[passlib]==2.4.2",),
-    license="zlib/libpng OR MIT",
+    license="zlib/libpng OR BSD",
     command=lambda r: [
         "pypi-server",
         "run",
