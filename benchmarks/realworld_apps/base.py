@@ -139,6 +139,16 @@ def install(app: App, cache: Path) -> Path:
     return venv
 
 
+def venv_run(running: Running, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+    """Run one of the app's commands (a script of its virtualenv) to completion, or fail."""
+    argv = [str(running.venv / "bin" / argv[0]), *argv[1:]]
+    full = {"PATH": f"{running.venv / 'bin'}:/usr/bin:/bin", "HOME": str(cwd), **env}
+    done = subprocess.run(argv, env=full, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        tail = (done.stderr or done.stdout).strip()[-600:]
+        raise RuntimeError(f"{running.name}: {' '.join(argv[:3])} exited {done.returncode}: {tail}")
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:

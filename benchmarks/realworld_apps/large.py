@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+from pathlib import Path
 
-from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic
+from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic, venv_run
 
 # --- MLflow (Apache-2.0): tracking server with basic auth, per-user experiments, one shared ---
 
@@ -240,4 +242,109 @@ LABEL_STUDIO = App(
     ready="/health",
     spec="/docs/api/schema/",
     start_timeout=300.0,
+)
+
+
+# --- Apache Superset (Apache-2.0): Flask-AppBuilder, JWT, roles, owned dashboards ------------
+
+_SUPERSET_SECRET = "realworld-benchmark-not-a-secret-0123456789abcdef"
+_SUPERSET_DASHBOARDS = """
+from superset.app import create_app
+app = create_app()
+with app.app_context():
+    from superset import db, security_manager
+    from superset.models.dashboard import Dashboard
+    alice, bob = security_manager.find_user("alice"), security_manager.find_user("bob")
+    for title, slug, owner, published in (
+        ("Alice's draft metrics", "alice-draft", alice, False),
+        ("Company KPIs", "company-kpis", alice, True),
+        ("Bob's draft funnel", "bob-draft", bob, False),
+    ):
+        db.session.add(Dashboard(dashboard_title=title, slug=slug, owners=[owner],
+                                 published=published, created_by=owner, changed_by=owner))
+    db.session.commit()
+"""
+
+
+def _superset_config(running: Running, database: Path) -> Path:
+    config = database.parent / "superset_config.py"
+    config.write_text(
+        f"SECRET_KEY = {_SUPERSET_SECRET!r}\nSQLALCHEMY_DATABASE_URI = 'sqlite:///{database}'\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def _superset_prepare(running: Running) -> None:
+    """Copy a pristine database (migrated, admin, alice and bob as Alpha, their dashboards),
+    built once per virtualenv: the CLI takes minutes, a copy milliseconds."""
+    template = running.venv / "realworld-template" / "superset.db"
+    if not template.exists():
+        template.parent.mkdir(exist_ok=True)
+        env = {"SUPERSET_CONFIG_PATH": str(_superset_config(running, template))}
+        steps = [
+            ["superset", "db", "upgrade"],
+            [
+                "superset",
+                "fab",
+                "create-admin",
+                "--username",
+                "admin",
+                "--firstname",
+                "Ada",
+                "--lastname",
+                "Admin",
+                "--email",
+                "admin@example.com",
+                "--password",
+                f"admin-{PASSWORD}",
+            ],
+            ["superset", "init"],
+        ]
+        for user in ("alice", "bob"):
+            steps.append(
+                [
+                    "superset",
+                    "fab",
+                    "create-user",
+                    "--role",
+                    "Alpha",
+                    "--username",
+                    user,
+                    "--firstname",
+                    user.title(),
+                    "--lastname",
+                    "Example",
+                    "--email",
+                    f"{user}@example.com",
+                    "--password",
+                    PASSWORD,
+                ]
+            )
+        steps.append(["python", "-c", _SUPERSET_DASHBOARDS])
+        for argv in steps:
+            venv_run(running, argv, env, cwd=template.parent)
+    shutil.copyfile(template, running.data / "superset.db")
+    _superset_config(running, running.data / "superset.db")
+
+
+def _superset_seed(running: Running) -> None:
+    tokens = {}
+    for user in ("alice", "bob"):
+        login = {"username": user, "password": PASSWORD, "provider": "db", "refresh": True}
+        tokens[user] = running.ok("POST", "/api/v1/security/login", body=login)["access_token"]
+    running.identities = {user: f"bearer:{token}" for user, token in tokens.items()}
+
+
+SUPERSET = App(
+    name="superset",
+    requirements=("apache-superset==6.1.0", "rich==15.0.0", "flask-caching==2.3.1"),
+    license="Apache-2.0",
+    command=lambda r: ["superset", "run", "-h", "127.0.0.1", "-p", str(r.port), "--with-threads"],
+    env=lambda r: {"SUPERSET_CONFIG_PATH": str(r.data / "superset_config.py")},
+    prepare=_superset_prepare,
+    seed=_superset_seed,
+    ready="/health",
+    spec="/api/v1/_openapi",
+    start_timeout=180.0,
 )
