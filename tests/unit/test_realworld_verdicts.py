@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from benchmarks import realworld
 from benchmarks.realworld import Verdict, count, judge, load_verdicts, render, to_json
+from benchmarks.realworld_apps import base
 
 
 def _finding(
@@ -177,3 +179,31 @@ def test_the_committed_verdicts_are_well_formed_and_name_known_apps() -> None:
     keys = [(v.app, v.finding, v.operation, v.parameter, v.mode) for v in verdicts]
     assert len(keys) == len(set(keys)), "a verdict key appears twice"
     assert all(v.curl for v in verdicts), "every verdict carries the curl that proves it"
+
+
+def test_recount_judges_kept_reports_without_scanning(tmp_path: Path) -> None:
+    report = _report(_finding("bola.cross-identity", "GET /a/{id}"), _finding("x.y", "GET /"))
+    (tmp_path / "kinto-safe.json").write_text(json.dumps({**report, "duration_s": 4.5}))
+
+    (outcome,) = realworld.recount(
+        ["kinto", "datasette"], ["safe", "active"], tmp_path, [_verdict(True)]
+    )
+
+    assert (outcome.app, outcome.mode, outcome.scan_s) == ("kinto", "safe", 4.5)
+    assert (outcome.tally.true, outcome.tally.unjudged) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "expected"),
+    [
+        (200, {"openapi": "3.0.3", "paths": {}}, True),
+        (200, 'swagger: "2.0"\ninfo: {title: t}\n', True),
+        (200, "<!DOCTYPE html><title>Log in</title>", False),
+        (401, {"openapi": "3.0.3"}, False),
+        (200, {"detail": "Not Found"}, False),
+    ],
+)
+def test_a_served_document_is_told_from_a_login_page(
+    status: int, answer: Any, expected: bool
+) -> None:
+    assert base._is_spec(status, answer) is expected
