@@ -179,7 +179,7 @@ def start(app: App, venv: Path, data: Path) -> Iterator[Running]:
         try:
             _wait_ready(running, app, process)
             app.seed(running)
-            if running.spec and not _is_spec(*running.call("GET", running.spec)):
+            if running.spec and not is_openapi_document(*running.call("GET", running.spec)):
                 _fetch_spec_as_first_identity(running)
         except (OSError, RuntimeError) as exc:
             tail = (data / "server.log").read_text(errors="replace")[-600:]
@@ -204,7 +204,7 @@ def _wait_ready(running: Running, app: App, process: subprocess.Popen[bytes]) ->
     raise RuntimeError(f"{app.name} did not answer {app.ready} within {app.start_timeout:.0f} s")
 
 
-def _is_spec(status: int, answer: Any) -> bool:
+def is_openapi_document(status: int, answer: Any) -> bool:
     """Whether an answer is an OpenAPI/Swagger document (not, say, a login page)."""
     if status != 200:
         return False
@@ -220,7 +220,7 @@ def _fetch_spec_as_first_identity(running: Running) -> None:
     profile = next(iter(running.identities.values()), None)
     headers = profile_headers(profile) if profile else {}
     status, text = running.call("GET", running.spec or "/", headers=headers)
-    if not _is_spec(status, text):
+    if not is_openapi_document(status, text):
         raise RuntimeError(f"{running.name}: the document at {running.spec} answered {status}")
     running.spec_file = running.data / "openapi.json"
     running.spec_file.write_text(text if isinstance(text, str) else json.dumps(text))

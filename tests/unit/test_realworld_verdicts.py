@@ -206,4 +206,4 @@ def test_recount_judges_kept_reports_without_scanning(tmp_path: Path) -> None:
 def test_a_served_document_is_told_from_a_login_page(
     status: int, answer: Any, expected: bool
 ) -> None:
-    assert base._is_spec(status, answer) is expected
+    assert base.is_openapi_document(status, answer) is expected
