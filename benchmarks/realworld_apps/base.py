@@ -56,10 +56,9 @@ class Running:
         *,
         body: Any = None,
         headers: dict[str, str] | None = None,
-        raw: bytes | None = None,
     ) -> tuple[int, Any]:
         """Send one request to the app (loopback only); (status, parsed JSON or text)."""
-        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        data = None if body is None else json.dumps(body).encode()
         sent = {"Content-Type": "application/json"} if body is not None else {}
         request = urllib.request.Request(
             self.url(path), data=data, method=method, headers={**sent, **(headers or {})}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic, venv_run
@@ -178,15 +177,10 @@ for name, key in ((sys.argv[2], sys.argv[3]), (sys.argv[4], sys.argv[5])):
 
 
 def _label_studio_seed(running: Running) -> None:
-    argv = [str(running.venv / "bin" / "python"), "-c", _LS_USERS, PASSWORD]
+    argv = ["python", "-c", _LS_USERS, PASSWORD]
     for name, key in _LS_TOKENS.items():
         argv += [name, key]
-    env = {
-        **_label_studio_env(running),
-        "PATH": str(running.venv / "bin"),
-        "HOME": str(running.data),
-    }
-    subprocess.run(argv, check=True, env=env, cwd=running.data, capture_output=True)
+    venv_run(running, argv, _label_studio_env(running), cwd=running.data)
     for name, key in _LS_TOKENS.items():
         auth = {"Authorization": f"Token {key}"}
         project = running.ok(
