@@ -262,7 +262,7 @@ def render(data: Mapping[str, Any]) -> str:
         f"precision above info: {'n/a' if precision is None else f'{precision:.1%}'} "
         f"({data['true']} true of {data['true'] + data['false']} judged; "
         f"{data['unjudged']} not yet judged); false high/critical: {data['false_severe']}; "
-        f"wall {data['wall_s']:.0f} s (+ {data['install_s']:.0f} s installing)"
+        f"wall {data['wall_s']:.0f} s, of which {data['install_s']:.0f} s installing"
     )
     lines.extend(f"error: {e}" for e in data["errors"])
     return "\n".join(lines)
