@@ -268,7 +268,7 @@ def render(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def scan(app: apps.App, running: apps.Running, mode: str, report: Path) -> dict[str, Any]:
+def scan(running: apps.Running, mode: str, report: Path) -> dict[str, Any]:
     """Scan ``running`` with this checkout's CLI; the JSON report."""
     argv = [sys.executable, "-m", "middlebrick", "scan", running.base_url, "--no-save", "-q"]
     argv += ["--no-color", "--format", f"json:{report}"]
@@ -315,8 +315,13 @@ def run(
     for name in names:
         app = apps.APPS[name]
         started = time.monotonic()
-        venv = apps.install(app, cache)
-        install_s += time.monotonic() - started
+        try:
+            venv = apps.install(app, cache)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            outcomes += [Outcome(app=name, mode=mode, error=str(exc)) for mode in modes]
+            continue
+        finally:
+            install_s += time.monotonic() - started
         for mode in modes:
             with tempfile.TemporaryDirectory(prefix=f"realworld-{name}-") as tmp:
                 report = (keep or Path(tmp)) / f"{name}-{mode}.json"
@@ -325,7 +330,7 @@ def run(
                 began = time.monotonic()
                 try:
                     with apps.start(app, venv, Path(tmp)) as running:
-                        data = scan(app, running, mode, report)
+                        data = scan(running, mode, report)
                     outcome = count(verdicts, name, mode, data)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                     outcome = Outcome(app=name, mode=mode, error=str(exc))
