@@ -99,6 +99,11 @@ def basic(user: str, password: str = PASSWORD) -> dict[str, str]:
     return {"Authorization": f"Basic {raw}"}
 
 
+def two_users(running: Running) -> None:
+    """Scan as alice and bob with HTTP basic auth (the users the app's seed created)."""
+    running.identities = {"alice": f"basic:alice:{PASSWORD}", "bob": f"basic:bob:{PASSWORD}"}
+
+
 @dataclass(frozen=True)
 class App:
     """One real API: what to install, how to start it, how to give it users and data."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic, venv_run
+from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic, two_users, venv_run
 
 # --- MLflow (Apache-2.0): tracking server with basic auth, per-user experiments, one shared ---
 
@@ -61,7 +61,7 @@ def _mlflow_seed(running: Running) -> None:
         "permission": "READ",
     }
     running.ok("POST", "/api/3.0/mlflow/users/permissions/grant", body=grant, headers=admin)
-    running.identities = {"alice": f"basic:alice:{PASSWORD}", "bob": f"basic:bob:{PASSWORD}"}
+    two_users(running)
 
 
 MLFLOW = App(

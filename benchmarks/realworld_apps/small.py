@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
-import subprocess
+import tarfile
 from pathlib import Path
 
-from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic
+from benchmarks.realworld_apps.base import PASSWORD, App, Running, basic, two_users, venv_run
 
 # --- Kinto (Apache-2.0): accounts plugin, per-user buckets, a public and a shared collection --
 
@@ -70,7 +71,7 @@ def _kinto_seed(running: Running) -> None:
         body={"data": {"title": "shared with bob"}},
         headers=alice,
     )
-    running.identities = {"alice": f"basic:alice:{PASSWORD}", "bob": f"basic:bob:{PASSWORD}"}
+    two_users(running)
 
 
 KINTO = App(
@@ -131,7 +132,7 @@ DATASETTE = App(
 )
 
 
-# --- httpbin (ISC): the HTTP request & response service, no users --------------------------
+# --- httpbin (MIT or ISC): the HTTP request & response service, no users --------------------------
 
 HTTPBIN = App(
     name="httpbin",
@@ -144,7 +145,7 @@ HTTPBIN = App(
 )
 
 
-# --- pypiserver (zlib/libpng + MIT): a private package index, two uploaders ----------------
+# --- pypiserver (zlib/libpng or BSD): a private package index, two uploaders ----------------
 
 
 def _pypiserver_prepare(running: Running) -> None:
@@ -157,25 +158,16 @@ def _pypiserver_prepare(running: Running) -> None:
         "for user in ('alice', 'bob'): h.set_password(user, sys.argv[2])\nh.save()"
     )
     htpasswd = str(running.data / "htpasswd")
-    subprocess.run(
-        [str(running.venv / "bin" / "python"), "-c", script, htpasswd, PASSWORD], check=True
-    )
+    venv_run(running, ["python", "-c", script, htpasswd, PASSWORD], {}, cwd=running.data)
 
 
 def _sdist(folder: Path, project: str, version: str) -> None:
-    import io
-    import tarfile
-
     name = f"{project.replace('-', '_')}-{version}"
     info = f"Metadata-Version: 2.1\nName: {project}\nVersion: {version}\n".encode()
     with tarfile.open(folder / f"{name}.tar.gz", "w:gz") as tar:
         member = tarfile.TarInfo(f"{name}/PKG-INFO")
         member.size = len(info)
         tar.addfile(member, io.BytesIO(info))
-
-
-def _two_basic_users(running: Running) -> None:
-    running.identities = {"alice": f"basic:alice:{PASSWORD}", "bob": f"basic:bob:{PASSWORD}"}
 
 
 PYPISERVER = App(
@@ -196,7 +188,7 @@ PYPISERVER = App(
         str(r.data / "packages"),
     ],
     prepare=_pypiserver_prepare,
-    seed=_two_basic_users,
+    seed=two_users,
     ready="/health",
 )
 
