@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from middlebrick.errors import UsageError
 
@@ -93,6 +93,8 @@ class ScanRequest(BaseModel):
     extra_hosts: tuple[str, ...] = ()  # more hosts inside the scope besides the target's
     verify_tls: bool = True  # False: reach an https target whose certificate is not trusted
     find_served_spec: bool = True  # False: without --spec, crawl instead of looking for a spec
+    include: tuple[str, ...] = ()  # "METHOD PATH" / "PATH": call these whatever their names say
+    exclude: tuple[str, ...] = ()  # never request these (wins over include)
 
     @property
     def primary_identity(self) -> str | None:
@@ -110,6 +112,15 @@ class ScanRequest(BaseModel):
                     f"identity name {name!r} is not allowed; use letters, digits, '_', '.' or '-' "
                     "(at most 40), and not 'anonymous' or 'default'"
                 )
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        from middlebrick.http.patterns import OperationPattern
+
+        for text in value:
+            OperationPattern.parse(text, flag=f"--{info.field_name}")
         return value
 
     @field_validator("target")

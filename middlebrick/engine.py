@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -32,9 +33,11 @@ from middlebrick.findings import Finding
 from middlebrick.fingerprint import detect_framework
 from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
+from middlebrick.http.journal import RUNNING, Running
+from middlebrick.http.policy import Skipped
 from middlebrick.identities import Identities, establish, own_ids, recheck
 from middlebrick.knowledge import categories
-from middlebrick.report import Report, SpecInfo, build_report
+from middlebrick.report import NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scoring import CategoryStatus
 from middlebrick.spec.load import DEFAULT_MAX_BYTES, load_spec
 from middlebrick.spec.model import ApiSpec, Surface
@@ -42,6 +45,8 @@ from middlebrick.spec.model import ApiSpec, Surface
 log = logging.getLogger("middlebrick")
 
 _GRACE_S = 10.0  # beyond the time budget, the hard stop that guarantees the scan ends
+_UNDO_REQUESTS = 200  # requests the undo of one check may send past the request budget
+_UNDO_SECONDS = 4.0  # and seconds past the time budget (within the grace above)
 
 
 async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Report:
@@ -65,7 +70,7 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
                 "raise --timeout or check that the target answers"
             ) from None
         findings, statuses, surface = outcome.findings, outcome.statuses, outcome.surface
-        notes = [*surface.notes, *client.notes, *outcome.identity_notes]
+        notes = [*surface.notes, *client.notes, *outcome.identity_notes, *outcome.safety_notes]
         if spec is not None:
             notes += list(spec.warnings)
         report = build_report(
@@ -90,6 +95,9 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
             and all(
                 status == "checked" or status == "not_checked" for status, _ in statuses.values()
             ),
+            skipped=outcome.skipped,
+            restored=outcome.restored,
+            not_restored=outcome.not_restored,
         )
     emit(ScanFinished(report))
     return report
@@ -103,6 +111,10 @@ class _Outcome:
     framework: str | None
     identity_notes: list[str]
     credentials_lost: bool
+    skipped: list[SkippedOperation]
+    restored: int
+    not_restored: list[NotRestored]
+    safety_notes: list[str]
 
 
 async def _run(
@@ -117,6 +129,9 @@ async def _run(
     surface = await discover(
         client, request.target, spec=spec, find_served=request.find_served_spec
     )
+    client.journal.learn(surface.operations)
+    testable, skipped = client.scope.policy.learn(surface)
+    surface = replace(surface, operations=testable)
     emit(SurfaceReady(len(surface.operations), surface.origin))
     try:
         baseline = await build_baseline(
@@ -132,26 +147,95 @@ async def _run(
         client.notes.append(f"the identities could not be verified: {exc}")
         identities = Identities()
     notes = list(identities.notes)
+    _watch(client, identities)
     framework = detect_framework(ex.response for ex in baseline.responses() if ex.response)
     checks = [
         spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
     ]
-    results = await asyncio.gather(
-        *(
-            _run_check(check, request, surface, baseline, client, framework, identities, emit)
-            for check in checks
+    context = (request, surface, baseline, client, framework, identities, emit)
+    readers = [check for check in checks if not check.writes]
+    results = dict(
+        zip(
+            readers,
+            await asyncio.gather(*(_run_check(check, *context) for check in readers)),
+            strict=True,
         )
     )
-    findings = [finding for found, _, _ in results for finding in found]
+    for check in (check for check in checks if check.writes):  # one at a time, each undone
+        results[check] = await _run_check(check, *context)
+        await _undo(client, check.name)
+    await _undo(client, None)
+    raised = [(at, finding) for found, _, _ in results.values() for at, finding in found]
+    findings, dropped = _before_breaks(client, raised)
     statuses = _category_statuses(
-        checks,
-        [(check, status, note) for check, (_, status, note) in zip(checks, results, strict=True)],
+        checks, [(check, status, note) for check, (_, status, note) in results.items()]
     )
     try:
         lost = await recheck(client, identities)
     except ScanInterrupted:
         lost = []
-    return _Outcome(findings, statuses, surface, framework, notes + lost, bool(lost))
+    journal = client.journal
+    safety = [b.sentence() for b in client.health.breaks] + dropped
+    return _Outcome(
+        findings,
+        statuses,
+        surface,
+        framework,
+        notes + lost,
+        bool(lost) or bool(client.health.breaks),
+        _skipped(skipped, client.refused),
+        sum(r.state in ("restored", "deleted") for r in journal.results),
+        [NotRestored(url=r.url, check=r.owner, detail=r.detail) for r in journal.not_restored],
+        safety,
+    )
+
+
+def _watch(client: HttpClient, identities: Identities) -> None:
+    """Tell the session watch and the journal who the scan acts as."""
+    for identity in (identities.primary, *identities.others):
+        if identity is None:
+            continue
+        client.journal.protect(identity.self_ids)
+        verifier = identities.verifier
+        if verifier is not None and identity.verified:
+            name = None if identity is identities.primary else identity.name
+            client.health.verify_with(name, verifier.request)
+
+
+async def _undo(client: HttpClient, owner: str | None) -> None:
+    """Undo what ``owner`` (every check when ``None``) wrote, even past the scan's budgets."""
+    with client.limiter.overtime(requests=_UNDO_REQUESTS, seconds=_UNDO_SECONDS):
+        try:
+            await client.journal.undo(owner)
+        except ScanInterrupted as exc:
+            client.journal.abandon(owner, f"undoing it stopped early: {exc}")
+
+
+def _before_breaks(
+    client: HttpClient, raised: list[tuple[float, Finding]]
+) -> tuple[list[Finding], list[str]]:
+    """The findings raised before any session broke, and a note on those dropped after it."""
+    if not client.health.breaks:
+        return [finding for _, finding in raised], []
+    cut = min(b.at for b in client.health.breaks)
+    kept = [finding for at, finding in raised if at <= cut]
+    dropped = len(raised) - len(kept)
+    if not dropped:
+        return kept, []
+    return kept, [
+        f"{dropped} finding(s) raised after the session broke were dropped: they could not be "
+        "re-confirmed"
+    ]
+
+
+def _skipped(skipped: list[Skipped], refused: dict[str, str]) -> list[SkippedOperation]:
+    """The report's list of what was not tested: operations, then other refused requests."""
+    listed = [SkippedOperation(operation=s.operation, reason=s.reason) for s in skipped]
+    known = {s.operation for s in skipped}
+    for where, reason in refused.items():
+        if not any(reason.startswith(f"{key}:") for key in known):
+            listed.append(SkippedOperation(operation=where, reason=reason))
+    return listed
 
 
 async def _run_check(
@@ -163,7 +247,7 @@ async def _run_check(
     framework: str | None,
     identities: Identities,
     emit: EventSink,
-) -> tuple[list[Finding], str, str | None]:
+) -> tuple[list[tuple[float, Finding]], str, str | None]:
     ctx = CheckContext(
         request,
         surface,
@@ -174,11 +258,12 @@ async def _run_check(
         identities=identities,
     )
     emit(CheckStarted(check.name))
-    found: list[Finding] = []
+    found: list[tuple[float, Finding]] = []
     status, note = "ok", None
+    running = RUNNING.set(Running(check.name, check.writes))
     try:
         async for finding in check.func(ctx):
-            found.append(finding)
+            found.append((time.monotonic(), finding))
             emit(FindingRaised(finding))
     except ScanInterrupted as exc:
         status, note = "partial", f"{check.name} stopped early: {exc}"
@@ -187,6 +272,8 @@ async def _run_check(
     except Exception as exc:  # a check must never take the scan down with it
         log.debug("check %s failed", check.name, exc_info=True)
         status, note = "failed", f"{check.name} could not run: {type(exc).__name__}: {exc}"
+    finally:
+        RUNNING.reset(running)
     emit(CheckFinished(check.name, status, len(found), ctx.sent, note))  # type: ignore[arg-type]
     return found, status, note
 

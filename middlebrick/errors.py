@@ -15,7 +15,8 @@ exit code the CLI returns for it. Findings are values, never exceptions.
     └── ScanInterrupted         internal control flow: a limit of the scan was reached
         ├── BudgetExhausted     the request budget is spent
         ├── TimeBudgetExhausted the time budget is spent
-        └── ScopeViolation      a request would leave the scan's scope (host or method)
+        ├── ScopeViolation      a request would leave the scan's scope (host or method)
+        └── SessionBroken       an identity's session broke; requests as it stop
 
 Foreign errors (aiohttp, yaml, pydantic) are translated at the boundary with ``raise … from exc``.
 """
@@ -83,3 +84,7 @@ class TimeBudgetExhausted(ScanInterrupted):
 
 class ScopeViolation(ScanInterrupted):
     """A request would leave the scan's scope (another host, or a method the mode forbids)."""
+
+
+class SessionBroken(ScanInterrupted):
+    """An identity's session broke during the scan (answers 401/403/5xx where it had not)."""

@@ -18,7 +18,14 @@ from middlebrick.findings import Finding, Severity
 from middlebrick.knowledge import categories
 from middlebrick.scoring import CRITICAL_CAP, HIGH_CONFIRMED_CAP, CategoryStatus, score_findings
 
-__all__ = ["CategoryResult", "Report", "SpecInfo", "build_report"]
+__all__ = [
+    "CategoryResult",
+    "NotRestored",
+    "Report",
+    "SkippedOperation",
+    "SpecInfo",
+    "build_report",
+]
 
 _SEVERITY_ORDER = sorted(Severity, key=lambda s: s.rank, reverse=True)
 
@@ -59,6 +66,25 @@ class SpecInfo(BaseModel):
     operations: int = Field(0, ge=0)
 
 
+class SkippedOperation(BaseModel):
+    """An operation (or request) the safety policy kept the scan from calling: not tested."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    operation: str  # "GET /admin/reset"
+    reason: str
+
+
+class NotRestored(BaseModel):
+    """An object an active scan wrote and could not restore: set it back by hand."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    check: str  # the check that wrote it
+    detail: str  # what was written and what to do
+
+
 class Report(BaseModel):
     """Everything one scan found, scored and described; serialises to JSON and back."""
 
@@ -86,6 +112,9 @@ class Report(BaseModel):
     surface_origin: str  # "spec", "discovered" or "url"
     notes: list[str] = Field(default_factory=list)
     complete: bool = True
+    skipped: list[SkippedOperation] = Field(default_factory=list)  # not called, by policy
+    restored: int = Field(0, ge=0)  # objects written and then restored or deleted
+    not_restored: list[NotRestored] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _score_matches_categories(self) -> Report:

@@ -20,6 +20,7 @@ from middlebrick.checks.registry import load_all
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Evidence, Finding, RecordedRequest
 from middlebrick.http.exchange import Exchange, Headers, Request, Response
+from middlebrick.http.journal import RUNNING, Journal, Running, is_write
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Surface
 
@@ -58,14 +59,26 @@ def exchange(
 
 
 class FakeSender:
-    """A ``Sender`` that answers from a table keyed by (method, path-with-query); unknown -> 404."""
+    """A ``Sender`` that answers from a table keyed by (method, path-with-query); unknown -> 404.
+
+    Writes go through a ``Journal`` as with the real client (``journal.results`` tells what was
+    restored); ``sent`` lists every request answered, the journal's own reads included.
+    """
 
     def __init__(self, routes: Mapping[tuple[str, str], Responder] | None = None) -> None:
         self.routes = dict(routes or {})
         self.sent: list[Request] = []
+        self.journal = Journal(self._answer)
 
     async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
-        """Answer from the table and remember the request."""
+        """Answer from the table (writes through the journal) and remember the request."""
+        if is_write(request.method):
+            running = RUNNING.get()
+            owner = running.name if running is not None else "scan"
+            return await self.journal.send(request, owner, self._answer)
+        return await self._answer(request)
+
+    async def _answer(self, request: Request) -> Exchange:
         self.sent.append(request)
         parts = urlsplit(request.url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -133,7 +146,11 @@ async def run_check(
         framework=framework,
         identities=identities or Identities(),
     )
-    return [finding async for finding in spec.func(ctx)]
+    running = RUNNING.set(Running(spec.name, spec.writes))
+    try:
+        return [finding async for finding in spec.func(ctx)]
+    finally:
+        RUNNING.reset(running)
 
 
 def two_users(

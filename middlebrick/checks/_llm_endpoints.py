@@ -1,12 +1,15 @@
 """Finding AI endpoints: from the surface's request schemas and paths, else by usual paths.
 
-A candidate is confirmed by one harmless message (``HARMLESS``), a text-only POST that the
-scope admits only after ``ctx.allow_post`` for that candidate, whose answer must have the shape
-of generated text (``_llm_reply``). Without an operation that looks like an AI endpoint, the
-usual paths of the probe pack are requested with GET next to a path that cannot exist (the
-control): a strong path (``/v1/chat/completions``) whose answer differs from the control's
-and says the route exists (405 allowing POST, 400/401/403/422), or a weak path (``/chat``)
-whose answer also speaks of prompts or messages, becomes a candidate.
+A candidate is confirmed by one harmless message (``HARMLESS``), a POST sent only where the
+scan may write (active mode, or an operation named with ``--include``), whose answer must have
+the shape of generated text (``_llm_reply``). Without an operation that looks like an AI
+endpoint, the usual paths of the probe pack are requested with GET next to a path that cannot
+exist (the control): a strong path (``/v1/chat/completions``) whose answer differs from the
+control's and says the route exists (405 allowing POST, 400/401/403/422), or a weak path
+(``/chat``) whose answer also speaks of prompts or messages, becomes a candidate. A candidate
+the scan may not POST to is returned unconfirmed, for passive reporting. Collections (a GET
+lists the same path, or a DELETE removes its objects) are not candidates unless their path is a
+usual AI path: a free-text field makes a note or a comment, not a chat.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from middlebrick.checks._llm_request import (
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.knowledge.models import LlmPath, LlmProbePack
+from middlebrick.spec.model import Operation
 
 CONTROL_PATH = "/v1/chat/middlebrick-no-such-route"
 """A path no API serves, requested beside the usual AI paths to tell a route from a catch-all."""
@@ -63,7 +67,9 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
+    """An operation that looks like an AI endpoint, and why; confirmed only by a POST."""
+
     operation: str
     url: str
     formats: tuple[ChatFormat, ...]
@@ -73,25 +79,39 @@ class _Candidate:
     headers: Headers = field(default_factory=Headers)
 
 
-async def find_endpoints(ctx: CheckContext, pack: LlmProbePack) -> list[Endpoint]:
-    """The AI endpoints of the target, at most ``pack.limits.max_endpoints``."""
+async def find_endpoints(
+    ctx: CheckContext, pack: LlmProbePack
+) -> tuple[list[Endpoint], list[Candidate]]:
+    """The AI endpoints of the target (at most ``pack.limits.max_endpoints``), and the
+    candidates the scan may not send a message to (safe mode), unconfirmed."""
     wanted = pack.limits.max_endpoints
     candidates = surface_candidates(ctx, pack)
-    found = await _confirm(ctx, candidates, wanted, pack)
+    found = await _confirm(ctx, _sendable(ctx, candidates), wanted, pack)
     if found:
-        return found
+        return found, []
     tried = {c.url for c in candidates}
-    return await _confirm(ctx, await _path_candidates(ctx, pack, tried), wanted, pack)
+    by_path = await _path_candidates(ctx, pack, tried)
+    found = await _confirm(ctx, _sendable(ctx, by_path), wanted, pack)
+    if found:
+        return found, []
+    unsent = [c for c in [*candidates, *by_path] if not ctx.may_send("POST", c.url)]
+    return [], unsent[:wanted]
 
 
-def surface_candidates(ctx: CheckContext, pack: LlmProbePack) -> list[_Candidate]:
+def _sendable(ctx: CheckContext, candidates: list[Candidate]) -> list[Candidate]:
+    return [c for c in candidates if ctx.may_send("POST", c.url)]
+
+
+def surface_candidates(ctx: CheckContext, pack: LlmProbePack) -> list[Candidate]:
     """POST operations whose request schema, response schema and path look like an AI endpoint."""
-    scored: list[tuple[int, _Candidate]] = []
+    scored: list[tuple[int, Candidate]] = []
     for op in ctx.surface.operations:
         if op.method != "POST":
             continue
         fmt, score = format_for_operation(op)
         path_score, path = _path_score(op.path, pack.paths)
+        if _collection(op, ctx.surface.operations) and not (path is not None and path.strong):
+            continue
         score += path_score + _response_score(op.success_schema())
         if fmt is None:
             if op.request_body is not None or path_score < 2 or path is None:
@@ -106,14 +126,14 @@ def surface_candidates(ctx: CheckContext, pack: LlmProbePack) -> list[_Candidate
         else:
             continue
         base = build_request(op, ctx.base_url)
-        scored.append((score, _Candidate(op.key, base.url, formats, True, how, None, base.headers)))
+        scored.append((score, Candidate(op.key, base.url, formats, True, how, None, base.headers)))
     scored.sort(key=lambda pair: -pair[0])
     return [candidate for _, candidate in scored]
 
 
 async def _path_candidates(
     ctx: CheckContext, pack: LlmProbePack, tried: set[str]
-) -> list[_Candidate]:
+) -> list[Candidate]:
     paths = [p for p in pack.paths if ctx.url(p.path) not in tried]
     if not paths:
         return []
@@ -125,7 +145,7 @@ async def _path_candidates(
         reason = _route_exists(path, exchange, control)
         if reason is not None:
             candidates.append(
-                _Candidate(
+                Candidate(
                     f"POST {path.path}",
                     ctx.url(path.path),
                     _fallbacks(format_for_path(path.body)),
@@ -165,12 +185,11 @@ def _route_exists(path: LlmPath, exchange: Exchange, control: Exchange) -> str |
 
 
 async def _confirm(
-    ctx: CheckContext, candidates: list[_Candidate], wanted: int, pack: LlmProbePack
+    ctx: CheckContext, candidates: list[Candidate], wanted: int, pack: LlmProbePack
 ) -> list[Endpoint]:
     found: list[Endpoint] = []
     grounding = pack.markers.grounding_fields
     for candidate in candidates[: wanted + EXTRA_TRIES]:
-        ctx.allow_post(candidate.url)
         for fmt in candidate.formats:
             request = fmt.request(
                 candidate.url, HARMLESS, pack.limits.max_tokens, headers=candidate.headers
@@ -205,6 +224,17 @@ async def _confirm(
         if len(found) >= wanted:
             break
     return found
+
+
+def _collection(op: Operation, operations: tuple[Operation, ...]) -> bool:
+    """True when ``op`` adds to a collection: a GET lists its path, or a DELETE removes one of
+    its objects (``/notes`` beside ``DELETE /notes/{id}``)."""
+    prefix = op.path.rstrip("/") + "/{"
+    return any(
+        (other.method == "GET" and other.path == op.path)
+        or (other.method == "DELETE" and other.path.startswith(prefix))
+        for other in operations
+    )
 
 
 def _fallbacks(first: ChatFormat) -> tuple[ChatFormat, ...]:

@@ -39,6 +39,7 @@ _REDIRECT_WORDS = frozenset(
 _REDIRECT_EXTRAS = frozenset({"to", "after", "login", "path", "target", "success", "failure"})
 _CALLBACK_WORDS = frozenset({"callback", "webhook", "hook", "notify", "notification", "postback"})
 _NOT_URL_TYPES = frozenset({"integer", "number", "boolean", "array", "object"})
+_ID_WORDS = frozenset({"id", "ids", "uuid", "pk", "key"})
 _ABSOLUTE = re.compile(r"^https?://[^\s/?#]+", re.I)
 _TOKEN = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
@@ -85,7 +86,10 @@ def classify(name: str, schema: Schema, value: Any) -> tuple[Kind, str] | None:
     schemas = list(_branches(schema))
     if any(_declared_types(s) & _NOT_URL_TYPES or "enum" in s for s in schemas):
         return None
-    words = {word.lower() for word in _TOKEN.findall(name)}
+    tokens = [word.lower() for word in _TOKEN.findall(name)]
+    if tokens and tokens[-1] in _ID_WORDS:
+        return None  # ``hook_id``, ``callback_uuid``: it names an object, not a URL
+    words = set(tokens)
     if words & _REDIRECT_WORDS and words <= _REDIRECT_WORDS | _REDIRECT_EXTRAS | _URL_WORDS:
         return "redirect", "named like a redirect target"
     if words & _URL_WORDS:

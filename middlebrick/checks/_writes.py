@@ -1,8 +1,8 @@
-"""Writes that active checks send and undo: JSON bodies, fresh read-backs, restoring values.
+"""Writes that active checks send: JSON bodies, fresh read-backs, and one change undone.
 
-An active check that changes an object reads it first (the values to restore), writes, reads
-it back, writes the original values back and reads once more; ``Change`` runs that sequence
-and keeps every exchange for the evidence. Read-backs carry a ``Cache-Control: no-cache``
+Every write goes through the scan's journal (``http.journal``), which reads the object first and
+undoes the write after the check. ``Change`` writes, reads back, and asks the journal to undo at
+once, keeping every exchange for the evidence. Read-backs carry a ``Cache-Control: no-cache``
 spelling of their own so the scan's cache of identical GETs never answers them.
 """
 
@@ -15,24 +15,19 @@ from typing import Any
 
 from middlebrick.checks._properties import plain
 from middlebrick.checks.context import CheckContext
+from middlebrick.http import journal
 from middlebrick.http.exchange import Exchange, Request
+from middlebrick.http.journal import Restoration
 from middlebrick.spec.model import Operation
+
+__all__ = ["Change", "fresh", "json_media", "json_write", "read_twin", "record_of"]
 
 _NO_CACHE = ("no-cache", "no-cache, max-age=0", "max-age=0, no-cache", "no-cache, no-store")
 
 
 def record_of(exchange: Exchange | None) -> dict[str, Any] | None:
-    """The object a 2xx JSON answer is about: itself, or the one object it wraps (``Item``)."""
-    if exchange is None or exchange.response is None or not exchange.ok:
-        return None
-    value = plain(exchange.response.json)
-    if not isinstance(value, dict):
-        return None
-    if len(value) == 1:
-        inner = next(iter(value.values()))
-        if isinstance(inner, dict):
-            return inner
-    return value
+    """The object a 2xx JSON answer is about, DynamoDB AttributeValues unwrapped."""
+    return journal.record_of(exchange, plain)
 
 
 def read_twin(ctx: CheckContext, write: Operation) -> tuple[Operation, Exchange] | None:
@@ -67,7 +62,7 @@ def json_media(operation: Operation) -> str:
 
 @dataclass
 class Change:
-    """One change to one object and its undoing, with every exchange kept."""
+    """One change to one object, undone by the journal, with every exchange kept."""
 
     read: Request  # the GET of the object, as the acting identity
     media: str
@@ -75,36 +70,33 @@ class Change:
     wanted: dict[str, Any]  # field -> value written
     exchanges: list[tuple[str, Exchange]] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)  # fields whose written value was read back
-    restored: bool | None = None  # None: nothing needed restoring
+    restoration: Restoration | None = None  # what the journal did about it
 
     async def apply(self, ctx: CheckContext) -> bool:
-        """Write, read back, and restore what changed; False when the write was refused."""
+        """Write, read back, and have the journal undo it; False when the write was refused."""
         write = await ctx.send(json_write(self.read, "PATCH", self.wanted, self.media))
         self.exchanges.append(("write", write))
-        if not write.ok:
-            return False
-        after_exchange = await ctx.send(fresh(self.read, 1))
-        self.exchanges.append(("read back", after_exchange))
-        after = record_of(after_exchange)
-        self.stuck = [
-            key
-            for key, value in self.wanted.items()
-            if after is not None and after.get(key) == value and self.original.get(key) != value
-        ]
-        if after is not None and all(after.get(k) == v for k, v in self.original.items()):
-            return True  # nothing changed: nothing to restore
-        await self._restore(ctx)
-        return True
+        if write.ok:
+            after_exchange = await ctx.send(fresh(self.read, 1))
+            self.exchanges.append(("read back", after_exchange))
+            after = record_of(after_exchange)
+            self.stuck = [
+                key
+                for key, value in self.wanted.items()
+                if after is not None and after.get(key) == value and self.original.get(key) != value
+            ]
+        for done in await ctx.undo():
+            if done.url == self.read.url:
+                self.restoration = done
+                self.exchanges += list(done.exchanges)
+        return write.ok
 
-    async def _restore(self, ctx: CheckContext) -> None:
-        undo = await ctx.send(json_write(self.read, "PATCH", self.original, self.media))
-        self.exchanges.append(("restore", undo))
-        check = await ctx.send(fresh(self.read, 2))
-        self.exchanges.append(("read after restore", check))
-        now = record_of(check)
-        self.restored = (
-            undo.ok and now is not None and all(now.get(k) == v for k, v in self.original.items())
-        )
+    @property
+    def restored(self) -> bool | None:
+        """True when the journal restored the object, False when it could not, None when
+        nothing needed restoring."""
+        state = self.restoration.state if self.restoration is not None else "unchanged"
+        return None if state == "unchanged" else state in ("restored", "deleted")
 
     def restore_sentence(self) -> str:
         """What happened to the original values, for the finding's detail."""

@@ -17,18 +17,20 @@ from middlebrick.checks._owners import (
     records,
     same_object,
 )
+from middlebrick.checks._properties import flat
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.identities import Identity
+from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 
 _CROSS = "bola.cross-identity-access"
 _FOREIGN = "bola.foreign-records-in-list"
 _MAX_OTHERS = 3  # other identities tried per operation
 _WRITERS = 2  # other identities tried per write operation
-_PREFERRED = ("name", "title", "description", "status", "label", "display_name", "priority")
+_PREFERRED = ("title", "description", "status", "label", "priority", "display_name", "name")
 
 
 @check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 1)
@@ -75,10 +77,11 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
     twin in the baseline (the primary's own object), it sends a no-op ``PATCH`` as each other
     identity (at most 2) until one is accepted, then once without credentials: at most 3
     requests per operation. The body re-sends one field of the object with its current value
-    (a property the request schema declares, of the declared type, else ``name``, ``title``,
-    ``description``, ``status``…), so an accepted write changes nothing; operations where no
-    such field exists are skipped. ``PUT`` is never sent (a partial body would replace the
-    object) and ``DELETE`` never.
+    (a property the request schema declares, of the declared type, profile fields such as
+    ``name`` or ``email`` last; else ``title``, ``description``, ``status``…), so an accepted
+    write changes nothing; operations where no such field exists are skipped. ``PUT`` is never
+    sent (a partial body would replace the object) and ``DELETE`` never. The journal reads the
+    object before and checks it after, and restores it if the write changed anything.
 
     Reported when another identity's ``PATCH`` answers 2xx (with the same object, or no
     content) while the anonymous one is denied, or the object names the primary. Confirmed,
@@ -274,7 +277,8 @@ def _no_op_body(op: Operation, current: Any) -> dict[str, Any] | None:
     schema = op.request_body.schema if op.request_body is not None else {}
     declared = schema.get("properties") if isinstance(schema, Mapping) else None
     if isinstance(declared, Mapping) and declared:
-        for name, prop in declared.items():
+        personal = {flat(name) for name in safety_words().identity_fields}
+        for name, prop in sorted(declared.items(), key=lambda item: flat(item[0]) in personal):
             usable = name in record and name not in skip and not is_id_key(name)
             if usable and _fits(prop, record[name]):
                 return {name: record[name]}

@@ -12,6 +12,7 @@ from middlebrick.config import ScanRequest
 from middlebrick.errors import BudgetExhausted
 from middlebrick.findings import Confidence, Evidence, Finding, Severity, fingerprint
 from middlebrick.http.exchange import Exchange, Request, Sender
+from middlebrick.http.journal import RUNNING, Restoration, is_write
 from middlebrick.identities import Identities
 from middlebrick.knowledge import catalogue
 from middlebrick.spec.model import Operation, Surface
@@ -59,14 +60,23 @@ class CheckContext:
         self.sent += 1
         return await self.client.send(request, follow_redirects=follow_redirects)
 
-    def allow_post(self, url_prefix: str) -> None:
-        """Let this scan send text-only POSTs under ``url_prefix`` (a detected LLM endpoint).
-
-        Only ever for endpoints a check has recognised; the scope still refuses any other write.
-        """
+    def may_send(self, method: str, url: str) -> bool:
+        """Whether the scan's mode and safety policy let ``method url`` go (asked before
+        choosing between probing and passive reading)."""
         scope = getattr(self.client, "scope", None)
-        if scope is not None:
-            scope.allow_post(url_prefix)
+        if scope is None:
+            return self.scan.mode == "active" or not is_write(method)
+        return bool(scope.allows(method, url)) and scope.policy.refusal(method, url) is None
+
+    async def undo(self) -> list[Restoration]:
+        """Undo what this check wrote so far (restored, deleted, read back), as the engine does
+        after every writing check; a check calls it to report the outcome in its findings."""
+        journal = getattr(self.client, "journal", None)
+        if journal is None:
+            return []
+        running = RUNNING.get()
+        result: list[Restoration] = await journal.undo(running.name if running else "scan")
+        return result
 
     def note(self, sentence: str) -> None:
         """Tell the report what this check could not assess (kept once, redacted)."""

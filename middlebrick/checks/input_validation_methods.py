@@ -71,7 +71,7 @@ async def dangerous_methods(ctx: CheckContext) -> AsyncIterator[Finding]:
         )
 
 
-@check(category="input_validation", emits={_OVERRIDE}, max_requests=4)
+@check(category="input_validation", emits={_OVERRIDE}, max_requests=4, writes=True)
 async def method_override(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Method-override headers (``X-HTTP-Method-Override`` …) that change what a request does.
 

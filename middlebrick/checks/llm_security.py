@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from middlebrick.checks._compare import looks_like_denial
 from middlebrick.checks._llm_detectors import Judge
-from middlebrick.checks._llm_endpoints import EXTRA_TRIES, Endpoint, find_endpoints
+from middlebrick.checks._llm_endpoints import EXTRA_TRIES, Candidate, Endpoint, find_endpoints
 from middlebrick.checks._llm_passive import Observation, observe
 from middlebrick.checks._llm_phase import Phase, Signal
 from middlebrick.checks._llm_reply import STRONG, parse_reply
@@ -50,21 +50,26 @@ class _Shown:
     match: str | None
 
 
-@check(category="llm_security", emits=set(_ORDER), max_requests=_COST)
+@check(category="llm_security", emits=set(_ORDER), max_requests=_COST, writes=True)
 async def llm_endpoints(ctx: CheckContext) -> AsyncIterator[Finding]:
     """AI / LLM endpoints: detected, read passively, then probed with the scan tier's prompts.
 
     **Detection.** POST operations whose request schema carries `messages` or a text field
-    beside `model`/`temperature`/`max_tokens`, or whose path is a usual AI path, get one
-    harmless message (`Hello! In one short sentence, what can you help me with?`) — a text-only
-    POST that safe mode allows only to such candidates. Without one, the usual AI paths of
+    beside `model`/`temperature`/`max_tokens`, or whose path is a usual AI path, are
+    candidates; collections (a GET lists the same path, or a DELETE removes their objects) are
+    not, unless their path is a usual AI path. Without one, the usual AI paths of
     `knowledge/llm_probes.yaml` are requested with GET beside a path that cannot exist; a
     strong path (`/v1/chat/completions`) answering 405/400/401/403/422 where the control did
-    not, or a weak path (`/chat`) whose answer speaks of prompts, gets the harmless message.
-    The answer must have the shape of generated text (`choices`, `usage`, Anthropic or Ollama
-    shapes, streamed or not) to make the endpoint detected (info).
+    not, or a weak path (`/chat`) whose answer speaks of prompts, is a candidate.
 
-    **Passive** (the harmless exchange only): the model named in a field or header, token
+    **Safe mode sends no prompt**: a candidate is reported as detected (info, tentative) from
+    its description or its GET answer alone, with a note on how to probe it (`--active`, or
+    `--include 'POST /path'`). In active mode, or to an operation named with `--include`, a
+    candidate gets one harmless message (`Hello! In one short sentence, what can you help me
+    with?`) whose answer must have the shape of generated text (`choices`, `usage`, Anthropic
+    or Ollama shapes, streamed or not) to make the endpoint detected (info), and then:
+
+    **From the harmless exchange**: the model named in a field or header, token
     usage or cost figures, no citation/source field (info), instruction text already in the
     answer (tentative). Without a detected endpoint the category shows as not checked.
     **Unauthenticated**: the harmless request replayed without
@@ -81,9 +86,11 @@ async def llm_endpoints(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     pack = llm_probes()
     tier = ctx.scan.tier.value
-    endpoints = await find_endpoints(ctx, pack)
-    if not endpoints:
+    endpoints, unsent = await find_endpoints(ctx, pack)
+    if not endpoints and not unsent:
         raise NotApplicable("no AI/LLM endpoint was detected")
+    for candidate in unsent:
+        yield _unconfirmed(ctx, candidate)
     phase = Phase(getattr(pack.limits, tier), pack.limits.max_tokens, pack.markers.grounding_fields)
     probes = pack.for_tier(tier)
     env = ScanEnv.of(ctx.scan, ctx.base_url)
@@ -140,6 +147,23 @@ async def _unauthenticated(ctx: CheckContext, endpoint: Endpoint) -> _Shown | No
         "anonymous",
         anonymous,
         None,
+    )
+
+
+def _unconfirmed(ctx: CheckContext, candidate: Candidate) -> Finding:
+    """A candidate the scan may not send a message to, reported from what it read alone."""
+    ctx.note(
+        f"{candidate.operation} looks like an AI endpoint but was sent no prompt: safe mode "
+        f"sends only GET, HEAD and OPTIONS; probe it with --active or --include "
+        f"'{candidate.operation}'"
+    )
+    return ctx.finding(
+        _DETECTED,
+        candidate.operation,
+        detail=f"`{candidate.operation}` looks like an AI endpoint: {candidate.how}. It was sent "
+        "no message (safe mode), so this is unconfirmed",
+        evidence=[("path probe", candidate.hint)] if candidate.hint is not None else [],
+        confidence=Confidence.tentative,
     )
 
 

@@ -18,6 +18,7 @@ from middlebrick.checks._properties import (
     is_role,
     owner_values,
     plain,
+    principal_values,
     records,
     shown,
 )
@@ -121,15 +122,18 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
     at most four requests per operation.
 
     Confirmed when a written value is read back. The detail names the object, the values
-    written and read, and whether restoring the originals was confirmed; a write answered with
+    written and read, and whether the journal's restore was confirmed; a write answered with
     an error, or whose values did not stick, is not a finding. Objects of other users are never
-    written by this check.
+    written by this check, and neither is a record that is one of the scan's identities (an
+    identity field such as ``user_id``, ``email`` or ``username`` names one of them): the scan
+    never raises its own privileges.
     """
     primary = ctx.identities.primary
     if primary is None:
         return
     mine = set(primary.self_ids)
     owned = set(primary.owns)
+    everyone = {value for who in (primary, *ctx.identities.others) for value in who.self_ids}
     for operation in ctx.surface.operations:
         if operation.method != "PATCH":
             continue
@@ -138,7 +142,7 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
             continue
         _, read = twin
         record = record_of(read)
-        if record is None or not _owned(record, mine, owned):
+        if record is None or not _owned(record, mine, owned) or principal_values(record) & everyone:
             continue
         wanted = _escalation(record)
         if not wanted:

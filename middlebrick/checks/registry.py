@@ -28,6 +28,7 @@ class CheckSpec:
     per_operation: int  # plus this many for each operation of the surface
     func: CheckFunc
     doc: str
+    writes: bool = False  # may send writes (active mode, or to --include'd operations)
 
 
 REGISTRY: dict[str, CheckSpec] = {}
@@ -40,11 +41,14 @@ def check(
     mode: CheckMode = "safe",
     max_requests: int = 0,
     per_operation: int = 0,
+    writes: bool | None = None,
 ) -> Callable[[CheckFunc], CheckFunc]:
     """Register an async-generator check that yields ``Finding``s of the ids in ``emits``.
 
     Its declared cost is ``max_requests + per_operation * len(operations)``; the context stops
-    a check that tries to send more.
+    a check that tries to send more. ``writes`` (default: an active check writes) declares that
+    it may send methods other than GET, HEAD, OPTIONS and TRACE: such checks run one at a time
+    after the others, and what each wrote is undone before the next starts.
     """
 
     def register(func: CheckFunc) -> CheckFunc:
@@ -68,6 +72,7 @@ def check(
             per_operation=per_operation,
             func=func,
             doc=doc,
+            writes=mode == "active" if writes is None else writes,
         )
         return func
 

@@ -35,6 +35,8 @@ from middlebrick.http.exchange import (
     Request,
     Response,
 )
+from middlebrick.http.health import Health
+from middlebrick.http.journal import RUNNING, Journal, is_write
 from middlebrick.http.limits import Clock, ScanLimiter, Sleep, read_body, retry_after
 from middlebrick.http.scope import REDIRECT_STATUSES, Scope, redirect_target
 
@@ -42,6 +44,7 @@ _RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_RETRY_AFTER = 10.0  # longest single wait a 429's Retry-After may ask for
 _BACKOFF = 0.1  # first retry delay in seconds; doubles on each retry
 _CACHE_BYTES = 64 * 1024 * 1024  # response bodies the cache keeps at most
+_MAX_REFUSED = 200  # refused requests remembered for the report
 _Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
 _DEFAULT_HEADERS = {"User-Agent": f"middlebrick/{__version__}", "Accept-Encoding": "gzip, deflate"}
 
@@ -89,6 +92,9 @@ class HttpClient:
         self.stats = ClientStats()
         self.notes: list[str] = []
         self._noted: set[str] = set()
+        self.journal = Journal(self._direct, self.scope.policy)
+        self.health = Health(self._direct, clock=clock)
+        self.refused: dict[str, str] = {}  # "METHOD /path" -> why the policy refused it
         self.credentials = Credentials(scan)
         self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
         self._cache_bytes = 0
@@ -135,13 +141,24 @@ class HttpClient:
         """Send within scope, limits and budget; transport errors come back in the exchange.
 
         Raises ``ScopeViolation`` for a request outside the scope, ``BudgetExhausted`` or
-        ``TimeBudgetExhausted`` when a budget is spent, ``UsageError`` for an unknown identity.
+        ``TimeBudgetExhausted`` when a budget is spent, ``UsageError`` for an unknown identity,
+        ``SessionBroken`` for a request as an identity whose session broke. A request the safety
+        policy refuses is not sent: its exchange has no response and says why. Writes go through
+        the journal (``http.journal``), which records and later undoes them.
         """
         try:
-            url = self.scope.check(request.method, request.url, request.body)
+            url = self.scope.check(request.method, request.url)
         except ScopeViolation as exc:
             raise ScopeViolation(self.redactor(str(exc))) from None
         self.credentials.headers(request.identity)  # an unknown identity fails here
+        self.health.guard(request)
+        refusal = self.scope.policy.refusal(request.method, request.url)
+        if refusal is not None:
+            return self._refuse(request, refusal)
+        if is_write(request.method):
+            running = RUNNING.get()
+            owner = running.name if running is not None else "scan"
+            return await self.journal.send(request, owner, self._watched)
         future: asyncio.Future[Exchange] | None = None
         cacheable = request.cache_key
         if cacheable is not None:
@@ -161,6 +178,7 @@ class HttpClient:
             self._cache[key] = future  # concurrent duplicates wait for this one's answer
         try:
             exchange = await self._send(request, url, follow_redirects)
+            await self.health.observe(exchange)
         except BaseException as exc:
             if isinstance(exc, ScanInterrupted):
                 self.note(str(exc))
@@ -195,6 +213,26 @@ class HttpClient:
             credential_headers=names,
             credential_query=query,
         )
+
+    async def _direct(self, request: Request) -> Exchange:
+        """Send without cache, journal or session watch (the journal's and the watch's own)."""
+        url = self.scope.check(request.method, request.url)
+        return await self._send(request, url, True)
+
+    async def _watched(self, request: Request) -> Exchange:
+        """Send one write without cache; its answer is shown to the session watch."""
+        url = self.scope.check(request.method, request.url)
+        exchange = await self._send(request, url, True)
+        await self.health.observe(exchange)
+        return exchange
+
+    def _refuse(self, request: Request, refusal: str) -> Exchange:
+        """The exchange of a request the safety policy refused (nothing is sent)."""
+        refusal = self.redactor(refusal)
+        where = _where(request.method, URL(request.url, encoded=True))
+        if where not in self.refused and len(self.refused) < _MAX_REFUSED:
+            self.refused[where] = refusal
+        return Exchange(request, None, f"not sent: {refusal}")
 
     def _keep(self, key: Any, exchange: Exchange) -> None:
         """Cache an answered GET (errors are not: a retry may succeed); drop the oldest if full."""
@@ -261,7 +299,7 @@ class HttpClient:
         hops.append(str(target))
         if len(hops) > self.limits.max_redirects:
             notes.append(f"{where} not followed after {len(hops) - 1} redirects (the limit)")
-        elif not self.scope.allows(method, target, body):
+        elif not self.scope.allows(method, target):
             notes.append(f"redirect of {where} to {_origin(target)} not followed: off scope")
         elif hops[-1] in {str(URL(request.url, encoded=True)), *hops[:-1]}:
             notes.append(f"redirect loop at {_where(method, target)} not followed")

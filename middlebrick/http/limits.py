@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -49,6 +50,7 @@ class ScanLimiter:
         self.deadline = self.started + limits.time_budget
         self.slots = asyncio.Semaphore(limits.concurrency)
         self.used = 0
+        self._extra = 0  # requests allowed past the budget while the scan undoes its writes
         self._interval = 1.0 / limits.rate
         size = burst if burst is not None else max(1, min(limits.concurrency, int(limits.rate)))
         self._tolerance = (size - 1) * self._interval
@@ -76,12 +78,27 @@ class ScanLimiter:
 
     def check_budget(self) -> None:
         """Raise ``BudgetExhausted`` when no request of the budget is left."""
-        if self.used >= self.limits.max_requests:
+        if self.used >= self.limits.max_requests + self._extra:
             raise BudgetExhausted(self.budget_spent_message())
 
     def can_send(self) -> bool:
         """True when both budgets still allow one more request."""
-        return self.used < self.limits.max_requests and self._clock() < self.deadline
+        allowed = self.limits.max_requests + self._extra
+        return self.used < allowed and self._clock() < self.deadline
+
+    @contextmanager
+    def overtime(self, *, requests: int, seconds: float) -> Iterator[None]:
+        """Within the block, allow ``requests`` and ``seconds`` beyond whatever is left.
+
+        Only for undoing the scan's own writes, which must not be cut short by a spent budget.
+        """
+        deadline, extra = self.deadline, self._extra
+        self._extra = max(0, self.used - self.limits.max_requests) + requests
+        self.deadline = max(self.deadline, self._clock() + seconds)
+        try:
+            yield
+        finally:
+            self.deadline, self._extra = deadline, extra
 
     def reserve(self) -> None:
         """Spend one request of the budget, or raise when a budget is spent."""

@@ -1,19 +1,19 @@
 """The scope of a scan: which hosts may be contacted, and with which methods.
 
-Safe mode sends ``GET``, ``HEAD`` and ``OPTIONS`` only, plus text-only ``POST`` to URL prefixes
-allowed one by one (detected LLM chat endpoints). Active mode sends every method, to the same
-hosts. URLs are parsed exactly as the client sends them (``yarl.URL(url, encoded=True)``), so
-the host checked is the host contacted.
+Safe mode sends ``GET``, ``HEAD`` and ``OPTIONS`` only, with no exception but the operations
+the user named with ``--include``. Active mode sends every method, to the same hosts. Which
+operations may be requested at all is the scope's ``policy`` (``http.policy``). URLs are parsed
+exactly as the client sends them (``yarl.URL(url, encoded=True)``), so the host checked is the
+host contacted.
 """
 
 from __future__ import annotations
-
-from urllib.parse import unquote
 
 from yarl import URL
 
 from middlebrick.config import Mode, ScanRequest
 from middlebrick.errors import ScopeViolation, UsageError
+from middlebrick.http.policy import Policy
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 """Methods a safe-mode scan may send anywhere in scope."""
@@ -30,10 +30,12 @@ Origin = tuple[str, int]
 class Scope:
     """The hosts and methods a scan may use; every request is checked against it."""
 
-    def __init__(self, origins: set[Origin], *, mode: Mode = "safe") -> None:
+    def __init__(
+        self, origins: set[Origin], *, mode: Mode = "safe", policy: Policy | None = None
+    ) -> None:
         self.origins = frozenset(origins)
         self.mode: Mode = mode
-        self._post_prefixes: list[tuple[str, int, str, tuple[str, ...]]] = []
+        self.policy = policy if policy is not None else Policy(mode)
 
     @classmethod
     def for_scan(cls, scan: ScanRequest) -> Scope:
@@ -56,27 +58,8 @@ class Scope:
                 raise UsageError(
                     f"extra host {extra!r} is not a host, host:port or URL ({exc})"
                 ) from None
-        return cls(origins, mode=scan.mode)
-
-    def allow_post(self, url_prefix: str) -> None:
-        """Allow text-only ``POST`` to URLs under ``url_prefix`` (also in safe mode).
-
-        The prefix matches whole path segments (``/chat`` admits ``/chat`` and ``/chat/x``, not
-        ``/chatter``), and never a URL whose path holds dot segments or encoded slashes.
-        """
-        url = _parse(url_prefix)
-        try:
-            host, port = _origin(url)
-        except ValueError as exc:
-            raise ScopeViolation(f"cannot allow POST to {url_prefix!r}: {exc}") from None
-        if (host, port) not in self.origins:
-            raise ScopeViolation(
-                f"cannot allow POST to {url_prefix!r}: host {host}:{port} is outside the scope"
-            )
-        segments = _segments(url.raw_path)
-        if segments is None:
-            raise ScopeViolation(f"cannot allow POST to {url_prefix!r}: its path is not plain")
-        self._post_prefixes.append((host, port, url.scheme, segments))
+        policy = Policy.of(scan.mode, scan.include, scan.exclude, scan.target)
+        return cls(origins, mode=scan.mode, policy=policy)
 
     def allows_url(self, url: str) -> bool:
         """True when ``url`` is an http(s) URL on a host inside the scope."""
@@ -85,11 +68,11 @@ class Scope:
         except ValueError:
             return False
 
-    def allows(self, method: str, url: str | URL, body: bytes | None = None) -> bool:
+    def allows(self, method: str, url: str | URL) -> bool:
         """True when ``method`` may be sent to ``url`` (see :meth:`check`)."""
-        return self._refusal(method, url, body) is None
+        return self._refusal(method, url) is None
 
-    def check(self, method: str, url: str | URL, body: bytes | None = None) -> URL:
+    def check(self, method: str, url: str | URL) -> URL:
         """Raise ``ScopeViolation`` unless ``method url`` is in scope; return the parsed URL."""
         parsed = url if isinstance(url, URL) else _parse(url)
         host = parsed.raw_host
@@ -100,12 +83,12 @@ class Scope:
             and (host.lower().rstrip("."), parsed.port) in self.origins
         ):
             return parsed  # the common case, decided without building a message
-        refusal = self._refusal(method, parsed, body)
+        refusal = self._refusal(method, parsed)
         if refusal is not None:
             raise ScopeViolation(refusal)
         return parsed
 
-    def _refusal(self, method: str, url: str | URL, body: bytes | None) -> str | None:
+    def _refusal(self, method: str, url: str | URL) -> str | None:
         """Why ``method url`` is refused, or ``None`` when it is allowed."""
         try:
             parsed = url if isinstance(url, URL) else _parse(url)
@@ -120,22 +103,11 @@ class Scope:
             )
         if self.mode == "active" or method in SAFE_METHODS:
             return None
-        if method == "POST" and self._post_allowed(parsed, origin):
-            if body is None or _is_text(body):
-                return None
-            return f"POST {_short(parsed)} refused: safe mode sends text-only POST bodies"
+        if self.policy.includes(method, str(parsed)):
+            return None
         return (
             f"{method} {_short(parsed)} refused: safe mode sends only GET, HEAD and OPTIONS "
-            f"(and POST to allowed chat endpoints); use active mode for other methods"
-        )
-
-    def _post_allowed(self, url: URL, origin: Origin) -> bool:
-        segments = _segments(url.raw_path)
-        if segments is None:
-            return False
-        return any(
-            (host, port) == origin and scheme == url.scheme and segments[: len(prefix)] == prefix
-            for host, port, scheme, prefix in self._post_prefixes
+            "(and what --include names); use active mode for other methods"
         )
 
 
@@ -185,23 +157,6 @@ def _parse_extra_host(extra: str) -> set[Origin]:
     if url.explicit_port is not None:
         return {(host, url.explicit_port)}
     return {(host, port) for port in _DEFAULT_PORTS.values()}
-
-
-def _segments(raw_path: str) -> tuple[str, ...] | None:
-    """The decoded path segments, or ``None`` when a segment is a dot segment or hides a slash."""
-    parts = tuple(unquote(part) for part in raw_path.split("/") if part)
-    for part in parts:
-        if part in (".", "..") or "/" in part or "\\" in part:
-            return None
-    return parts
-
-
-def _is_text(body: bytes) -> bool:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return "\x00" not in text
 
 
 def _short(url: URL) -> str:

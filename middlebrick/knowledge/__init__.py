@@ -20,6 +20,7 @@ from middlebrick.knowledge.models import (
     FindingType,
     FrameworkRule,
     LlmProbePack,
+    SafetyWords,
     Signature,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "discovery_paths",
     "framework_rules",
     "llm_probes",
+    "safety_words",
     "signatures",
 ]
 
@@ -153,3 +155,13 @@ def admin_paths() -> AdminPaths:
         return AdminPaths.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except ValidationError as exc:
         raise RuntimeError(f"knowledge/admin_paths.yaml: {exc}") from exc
+
+
+@cache
+def safety_words() -> SafetyWords:
+    """What makes an operation state-changing, irreversible or protected (``safety.yaml``)."""
+    path = resources.files("middlebrick.knowledge").joinpath("safety.yaml")
+    try:
+        return SafetyWords.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise RuntimeError(f"knowledge/safety.yaml: {exc}") from exc

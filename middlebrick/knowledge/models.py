@@ -427,3 +427,32 @@ class AdminPaths(_Strict):
         if dupes:
             raise ValueError(f"duplicate paths {dupes}")
         return value
+
+
+class SafetyWords(_Strict):
+    """``safety.yaml``: the words that make an operation unsafe to call, and protected fields.
+
+    Entries are lower-case words, or two words separated by one space ("log out").
+    """
+
+    state_changing: tuple[str, ...] = Field(min_length=1)
+    irreversible: tuple[str, ...] = Field(min_length=1)
+    irreversible_resources: tuple[str, ...] = Field(min_length=1)
+    protected_resources: tuple[str, ...] = Field(min_length=1)
+    read_verbs: tuple[str, ...] = Field(min_length=1)
+    identity_fields: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plain_unique_words(self) -> SafetyWords:
+        for name in type(self).model_fields:
+            words: tuple[str, ...] = getattr(self, name)
+            bad = [w for w in words if not _SAFETY_WORD.match(w)]
+            if bad:
+                raise ValueError(f"{name}: not lower-case words (at most two): {bad}")
+            dupes = sorted({w for w in words if words.count(w) > 1})
+            if dupes:
+                raise ValueError(f"{name}: duplicate entries {dupes}")
+        return self
+
+
+_SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")

@@ -52,10 +52,12 @@ def html_document(report: Report) -> str:
     body = el(
         "body",
         _header(report),
+        _not_restored(report),
         _overview(report),
         _categories(report),
         _findings(report, numbers),
         _compliance(compliance_view(report), numbers),
+        _skipped(report),
         _notes(report),
         el("footer", f"{report.tool} {report.version} · scan {report.scan_id}"),
         el("script", asset("report.js")),
@@ -283,6 +285,35 @@ def _compliance(views: list[FrameworkView], numbers: dict[str, int]) -> Safe:
         class_="muted",
     )
     return el("section", el("h2", "Compliance"), note, tables, id="compliance")
+
+
+def _not_restored(report: Report) -> Safe | None:
+    if not report.not_restored:
+        return None
+    return el(
+        "section",
+        el("h2", f"Not restored ({len(report.not_restored)})"),
+        el("p", "The scan changed these and could not undo it; set them back by hand."),
+        el("ul", [el("li", one_line(f"{i.detail} ({i.check})")) for i in report.not_restored]),
+        id="not-restored",
+        class_="partial",
+    )
+
+
+def _skipped(report: Report) -> Safe | None:
+    if not report.skipped:
+        return None
+    return el(
+        "section",
+        el("h2", f"Not tested ({len(report.skipped)})"),
+        el(
+            "p",
+            "The safety policy kept the scan from calling these; --include names one to test.",
+            class_="muted",
+        ),
+        el("ul", [el("li", one_line(f"{i.operation}: {i.reason}")) for i in report.skipped]),
+        id="skipped",
+    )
 
 
 def _notes(report: Report) -> Safe | None:

@@ -37,8 +37,8 @@ _TABLE_HEAD = "| # | Finding | Operation | Confidence |\n|--:|---|---|---|\n"
 @renderer("markdown")
 def render_markdown(report: Report, *, color: bool) -> str:
     """The report as GitHub Markdown of at most ``MAX_CHARS`` characters; ``color`` is ignored."""
-    head = _header(report) + _categories(report)
-    tail = _compliance(report) + _notes(report)
+    head = _header(report) + _not_restored(report) + _categories(report)
+    tail = _compliance(report) + _skipped(report) + _notes(report)
     return head + _findings(report, MAX_CHARS - len(head) - len(tail)) + tail
 
 
@@ -213,6 +213,34 @@ def _compliance(report: Report) -> str:
         "| Framework | Requirement | Title | Findings | Worst |\n|---|---|---|--:|---|\n"
         + "".join(rows)
         + "\n"
+    )
+
+
+def _not_restored(report: Report) -> str:
+    if not report.not_restored:
+        return ""
+    items = [
+        f"- {_inline(shorten(item.detail, _NOTE_CHARS))} ({_inline(item.check)})\n"
+        for item in report.not_restored[:_MAX_NOTES]
+    ]
+    return (
+        f"> **Not restored ({len(report.not_restored)})**: the scan changed these and could not "
+        "undo it; set them back by hand.\n\n" + "".join(items) + "\n"
+    )
+
+
+def _skipped(report: Report) -> str:
+    if not report.skipped:
+        return ""
+    items = [
+        f"- `{_inline(item.operation)}`: {_inline(shorten(item.reason, _NOTE_CHARS))}\n"
+        for item in report.skipped[:_MAX_NOTES]
+    ]
+    if len(report.skipped) > _MAX_NOTES:
+        items.append(f"- … and {len(report.skipped) - _MAX_NOTES} more\n")
+    return (
+        f"### Not tested ({len(report.skipped)})\n\nThe safety policy kept the scan from calling "
+        "these; `--include` names one to test.\n\n" + "".join(items) + "\n"
     )
 
 

@@ -34,6 +34,7 @@ _NAME_WIDTH = 26
 _NOTE_INDENT = 2 + _NAME_WIDTH + 1 + 12  # under the bar
 _EXCERPT_CONTEXT = 40  # characters shown either side of a match
 _REMEDIATION_LINES = 2
+_MAX_SKIPPED = 20  # operations listed as not tested (the JSON report lists all)
 
 
 @renderer("summary")
@@ -41,8 +42,10 @@ def render_summary(report: Report, *, color: bool) -> str:
     """The human-read terminal summary of a report."""
     console = new_console(color)
     _header(console, report)
+    _not_restored(console, report)
     _categories(console, report)
     _findings(console, report)
+    _skipped(console, report)
     _notes(console, report)
     return output(console)
 
@@ -197,6 +200,42 @@ def _first_lines(text: str, count: int) -> str:
 
 def _indented(console: Console, text: Text, indent: int) -> None:
     console.print(Padding(text, (0, 0, 0, indent), expand=False))
+
+
+def _not_restored(console: Console, report: Report) -> None:
+    """What an active scan wrote and could not restore: first, so that nobody misses it."""
+    if report.restored and not report.not_restored:
+        console.print(
+            Text(f"{plural(report.restored, 'object')} written and restored", style="dim")
+        )
+    if not report.not_restored:
+        return
+    console.print()
+    console.print(
+        Text(
+            f"NOT RESTORED ({len(report.not_restored)}): the scan changed these and could not "
+            "undo it; set them back by hand",
+            style="bold red",
+        )
+    )
+    for item in report.not_restored:
+        _indented(console, Text(f"- {one_line(item.detail)} ({one_line(item.check)})"), 2)
+
+
+def _skipped(console: Console, report: Report) -> None:
+    if not report.skipped:
+        return
+    console.print()
+    console.print(
+        Text.assemble(
+            (f"Not tested ({len(report.skipped)})", "bold underline"),
+            "  the safety policy kept the scan from calling these; --include names one to test",
+        )
+    )
+    for item in report.skipped[:_MAX_SKIPPED]:
+        _indented(console, Text(f"- {one_line(item.operation)}: {one_line(item.reason)}"), 2)
+    if len(report.skipped) > _MAX_SKIPPED:
+        _indented(console, Text(f"- … and {len(report.skipped) - _MAX_SKIPPED} more"), 2)
 
 
 def _notes(console: Console, report: Report) -> None:

@@ -44,6 +44,7 @@ _SWAGGER_SCHEMA_KEYS = (
 )
 _VARIABLE = re.compile(r"\{([^{}]+)\}")
 _JSON = "application/json"
+_DESCRIPTION_CHARS = 500  # the beginning of a description is all the safety policy reads
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 
@@ -134,6 +135,7 @@ class _Context:
             path=path,
             operation_id=str(operation_id) if operation_id is not None else None,
             summary=_text(op.get("summary")),
+            description=_text(op.get("description"))[:_DESCRIPTION_CHARS],
             parameters=tuple(params),
             request_body=body,
             responses=self._responses(op),

@@ -60,6 +60,7 @@ class Operation:
     path: str  # template, e.g. "/items/{item_id}"
     operation_id: str | None = None
     summary: str = ""
+    description: str = ""  # its beginning (the operation's own, not a parameter's)
     parameters: tuple[Parameter, ...] = ()
     request_body: RequestBody | None = None
     # status code ("200", "4XX", "default") -> media type -> schema

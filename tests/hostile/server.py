@@ -13,8 +13,8 @@ Raw asyncio, one request per connection, so every route can misbehave at the byt
     /trickle         one byte of body every 0.2 s, for ever
     /invalid-utf8    bytes that are not UTF-8 under a UTF-8 JSON content type
     /deep-json       a JSON array nested 10,000 deep
-    /reset           headers and half the body, then a TCP reset
-    /reset-early     a TCP reset before any response
+    /severed         headers and half the body, then a TCP reset
+    /severed-early   a TCP reset before any response
     /garbage         bytes that are not HTTP at all
     /deflate-garbage Content-Encoding: gzip on bytes that are not gzip
 
@@ -112,8 +112,8 @@ class HostileServer:
             "/trickle": _trickle,
             "/invalid-utf8": _fixed(b'{"name": "\xff\xfe\xc3\x28 \xed\xa0\x80"}'),
             "/deep-json": _fixed(b"[" * 10_000 + b"]" * 10_000),
-            "/reset": _reset_mid_body,
-            "/reset-early": _reset_early,
+            "/severed": _reset_mid_body,
+            "/severed-early": _reset_early,
             "/garbage": _garbage,
             "/deflate-garbage": _fixed(b"this is not gzip at all", ("Content-Encoding", "gzip")),
         }

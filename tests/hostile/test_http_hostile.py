@@ -129,25 +129,25 @@ async def test_client_returns_deeply_nested_json_without_parsing_it(hostile_serv
 async def test_client_reports_a_reset_mid_body_after_retrying(
     hostile: HostileServer, hostile_server: str
 ) -> None:
-    exchange, client = await _get(hostile_server, "/reset")
+    exchange, client = await _get(hostile_server, "/severed")
     response = exchange.response
-    assert hostile.hits["/reset"] == 1 + LIMITS.retries
+    assert hostile.hits["/severed"] == 1 + LIMITS.retries
     assert client.stats.retries == LIMITS.retries
     assert response is not None and response.truncated
     assert len(response.body) <= 10_000
-    assert any("GET /reset cut after" in note for note in client.notes)
+    assert any("GET /severed cut after" in note for note in client.notes)
 
 
 async def test_client_reports_a_reset_before_any_response(
     hostile: HostileServer, hostile_server: str
 ) -> None:
-    exchange, client = await _get(hostile_server, "/reset-early")
+    exchange, client = await _get(hostile_server, "/severed-early")
     assert exchange.response is None
     assert exchange.error in (
         "connection reset",
         "server closed the connection without a complete response",
     )
-    assert hostile.hits["/reset-early"] == 1 + LIMITS.retries
+    assert hostile.hits["/severed-early"] == 1 + LIMITS.retries
     assert client.stats.errors == 1
 
 

@@ -14,7 +14,7 @@ from middlebrick.errors import TargetUnreachable
 
 HOSTILE_PATHS = [
     "/bomb", "/endless", "/huge", "/loop", "/redirect-chain/0", "/stall", "/stall-body",
-    "/trickle", "/invalid-utf8", "/deep-json", "/reset", "/reset-early", "/garbage",
+    "/trickle", "/invalid-utf8", "/deep-json", "/severed", "/severed-early", "/garbage",
     "/deflate-garbage",
 ]  # fmt: skip
 
@@ -52,7 +52,7 @@ async def test_scan_of_a_hostile_root_gives_a_report(hostile_server: str, path: 
     assert report.score is not None
 
 
-@pytest.mark.parametrize("path", ["/garbage", "/reset-early", "/stall"])
+@pytest.mark.parametrize("path", ["/garbage", "/severed-early", "/stall"])
 async def test_scan_of_a_root_that_never_answers_says_unreachable(
     hostile_server: str, path: str
 ) -> None:

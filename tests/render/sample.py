@@ -19,7 +19,7 @@ from middlebrick.findings import (
     fingerprint,
 )
 from middlebrick.knowledge.models import FindingType, Remediation
-from middlebrick.report import Report, SpecInfo, build_report
+from middlebrick.report import Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scoring import CategoryStatus
 
 BASE = "http://127.0.0.1:8080"
@@ -281,4 +281,10 @@ def sample_report(*extra: Finding, spec_source: str | None = "openapi.yaml") -> 
         surface_origin="spec" if spec is not None else "url",
         notes=["partial scan: time budget of 120 s reached; 1 check did not finish"],
         complete=False,
+        skipped=[
+            SkippedOperation(
+                operation="GET /admin/cache/reset",
+                reason="its path `/admin/cache/reset` names a state change (`reset`)",
+            )
+        ],
     )

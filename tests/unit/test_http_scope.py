@@ -77,36 +77,21 @@ def test_scope_message_names_the_request_and_the_allowed_hosts() -> None:
     )
 
 
-def test_safe_scope_allows_text_post_under_an_allowed_prefix() -> None:
-    scope = _scope()
-    scope.allow_post(TARGET + "/chat")
-    scope.check("POST", TARGET + "/chat", b'{"message": "hello"}')
-    scope.check("POST", TARGET + "/chat/completions?stream=false", b"hi")
-    assert not scope.allows("POST", TARGET + "/chatter", b"hi")
-    assert not scope.allows("POST", TARGET + "/admin", b"hi")
-    assert not scope.allows("PUT", TARGET + "/chat", b"hi")
-
-
-def test_safe_scope_refuses_binary_post_to_a_chat_endpoint() -> None:
-    scope = _scope()
-    scope.allow_post(TARGET + "/chat")
-    with pytest.raises(ScopeViolation, match="text-only POST"):
-        scope.check("POST", TARGET + "/chat", b"\xff\x00\x01")
+def test_safe_scope_sends_writes_only_to_what_include_names() -> None:
+    scope = Scope.for_scan(ScanRequest(target=TARGET, include=("POST /chat/*",)))
+    scope.check("POST", TARGET + "/chat/completions?stream=false")
+    assert not scope.allows("POST", TARGET + "/chatter")
+    assert not scope.allows("POST", TARGET + "/admin")
+    assert not scope.allows("PUT", TARGET + "/chat/completions")
 
 
 @pytest.mark.parametrize(
     "path",
     ["/chat/../admin", "/chat/%2e%2e/admin", "/chat/..%2fadmin", "/chat/x%2F..%2F..%2Fadmin"],
 )
-def test_allowed_post_prefix_cannot_be_escaped_by_traversal(path: str) -> None:
-    scope = _scope()
-    scope.allow_post(TARGET + "/chat")
-    assert not scope.allows("POST", "http://127.0.0.1:8000/api" + path, b"hi")
-
-
-def test_allow_post_refuses_a_prefix_outside_the_scope() -> None:
-    with pytest.raises(ScopeViolation, match="outside the scope"):
-        _scope().allow_post("http://evil.example/chat")
+def test_an_included_path_cannot_be_escaped_by_traversal(path: str) -> None:
+    scope = Scope.for_scan(ScanRequest(target=TARGET, include=("POST /chat/**",)))
+    assert not scope.allows("POST", "http://127.0.0.1:8000/api" + path)
 
 
 @pytest.mark.parametrize("extra", ["", "host:port", "host:99999"])

@@ -24,7 +24,7 @@ from middlebrick.findings import (
 )
 from middlebrick.render import render
 from middlebrick.render._text import clean, markup
-from middlebrick.report import Report, SpecInfo, build_report
+from middlebrick.report import NotRestored, Report, SkippedOperation, SpecInfo, build_report
 
 SNAPSHOTS = Path(__file__).parent.parent / "snapshots"
 SGR = re.compile(r"\x1b\[[0-9;]*m")  # the only escape sequence a renderer may emit (colour)
@@ -174,7 +174,7 @@ def sample_report(*extra: Finding) -> Report:
         started_at=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
         finished_at=datetime(2025, 1, 2, 3, 4, 9, 500000, tzinfo=UTC),
         duration_s=4.5,
-        mode="safe",
+        mode="active",
         tier=Tier.standard,
         operations=12,
         requests=231,
@@ -189,6 +189,26 @@ def sample_report(*extra: Finding) -> Report:
         surface_origin="spec",
         notes=["partial scan: time budget of 120 s reached; 1 check did not finish"],
         complete=False,
+        skipped=[
+            SkippedOperation(
+                operation="POST /orgs/{org}/invitations",
+                reason="its path `/orgs/{org}/invitations` names an act that cannot be undone "
+                "(`invitations`)",
+            ),
+            SkippedOperation(
+                operation="GET /auth/logout",
+                reason="its path `/auth/logout` names a state change (`logout`)",
+            ),
+        ],
+        restored=3,
+        not_restored=[
+            NotRestored(
+                url=f"{base}/items/7",
+                check="input_validation.body_injection",
+                detail="PATCH /items/7 answered 200; restoring it could not be confirmed: set "
+                'name="Mug" by hand on /items/7',
+            )
+        ],
     )
 
 

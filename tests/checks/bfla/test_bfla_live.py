@@ -111,7 +111,9 @@ def _app(*, vulnerable: bool) -> tuple[web.Application, dict[str, dict[str, Any]
     return app, rows
 
 
-async def _scan(*, vulnerable: bool, mode: str) -> tuple[list[Finding], dict[str, Any]]:
+async def _scan(
+    *, vulnerable: bool, mode: str, include: tuple[str, ...] = ()
+) -> tuple[list[Finding], dict[str, Any]]:
     app, rows = _app(vulnerable=vulnerable)
     async with LiveApp(app) as url:
         request = ScanRequest(
@@ -122,6 +124,7 @@ async def _scan(*, vulnerable: bool, mode: str) -> tuple[list[Finding], dict[str
                 name: Credential(headers=(("Authorization", f"Bearer {_token(name)}"),))
                 for name in ("alice", "bob", "dave")
             },
+            include=include,
         )
         report = await scan(request)
     return [f for f in report.findings if f.category == "bfla"], rows
@@ -142,8 +145,16 @@ async def test_bfla_live_reports_the_vulnerable_portal_in_safe_mode():
     }
 
 
-async def test_bfla_live_reports_a_privileged_write_in_active_mode_and_restores_it():
+async def test_bfla_live_never_writes_other_members_in_active_mode_unless_included():
     found, rows = await _scan(vulnerable=True, mode="active")
+
+    assert ("bfla.privileged-method-allowed", "PATCH /api/members/{member_id}") not in _shown(found)
+    assert rows["2"]["status"] == "active"
+
+
+async def test_bfla_live_reports_a_privileged_write_to_an_included_operation_and_restores_it():
+    included = ("PATCH /api/members/{member_id}",)
+    found, rows = await _scan(vulnerable=True, mode="active", include=included)
 
     assert ("bfla.privileged-method-allowed", "PATCH /api/members/{member_id}") in _shown(found)
     assert rows["2"]["status"] == "active"  # bob's record, changed and written back
@@ -151,7 +162,9 @@ async def test_bfla_live_reports_a_privileged_write_in_active_mode_and_restores_
 
 async def test_bfla_live_stays_quiet_on_the_fixed_portal():
     safe, _ = await _scan(vulnerable=False, mode="safe")
-    active, rows = await _scan(vulnerable=False, mode="active")
+    active, rows = await _scan(
+        vulnerable=False, mode="active", include=("PATCH /api/members/{member_id}",)
+    )
 
     assert _shown(safe) == set() and _shown(active) == set()
     assert rows["2"]["status"] == "active"

@@ -71,6 +71,10 @@ SPEC: dict[str, Any] = {
         "/search": _get(_param("limit", example="2")),
         "/files/{name}": _get(_param("name", location="path", example="readme.txt")),
         "/tickets/{ticket_id}": {
+            "get": {
+                "parameters": [_param("ticket_id", location="path", example="1")],
+                "responses": {"200": {"description": "the ticket"}},
+            },
             "patch": {
                 "parameters": [_param("ticket_id", location="path", example="1")],
                 "requestBody": {
@@ -82,7 +86,7 @@ SPEC: dict[str, Any] = {
                     }
                 },
                 "responses": {"200": {"description": "updated"}},
-            }
+            },
         },
     },
 }
@@ -167,6 +171,9 @@ def _app(*, vulnerable: bool) -> web.Application:
             return _json({"error": "not found"}, 404)
         return web.Response(body=FILES[path].encode(), content_type="application/octet-stream")
 
+    async def ticket(request: web.Request) -> web.Response:
+        return _json({"id": request.match_info["ticket_id"], "priority": "high"})
+
     async def update(request: web.Request) -> web.Response:
         body = await request.json()
         field, value = body.get("field"), body.get("value")
@@ -213,6 +220,7 @@ def _app(*, vulnerable: bool) -> web.Application:
     app.router.add_get("/users/search", user_search)
     app.router.add_get("/search", search)
     app.router.add_get("/files/{tail:.*}", files)
+    app.router.add_get("/tickets/{ticket_id}", ticket)
     app.router.add_patch("/tickets/{ticket_id}", update)
     app.router.add_route("OPTIONS", "/{tail:.*}", options)
     app.router.add_route("TRACE", "/{tail:.*}", trace)

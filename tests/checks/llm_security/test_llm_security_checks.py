@@ -41,7 +41,9 @@ SCHEMA = {
     },
 }
 CHAT_OP = Operation("POST", PATH, request_body=RequestBody("application/json", SCHEMA))
-AUTHENTICATED = ScanRequest(target=BASE, headers=(("Authorization", "Bearer t0ken"),))
+AUTHENTICATED = ScanRequest(
+    target=BASE, headers=(("Authorization", "Bearer t0ken"),), mode="active"
+)
 LAB_FLAWS = {
     "llm_security.endpoint-detected",
     "llm_security.unauthenticated-endpoint",
@@ -198,7 +200,7 @@ async def test_llm_endpoints_reports_unauthenticated_firm_when_the_scan_has_no_c
 ) -> None:
     sender = FakeSender({("POST", PATH): recordings.bot("secure")})
 
-    found = _by_id(await _run(sender, scan=ScanRequest(target=BASE)))
+    found = _by_id(await _run(sender, scan=ScanRequest(target=BASE, mode="active")))
 
     finding = found["llm_security.unauthenticated-endpoint"]
     assert finding.confidence is Confidence.firm
@@ -261,3 +263,38 @@ async def test_phase_stops_at_its_time_limit(recordings: Any) -> None:
 
     assert 0 < phase.sent < 5
     assert phase.cut is not None and "35 s limit" in phase.cut
+
+
+async def test_llm_endpoints_stays_passive_in_safe_mode_on_an_endpoint_the_spec_describes(
+    recordings: Any,
+) -> None:
+    sender = FakeSender({("POST", PATH): recordings.bot("vulnerable", model=MODEL, usage=USAGE)})
+
+    found = await _run(sender, scan=AUTHENTICATED.model_copy(update={"mode": "safe"}))
+
+    assert [(f.type_id, f.operation, f.confidence) for f in found] == [
+        ("llm_security.endpoint-detected", KEY, Confidence.tentative)
+    ]
+    assert "messages" in found[0].detail and "no message" in found[0].detail
+    assert _posts(sender) == []
+
+
+async def test_llm_endpoints_stays_quiet_when_a_free_text_field_belongs_to_a_collection(
+    recordings: Any,
+) -> None:
+    body = RequestBody(
+        "application/json",
+        {
+            "type": "object",
+            "properties": {"prompt": {"type": "string"}, "model": {"type": "string"}},
+        },
+    )
+    saved = Operation("POST", "/prompts", request_body=body)
+    listing = Operation("GET", "/prompts")
+    removal = Operation("DELETE", "/prompts/{prompt_id}")
+    sender = FakeSender({("POST", "/prompts"): response(201, {"prompt_id": "p1", "prompt": "x"})})
+
+    with pytest.raises(NotApplicable):
+        await _run(sender, operations=(saved, listing, removal))
+
+    assert _posts(sender) == []

@@ -14,7 +14,7 @@ from aiohttp import web
 from lab.items import llm
 from middlebrick.config import ScanRequest
 from middlebrick.engine import scan
-from middlebrick.findings import Severity
+from middlebrick.findings import Confidence, Severity
 from middlebrick.testing import LiveApp
 
 TOKEN = "live-llm-token-0042"
@@ -59,18 +59,25 @@ def _app(*, vulnerable: bool, seen: list[tuple[str, str]]) -> web.Application:
     return app
 
 
-async def _scan(*, vulnerable: bool) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+async def _scan(
+    *, vulnerable: bool, mode: str = "active", include: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     seen: list[tuple[str, str]] = []
     async with LiveApp(_app(vulnerable=vulnerable, seen=seen)) as url:
         report = await scan(
-            ScanRequest(target=url, headers=(("Authorization", f"Bearer {TOKEN}"),))
+            ScanRequest(
+                target=url,
+                headers=(("Authorization", f"Bearer {TOKEN}"),),
+                mode=mode,  # type: ignore[arg-type]
+                include=include,
+            )
         )
     found = {f.type_id: f for f in report.findings if f.category == "llm_security"}
     return found, seen
 
 
 async def test_llm_endpoints_reports_the_vulnerable_chat_endpoint_found_without_a_spec() -> None:
-    found, seen = await _scan(vulnerable=True)
+    found, _ = await _scan(vulnerable=True)
 
     assert {
         "llm_security.endpoint-detected",
@@ -85,7 +92,6 @@ async def test_llm_endpoints_reports_the_vulnerable_chat_endpoint_found_without_
         "llm_security.unbounded-output",
     } <= set(found)
     assert {f.operation for f in found.values()} == {f"POST {PATH}"}
-    assert {method for method, path in seen if path != PATH} <= {"GET", "HEAD", "OPTIONS"}
 
 
 async def test_llm_endpoints_stays_quiet_above_info_when_the_endpoint_is_the_secure_twin() -> None:
@@ -94,3 +100,19 @@ async def test_llm_endpoints_stays_quiet_above_info_when_the_endpoint_is_the_sec
     assert "llm_security.endpoint-detected" in found
     assert [f.type_id for f in found.values() if f.severity is not Severity.info] == []
     assert ("POST", PATH) in seen
+
+
+async def test_llm_endpoints_reports_the_endpoint_unconfirmed_and_sends_no_prompt_in_safe_mode():
+    found, seen = await _scan(vulnerable=True, mode="safe")
+
+    assert set(found) == {"llm_security.endpoint-detected"}
+    detected = found["llm_security.endpoint-detected"]
+    assert detected.confidence is Confidence.tentative and detected.severity is Severity.info
+    assert {method for method, _ in seen} <= {"GET", "HEAD", "OPTIONS"}
+
+
+async def test_llm_endpoints_probes_in_safe_mode_only_what_include_names() -> None:
+    found, seen = await _scan(vulnerable=True, mode="safe", include=(f"POST {PATH}",))
+
+    assert "llm_security.system-prompt-leak" in found
+    assert {(method, path) for method, path in seen if method == "POST"} == {("POST", PATH)}

@@ -16,6 +16,7 @@ from aiohttp import web
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.engine import scan
 from middlebrick.findings import Finding, Severity
+from middlebrick.report import Report
 from middlebrick.testing import LiveApp
 from middlebrick.tokens import b64url
 
@@ -133,7 +134,9 @@ def _app(*, vulnerable: bool) -> tuple[web.Application, dict[str, dict[str, Any]
     return app, rows
 
 
-async def _scan(*, vulnerable: bool, mode: str) -> tuple[set[tuple[str, str]], dict[str, Any]]:
+async def _scan(
+    *, vulnerable: bool, mode: str
+) -> tuple[set[tuple[str, str]], dict[str, Any], Report]:
     app, rows = _app(vulnerable=vulnerable)
     async with LiveApp(app) as url:
         request = ScanRequest(
@@ -146,7 +149,7 @@ async def _scan(*, vulnerable: bool, mode: str) -> tuple[set[tuple[str, str]], d
             },
         )
         report = await scan(request)
-    return _shown(report.findings), rows
+    return _shown(report.findings), rows, report
 
 
 def _shown(found: list[Finding]) -> set[tuple[str, str]]:
@@ -158,7 +161,7 @@ def _shown(found: list[Finding]) -> set[tuple[str, str]]:
 
 
 async def test_property_authorization_live_reports_the_vulnerable_directory():
-    found, _ = await _scan(vulnerable=True, mode="safe")
+    found, _, _ = await _scan(vulnerable=True, mode="safe")
 
     assert found == {
         ("property_authorization.sensitive-property", "GET /api/users/{user_id}"),
@@ -168,19 +171,18 @@ async def test_property_authorization_live_reports_the_vulnerable_directory():
     }
 
 
-async def test_property_authorization_live_confirms_mass_assignment_and_restores_the_flag():
-    found, rows = await _scan(vulnerable=True, mode="active")
+async def test_property_authorization_live_never_writes_the_scanning_users_own_record():
+    found, rows, report = await _scan(vulnerable=True, mode="active")
 
-    assert (
-        "property_authorization.mass-assignment-confirmed",
-        "PATCH /api/users/{user_id}",
-    ) in found
-    assert rows["u-alice"]["is_admin"] is False
+    assert ("property_authorization.mass-assignment-surface", "PATCH /api/users/{user_id}") in found
+    assert not any(type_id.endswith("mass-assignment-confirmed") for type_id, _ in found)
+    assert rows == USERS
+    assert "PATCH /api/users/{user_id}" in {s.operation for s in report.skipped}
 
 
 async def test_property_authorization_live_stays_quiet_on_the_fixed_directory():
-    safe, _ = await _scan(vulnerable=False, mode="safe")
-    active, rows = await _scan(vulnerable=False, mode="active")
+    safe, _, _ = await _scan(vulnerable=False, mode="safe")
+    active, rows, _ = await _scan(vulnerable=False, mode="active")
 
     assert safe == set() and active == set()
     assert rows["u-alice"]["is_admin"] is False

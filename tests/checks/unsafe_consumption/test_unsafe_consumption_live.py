@@ -55,6 +55,19 @@ SPEC: dict[str, Any] = {
                 "responses": {"201": {"description": "subscribed"}},
             }
         },
+        "/hooks/{hook_id}": {
+            "delete": {
+                "parameters": [
+                    {
+                        "name": "hook_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {"204": {"description": "unsubscribed"}},
+            }
+        },
     },
 }
 
@@ -66,7 +79,7 @@ def _loopback(url: str) -> bool:
         return False
 
 
-def _app(*, vulnerable: bool) -> web.Application:
+def _app(*, vulnerable: bool, subscribed: dict[str, str]) -> web.Application:
     async def go(request: web.Request) -> web.Response:
         target = request.query.get("next", "/")
         if not vulnerable and (not target.startswith("/") or target.startswith(("//", "/\\"))):
@@ -93,7 +106,14 @@ def _app(*, vulnerable: bool) -> web.Application:
                 session.post(callback, json={"event": "ping"}) as delivered,
             ):
                 await delivered.read()
-        return web.json_response({"id": "h-1"}, status=201)
+        hook_id = f"h-{len(subscribed) + 1}"
+        subscribed[hook_id] = callback
+        return web.json_response({"id": hook_id}, status=201)
+
+    async def unsubscribe(request: web.Request) -> web.Response:
+        if subscribed.pop(request.match_info["hook_id"], None) is None:
+            return web.json_response({"error": "no such hook"}, status=404)
+        return web.Response(status=204)
 
     async def openapi(request: web.Request) -> web.Response:
         return web.Response(text=json.dumps(SPEC), content_type="application/json")
@@ -102,12 +122,16 @@ def _app(*, vulnerable: bool) -> web.Application:
     app.router.add_get("/go", go)
     app.router.add_get("/partner-page", partner_page)
     app.router.add_post("/hooks", hooks)
+    app.router.add_delete("/hooks/{hook_id}", unsubscribe)
     app.router.add_get("/openapi.json", openapi)
     return app
 
 
-async def _unsafe(*, vulnerable: bool, mode: Mode) -> set[tuple[str, str, str | None, Severity]]:
-    async with LiveApp(_app(vulnerable=vulnerable)) as url:
+async def _unsafe(
+    *, vulnerable: bool, mode: Mode, subscribed: dict[str, str] | None = None
+) -> set[tuple[str, str, str | None, Severity]]:
+    app = _app(vulnerable=vulnerable, subscribed={} if subscribed is None else subscribed)
+    async with LiveApp(app) as url:
         report = await scan(ScanRequest(target=url, spec=f"{url}/openapi.json", mode=mode))
     return {
         (f.type_id, f.operation, f.parameter, f.severity)
@@ -125,7 +149,8 @@ async def test_unsafe_consumption_checks_report_the_vulnerable_twin_in_safe_mode
 
 
 async def test_unsafe_consumption_checks_confirm_the_callback_in_active_mode() -> None:
-    found = await _unsafe(vulnerable=True, mode="active")
+    subscribed: dict[str, str] = {}
+    found = await _unsafe(vulnerable=True, mode="active", subscribed=subscribed)
 
     assert (
         "unsafe_consumption.callback-url-parameter",
@@ -133,6 +158,7 @@ async def test_unsafe_consumption_checks_confirm_the_callback_in_active_mode() -
         "callback_url",
         Severity.medium,
     ) in found
+    assert subscribed == {}, "the journal deletes every hook the scan subscribed"
 
 
 async def test_unsafe_consumption_checks_only_note_the_callback_of_the_fixed_twin() -> None:

@@ -1,0 +1,422 @@
+"""The write journal: every write of a scan with the prior state, its undo, and the proof.
+
+Every request that may change state (any method but GET, HEAD, OPTIONS and TRACE) passes
+through ``Journal.send``, on behalf of the check named by ``RUNNING``:
+
+1. Before a ``PUT`` or ``PATCH`` it reads the object (a fresh GET of the same URL, as the
+   writer, else as the scan's own identity). A write whose object cannot be read, whose body is
+   not a JSON object, or that would change a privilege, credential or profile field of one of
+   the scanning identities' own records, is refused and never sent.
+2. It sends the write and keeps what it needs to undo it: the prior values of the fields it
+   wrote, or, for a ``POST`` that created an object (201, ``Location``, or an id under a
+   documented ``DELETE``), the object's URL, which the policy then lets the scan delete.
+
+``undo(owner)`` runs after every writing check (a check may call it sooner): newest first, it
+deletes what the check created and writes back the prior values of what it changed (``PATCH``
+with those fields, or ``PUT`` of the whole prior object), reads every object back, and returns
+a ``Restoration`` for each: restored, unchanged, deleted, or not restored — the last with what
+to set back by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.policy import READ_METHODS, Policy
+from middlebrick.knowledge import safety_words
+from middlebrick.spec.model import Operation
+
+
+@dataclass(frozen=True)
+class Running:
+    """The check a request is sent for (the engine sets ``RUNNING`` around each check)."""
+
+    name: str
+    writes: bool = False  # declared as a writing check: its writes are journaled as its own
+
+
+RUNNING: ContextVar[Running | None] = ContextVar("middlebrick_running_check", default=None)
+"""The check running in the current task; ``None`` outside the checks (discovery, baseline)."""
+
+Send = Callable[[Request], Awaitable[Exchange]]
+State = Literal["restored", "unchanged", "deleted", "not_restored"]
+
+_ID_KEYS = frozenset({"id", "uid", "sub", "userid", "username", "login", "email"})  # flattened
+_GONE = frozenset({404, 410})
+_MAX_DEPTH = 4
+
+
+def record_of(
+    exchange: Exchange | None, unwrap: Callable[[Any], Any] = lambda value: value
+) -> dict[str, Any] | None:
+    """The object a 2xx JSON answer is about: itself, or the one object it wraps (``Item``).
+
+    ``unwrap`` turns the parsed body into plain values first (checks unwrap DynamoDB's
+    AttributeValues; the journal compares what the API answers, as it answers it).
+    """
+    if exchange is None or exchange.response is None or not exchange.ok:
+        return None
+    value = unwrap(exchange.response.json)
+    if not isinstance(value, dict):
+        return None
+    if len(value) == 1:
+        inner = next(iter(value.values()))
+        if isinstance(inner, dict):
+            return inner
+    return value
+
+
+@dataclass(frozen=True)
+class Restoration:
+    """What became of one object a check wrote: ``state`` and a sentence saying so."""
+
+    owner: str  # the check that wrote it
+    url: str
+    state: State
+    detail: str
+    exchanges: tuple[tuple[str, Exchange], ...] = ()
+
+
+@dataclass
+class _Entry:
+    owner: str
+    url: str  # the object's URL
+    identity: str | None  # who reads it back (and restores it)
+    kind: Literal["changed", "created", "lost"]
+    writes: list[str] = field(default_factory=list)  # "PATCH /items/1 answered 200"
+    method: str = "PATCH"  # how a change is undone: PATCH the fields back, or PUT the object
+    prior: dict[str, Any] = field(default_factory=dict)
+    fields: set[str] = field(default_factory=set)
+    media: str = "application/json"
+    touched: bool = False  # a write answered something else than a client error
+
+
+class Journal:
+    """The writes of one scan and their undoing; ``send`` is the client's unjournaled path."""
+
+    def __init__(self, send: Send, policy: Policy | None = None) -> None:
+        self._send = send
+        self._policy = policy
+        self._entries: list[_Entry] = []
+        self._self_ids: set[str] = set()
+        self._collections: list[tuple[re.Pattern[str], str]] = []  # POST path -> DELETE param
+        self.results: list[Restoration] = []
+        known = safety_words().identity_fields
+        self._identity_fields = {_flat(name) for name in known}
+
+    def protect(self, self_ids: Iterable[str]) -> None:
+        """Values naming the scanning identities: their own records' identity fields are kept."""
+        self._self_ids.update(str(value) for value in self_ids if str(value))
+
+    def learn(self, operations: Iterable[Operation]) -> None:
+        """Note which collections document a ``DELETE`` of their objects (``/x/{id}``)."""
+        for op in operations:
+            if op.method != "DELETE" or not op.path.endswith("}"):
+                continue
+            collection, _, last = op.path.rpartition("/")
+            if last.startswith("{") and collection:
+                self._collections.append((_template(collection), last[1:-1]))
+
+    @property
+    def not_restored(self) -> list[Restoration]:
+        """Every object the scan could not restore, in the order they were found."""
+        return [r for r in self.results if r.state == "not_restored"]
+
+    async def send(self, request: Request, owner: str, send: Send) -> Exchange:
+        """Send one write for ``owner`` with ``send``, journaled; a refused write is not sent."""
+        method = request.method
+        entry: _Entry | None = None
+        if method in ("PUT", "PATCH") and not self._is_created(request.url.split("#", 1)[0]):
+            prepared = await self._prepare(request, owner)
+            if isinstance(prepared, str):
+                return Exchange(request, None, f"not sent: {prepared}")
+            entry = prepared
+        exchange = await send(request)
+        status = exchange.response.status if exchange.response is not None else None
+        said = f"{method} {_path(request.url)} answered {status or exchange.error}"
+        if entry is not None:
+            entry.writes.append(said)
+            entry.touched |= status is None or not 400 <= status < 500
+        elif method == "POST" and exchange.ok:
+            self._created(request, exchange, owner, said)
+        elif method == "DELETE" and exchange.ok:
+            self._deleted(request, owner, said)
+        return exchange
+
+    async def undo(self, owner: str | None = None) -> list[Restoration]:
+        """Undo what ``owner`` (every check when ``None``) wrote, newest first; verify each."""
+        done: list[Restoration] = []
+        for entry in reversed([e for e in self._entries if owner is None or e.owner == owner]):
+            if entry.kind == "created":
+                result = await self._delete(entry)
+            elif entry.kind == "changed":
+                result = await self._restore(entry)
+            else:
+                result = Restoration(
+                    entry.owner, entry.url, "not_restored", "; ".join(entry.writes)
+                )
+            self._entries.remove(entry)
+            self.results.append(result)
+            done.append(result)
+        return done
+
+    def abandon(self, owner: str | None, reason: str) -> None:
+        """Give up undoing what ``owner`` wrote: each object is listed as not restored."""
+        for entry in [e for e in self._entries if owner is None or e.owner == owner]:
+            writes = "; ".join(entry.writes) or f"a write to {_path(entry.url)}"
+            self.results.append(
+                Restoration(
+                    entry.owner,
+                    entry.url,
+                    "not_restored",
+                    f"{writes}; {reason}: check {_path(entry.url)} by hand",
+                )
+            )
+            self._entries.remove(entry)
+
+    async def _prepare(self, request: Request, owner: str) -> _Entry | str:
+        """The journal entry of a PUT/PATCH (its prior state read), or why it is refused."""
+        body = _json_object(request.body)
+        if body is None:
+            return "the scan writes only JSON objects, whose fields it can restore"
+        url = request.url.split("#", 1)[0]
+        existing = next(
+            (e for e in self._entries if e.kind == "changed" and e.url == url and e.owner == owner),
+            None,
+        )
+        if existing is None:
+            read = await self._read(url, request.identity)
+            if read is None:
+                return (
+                    f"the current state of {_path(url)} could not be read (GET), so the write "
+                    "could not be undone"
+                )
+            identity, prior = read
+            existing = _Entry(owner, url, identity, "changed", prior=prior)
+            existing.method = request.method
+            existing.media = request.headers.get("content-type") or "application/json"
+            self._entries.append(existing)
+        if self._is_theirs(existing.prior):
+            kept = sorted(k for k in _keys(body) if _flat(k) in self._identity_fields)
+            if kept:
+                return (
+                    f"{_path(url)} is a scanning identity's own record, whose "
+                    f"{', '.join(kept)} the scan never writes"
+                )
+        if request.method == "PUT":
+            existing.method = "PUT"
+        existing.fields.update(body)
+        return existing
+
+    async def _read(
+        self, url: str, identity: str | None
+    ) -> tuple[str | None, dict[str, Any]] | None:
+        """The object at ``url`` as ``identity``, else as the scan's own identity."""
+        for who in dict.fromkeys((identity, None)):
+            record = record_of(await self._send(_fresh(url, who)))
+            if record is not None:
+                return who, record
+        return None
+
+    def _is_theirs(self, record: Mapping[str, Any]) -> bool:
+        """True when an identity field of ``record`` names one of the scanning identities."""
+        if not self._self_ids:
+            return False
+        for key, value in record.items():
+            if (
+                _flat(key) in _ID_KEYS
+                and isinstance(value, str | int)
+                and str(value) in self._self_ids
+            ):
+                return True
+        return False
+
+    def _is_created(self, url: str) -> bool:
+        return any(e.kind == "created" and e.url == url for e in self._entries)
+
+    def _created(self, request: Request, exchange: Exchange, owner: str, said: str) -> None:
+        """Record the object a 2xx POST created, when it created one."""
+        assert exchange.response is not None
+        location = exchange.response.headers.get("location")
+        url: str | None = None
+        if location:
+            url = urljoin(request.url, location).split("?", 1)[0].split("#", 1)[0]
+        param = self._collection_param(request.url)
+        if url is None and param is not None:
+            found = _created_id(record_of(exchange), param)
+            if found is not None:
+                url = request.url.split("?", 1)[0].rstrip("/") + "/" + found
+        if url is None:
+            if exchange.response.status == 201 or param is not None:
+                lost = _Entry(owner, request.url, request.identity, "lost")
+                lost.writes.append(
+                    f"{said}: it created an object the scan could not find to delete; remove it "
+                    "by hand"
+                )
+                self._entries.append(lost)
+            return
+        entry = _Entry(owner, url, request.identity, "created")
+        entry.writes.append(said)
+        self._entries.append(entry)
+        if self._policy is not None:
+            self._policy.created(url)
+
+    def _deleted(self, request: Request, owner: str, said: str) -> None:
+        url = request.url.split("?", 1)[0]
+        created = [e for e in self._entries if e.kind == "created" and e.url == url]
+        if created:
+            self._entries = [e for e in self._entries if e not in created]
+            return
+        lost = _Entry(owner, url, request.identity, "lost")
+        lost.writes.append(f"{said}; what it removed cannot be restored")
+        self._entries.append(lost)
+
+    def _collection_param(self, url: str) -> str | None:
+        path = urlsplit(url).path.rstrip("/")
+        for regex, param in self._collections:
+            if regex.search(path):
+                return param
+        return None
+
+    async def _delete(self, entry: _Entry) -> Restoration:
+        removal = await self._send(Request("DELETE", entry.url, identity=entry.identity))
+        check = await self._send(_fresh(entry.url, entry.identity))
+        exchanges = (("delete what the scan created", removal), ("read after delete", check))
+        status = check.response.status if check.response is not None else None
+        gone = status in _GONE or (removal.ok and status in (401, 403, 405))
+        made = entry.writes[0]
+        if gone:
+            return Restoration(entry.owner, entry.url, "deleted", f"{made}; deleted", exchanges)
+        return Restoration(
+            entry.owner,
+            entry.url,
+            "not_restored",
+            f"{made}; deleting it answered {_status(removal)} and it still answers "
+            f"{status or check.error}: delete {_path(entry.url)} by hand",
+            exchanges,
+        )
+
+    async def _restore(self, entry: _Entry) -> Restoration:
+        writes = "; ".join(entry.writes) or "nothing was sent"
+        if not entry.touched:
+            return Restoration(entry.owner, entry.url, "unchanged", f"{writes}; nothing changed")
+        before = await self._send(_fresh(entry.url, entry.identity))
+        now = record_of(before)
+        if now is not None and not _differs(entry, now):
+            return Restoration(
+                entry.owner,
+                entry.url,
+                "unchanged",
+                f"{writes}; read back unchanged",
+                (("read", before),),
+            )
+        if entry.method == "PUT":
+            body = dict(entry.prior)
+        else:
+            body = {key: entry.prior[key] for key in sorted(entry.fields) if key in entry.prior}
+        exchanges: list[tuple[str, Exchange]] = [("read before restore", before)]
+        if body:
+            headers = Headers.of({"Content-Type": entry.media})
+            undo = Request(
+                entry.method, entry.url, headers, json.dumps(body).encode(), entry.identity
+            )
+            exchanges.append(("restore", await self._send(undo)))
+        after = await self._send(_fresh(entry.url, entry.identity, 1))
+        exchanges.append(("read after restore", after))
+        record = record_of(after)
+        if record is not None and not _differs(entry, record):
+            values = ", ".join(f"{k}={_shown(entry.prior.get(k))}" for k in sorted(entry.fields))
+            return Restoration(
+                entry.owner,
+                entry.url,
+                "restored",
+                f"{writes}; written back and read again ({values})",
+                tuple(exchanges),
+            )
+        wanted = ", ".join(
+            f"{k}={_shown(entry.prior[k])}" if k in entry.prior else f"{k} removed"
+            for k in sorted(entry.fields)
+        )
+        return Restoration(
+            entry.owner,
+            entry.url,
+            "not_restored",
+            f"{writes}; restoring it could not be confirmed: set {wanted} by hand on "
+            f"{_path(entry.url)}",
+            tuple(exchanges),
+        )
+
+
+def _differs(entry: _Entry, record: Mapping[str, Any]) -> bool:
+    missing = object()
+    return any(record.get(key, missing) != entry.prior.get(key, missing) for key in entry.fields)
+
+
+def _fresh(url: str, identity: str | None, step: int = 0) -> Request:
+    spelling = ("no-cache", "no-cache, max-age=0")[step % 2]
+    return Request("GET", url, Headers.of({"Cache-Control": spelling}), identity=identity)
+
+
+def _json_object(body: bytes | None) -> dict[str, Any] | None:
+    if not body:
+        return None
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _keys(value: Any, depth: int = 0) -> set[str]:
+    """Every key of a JSON object, nested objects included (``{"user": {"role": …}}``)."""
+    if depth > _MAX_DEPTH or not isinstance(value, dict):
+        return set()
+    found = {str(key) for key in value}
+    for item in value.values():
+        found |= _keys(item, depth + 1)
+    return found
+
+
+def _created_id(record: Mapping[str, Any] | None, param: str) -> str | None:
+    if record is None:
+        return None
+    for key in (param, "id", _flat(param)):
+        value = record.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return None
+
+
+def _template(path: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^{}/]*\}", path)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
+
+
+def _flat(name: str) -> str:
+    return name.replace("_", "").replace("-", "").lower()
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _status(exchange: Exchange) -> str:
+    return str(exchange.response.status) if exchange.response is not None else str(exchange.error)
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def is_write(method: str) -> bool:
+    """True for a method that may change state (anything but GET, HEAD, OPTIONS and TRACE)."""
+    return method.upper() not in READ_METHODS

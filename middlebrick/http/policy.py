@@ -1,0 +1,313 @@
+"""The safety policy: which operations and URLs a scan may request, and with which methods.
+
+Operations are judged by their names (``knowledge/safety.yaml``): their path's literal
+segments, their operationId and the first words of their summary and description.
+
+- **State-changing** (reset, drop, logout, revoke …): never requested, in either mode and by
+  any method (a GET included), so never a baseline, probe or burst target.
+- **Irreversible** (publish, send, invite, pay, rotate keys …, or a write to invitations,
+  payments, outbox …): never written; a GET so named is never requested either.
+- **Protected** (settings, organisations, memberships, user accounts, the caller's profile and
+  credentials): read, never written.
+- An active scan also never sends ``DELETE`` except to objects it created itself, and never
+  ``POST`` to a collection whose objects it could not delete afterwards.
+
+``--include`` names operations the scan may call whatever their names (and, in safe mode, send
+the probes of their own method); ``--exclude`` names operations it never requests; exclusion
+wins. ``Policy.learn`` judges the surface once: what it drops or refuses becomes the report's
+list of operations not tested. ``Policy.refusal`` then judges every request, also those to
+URLs no operation describes (links found by crawling, probes), by the words of its path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from middlebrick.http.patterns import OperationPattern
+from middlebrick.knowledge import safety_words
+from middlebrick.spec.model import Operation, Surface
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+"""Methods that never change state (RFC 9110 §9.2.1); every other method is a write."""
+
+Kind = Literal["excluded", "state-changing", "irreversible", "protected", "undeletable"]
+Mode = Literal["safe", "active"]
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_TEMPLATE_PART = re.compile(r"\{[^{}/]*\}")
+_ID_LIKE = re.compile(r"[0-9]|^.{25,}$")  # a segment of a concrete path that is an id, not a name
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An operation the scan did not test, and why (one sentence)."""
+
+    operation: str  # "GET /admin/reset"
+    kind: Kind
+    reason: str
+
+
+def words(text: str) -> tuple[str, ...]:
+    """``text`` as lower-case words, split on separators and camelCase ("resetDB" -> reset, db)."""
+    return tuple(word.lower() for word in _WORD.findall(text))
+
+
+def action(op: Operation) -> tuple[Kind, str] | None:
+    """Whether ``op``'s names say it changes state or cannot be undone, and the sentence why."""
+    known = safety_words()
+    sources = [(f"its path `{op.path}`", _path_words(op.path), False)]
+    if op.operation_id:
+        named = words(op.operation_id)
+        if named and named[0] not in known.read_verbs:
+            sources.append((f"its operationId `{op.operation_id}`", (named,), False))
+    for label, text in (("summary", op.summary), ("description", op.description)):
+        lead = words(" ".join(text.split()[:2]))
+        if lead:
+            sources.append((f"its {label} ({_quote(text)})", (lead[:2],), True))
+    for kind, vocabulary in (
+        ("state-changing", known.state_changing),
+        ("irreversible", known.irreversible),
+    ):
+        for where, groups, leading in sources:
+            word = _find(vocabulary, groups, leading=leading)
+            if word is not None:
+                return kind, f"{where} names {_KIND_WORDS[kind]} (`{word}`)"  # type: ignore[return-value]
+    return None
+
+
+def resource(path: str) -> tuple[Kind, str] | None:
+    """Whether a write to ``path`` (a template or URL path) touches an irreversible or protected
+    resource (its last literal segment), and the sentence why."""
+    literal = [s for s in _segments(path) if "{" not in s and not _ID_LIKE.search(s)]
+    if not literal:
+        return None
+    last = words(literal[-1])
+    known = safety_words()
+    for kind, vocabulary in (
+        ("irreversible", known.irreversible_resources),
+        ("protected", known.protected_resources),
+    ):
+        for entry in vocabulary:
+            tail = tuple(entry.split())
+            if last[-len(tail) :] == tail:
+                return kind, f"it writes {_KIND_WORDS[kind]} (`{literal[-1]}`)"  # type: ignore[return-value]
+    return None
+
+
+@dataclass
+class Policy:
+    """The safety policy of one scan; ``refusal`` is asked about every request."""
+
+    mode: Mode = "safe"
+    include: tuple[OperationPattern, ...] = ()
+    exclude: tuple[OperationPattern, ...] = ()
+    base_path: str = ""
+    _refused: list[tuple[str | None, re.Pattern[str], str]] = field(default_factory=list)
+    _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
+    _created: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
+        """The policy of a scan from its mode, ``--include`` and ``--exclude`` texts and target."""
+        return cls(
+            mode,
+            tuple(OperationPattern.parse(text, flag="--include") for text in include),
+            tuple(OperationPattern.parse(text, flag="--exclude") for text in exclude),
+            urlsplit(target).path.rstrip("/"),
+        )
+
+    def learn(self, surface: Surface) -> tuple[tuple[Operation, ...], list[Skipped]]:
+        """Judge every operation of ``surface``: the ones the checks may use, and the skipped.
+
+        Operations that must not even be read (excluded, or named as a state change) are left
+        out; refused writes stay (passive checks read their schemas) but are never sent.
+        """
+        self.base_path = urlsplit(surface.base_url).path.rstrip("/")
+        self._templates = [(_template_regex(op.path), op.path) for op in surface.operations]
+        kept: list[Operation] = []
+        skipped: list[Skipped] = []
+        for op in surface.operations:
+            verdict = self._judge(op, surface.operations)
+            if verdict is None:
+                kept.append(op)
+                continue
+            kind, reason = verdict
+            skipped.append(Skipped(op.key, kind, reason))
+            self._refused.append((op.method, _template_regex(op.path), f"{op.key}: {reason}"))
+            if kind != "excluded" and op.method not in READ_METHODS:
+                kept.append(op)  # its schema stays readable; the request is refused
+        return tuple(kept), skipped
+
+    def includes(self, method: str, url: str) -> bool:
+        """True when ``--include`` names this request (and no ``--exclude`` does); never for a
+        path whose segments hide a dot segment or a slash, which a server may resolve away."""
+        paths = self._paths(url)
+        if not _plain(paths[-1]):
+            return False
+        return _named(self.include, method, paths) and not _named(self.exclude, method, paths)
+
+    def created(self, url: str) -> None:
+        """Let the scan write and delete ``url``: an object it created itself."""
+        self._created.add(_object_key(url))
+
+    def refusal(self, method: str, url: str) -> str | None:
+        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent."""
+        paths = self._paths(url)
+        shown = f"{method} {paths[0]}"
+        excluded = next((p for p in self.exclude if any(p.matches(method, x) for x in paths)), None)
+        if excluded is not None:
+            return f"{shown}: excluded by --exclude {excluded.text!r}"
+        if _plain(paths[-1]) and _named(self.include, method, paths):
+            return None
+        mine = _object_key(url) in self._created
+        for refused_method, regex, reason in self._refused:
+            if refused_method in (None, method) and regex.fullmatch(paths[0]) and not mine:
+                return reason
+        named = _find_action(paths[0])
+        if named is not None:
+            return f"{shown}: its path names {_KIND_WORDS[named[0]]} (`{named[1]}`)"
+        if method in READ_METHODS or mine:
+            return None
+        if method == "DELETE":
+            return f"{shown}: the scan deletes only objects it created itself"
+        template = next((t for regex, t in self._templates if regex.fullmatch(paths[0])), None)
+        written = resource(template or paths[0])
+        if written is not None:
+            return f"{shown}: {written[1]}"
+        return None
+
+    def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
+        method = op.method
+        if _named(self.exclude, method, (op.path,)):
+            text = next(p.text for p in self.exclude if p.matches(method, op.path))
+            return "excluded", f"excluded by --exclude {text!r}"
+        if _named(self.include, method, (op.path,)):
+            return None
+        named = action(op)
+        if named is not None and (method in READ_METHODS or self.mode == "active"):
+            return named
+        if method in READ_METHODS or self.mode != "active":
+            return None
+        if method == "DELETE":
+            return "state-changing", (
+                "DELETE removes what it names; the scan deletes only objects it created itself"
+            )
+        written = resource(op.path)
+        if written is not None:
+            return written
+        if method == "POST" and _creates(op, everything) and not _deletable(op, everything):
+            return "undeletable", (
+                "it creates objects and the API documents no DELETE that would remove them"
+            )
+        return None
+
+    def _paths(self, url: str) -> tuple[str, ...]:
+        """The URL's path relative to the API's base (first), and as it is."""
+        raw = urlsplit(url).path if "://" in url else url.split("?", 1)[0]
+        raw = raw.rstrip("/") or "/"
+        base = self.base_path
+        if base and (raw == base or raw.startswith(base + "/")):
+            return (raw[len(base) :] or "/", raw)
+        return (raw,)
+
+
+_KIND_WORDS: dict[str, str] = {
+    "state-changing": "a state change",
+    "irreversible": "an act that cannot be undone",
+    "protected": "settings, memberships or accounts, which the scan never writes",
+}
+
+
+def _named(patterns: Iterable[OperationPattern], method: str, paths: Iterable[str]) -> bool:
+    paths = tuple(paths)
+    return any(p.matches(method, path) for p in patterns for path in paths)
+
+
+def _plain(path: str) -> bool:
+    """False when a decoded segment is a dot segment or holds a slash or a backslash."""
+    return not any(
+        segment in (".", "..") or "/" in segment or "\\" in segment for segment in _segments(path)
+    )
+
+
+def _segments(path: str) -> list[str]:
+    return [unquote(segment) for segment in path.split("/") if segment]
+
+
+def _path_words(path: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(words(segment) for segment in _segments(path) if "{" not in segment)
+
+
+def _find_action(path: str) -> tuple[Kind, str] | None:
+    """A state-changing or irreversible word in the literal words of a concrete path."""
+    known = safety_words()
+    groups = _path_words(path)
+    for kind, vocabulary in (
+        ("state-changing", known.state_changing),
+        ("irreversible", known.irreversible),
+    ):
+        word = _find(vocabulary, groups, leading=False)
+        if word is not None:
+            return kind, word  # type: ignore[return-value]
+    return None
+
+
+def _find(
+    vocabulary: Iterable[str], groups: Iterable[tuple[str, ...]], *, leading: bool
+) -> str | None:
+    """The first entry of ``vocabulary`` found in a group of words (only at its start when
+    ``leading``, where a third-person "s"/"es" is also accepted)."""
+    entries = [tuple(entry.split()) for entry in vocabulary]
+    for group in groups:
+        starts = range(1) if leading else range(len(group))
+        for start in starts:
+            first = group[start] if start < len(group) else ""
+            forms = {first}
+            if leading and first.endswith("s"):
+                forms |= {first[:-1], first[:-2] if first.endswith("es") else first[:-1]}
+            for entry in entries:
+                rest = group[start + 1 : start + len(entry)]
+                if entry[0] in forms and tuple(entry[1:]) == rest:
+                    return " ".join(entry)
+    return None
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = _TEMPLATE_PART.split(template.rstrip("/") or "/")
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
+
+
+def _object_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _creates(op: Operation, everything: Iterable[Operation]) -> bool:
+    """A POST that adds to a collection: it answers 201, or a GET lists the same path."""
+    if any(status == "201" for status in op.responses):
+        return True
+    return any(other.method == "GET" and other.path == op.path for other in everything)
+
+
+def _deletable(op: Operation, everything: Iterable[Operation]) -> bool:
+    """True when a DELETE of one object of ``op``'s collection (``/path/{id}``) is documented."""
+    prefix = op.path.rstrip("/") + "/"
+    for other in everything:
+        rest = other.path[len(prefix) :] if other.path.startswith(prefix) else ""
+        if (
+            other.method == "DELETE"
+            and rest.startswith("{")
+            and rest.endswith("}")
+            and "/" not in rest
+        ):
+            return True
+    return False
+
+
+def _quote(text: str) -> str:
+    first = " ".join(text.split())
+    return f"“{first[:60]}…”" if len(first) > 60 else f"“{first}”"
