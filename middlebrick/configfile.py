@@ -11,10 +11,14 @@
         owns: [item-1, item-2]
       bob:
         auth: apikey:X-API-Key:${BOB_KEY}
+    include:               # call these even though their names say they change state
+      - POST /v1/chat/completions
+    exclude:               # never request these
+      - /admin/**
 
 ``${VAR}`` is replaced by the environment variable VAR, so secrets stay out of the file; a
 variable that is not set is an error naming it. Flags given on the command line come after
-the file: their identities follow the file's, their headers are added.
+the file: their identities follow the file's, their headers, includes and excludes are added.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from middlebrick.auth import header_name, parse_auth
 from middlebrick.config import Credential
 from middlebrick.errors import UsageError
+from middlebrick.http.patterns import OperationPattern
 
 __all__ = ["ScanConfig", "load_config"]
 
@@ -50,6 +55,8 @@ class _FileModel(BaseModel):
     spec: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     identities: dict[str, _IdentityEntry] = Field(default_factory=dict)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
 
 
 class ScanConfig(BaseModel):
@@ -60,6 +67,8 @@ class ScanConfig(BaseModel):
     spec: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     identities: dict[str, Credential] = Field(default_factory=dict)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 def load_config(path: Path) -> ScanConfig:
@@ -85,7 +94,19 @@ def load_config(path: Path) -> ScanConfig:
         for name, entry in model.identities.items()
     }
     headers = tuple((header_name(name), value) for name, value in model.headers.items())
-    return ScanConfig(spec=model.spec, headers=headers, identities=identities)
+    for key in ("include", "exclude"):
+        for text in getattr(model, key):
+            try:
+                OperationPattern.parse(text, flag=key)
+            except UsageError as exc:
+                raise UsageError(f"config file {path}: {exc}") from None
+    return ScanConfig(
+        spec=model.spec,
+        headers=headers,
+        identities=identities,
+        include=tuple(model.include),
+        exclude=tuple(model.exclude),
+    )
 
 
 def _expand(value: Any) -> Any:

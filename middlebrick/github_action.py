@@ -56,12 +56,15 @@ def scan_arguments(env: Mapping[str, str], out: Path) -> list[str]:
         value = env.get(name, "").strip()
         if value:
             args += [flag, value]
-    for line in env.get("INPUT_IDENTITIES", "").splitlines():
-        if line.strip():
-            args += ["--identity", line.strip()]
-    for line in env.get("INPUT_HEADERS", "").splitlines():
-        if line.strip():
-            args += ["--header", line.strip()]
+    for name, flag in (
+        ("INPUT_IDENTITIES", "--identity"),
+        ("INPUT_HEADERS", "--header"),
+        ("INPUT_INCLUDE", "--include"),
+        ("INPUT_EXCLUDE", "--exclude"),
+    ):
+        for line in env.get(name, "").splitlines():
+            if line.strip():
+                args += [flag, line.strip()]
     if env.get("INPUT_ACTIVE", "").strip().lower() == "true":
         args.append("--active")
     server = env.get("INPUT_SERVER_URL", "").strip()

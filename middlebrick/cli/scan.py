@@ -149,6 +149,23 @@ def scan(
         bool,
         typer.Option("--active", help="Also send the spec's write methods (staging targets only)."),
     ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            help="METHOD PATH-PATTERN or PATH-PATTERN (repeatable): call these operations even "
+            "though their names say they change state, cannot be undone or write settings or "
+            "accounts; in safe mode, also send them their own method.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            help="METHOD PATH-PATTERN or PATH-PATTERN (repeatable): never request these "
+            "(wins over --include).",
+        ),
+    ] = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=256, envvar="MIDDLEBRICK_CONCURRENCY")
     ] = 8,
@@ -255,6 +272,8 @@ def scan(
         tier=tier,
         context=context,
         mode="active" if active else "safe",
+        include=settings.include + tuple(include or ()),
+        exclude=settings.exclude + tuple(exclude or ()),
         verify_tls=not insecure,
         find_served_spec=spec_discovery,
         limits={

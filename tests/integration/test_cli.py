@@ -233,3 +233,22 @@ def test_a_bad_header_is_refused_without_echoing_it(secure_url: str, raw: str) -
     result = _run("scan", secure_url, "--quiet", "-H", raw)
     assert result.returncode == 2 and "error:" in result.stderr
     assert BOB_SECRET not in result.stderr
+
+
+def test_scan_exits_2_on_an_include_or_exclude_that_is_not_a_pattern(demo_url: str) -> None:
+    result = _run("scan", demo_url, "--exclude", "admin", "--quiet")
+    assert result.returncode == 2
+    assert "--exclude 'admin' is not METHOD PATH-PATTERN or PATH-PATTERN" in result.stderr
+
+
+def test_scan_never_requests_what_exclude_names_and_lists_it_as_not_tested(
+    demo_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.json"
+    result = _run("scan", demo_url, "--exclude", "GET /users/*", "-f", f"json:{out}", "--quiet")
+    assert result.returncode in (0, 1), result.stderr
+    skipped = json.loads(out.read_text())["skipped"]
+    assert {
+        "operation": "GET /users/{user_id}",
+        "reason": "excluded by --exclude 'GET /users/*'",
+    } in skipped

@@ -78,7 +78,8 @@ def _outputs(tmp: Path) -> dict[str, str]:
 
 def test_action_declares_the_documented_inputs_and_outputs() -> None:
     assert ACTION["runs"]["using"] == "composite"
-    for name in ("url", "spec", "auth", "threshold", "fail-on", "format", "server-url", "api-key"):
+    inputs = ("url", "spec", "auth", "threshold", "fail-on", "format", "server-url", "api-key")
+    for name in (*inputs, "include", "exclude"):
         assert name in ACTION["inputs"]
     assert set(ACTION["outputs"]) >= {"score", "grade", "findings", "report-path"}
     assert any("upload-sarif" in str(step.get("uses", "")) for step in ACTION["runs"]["steps"])
@@ -233,3 +234,22 @@ def test_action_runs_on_a_service_with_the_api_key_only_in_the_environment(tmp_p
     assert "MIDDLEBRICK_API_KEY" not in scan_environment({"INPUT_URL": "http://x"})
     with pytest.raises(SystemExit, match="needs 'server-url'"):
         scan_arguments({"INPUT_URL": "http://x", "INPUT_API_KEY": "k"}, tmp_path)
+
+
+def test_action_passes_each_include_and_exclude_line_as_a_flag(tmp_path: Path) -> None:
+    env = {
+        "INPUT_URL": "https://staging.example.test",
+        "INPUT_INCLUDE": "POST /v1/chat/completions\n\nPATCH /drafts/*\n",
+        "INPUT_EXCLUDE": "/admin/**",
+    }
+
+    args = scan_arguments(env, tmp_path)
+
+    flags = [
+        (a, b) for a, b in zip(args, args[1:], strict=False) if a in ("--include", "--exclude")
+    ]
+    assert flags == [
+        ("--include", "POST /v1/chat/completions"),
+        ("--include", "PATCH /drafts/*"),
+        ("--exclude", "/admin/**"),
+    ]

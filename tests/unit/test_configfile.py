@@ -60,3 +60,19 @@ def test_load_config_names_the_bad_key(tmp_path: Path, text: str, words: str) ->
 def test_load_config_says_when_the_file_cannot_be_read(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read config file"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_load_config_reads_include_and_exclude_patterns(tmp_path: Path) -> None:
+    path = _write(tmp_path, "include: ['POST /v1/chat/completions']\nexclude: ['/admin/**']\n")
+
+    config = load_config(path)
+
+    assert config.include == ("POST /v1/chat/completions",)
+    assert config.exclude == ("/admin/**",)
+
+
+def test_load_config_names_the_file_and_the_pattern_that_is_not_one(tmp_path: Path) -> None:
+    path = _write(tmp_path, "exclude: ['admin']\n")
+
+    with pytest.raises(UsageError, match=r"middlebrick\.yaml: exclude 'admin' is not METHOD PATH"):
+        load_config(path)
