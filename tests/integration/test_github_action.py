@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -245,9 +246,7 @@ def test_action_passes_each_include_and_exclude_line_as_a_flag(tmp_path: Path) -
 
     args = scan_arguments(env, tmp_path)
 
-    flags = [
-        (a, b) for a, b in zip(args, args[1:], strict=False) if a in ("--include", "--exclude")
-    ]
+    flags = [(a, b) for a, b in pairwise(args) if a in ("--include", "--exclude")]
     assert flags == [
         ("--include", "POST /v1/chat/completions"),
         ("--include", "PATCH /drafts/*"),
