@@ -35,7 +35,7 @@ _WRITES_KEPT = 20
 class Break:
     """One identity whose session broke during the scan, and what preceded it."""
 
-    identity: str
+    identity: str  # as the report names it
     failed: str  # "GET /items answered 500 where it had answered 200"
     check: str | None  # the check that was running
     cause: str  # the writes sent before it, or that none was
@@ -45,7 +45,7 @@ class Break:
         """The report's note about this break."""
         during = f" during check {self.check}" if self.check else ""
         return (
-            f"the session of {_who(self.identity)} broke{during}: {self.failed}, and "
+            f"the session of {self.identity} broke{during}: {self.failed}, and "
             f"re-verifying it failed; {self.cause}. The scan stopped using it, so its results "
             "are incomplete"
         )
@@ -53,6 +53,7 @@ class Break:
 
 @dataclass
 class _Watch:
+    shown: str  # how the report names the identity
     ok: dict[tuple[str, str], Exchange] = field(default_factory=dict)  # (method, url) -> 2xx
     verifier: Request | None = None
     verifications: int = 0
@@ -67,20 +68,24 @@ class Health:
         self._clock = clock
         self._watches: dict[str, _Watch] = {}
         self._writes: deque[tuple[str, str]] = deque(maxlen=_WRITES_KEPT)  # (write, check)
+        self._broken: dict[str, Break] = {}
         self.breaks: list[Break] = []
 
-    def verify_with(self, identity: str | None, request: Request) -> None:
-        """Re-verify ``identity`` (``None``: the scan's own) with ``request`` when it is suspect."""
-        self._watch(identity).verifier = request.as_identity(identity or DEFAULT_IDENTITY)
+    def verify_with(self, identity: str | None, request: Request, *, name: str = "") -> None:
+        """Re-verify ``identity`` (``None``: the scan's own) with ``request`` when it is suspect;
+        ``name`` is the identity's name in the report."""
+        watch = self._watch(identity)
+        watch.verifier = request.as_identity(identity or DEFAULT_IDENTITY)
+        if name:
+            watch.shown = _who(name)
 
     def broken(self, identity: str | None) -> Break | None:
         """The break of ``identity``'s session, if it broke."""
-        name = identity or DEFAULT_IDENTITY
-        return next((b for b in self.breaks if b.identity == name), None)
+        return self._broken.get(identity or DEFAULT_IDENTITY)
 
     def guard(self, request: Request) -> None:
         """Raise ``SessionBroken`` for a request as an identity whose session broke."""
-        if request.identity == ANONYMOUS or not self.breaks:
+        if request.identity == ANONYMOUS or not self._broken:
             return
         found = self.broken(request.identity)
         if found is not None:
@@ -124,7 +129,7 @@ class Health:
             tries = [watch.verifier] if watch.verifier is not None else []
             if not tries:
                 others = [ex.request for k, ex in watch.ok.items() if k[1] != failed.request.url]
-                tries = others[:2]
+                tries = others[:2] or [failed.request]
             for request in tries:
                 answer = await self._send(_uncached(request))
                 status = answer.response.status if answer.response is not None else None
@@ -133,17 +138,16 @@ class Health:
                     return None  # the identity still works: that one URL changed
             running = RUNNING.get()
             assert failed.response is not None and before.response is not None
-            self.breaks.append(
-                Break(
-                    identity=name,
-                    failed=f"{failed.request.method} {_path(failed.request.url)} answered "
-                    f"{failed.response.status} where it had answered {before.response.status}",
-                    check=running.name if running else None,
-                    cause=self._cause(),
-                    at=self._clock(),
-                )
+            self._broken[name] = Break(
+                identity=watch.shown,
+                failed=f"{failed.request.method} {_path(failed.request.url)} answered "
+                f"{failed.response.status} where it had answered {before.response.status}",
+                check=running.name if running else None,
+                cause=self._cause(),
+                at=self._clock(),
             )
-            return self.breaks[-1]
+            self.breaks.append(self._broken[name])
+            return self._broken[name]
 
     def _cause(self) -> str:
         if not self._writes:
@@ -153,7 +157,10 @@ class Health:
         return f"the last write before it was {write}{by}"
 
     def _watch(self, identity: str | None) -> _Watch:
-        return self._watches.setdefault(identity or DEFAULT_IDENTITY, _Watch())
+        name = identity or DEFAULT_IDENTITY
+        if name not in self._watches:
+            self._watches[name] = _Watch(_who(name))
+        return self._watches[name]
 
 
 def _uncached(request: Request) -> Request:
