@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -164,6 +165,7 @@ async def _run(
     for check in (check for check in checks if check.writes):  # one at a time, each undone
         results[check] = await _run_check(check, *context)
         await _undo(client, check.name)
+        await _recheck(client, check.name)
     await _undo(client, None)
     raised = [(at, finding) for found, _, _ in results.values() for at, finding in found]
     findings, dropped = _before_breaks(client, raised)
@@ -198,8 +200,8 @@ def _watch(client: HttpClient, identities: Identities) -> None:
         client.journal.protect(identity.self_ids)
         verifier = identities.verifier
         if verifier is not None and identity.verified:
-            name = None if identity is identities.primary else identity.name
-            client.health.verify_with(name, verifier.request)
+            key = None if identity is identities.primary else identity.name
+            client.health.verify_with(key, verifier.request, name=identity.name)
 
 
 async def _undo(client: HttpClient, owner: str | None) -> None:
@@ -209,6 +211,12 @@ async def _undo(client: HttpClient, owner: str | None) -> None:
             await client.journal.undo(owner)
         except ScanInterrupted as exc:
             client.journal.abandon(owner, f"undoing it stopped early: {exc}")
+
+
+async def _recheck(client: HttpClient, after: str) -> None:
+    """Re-verify every identity after a writing check, so a break is pinned on it."""
+    with contextlib.suppress(ScanInterrupted):
+        await client.health.recheck(after)
 
 
 def _before_breaks(

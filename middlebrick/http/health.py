@@ -3,16 +3,18 @@
 The client shows ``Health`` every answer that came over the wire. When a GET or HEAD that had
 answered 2xx for an identity now answers 401, 403 or 5xx for it, the identity is re-verified at
 once: its verifying request (one the engine registered, known to succeed for it), or, without
-one, two other requests that succeeded for it before. If those fail too, the session is broken:
+one, two other requests that succeeded for it before. The engine also re-verifies every
+identity after each writing check. If the re-verification fails too, the session is broken:
 the check whose request showed it stops, every later request as that identity raises
 ``SessionBroken`` (stopping the other checks that use it), and the report is incomplete and says
-which request failed and what the scan sent before it. A re-verification that succeeds clears
-the alarm (the URL is no longer watched).
+which request failed first and which write came before it. A re-verification that succeeds
+clears the alarm (the URL is no longer watched).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -25,10 +27,10 @@ from middlebrick.http.journal import RUNNING, is_write
 
 Send = Callable[[Request], Awaitable[Exchange]]
 
-_FAILED = frozenset({401, 403})
 _MAX_WATCHED = 20_000  # URLs remembered per identity
-_MAX_VERIFICATIONS = 6  # re-verifications per identity and scan
-_WRITES_KEPT = 20
+_MAX_VERIFICATIONS = 6  # re-verifications per identity and scan, on suspicion
+_KEPT = 500  # recent answers remembered per identity, to find where the failures began
+_WRITES_KEPT = 100
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Break:
     identity: str  # as the report names it
     failed: str  # "GET /items answered 500 where it had answered 200"
     check: str | None  # the check that was running
-    cause: str  # the writes sent before it, or that none was
+    cause: str  # where the failures began and the write before them, or that there was none
     at: float  # monotonic time it was seen
 
     def sentence(self) -> str:
@@ -51,10 +53,19 @@ class Break:
         )
 
 
+@dataclass(frozen=True)
+class _Seen:
+    order: int
+    what: str  # "PATCH /items/1"
+    status: int | None
+    check: str | None
+
+
 @dataclass
 class _Watch:
     shown: str  # how the report names the identity
     ok: dict[tuple[str, str], Exchange] = field(default_factory=dict)  # (method, url) -> 2xx
+    recent: deque[_Seen] = field(default_factory=lambda: deque(maxlen=_KEPT))
     verifier: Request | None = None
     verifications: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -66,8 +77,9 @@ class Health:
     def __init__(self, send: Send, clock: Callable[[], float] = time.monotonic) -> None:
         self._send = send
         self._clock = clock
+        self._order = itertools.count()
         self._watches: dict[str, _Watch] = {}
-        self._writes: deque[tuple[str, str]] = deque(maxlen=_WRITES_KEPT)  # (write, check)
+        self._writes: deque[_Seen] = deque(maxlen=_WRITES_KEPT)
         self._broken: dict[str, Break] = {}
         self.breaks: list[Break] = []
 
@@ -97,70 +109,117 @@ class Health:
         if request.identity == ANONYMOUS:
             return
         running = RUNNING.get()
-        if is_write(request.method):
-            write = f"{request.method} {_path(request.url)}"
-            self._writes.append((write, running.name if running else ""))
-            return
         resp = exchange.response
+        status = resp.status if resp is not None else None
+        seen = _Seen(
+            next(self._order),
+            f"{request.method} {_path(request.url)}",
+            status,
+            running.name if running else None,
+        )
+        watch = self._watch(request.identity)
+        watch.recent.append(seen)
+        if is_write(request.method):
+            self._writes.append(seen)
+            return
         if request.method not in ("GET", "HEAD") or resp is None:
             return
-        watch = self._watch(request.identity)
         key = (request.method, request.url)
         if resp.ok:
             if len(watch.ok) < _MAX_WATCHED:
                 watch.ok.setdefault(key, exchange)
             return
         before = watch.ok.get(key)
-        if before is None or not (resp.status in _FAILED or resp.status >= 500):
+        if before is None or not _failed(status):
             return
-        found = await self._verify(request.identity, watch, exchange, before)
+        assert before.response is not None
+        failed = f"{seen.what} answered {status} where it had answered {before.response.status}"
+        found = await self._verify(request.identity, watch, failed, exclude=request.url)
         if found is not None:
             raise SessionBroken(found.sentence())
 
+    async def recheck(self, after: str) -> None:
+        """Re-verify every identity that has a verifier (the engine does after each writing
+        check, named ``after``); a failure is a break, found before another check stumbles."""
+        for key, watch in list(self._watches.items()):
+            if watch.verifier is None or key in self._broken:
+                continue
+            answer = await self._send(_uncached(watch.verifier))
+            status = answer.response.status if answer.response is not None else None
+            if _failed(status):
+                what = f"{watch.verifier.method} {_path(watch.verifier.url)}"
+                failed = f"its verifying request {what} answered {status}"
+                await self._verify(key, watch, failed, exclude=None, after=after)
+
     async def _verify(
-        self, identity: str | None, watch: _Watch, failed: Exchange, before: Exchange
+        self,
+        identity: str | None,
+        watch: _Watch,
+        failed: str,
+        *,
+        exclude: str | None,
+        after: str | None = None,
     ) -> Break | None:
         name = identity or DEFAULT_IDENTITY
+        tried = after is not None  # the verifier itself failed: no second opinion to ask
         async with watch.lock:
             found = self.broken(name)
-            if found is not None or watch.verifications >= _MAX_VERIFICATIONS:
+            if found is not None or (not tried and watch.verifications >= _MAX_VERIFICATIONS):
                 return found
-            watch.verifications += 1
-            tries = [watch.verifier] if watch.verifier is not None else []
-            if not tries:
-                others = [ex.request for k, ex in watch.ok.items() if k[1] != failed.request.url]
-                tries = others[:2] or [failed.request]
-            for request in tries:
-                answer = await self._send(_uncached(request))
-                status = answer.response.status if answer.response is not None else None
-                if status is None or not (status in _FAILED or status >= 500):
-                    watch.ok.pop((failed.request.method, failed.request.url), None)
-                    return None  # the identity still works: that one URL changed
+            if not tried:
+                watch.verifications += 1
+                for request in self._tries(watch, exclude):
+                    answer = await self._send(_uncached(request))
+                    if not _failed(answer.response.status if answer.response else None):
+                        if exclude is not None:
+                            watch.ok = {k: v for k, v in watch.ok.items() if k[1] != exclude}
+                        return None  # the identity still works: that one URL changed
             running = RUNNING.get()
-            assert failed.response is not None and before.response is not None
             self._broken[name] = Break(
                 identity=watch.shown,
-                failed=f"{failed.request.method} {_path(failed.request.url)} answered "
-                f"{failed.response.status} where it had answered {before.response.status}",
-                check=running.name if running else None,
-                cause=self._cause(),
+                failed=failed,
+                check=running.name if running else after,
+                cause=self._cause(watch),
                 at=self._clock(),
             )
             self.breaks.append(self._broken[name])
             return self._broken[name]
 
-    def _cause(self) -> str:
-        if not self._writes:
-            return "no write preceded it (a request the scan sent, or the target, ended it)"
-        write, check = self._writes[-1]
-        by = f" by check {check}" if check else ""
-        return f"the last write before it was {write}{by}"
+    def _tries(self, watch: _Watch, exclude: str | None) -> list[Request]:
+        if watch.verifier is not None:
+            return [watch.verifier]
+        others = [ex.request for (_, url), ex in watch.ok.items() if url != exclude]
+        if others:
+            return others[:2]
+        return [ex.request for ex in watch.ok.values()][:1]
+
+    def _cause(self, watch: _Watch) -> str:
+        """Where this identity's failures began, and the last write answered 2xx before it."""
+        first: _Seen | None = None
+        for seen in reversed(watch.recent):
+            if seen.status is None or not _failed(seen.status):
+                break
+            first = seen
+        began = f"its requests fail since {first.what} ({first.status})" if first else ""
+        limit = first.order if first is not None else next(self._order)
+        writes = [w for w in self._writes if w.order < limit and w.status and w.status < 300]
+        if not writes:
+            lead = f"{began}; " if began else ""
+            return f"{lead}no write preceded it (a request the scan sent, or the target, ended it)"
+        last = writes[-1]
+        by = f" by check {last.check}" if last.check else ""
+        lead = f"{began}, and " if began else ""
+        return f"{lead}the last write before it was {last.what} (answered {last.status}){by}"
 
     def _watch(self, identity: str | None) -> _Watch:
         name = identity or DEFAULT_IDENTITY
         if name not in self._watches:
             self._watches[name] = _Watch(_who(name))
         return self._watches[name]
+
+
+def _failed(status: int | None) -> bool:
+    return status is not None and (status in (401, 403) or status >= 500)
 
 
 def _uncached(request: Request) -> Request:

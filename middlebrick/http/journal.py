@@ -159,9 +159,7 @@ class Journal:
             elif entry.kind == "changed":
                 result = await self._restore(entry)
             else:
-                result = Restoration(
-                    entry.owner, entry.url, "not_restored", "; ".join(entry.writes)
-                )
+                result = Restoration(entry.owner, entry.url, "not_restored", _writes(entry))
             self._entries.remove(entry)
             self.results.append(result)
             done.append(result)
@@ -170,7 +168,7 @@ class Journal:
     def abandon(self, owner: str | None, reason: str) -> None:
         """Give up undoing what ``owner`` wrote: each object is listed as not restored."""
         for entry in [e for e in self._entries if owner is None or e.owner == owner]:
-            writes = "; ".join(entry.writes) or f"a write to {_path(entry.url)}"
+            writes = _writes(entry) or f"a write to {_path(entry.url)}"
             self.results.append(
                 Restoration(
                     entry.owner,
@@ -304,7 +302,7 @@ class Journal:
         )
 
     async def _restore(self, entry: _Entry) -> Restoration:
-        writes = "; ".join(entry.writes) or "nothing was sent"
+        writes = _writes(entry) or "nothing was sent"
         if not entry.touched:
             return Restoration(entry.owner, entry.url, "unchanged", f"{writes}; nothing changed")
         before = await self._send(_fresh(entry.url, entry.identity))
@@ -352,6 +350,13 @@ class Journal:
             f"{_path(entry.url)}",
             tuple(exchanges),
         )
+
+
+def _writes(entry: _Entry) -> str:
+    """The entry's writes in a few words: the first, and how many followed."""
+    if len(entry.writes) <= 2:
+        return "; ".join(entry.writes)
+    return f"{entry.writes[0]} (and {len(entry.writes) - 1} more writes)"
 
 
 def _differs(entry: _Entry, record: Mapping[str, Any]) -> bool:

@@ -53,7 +53,10 @@ async def test_health_reports_the_request_that_failed_and_the_write_before_it() 
     (found,) = health.breaks
     assert found.identity == "identity 'alice'"
     assert found.failed == "GET /items answered 500 where it had answered 200"
-    assert "PATCH /me by check bola.cross_identity_writes" in found.cause
+    assert found.cause == (
+        "its requests fail since GET /items (500), and the last write before it was PATCH /me "
+        "(answered 200) by check bola.cross_identity_writes"
+    )
     assert str(caught.value) == found.sentence()
     assert [r.url for r in target.sent] == [BASE + "/me"], "one re-verification"
     with pytest.raises(SessionBroken):
