@@ -137,9 +137,9 @@ async def test_a_write_that_breaks_a_session_is_named_in_the_report() -> None:
 
     async def breaks_alice_on_her_first_item_write(request: Any, handler: Any) -> Any:
         answer = await handler(request)
-        if request.method == "PATCH" and request.path.startswith("/items/"):
-            if request.headers.get("Authorization", "").endswith("0001"):
-                recorder.broken.add("u-alice")
+        alice = request.headers.get("Authorization", "").endswith("0001")
+        if alice and request.method == "PATCH" and request.path.startswith("/items/"):
+            recorder.broken.add("u-alice")
         return answer
 
     app = make_app(recorder)
