@@ -13,7 +13,7 @@ from middlebrick.errors import NotApplicable
 from middlebrick.findings import Finding
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.knowledge import categories
-from middlebrick.spec.model import ApiSpec, Operation, SecurityScheme, Surface
+from middlebrick.spec.model import ApiSpec, Operation, RequestBody, SecurityScheme, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response
 
 CHECKS = sorted(load_all().values(), key=lambda spec: spec.name)
@@ -30,10 +30,13 @@ class _AnswersEverything(FakeSender):
 
 
 def _context(spec: CheckSpec, sender: FakeSender) -> CheckContext:
+    body = RequestBody("application/json", {"type": "object", "properties": {"name": {}}})
     operations = (
         Operation(method="GET", path="/users", security=BEARER),
         Operation(method="GET", path="/users/{user_id}", security=BEARER),
         Operation(method="GET", path="/health", security=()),
+        Operation(method="PATCH", path="/users/{user_id}", request_body=body, security=BEARER),
+        Operation(method="POST", path="/users", request_body=body, security=BEARER),
     )
     pairs = [
         (operations[0], exchange("GET", "/users", response(200, [{"id": "u-1"}]))),
@@ -77,8 +80,20 @@ async def test_check_stays_within_its_mode_cost_and_declared_ids(spec: CheckSpec
     assert {f.type_id for f in found} <= spec.emits
     assert len(sender.sent) <= (ctx.request_cap or 0)
     if spec.mode == "safe":
-        allowed = SAFE_METHODS | ({"POST"} if spec.category == "llm_security" else set())
-        assert {r.method for r in sender.sent} <= allowed
+        assert {r.method for r in sender.sent} <= SAFE_METHODS
+
+
+@pytest.mark.parametrize("spec", CHECKS, ids=lambda spec: spec.name)
+async def test_a_check_that_writes_in_active_mode_declares_it(spec: CheckSpec) -> None:
+    sender = _AnswersEverything()
+    ctx = _context(spec, sender)
+    ctx.scan = ctx.scan.model_copy(update={"mode": "active"})
+
+    with contextlib.suppress(NotApplicable):
+        [finding async for finding in spec.func(ctx)]
+
+    if {r.method for r in sender.sent} - SAFE_METHODS - {"TRACE"}:
+        assert spec.writes, f"{spec.name} sends writes: declare writes=True so they are undone"
 
 
 def test_a_check_cannot_build_a_finding_it_did_not_declare() -> None:
