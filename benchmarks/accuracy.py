@@ -17,8 +17,10 @@ How it counts. Each scan of a vulnerable variant is given the ground-truth entri
 any operation). The scan of the twin, under the same conditions, has as many *negatives*; each
 distinct (id, operation) it reports above ``info`` is a *false positive*; FPR = false positives /
 negatives (at most 1). Categories with no check yet are reported as "not built" and left out of
-the overall figures. ``--check`` exits 1 when an entry whose id a check emits is missed or a
-twin shows a false positive: the regression gate CI runs.
+the overall figures. Each target's store is compared before and after each scan (nothing is
+reseeded in between): a change is a regression. ``--check`` exits 1 when an entry whose id a
+check emits is missed, a twin shows a false positive, or a scan left the store changed: the
+regression gate CI runs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ if str(_REPO) not in sys.path:  # the lab is not installed with the scanner
     sys.path.insert(0, str(_REPO))
 
 from lab import runner  # noqa: E402
+from lab.state import differences, snapshot  # noqa: E402
 from lab.truth import Expected, GroundTruth, load  # noqa: E402
 from middlebrick.checks.registry import load_all  # noqa: E402
 from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
@@ -138,6 +141,7 @@ class Evaluation:
     scans: list[ScanOutcome] = field(default_factory=list)
     misses: list[tuple[str, str, Expected]] = field(default_factory=list)
     false_positives: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    residue: list[tuple[str, str, str]] = field(default_factory=list)  # target, scan, change
 
 
 def _round(value: float | None) -> float | None:
@@ -237,7 +241,12 @@ async def evaluate(
     rate: float = Limits().rate,
     on_scan: Callable[[ScanOutcome], None] | None = None,
 ) -> Evaluation:
-    """Scan every service of ``lab`` (vulnerable, then secure) for each surface choice; count."""
+    """Scan every service of ``lab`` (vulnerable, then secure) for each surface choice; count.
+
+    The target's store is read whole before and after each scan: whatever a scan left changed
+    (a safe scan, or an active one after its own cleanup) is kept in ``residue`` and the lab is
+    reseeded.
+    """
     result = Evaluation()
     built_categories, _ = built()
     services = list(dict.fromkeys(t.service for t in lab.targets))
@@ -246,9 +255,14 @@ async def evaluate(
             pair: dict[str, ScanOutcome] = {}
             for variant in ("vulnerable", "secure"):
                 target = lab.target(service, variant)
-                if mode == "active":
-                    lab.reseed()  # an active scan may have changed the data
+                prefix = f"{service}_{variant}_"
+                before = snapshot(lab.endpoint_url, prefix)
                 outcome = await _scan(target, surface=surface, mode=mode, tier=tier, rate=rate)
+                changed = differences(before, snapshot(lab.endpoint_url, prefix))
+                if changed:
+                    scan_name = f"{mode} scan ({outcome.label})"
+                    result.residue += [(target.name, scan_name, change) for change in changed]
+                    lab.reseed()
                 pair[variant] = outcome
                 result.scans.append(outcome)
                 if on_scan is not None:
@@ -298,6 +312,9 @@ def regressions(result: Evaluation) -> list[str]:
     problems += [
         f"false positive {type_id} on {service} (secure) {operation} ({label})"
         for service, label, type_id, operation, _ in result.false_positives
+    ]
+    problems += [
+        f"{scan} left {target} changed: {change}" for target, scan, change in result.residue
     ]
     return problems
 

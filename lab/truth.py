@@ -20,7 +20,7 @@ TRUTH_FILE = LAB_DIR / "ground_truth.yaml"
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9]+(-[a-z0-9]+)*$")
 _OPERATION = re.compile(r"^(\*|(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|TRACE) /\S*)$")
 
-Need = Literal["two-identities", "spec", "no-spec"]
+Need = Literal["two-identities", "spec", "no-spec", "include"]
 
 
 class Expected(BaseModel):
@@ -54,9 +54,12 @@ class Expected(BaseModel):
         """The category id (the part of the finding id before the dot)."""
         return self.finding.split(".", 1)[0]
 
-    def applies(self, *, mode: str, spec: bool, identities: int) -> bool:
-        """Whether a scan in ``mode``, with or without the spec, with that many users shows it."""
+    def applies(self, *, mode: str, spec: bool, identities: int, included: bool = False) -> bool:
+        """Whether a scan in ``mode``, with or without the spec, with that many users (and
+        ``--include`` naming the operation, or not) shows it."""
         if self.mode == "active" and mode != "active":
+            return False
+        if "include" in self.needs and not included:
             return False
         if "spec" in self.needs and not spec:
             return False

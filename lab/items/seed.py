@@ -1,4 +1,6 @@
-"""Tables and data of the items service: 60 items for each lab user, the users, the webhooks.
+"""Tables and data of the items service: 60 items for each lab user, the users, the webhooks,
+and the tables of the routes a scanner must not misuse (revoked tokens, published items, the
+mail outbox, the organisation's settings, saved prompts).
 
 Idempotent: tables are created when missing and every item is written with a fixed key, so
 seeding twice leaves the same data (and re-seeding undoes what an active scan changed).
@@ -20,9 +22,27 @@ _COLOURS = ("amber", "blue", "coral", "green", "ivory", "slate")
 _THINGS = ("widget", "gadget", "sprocket", "gizmo", "bracket")
 
 
+SETTINGS = {
+    "org": "acme",
+    "signup_open": True,
+    "sso_required": False,
+    "welcome_email": "Welcome to Acme Items! Reply to this mail if you need help.",
+}
+_KEYS = {
+    "items": "item_id",
+    "users": "user_id",
+    "webhooks": "webhook_id",
+    "revoked": "token_hash",
+    "published": "item_id",
+    "outbox": "message_id",
+    "settings": "org",
+    "prompts": "prompt_id",
+}
+
+
 def table_names(prefix: str) -> dict[str, str]:
     """The service's table names for one variant's ``prefix``."""
-    return {"items": f"{prefix}items", "users": f"{prefix}users", "webhooks": f"{prefix}webhooks"}
+    return {name: f"{prefix}{name}" for name in _KEYS}
 
 
 def item_id(user_name: str, number: int) -> str:
@@ -111,12 +131,12 @@ def _create(resource: Any, name: str, key: str, *, index: bool = False) -> None:
 def seed(resource: Any, prefix: str) -> None:
     """Create the items service's tables (named ``prefix`` + …) and write its data."""
     names = table_names(prefix)
-    _create(resource, names["items"], "item_id", index=True)
-    _create(resource, names["users"], "user_id")
-    _create(resource, names["webhooks"], "webhook_id")
+    for name, key in _KEYS.items():
+        _create(resource, names[name], key, index=name == "items")
     with resource.Table(names["items"]).batch_writer() as batch:
         for item in all_items():
             batch.put_item(Item=item)
     with resource.Table(names["users"]).batch_writer() as batch:
         for user in USERS.values():
             batch.put_item(Item=_user(user))
+    resource.Table(names["settings"]).put_item(Item=dict(SETTINGS))

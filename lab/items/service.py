@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -58,14 +59,32 @@ class Service:
     webhooks: Any
     client: Any  # the low-level boto3 client
     items_table: str
+    tables: dict[str, Any] = dataclasses.field(default_factory=dict)  # the other tables, by name
+    revoked: set[str] = dataclasses.field(default_factory=set)  # hashes of signed-out tokens
+    broken: set[str] = dataclasses.field(
+        default_factory=set
+    )  # users whose stored role left their token's
 
     def router(self, **kwargs: Any) -> APIRouter:
         """A router whose routes hide unexpected errors when the variant is secure."""
         return APIRouter(route_class=GenericErrors if self.secure else APIRoute, **kwargs)
 
     def caller(self, request: Request) -> dict[str, Any]:
-        """The verified claims of the caller (401 otherwise)."""
-        return claims_of(request, secure=self.secure, secret=self.secret)
+        """The verified claims of the caller (401 otherwise; 500 once its profile broke)."""
+        claims = claims_of(request, secure=self.secure, secret=self.secret)
+        if token_hash(request) in self.revoked:
+            raise HTTPException(401, "this token was signed out")
+        if claims["sub"] in self.broken:
+            # As on the real API this lab copies: a role the token does not carry makes every
+            # later request of the user fail.
+            raise HTTPException(500, "internal error: role mismatch")
+        return claims
+
+
+def token_hash(request: Request) -> str:
+    """The SHA-256 of the caller's bearer token (what the revocation list keeps)."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def raw_json(data: Any, status: int = 200) -> Response:

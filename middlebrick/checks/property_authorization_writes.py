@@ -169,7 +169,9 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 def _read_privileged(ctx: CheckContext, write: Operation) -> tuple[str, list[str]]:
-    """The GET a write's records are read through, and the privileged fields they carry."""
+    """The GET a write's records are read through, and the privileged fields they carry (the
+    record's own key, ``user_id`` of ``/users/me``, is not one: it names the record itself)."""
+    own = {flat(segment.removesuffix("s")) + "id" for segment in write.path.split("/") if segment}
     for key in _read_keys(write):
         exchange = ctx.baseline.get(key)
         if exchange is None or not exchange.ok or exchange.response is None:
@@ -177,6 +179,8 @@ def _read_privileged(ctx: CheckContext, write: Operation) -> tuple[str, list[str
         fields: dict[str, None] = {}
         for record in records(plain(exchange.response.json)):
             for name, value in record.items():
+                if flat(name) in own:
+                    continue
                 if is_role(name, value, record) or is_privileged_input(name):
                     fields.setdefault(name)
         if fields:

@@ -32,7 +32,9 @@ def seeded(lab: Any) -> None:
     lab.reseed()
 
 
-async def _run(target: Target, check: str, *, mode: str = "safe") -> list[Finding]:
+async def _run(
+    target: Target, check: str, *, mode: str = "safe", include: tuple[str, ...] = ()
+) -> list[Finding]:
     users = list(target.tokens)
     scan = ScanRequest(
         target=target.url,
@@ -41,6 +43,7 @@ async def _run(target: Target, check: str, *, mode: str = "safe") -> list[Findin
             name: Credential(headers=(("Authorization", f"Bearer {target.tokens[name]}"),))
             for name in users
         },
+        include=include,
     )
     async with HttpClient(scan) as client:
         root = await client.send(Request("GET", target.url))
@@ -63,24 +66,42 @@ def _member(http: Any, target: Target, number: int) -> dict[str, Any]:
     return record
 
 
-async def test_tenants_privileged_write_is_confirmed_and_bobs_record_restored(lab, http):
+MEMBERS = ("PATCH /api/members/{member_id}",)
+
+
+async def test_tenants_member_records_are_never_written_unless_included(lab, http):
     target = lab.target("tenants", "vulnerable")
+    before = _member(http, target, 2)
 
     found = await _run(target, "bfla.privileged_methods", mode="active")
+
+    assert found == []
+    assert _member(http, target, 2) == before
+
+
+async def test_tenants_privileged_write_to_an_included_operation_is_confirmed_and_restored(
+    lab, http
+):
+    target = lab.target("tenants", "vulnerable")
+
+    found = await _run(target, "bfla.privileged_methods", mode="active", include=MEMBERS)
 
     assert [(f.operation, f.confidence) for f in found] == [
         ("PATCH /api/members/{member_id}", Confidence.confirmed)
     ]
     assert "identity bob" in found[0].detail
+    assert "written back and read again" in found[0].detail
     assert _member(http, target, 2)["status"] == "active"
 
 
-async def test_tenants_mass_assignment_is_confirmed_and_alices_role_restored(lab, http):
+async def test_tenants_mass_assignment_never_raises_the_scanning_users_own_role(lab, http):
     target = lab.target("tenants", "vulnerable")
 
-    found = await _run(target, "property_authorization.mass_assignment", mode="active")
+    found = await _run(
+        target, "property_authorization.mass_assignment", mode="active", include=MEMBERS
+    )
 
-    assert [f.operation for f in found] == ["PATCH /api/members/{member_id}"]
+    assert found == []
     alice = _member(http, target, 1)
     assert (alice["role"], alice["is_admin"]) == ("user", False)
 
@@ -100,7 +121,7 @@ async def test_secure_twins_refuse_every_write_and_stay_quiet(lab, service):
     target = lab.target(service, "secure")
 
     for check in ("bfla.privileged_methods", "property_authorization.mass_assignment"):
-        assert await _run(target, check, mode="active") == []
+        assert await _run(target, check, mode="active", include=MEMBERS) == []
 
 
 async def test_tenants_sort_key_projection_returns_password_hashes_only_on_the_vulnerable_twin(lab):

@@ -125,7 +125,8 @@ KNOWN_MISSES = {
 
 
 async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
-    """Safe mode, with the spec, without it (served spec found), and crawling only."""
+    """Safe mode, with the spec, without it (served spec found), and crawling only; every
+    target's store is the same after each scan as before it."""
     services = sorted({t.service for t in lab.targets})
     surfaces = (accuracy.SPEC, accuracy.SERVED, accuracy.CRAWL)
     result = await accuracy.evaluate(lab, load(services=services), surfaces=surfaces)
@@ -135,7 +136,8 @@ async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
 
 
 async def test_accuracy_gate_in_active_mode_finds_every_entry_and_no_false_positive(lab):
-    """Active mode (writes, restored) adds its own entries; the lab is reseeded before each scan."""
+    """Active mode adds its own entries; every target's store is the same after each scan (and
+    the scan's own cleanup) as before it: nothing is reseeded in between."""
     services = sorted({t.service for t in lab.targets})
     result = await accuracy.evaluate(lab, load(services=services), mode="active")
     assert accuracy.regressions(result) == []

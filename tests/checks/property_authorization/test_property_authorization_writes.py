@@ -180,3 +180,20 @@ async def test_mass_assignment_never_raises_the_role_on_the_callers_own_account(
     assert found == []
     assert [r.method for r in sender.sent if r.method != "GET"] == []
     assert me["role"] == "member"
+
+
+async def test_mass_assignment_surface_stays_quiet_when_the_record_only_carries_its_own_key():
+    read = Operation(method="GET", path="/users/me")
+    write = Operation(
+        method="PATCH", path="/users/me", request_body=RequestBody("application/json", CLOSED)
+    )
+    me = {"user_id": "u-alice", "name": "Alice"}
+    pair = (read, exchange("GET", "/users/me", response(200, me), operation=read.key))
+
+    found = await run_check(
+        SURFACE,
+        baseline=make_baseline([pair]),
+        surface=Surface(base_url=BASE, operations=(read, write)),
+    )
+
+    assert found == []
