@@ -23,6 +23,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.http.policy import authenticates
 from middlebrick.spec.model import Operation, Parameter
 
 _NO_LIMIT = "rate_limiting.no-rate-limit"
@@ -56,8 +57,9 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
     First reads every baseline response: a ``RateLimit-*`` / ``X-RateLimit-*`` /
     ``X-Rate-Limit-*`` or ``Retry-After`` header, or a 429, anywhere means the API limits rates
     and nothing is sent. Otherwise it picks one cheap readable operation (the smallest 2xx
-    baseline answer, else the target URL's) and sends it ``--burst`` times (30 by default, at
-    most 100; 0 turns the burst off) at once;
+    baseline answer, never an authentication operation such as a login or token route, else the
+    target URL's) and sends it ``--burst`` times (30 by default, at most 100; 0 turns the burst
+    off) at once;
     each copy carries its own ``X-Request-ID`` so that none is answered from the scan's cache.
     The scan's ``--rate`` paces the burst like every other request.
 
@@ -244,11 +246,12 @@ def _dynamo_paged(probed: _PageProbe, huge: Exchange) -> bool:
 
 
 def _cheapest(ctx: CheckContext) -> tuple[str, Request, int] | None:
-    """Key, request and status of the smallest 2xx GET baseline answer, else the target URL's."""
+    """Key, request and status of the smallest 2xx GET baseline answer, else the target URL's;
+    never an authentication operation (a burst there could lock an account)."""
     answered = [
         (len(ex.response.body), op.key, ex.request, ex.response.status)
         for op, ex in ctx.baseline.successful()
-        if op.method == "GET" and ex.response is not None
+        if op.method == "GET" and ex.response is not None and not authenticates(op.path)
     ]
     if answered:
         _, key, request, status = min(answered, key=lambda found: found[0])

@@ -98,6 +98,11 @@ def resource(path: str) -> tuple[Kind, str] | None:
     return None
 
 
+def authenticates(path: str) -> bool:
+    """True when a path's literal words name an authentication operation (login, token, …)."""
+    return _find(safety_words().authentication, _path_words(path), leading=False) is not None
+
+
 @dataclass
 class Policy:
     """The safety policy of one scan; ``refusal`` is asked about every request."""

@@ -103,6 +103,18 @@ async def test_rate_limit_signals_check_bursts_the_smallest_successful_operation
     assert {urlsplit(r.url).path for r in sender.sent} == {"/health"}
 
 
+async def test_rate_limit_signals_check_never_bursts_an_authentication_operation() -> None:
+    login = Operation(method="GET", path="/auth/login")
+    pairs = [(login, exchange("GET", "/auth/login", response(200, {}))), *_health()]
+    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+
+    await run_check(
+        "rate_limiting.rate_limit_signals", baseline=make_baseline(pairs), sender=sender
+    )
+
+    assert {urlsplit(r.url).path for r in sender.sent} == {"/health"}
+
+
 async def test_rate_limit_signals_check_stays_quiet_when_the_baseline_shows_ratelimit_headers() -> (
     None
 ):
