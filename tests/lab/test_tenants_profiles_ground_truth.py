@@ -42,7 +42,7 @@ def test_ground_truth_entries_are_well_formed():
             match = _ID.match(entry["finding"])
             assert match and match.group(1) in known, entry["finding"]
             assert entry["mode"] in ("safe", "active")
-            assert set(entry.get("needs", [])) <= {"two-identities", "spec", "no-spec"}
+            assert set(entry.get("needs", [])) <= {"two-identities", "spec", "no-spec", "include"}
             assert entry["why"].strip()
             key = (entry["finding"], entry["operation"])
             assert key not in seen, key  # one entry per (finding, operation)
