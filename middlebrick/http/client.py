@@ -14,6 +14,7 @@ request longer. Both shrink to the time budget left, whose end raises ``TimeBudg
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -92,8 +93,8 @@ class HttpClient:
         self.stats = ClientStats()
         self.notes: list[str] = []
         self._noted: set[str] = set()
-        self.journal = Journal(self._direct, self.scope.policy)
-        self.health = Health(self._direct, clock=clock)
+        self.journal = Journal(self._unjournaled, self.scope.policy)
+        self.health = Health(self._unjournaled, clock=clock)
         self.refused: dict[str, str] = {}  # "METHOD /path" -> why the policy refused it
         self.credentials = Credentials(scan)
         self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
@@ -158,7 +159,8 @@ class HttpClient:
         if is_write(request.method):
             running = RUNNING.get()
             owner = running.name if running is not None else "scan"
-            return await self.journal.send(request, owner, self._watched)
+            send = functools.partial(self._unjournaled, follow=follow_redirects, watch=True)
+            return await self.journal.send(request, owner, send)
         future: asyncio.Future[Exchange] | None = None
         cacheable = request.cache_key
         if cacheable is not None:
@@ -214,16 +216,14 @@ class HttpClient:
             credential_query=query,
         )
 
-    async def _direct(self, request: Request) -> Exchange:
-        """Send without cache, journal or session watch (the journal's and the watch's own)."""
-        url = self.scope.check(request.method, request.url)
-        return await self._send(request, url, True)
-
-    async def _watched(self, request: Request) -> Exchange:
-        """Send one write without cache; its answer is shown to the session watch."""
-        url = self.scope.check(request.method, request.url)
-        exchange = await self._send(request, url, True)
-        await self.health.observe(exchange)
+    async def _unjournaled(
+        self, request: Request, *, follow: bool = True, watch: bool = False
+    ) -> Exchange:
+        """Send past the cache and the journal: the journal's and the watch's own requests, and
+        the writes the journal sends on (``watch``: shown to the session watch)."""
+        exchange = await self._send(request, self.scope.check(request.method, request.url), follow)
+        if watch:
+            await self.health.observe(exchange)
         return exchange
 
     def _refuse(self, request: Request, refusal: str) -> Exchange:

@@ -168,15 +168,8 @@ class Journal:
     def abandon(self, owner: str | None, reason: str) -> None:
         """Give up undoing what ``owner`` wrote: each object is listed as not restored."""
         for entry in [e for e in self._entries if owner is None or e.owner == owner]:
-            writes = _writes(entry) or f"a write to {_path(entry.url)}"
-            self.results.append(
-                Restoration(
-                    entry.owner,
-                    entry.url,
-                    "not_restored",
-                    f"{writes}; {reason}: check {_path(entry.url)} by hand",
-                )
-            )
+            said = f"{_writes(entry)}; {reason}: check {_path(entry.url)} by hand"
+            self.results.append(Restoration(entry.owner, entry.url, "not_restored", said))
             self._entries.remove(entry)
 
     async def _prepare(self, request: Request, owner: str) -> _Entry | str:
@@ -225,16 +218,8 @@ class Journal:
 
     def _is_theirs(self, record: Mapping[str, Any]) -> bool:
         """True when an identity field of ``record`` names one of the scanning identities."""
-        if not self._self_ids:
-            return False
-        for key, value in record.items():
-            if (
-                _flat(key) in _ID_KEYS
-                and isinstance(value, str | int)
-                and str(value) in self._self_ids
-            ):
-                return True
-        return False
+        named = {str(v) for k, v in record.items() if _flat(k) in _ID_KEYS and _scalar(v)}
+        return bool(named & self._self_ids)
 
     def _is_created(self, url: str) -> bool:
         return any(e.kind == "created" and e.url == url for e in self._entries)
@@ -390,13 +375,12 @@ def _keys(value: Any, depth: int = 0) -> set[str]:
 
 
 def _created_id(record: Mapping[str, Any] | None, param: str) -> str | None:
-    if record is None:
-        return None
-    for key in (param, "id", _flat(param)):
-        value = record.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            return str(value)
-    return None
+    found = [record.get(key) for key in (param, "id", _flat(param))] if record else []
+    return next((str(value) for value in found if _scalar(value) and str(value)), None)
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool)
 
 
 def _template(path: str) -> re.Pattern[str]:
