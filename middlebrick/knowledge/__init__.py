@@ -64,6 +64,15 @@ def _load_list(relative: str, model: type[M]) -> list[M]:
     return items
 
 
+def _load_one(relative: str, model: type[M]) -> M:
+    """One knowledge file that is a single object, validated by ``model``."""
+    path = resources.files("middlebrick.knowledge").joinpath(relative)
+    try:
+        return model.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        raise RuntimeError(f"knowledge/{relative}: {exc}") from exc
+
+
 @cache
 def categories() -> dict[str, Category]:
     """The 12 categories by id, in report order."""
@@ -123,11 +132,7 @@ def signatures() -> dict[str, Signature]:
 @cache
 def discovery_paths() -> DiscoveryPaths:
     """The words probed for undocumented operations and the usual documentation pages."""
-    path = resources.files("middlebrick.knowledge").joinpath("discovery_paths.yaml")
-    try:
-        return DiscoveryPaths.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise RuntimeError(f"knowledge/discovery_paths.yaml: {exc}") from exc
+    return _load_one("discovery_paths.yaml", DiscoveryPaths)
 
 
 @cache
@@ -136,11 +141,7 @@ def llm_probes() -> LlmProbePack:
 
     Every probe's finding id must be in the catalogue.
     """
-    path = resources.files("middlebrick.knowledge").joinpath("llm_probes.yaml")
-    try:
-        pack = LlmProbePack.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise RuntimeError(f"knowledge/llm_probes.yaml: {exc}") from exc
+    pack = _load_one("llm_probes.yaml", LlmProbePack)
     unknown = sorted({p.finding for p in pack.probes} - set(catalogue()))
     if unknown:
         raise RuntimeError(f"knowledge/llm_probes.yaml: unknown finding ids {unknown}")
@@ -150,18 +151,10 @@ def llm_probes() -> LlmProbePack:
 @cache
 def admin_paths() -> AdminPaths:
     """The privileged-function paths the bfla admin-path check requests, validated."""
-    path = resources.files("middlebrick.knowledge").joinpath("admin_paths.yaml")
-    try:
-        return AdminPaths.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise RuntimeError(f"knowledge/admin_paths.yaml: {exc}") from exc
+    return _load_one("admin_paths.yaml", AdminPaths)
 
 
 @cache
 def safety_words() -> SafetyWords:
     """What makes an operation state-changing, irreversible or protected (``safety.yaml``)."""
-    path = resources.files("middlebrick.knowledge").joinpath("safety.yaml")
-    try:
-        return SafetyWords.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise RuntimeError(f"knowledge/safety.yaml: {exc}") from exc
+    return _load_one("safety.yaml", SafetyWords)

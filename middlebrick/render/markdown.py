@@ -217,31 +217,31 @@ def _compliance(report: Report) -> str:
 
 
 def _not_restored(report: Report) -> str:
-    if not report.not_restored:
-        return ""
-    items = [
-        f"- {_inline(shorten(item.detail, _NOTE_CHARS))} ({_inline(item.check)})\n"
-        for item in report.not_restored[:_MAX_NOTES]
-    ]
-    return (
-        f"> **Not restored ({len(report.not_restored)})**: the scan changed these and could not "
-        "undo it; set them back by hand.\n\n" + "".join(items) + "\n"
+    items = [f"{item.detail} ({item.check})" for item in report.not_restored]
+    lead = (
+        f"> **Not restored ({len(items)})**: the scan changed these and could not undo it; set "
+        "them back by hand."
     )
+    return _listed(lead, items)
 
 
 def _skipped(report: Report) -> str:
-    if not report.skipped:
-        return ""
-    items = [
-        f"- `{_inline(item.operation)}`: {_inline(shorten(item.reason, _NOTE_CHARS))}\n"
-        for item in report.skipped[:_MAX_NOTES]
-    ]
-    if len(report.skipped) > _MAX_NOTES:
-        items.append(f"- … and {len(report.skipped) - _MAX_NOTES} more\n")
-    return (
-        f"### Not tested ({len(report.skipped)})\n\nThe safety policy kept the scan from calling "
-        "these; `--include` names one to test.\n\n" + "".join(items) + "\n"
+    items = [f"{item.operation}: {item.reason}" for item in report.skipped]
+    lead = (
+        f"### Not tested ({len(items)})\n\nThe safety policy kept the scan from calling these; "
+        "`--include` names one to test."
     )
+    return _listed(lead, items)
+
+
+def _listed(lead: str, items: list[str]) -> str:
+    """A lead paragraph and at most ``_MAX_NOTES`` items of target text, or nothing."""
+    if not items:
+        return ""
+    shown = [f"- {_inline(shorten(item, _NOTE_CHARS))}\n" for item in items[:_MAX_NOTES]]
+    if len(items) > _MAX_NOTES:
+        shown.append(f"- … and {len(items) - _MAX_NOTES} more\n")
+    return f"{lead}\n\n" + "".join(shown) + "\n"
 
 
 def _notes(report: Report) -> str:
