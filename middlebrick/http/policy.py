@@ -159,6 +159,10 @@ class Policy:
         """Let the scan write and delete ``url``: an object it created itself."""
         self._created.add(_object_key(url))
 
+    def owns(self, url: str) -> bool:
+        """True when ``url`` is an object the scan created itself (its own to delete)."""
+        return _object_key(url) in self._created
+
     def refusal(self, method: str, url: str) -> str | None:
         """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent."""
         paths = self._paths(url)
@@ -168,7 +172,7 @@ class Policy:
             return f"{shown}: excluded by --exclude {excluded.text!r}"
         if _plain(paths[-1]) and _named(self.include, method, paths):
             return None
-        mine = _object_key(url) in self._created
+        mine = self.owns(url)
         for refused_method, regex, reason in self._refused:
             if refused_method in (None, method) and regex.fullmatch(paths[0]) and not mine:
                 return reason

@@ -103,8 +103,8 @@ class Scope:
             )
         if self.mode == "active" or method in SAFE_METHODS:
             return None
-        if self.policy.includes(method, str(parsed)):
-            return None
+        if self.policy.includes(method, str(parsed)) or self.policy.owns(str(parsed)):
+            return None  # named by --include, or an object the scan created (its undo)
         return (
             f"{method} {_short(parsed)} refused: safe mode sends only GET, HEAD and OPTIONS "
             "(and what --include names); use active mode for other methods"

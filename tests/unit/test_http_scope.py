@@ -98,3 +98,12 @@ def test_an_included_path_cannot_be_escaped_by_traversal(path: str) -> None:
 def test_a_malformed_extra_host_is_a_usage_error_naming_it(extra: str) -> None:
     with pytest.raises(UsageError, match=f"extra host {extra!r} is not a host"):
         _scope(extra_hosts=(extra,))
+
+
+def test_safe_scope_lets_the_scan_delete_only_what_it_created_itself() -> None:
+    scope = Scope.for_scan(ScanRequest(target=TARGET, include=("POST /notes",)))
+    scope.policy.created(TARGET + "/notes/n-1")
+
+    scope.check("DELETE", TARGET + "/notes/n-1")
+    assert not scope.allows("DELETE", TARGET + "/notes/n-2")
+    assert not scope.allows("PATCH", TARGET + "/items/1")
