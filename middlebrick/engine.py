@@ -154,7 +154,9 @@ async def _run(
         spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
     ]
     context = (request, surface, baseline, client, framework, identities, emit)
-    readers = [check for check in checks if not check.writes]
+    may_write = request.mode == "active" or bool(request.include)
+    writers = [check for check in checks if check.writes and may_write]
+    readers = [check for check in checks if check not in writers]
     results = dict(
         zip(
             readers,
@@ -162,7 +164,7 @@ async def _run(
             strict=True,
         )
     )
-    for check in (check for check in checks if check.writes):  # one at a time, each undone
+    for check in writers:  # one at a time, each undone before the next
         results[check] = await _run_check(check, *context)
         await _undo(client, check.name)
         await _recheck(client, check.name)

@@ -47,8 +47,9 @@ def check(
 
     Its declared cost is ``max_requests + per_operation * len(operations)``; the context stops
     a check that tries to send more. ``writes`` (default: an active check writes) declares that
-    it may send methods other than GET, HEAD, OPTIONS and TRACE: such checks run one at a time
-    after the others, and what each wrote is undone before the next starts.
+    it may send methods other than GET, HEAD, OPTIONS and TRACE: in active mode (or when
+    ``--include`` names operations) such checks run one at a time after the others, and what
+    each wrote is undone before the next starts.
     """
 
     def register(func: CheckFunc) -> CheckFunc:
