@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -34,6 +35,7 @@ from middlebrick.errors import ScanInterrupted, ScopeViolation
 from middlebrick.http.exchange import Exchange, Request, Response, Sender
 from middlebrick.knowledge import discovery_paths
 from middlebrick.spec.model import Operation, Parameter, Surface
+from middlebrick.spec.routes import Routes, is_template
 from middlebrick.spec.values import serialize, value_for_parameter
 
 __all__ = [
@@ -57,7 +59,6 @@ _SHARED_BODY = 3  # this many candidates with one body: a catch-all, not operati
 _MIN_TEXT = 64  # bytes a non-JSON answer needs to count as content
 _PROBE_WORD = "x"  # any static segment: a folder whose children are all templates serves it
 _VERSION = re.compile(r"^[vV](\d{1,2})$")
-_TEMPLATE = re.compile(r"^\{[^{}/]+\}$")
 _PARAM = re.compile(r"\{([^{}/]+)\}")
 
 
@@ -92,7 +93,7 @@ class _Candidate:
     parameters: tuple[Parameter, ...] = ()
 
 
-def control_path(template: str, path: str, documented: Collection[str], token: str) -> str:
+def control_path(template: str, path: str, documented: Collection[str] | Routes, token: str) -> str:
     """``path`` with its probed segment replaced by ``token`` (a segment that cannot exist).
 
     The probed segment is where ``template`` leaves the tree of documented paths: its first
@@ -101,15 +102,14 @@ def control_path(template: str, path: str, documented: Collection[str], token: s
     ``/v2/users/{id}``). ``template`` and ``path`` are relative to the API's base and have the
     same segments.
     """
-    shapes = [_segments(p) for p in documented]
-    wanted, segments = template.split("/"), path.split("/")
-    for index, segment in enumerate(wanted[: len(segments)]):
-        if not segment or _TEMPLATE.match(segment):
+    routes = documented if isinstance(documented, Routes) else Routes(documented)
+    wanted, parts = template.split("/"), path.split("/")
+    for index, segment in enumerate(wanted[: len(parts)]):
+        if not segment or is_template(segment):
             continue
-        siblings = [s for s in shapes if len(s) > index and _routes(s[:index], wanted[:index])]
-        if all(s[index] != segment for s in siblings):
-            return "/".join([*segments[:index], token, *segments[index + 1 :]])
-    return "/".join([*segments[:-1], token])
+        if not routes.has_child(wanted[:index], segment):
+            return "/".join([*parts[:index], token, *parts[index + 1 :]])
+    return "/".join([*parts[:-1], token])
 
 
 def control_token(base_url: str) -> str:
@@ -129,8 +129,8 @@ async def probe_undocumented(
         return Probed()
     token = control_token(surface.base_url)
     words = discovery_paths().words
-    candidates = _candidates(surface.operations, words, token)
-    candidates = candidates[: max(0, max_requests - 1 - _CONTROL_RESERVE)]
+    limit = max(0, max_requests - 1 - _CONTROL_RESERVE)
+    candidates = _candidates(surface.operations, words, token, limit)
     base = surface.base_url.rstrip("/")
     answers, stopped = await send_all(client, [base + "/", *(base + c.path for c in candidates)])
     sent = len(answers)
@@ -158,30 +158,38 @@ async def probe_undocumented(
 
 
 def _candidates(
-    operations: Sequence[Operation], words: Sequence[str], token: str
+    operations: Sequence[Operation], words: Sequence[str], token: str, limit: int
 ) -> list[_Candidate]:
-    """Every candidate in probing order, without repeats or documented paths."""
-    documented = [op.path for op in operations]
-    templates = [_segments(p) for p in documented]
+    """The first ``limit`` candidates in probing order, without repeats or documented paths.
+
+    Linear in the operations: each candidate costs the depth of its path in the index of
+    documented templates, and generation stops at ``limit``.
+    """
+    routes = Routes(op.path for op in operations)
     seen: set[str] = set()
     found: list[_Candidate] = []
 
-    def add(template: str, path: str, parameters: tuple[Parameter, ...] = ()) -> None:
-        if template in seen or _served(_segments(template), templates):
-            return
-        seen.add(template)
-        control = control_path(template, path, documented, token)
-        found.append(_Candidate(template, path, control, parameters))
+    def add(template: str, path: str, parameters: tuple[Parameter, ...] = ()) -> bool:
+        if template not in seen and not routes.serves(template):
+            seen.add(template)
+            control = control_path(template, path, routes, token)
+            found.append(_Candidate(template, path, control, parameters))
+        return len(found) >= limit
 
+    if limit <= 0:
+        return found
     for word in words:
-        add(f"/{word}", f"/{word}")
+        if add(f"/{word}", f"/{word}"):
+            return found
     for op in operations:
         if op.method == "GET":
             for template, path in _version_swaps(op):
-                add(template, path, op.params("path"))
-    for parent in _parents(documented, templates):
+                if add(template, path, op.params("path")):
+                    return found
+    for parent in _parents(operations, routes):
         for word in words:
-            add(f"{parent}/{word}", f"{parent}/{word}")
+            if add(f"{parent}/{word}", f"{parent}/{word}"):
+                return found
     return found
 
 
@@ -214,32 +222,16 @@ def _fill(template: str, op: Operation) -> str:
     return _PARAM.sub(value, template)
 
 
-def _parents(documented: Sequence[str], templates: list[list[str]]) -> list[str]:
+def _parents(operations: Sequence[Operation], routes: Routes) -> list[str]:
     """Documented static folders holding the most documented paths, whose words are not served."""
     counts: Counter[str] = Counter()
-    for path in documented:
-        parent = path.rstrip("/").rsplit("/", 1)[0]
+    for op in operations:
+        parent = op.path.rstrip("/").rsplit("/", 1)[0]
         if parent and "{" not in parent:
             counts[parent] += 1
-    ranked = sorted(counts, key=lambda p: (-counts[p], p))
-    free = [p for p in ranked if not _served(_segments(f"{p}/{_PROBE_WORD}"), templates)]
-    return free[:_MAX_PARENTS]
-
-
-def _segments(path: str) -> list[str]:
-    return (path.rstrip("/") or "/").split("/")
-
-
-def _served(candidate: list[str], templates: list[list[str]]) -> bool:
-    """True when a documented path has ``candidate``'s shape, i.e. would route it."""
-    return any(_routes(template, candidate) for template in templates)
-
-
-def _routes(template: list[str], candidate: list[str]) -> bool:
-    """True when ``template``'s segments would route ``candidate``'s (``{x}`` takes any)."""
-    return len(template) == len(candidate) and all(
-        t == c or _TEMPLATE.match(t) for t, c in zip(template, candidate, strict=True)
-    )
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    free = (p for p, _ in ranked if not routes.serves(f"{p}/{_PROBE_WORD}"))
+    return list(itertools.islice(free, _MAX_PARENTS))
 
 
 async def send_all(client: Sender, urls: Sequence[str]) -> tuple[list[Exchange | None], str | None]:
