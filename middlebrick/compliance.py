@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from middlebrick.findings import Finding, Severity
+from middlebrick.knowledge import read_yaml
 from middlebrick.report import Report
 
 __all__ = [
@@ -100,8 +99,7 @@ class FrameworkView(BaseModel):
 @cache
 def frameworks() -> dict[FrameworkId, Framework]:
     """The three frameworks of ``knowledge/compliance.yaml`` by id, validated at first use."""
-    path = resources.files("middlebrick.knowledge").joinpath("compliance.yaml")
-    raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw: Any = read_yaml("compliance.yaml")
     if not isinstance(raw, list):
         raise RuntimeError("knowledge/compliance.yaml: expected a list of frameworks")
     found: dict[FrameworkId, Framework] = {}
