@@ -40,9 +40,12 @@ class Limits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    concurrency: int = Field(8, ge=1, le=256)
-    rate: float = Field(50.0, gt=0, description="requests per second")
-    max_requests: int = Field(2000, ge=1, description="request budget of the whole scan")
+    # Hard caps of the adaptive pace (http/pacing.py), which starts below them.
+    concurrency: int = Field(32, ge=1, le=256, description="most requests in flight")
+    rate: float = Field(1000.0, gt=0, description="most requests per second")
+    max_requests: int | None = Field(
+        None, ge=1, description="request budget of the whole scan; None: scales with the surface"
+    )
     time_budget: float = Field(120.0, gt=0, description="seconds for the whole scan")
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(10.0, gt=0)

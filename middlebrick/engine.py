@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from middlebrick import __version__
@@ -20,7 +22,13 @@ from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
 from middlebrick.discovery import discover
 from middlebrick.discovery.wellknown import fetch_spec
-from middlebrick.errors import NotApplicable, ScanInterrupted, TargetUnreachable
+from middlebrick.errors import (
+    BudgetExhausted,
+    NotApplicable,
+    ScanInterrupted,
+    TargetUnreachable,
+    TimeBudgetExhausted,
+)
 from middlebrick.events import (
     CheckFinished,
     CheckStarted,
@@ -38,16 +46,23 @@ from middlebrick.http.journal import RUNNING, Running
 from middlebrick.http.policy import Skipped
 from middlebrick.identities import Identities, establish, own_ids, recheck
 from middlebrick.knowledge import categories
-from middlebrick.report import NotRestored, Report, SkippedOperation, SpecInfo, build_report
+from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scoring import CategoryStatus
 from middlebrick.spec.load import DEFAULT_MAX_BYTES, load_spec
 from middlebrick.spec.model import ApiSpec, Surface
+
+_T = TypeVar("_T")
 
 log = logging.getLogger("middlebrick")
 
 _GRACE_S = 10.0  # beyond the time budget, the hard stop that guarantees the scan ends
 _UNDO_REQUESTS = 200  # requests the undo of one check may send past the request budget
 _UNDO_SECONDS = 4.0  # and seconds past the time budget (within the grace above)
+_CUT_LISTED = 20  # operations a cut names; the report counts the rest
+
+BUDGET_BASE = 500
+"""Requests of the default budget besides the checks' and the baseline's: discovery (at most
+128 when crawling), identities, the final session check."""
 
 
 async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Report:
@@ -60,10 +75,11 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
     emit: EventSink = on_event or (lambda _event: None)
     started = datetime.now(UTC)
     emit(ScanStarted(request.target, request.mode, request.tier.value))
-    spec = await _load_spec(request) if request.spec else None
-    async with HttpClient(request) as client:
+    spec: ApiSpec | None = None
+    async with HttpClient(request) as client:  # the time budget runs from here
         try:
             async with asyncio.timeout(request.limits.time_budget + _GRACE_S):
+                spec = await _load_spec(request) if request.spec else None
                 outcome = await _run(request, client, spec, emit)
         except TimeoutError:
             raise TargetUnreachable(
@@ -74,6 +90,8 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
         notes = [*surface.notes, *client.notes, *outcome.identity_notes, *outcome.safety_notes]
         if spec is not None:
             notes += list(spec.warnings)
+        seconds = client.limiter.elapsed()
+        notes.append(client.limiter.pace.note(client.stats.requests, seconds))
         report = build_report(
             findings=findings,
             category_status=statuses,
@@ -99,6 +117,7 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
             skipped=outcome.skipped,
             restored=outcome.restored,
             not_restored=outcome.not_restored,
+            cut=outcome.cut,
         )
     emit(ScanFinished(report))
     return report
@@ -116,6 +135,7 @@ class _Outcome:
     restored: int
     not_restored: list[NotRestored]
     safety_notes: list[str]
+    cut: list[Cut]
 
 
 async def _run(
@@ -134,6 +154,11 @@ async def _run(
     testable, skipped = client.scope.policy.learn(surface)
     surface = replace(surface, operations=testable)
     emit(SurfaceReady(len(surface.operations), surface.origin))
+    checks = [
+        spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
+    ]
+    client.limiter.scale_budget(allowance(checks, len(surface.operations)))
+    cut: list[Cut] = []
     try:
         baseline = await build_baseline(
             client, surface, root=root, on_event=emit, own=own_ids(request)
@@ -141,6 +166,8 @@ async def _run(
     except ScanInterrupted as exc:
         client.notes.append(f"the baseline stopped early: {exc}")
         baseline = Baseline(root=root)
+        readable = [op.key for op in surface.operations if op.method == "GET"]
+        cut.append(_cut("baseline", _reason(exc), readable))
     client.notes.extend(_baseline_notes(baseline))
     try:
         identities = await establish(client, request, baseline)
@@ -150,9 +177,6 @@ async def _run(
     notes = list(identities.notes)
     _watch(client, identities)
     framework = detect_framework(ex.response for ex in baseline.responses() if ex.response)
-    checks = [
-        spec_ for spec_ in load_all().values() if request.mode == "active" or spec_.mode == "safe"
-    ]
     context = (request, surface, baseline, client, framework, identities, emit)
     may_write = request.mode == "active" or bool(request.include)
     writers = [check for check in checks if check.writes and may_write]
@@ -169,11 +193,12 @@ async def _run(
         await _undo(client, check.name)
         await _recheck(client, check.name)
     await _undo(client, None)
-    raised = [(at, finding) for found, _, _ in results.values() for at, finding in found]
+    raised = [(at, finding) for found, _, _, _ in results.values() for at, finding in found]
     findings, dropped = _before_breaks(client, raised)
     statuses = _category_statuses(
-        checks, [(check, status, note) for check, (_, status, note) in results.items()]
+        checks, [(check, status, note) for check, (_, status, note, _) in results.items()]
     )
+    cut += [stopped for _, _, _, stopped in results.values() if stopped is not None]
     try:
         lost = await recheck(client, identities)
     except ScanInterrupted:
@@ -191,6 +216,7 @@ async def _run(
         sum(r.state in ("restored", "deleted") for r in journal.results),
         [NotRestored(url=r.url, check=r.owner, detail=r.detail) for r in journal.not_restored],
         safety,
+        cut,
     )
 
 
@@ -248,6 +274,34 @@ def _skipped(skipped: list[Skipped], refused: dict[str, str]) -> list[SkippedOpe
     return listed
 
 
+def allowance(checks: Iterable[CheckSpec], operations: int) -> int:
+    """The default request budget: the baseline and every check's declared cost on the surface.
+
+    Discovery, identities and the final session check get ``BUDGET_BASE`` besides; the
+    limiter caps the sum at ``BUDGET_CEILING``.
+    """
+    checks = list(checks)
+    fixed = sum(check.max_requests for check in checks)
+    per_operation = 1 + sum(check.per_operation for check in checks)
+    return BUDGET_BASE + fixed + per_operation * operations
+
+
+def _reason(exc: ScanInterrupted) -> str:
+    """What stopped a step: the time budget, else the request budget (or the scope)."""
+    if isinstance(exc, TimeBudgetExhausted):
+        return "time budget"
+    return "request budget" if isinstance(exc, BudgetExhausted) else "scope"
+
+
+def _cut(step: str, reason: str, operations: list[str]) -> Cut:
+    return Cut(
+        check=step,
+        reason=reason,
+        operations=operations[:_CUT_LISTED],
+        more=max(0, len(operations) - _CUT_LISTED),
+    )
+
+
 async def _run_check(
     check: CheckSpec,
     request: ScanRequest,
@@ -257,7 +311,7 @@ async def _run_check(
     framework: str | None,
     identities: Identities,
     emit: EventSink,
-) -> tuple[list[tuple[float, Finding]], str, str | None]:
+) -> tuple[list[tuple[float, Finding]], str, str | None, Cut | None]:
     ctx = CheckContext(
         request,
         surface,
@@ -269,7 +323,7 @@ async def _run_check(
     )
     emit(CheckStarted(check.name))
     found: list[tuple[float, Finding]] = []
-    status, note = "ok", None
+    status, note, cut = "ok", None, None
     running = RUNNING.set(Running(check.name, check.writes))
     try:
         async for finding in check.func(ctx):
@@ -277,6 +331,9 @@ async def _run_check(
             emit(FindingRaised(finding))
     except ScanInterrupted as exc:
         status, note = "partial", f"{check.name} stopped early: {exc}"
+        spent = ctx.request_cap is not None and ctx.sent >= ctx.request_cap
+        reason = "declared cost" if spent and isinstance(exc, BudgetExhausted) else _reason(exc)
+        cut = _cut(check.name, reason, ctx.not_reached())
     except NotApplicable as exc:
         status, note = "not_applicable", str(exc)
     except Exception as exc:  # a check must never take the scan down with it
@@ -285,7 +342,7 @@ async def _run_check(
     finally:
         RUNNING.reset(running)
     emit(CheckFinished(check.name, status, len(found), ctx.sent, note))  # type: ignore[arg-type]
-    return found, status, note
+    return found, status, note, cut
 
 
 def _category_statuses(
@@ -314,7 +371,7 @@ def _category_statuses(
 async def _load_spec(request: ScanRequest) -> ApiSpec:
     source = request.spec or ""
     if urlsplit(source).scheme not in ("http", "https"):
-        return load_spec(Path(source))
+        return await _off_loop(lambda: load_spec(Path(source)))
     # The document's own host is in scope for this fetch only, with a cap fit for big specs.
     limits = request.limits.model_copy(update={"max_body_bytes": DEFAULT_MAX_BYTES})
     fetcher = ScanRequest(
@@ -322,6 +379,36 @@ async def _load_spec(request: ScanRequest) -> ApiSpec:
     )
     async with HttpClient(fetcher) as client:
         return await fetch_spec(client, source)
+
+
+async def _off_loop(func: Callable[[], _T]) -> _T:
+    """``func()`` in a daemon thread, so the loop (time budget, Ctrl-C) stays free meanwhile.
+
+    A scan cancelled meanwhile does not wait for it: its result is dropped when it comes.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def settle(result: _T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        result: _T | None = None
+        error: BaseException | None = None
+        try:
+            result = func()
+        except BaseException as exc:  # handed to the awaiting task
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="middlebrick-load", daemon=True).start()
+    return await future
 
 
 def _baseline_notes(baseline: Baseline) -> list[str]:

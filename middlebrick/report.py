@@ -20,6 +20,7 @@ from middlebrick.scoring import CRITICAL_CAP, HIGH_CONFIRMED_CAP, CategoryStatus
 
 __all__ = [
     "CategoryResult",
+    "Cut",
     "NotRestored",
     "Report",
     "SkippedOperation",
@@ -85,6 +86,22 @@ class NotRestored(BaseModel):
     detail: str  # what was written and what to do
 
 
+class Cut(BaseModel):
+    """A step the request or time budget stopped before it had run on every operation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    check: str  # the check's name ("rate_limiting.page_sizes"), or "baseline"
+    reason: str  # what stopped it: "time budget", "request budget" or "declared cost"
+    operations: list[str] = Field(default_factory=list)  # not run on, in order (at most 20)
+    more: int = Field(0, ge=0)  # operations not run on beyond those listed
+
+    @property
+    def count(self) -> int:
+        """Operations it did not run on (0: it stopped between them, or has none)."""
+        return len(self.operations) + self.more
+
+
 class Report(BaseModel):
     """Everything one scan found, scored and described; serialises to JSON and back."""
 
@@ -115,6 +132,7 @@ class Report(BaseModel):
     skipped: list[SkippedOperation] = Field(default_factory=list)  # not called, by policy
     restored: int = Field(0, ge=0)  # objects written and then restored or deleted
     not_restored: list[NotRestored] = Field(default_factory=list)
+    cut: list[Cut] = Field(default_factory=list)  # what the budgets stopped early
 
     @model_validator(mode="after")
     def _score_matches_categories(self) -> Report:
@@ -125,6 +143,19 @@ class Report(BaseModel):
                 "score and grade are None exactly when no category was checked"
             )
         return self
+
+    def cut_summary(self) -> str | None:
+        """One line on what the budgets cut short, or ``None`` when nothing was."""
+        if not self.cut:
+            return None
+        reasons = " and the ".join(dict.fromkeys(c.reason for c in self.cut))
+        checks = sum(c.check != "baseline" for c in self.cut)
+        what = [f"{checks} check{'s' if checks != 1 else ''}"] if checks else []
+        if checks < len(self.cut):
+            what.insert(0, "the baseline")
+        most = max(c.count for c in self.cut)
+        left = f", up to {most} operation{'s' if most != 1 else ''} unchecked" if most else ""
+        return f"cut short by the {reasons}: {' and '.join(what)}{left}; the JSON report lists them"
 
     def counts_by_severity(self) -> dict[Severity, int]:
         """Number of findings of each severity, critical first, zeros included."""
@@ -155,7 +186,7 @@ def build_report(
     ``category_status`` maps a category id to its status and an optional note ("2 of 3 checks
     cut by the time budget"); categories it omits are not checked. ``metadata`` holds the other
     ``Report`` fields (scan_id, target, started_at, finished_at, duration_s, mode, tier,
-    operations, requests, surface_origin, and optionally framework, spec, notes, complete).
+    operations, requests, surface_origin, and optionally framework, spec, notes, complete, cut).
     """
     kept = filter_findings(findings, contradicted=contradicted)
     declared = {cid: status for cid, (status, _) in category_status.items()}

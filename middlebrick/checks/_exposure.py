@@ -70,7 +70,7 @@ def sources(ctx: CheckContext) -> Iterator[Source]:
         yield Source(operation.key, operation, exchange)
 
 
-def group_hits(
+async def group_hits(
     ctx: CheckContext,
     findings: Collection[str],
     *,
@@ -85,7 +85,7 @@ def group_hits(
     sigs = signatures_for(findings)
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     groups: dict[tuple[str, str, str | None], Group] = {}
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         if skip is not None and skip(source):
             continue
         for hit in scan_exchange(source.exchange, sigs, env):

@@ -64,7 +64,7 @@ async def declared_security(ctx: CheckContext) -> AsyncIterator[Finding]:
     unauthorized: list[tuple[str, Exchange]] = [
         (s.key, s.exchange) for s in sources(ctx) if _status(s.exchange) == 401
     ]
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if not operation.requires_auth or operation.method not in _SAFE_METHODS:
             continue
         if exchange.response is None:
@@ -120,7 +120,7 @@ async def security_headers(ctx: CheckContext) -> AsyncIterator[Finding]:
         "X-Frame-Options": [],
     }
     total = 0
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         resp = source.exchange.response
         if resp is None or resp.status < 200 or resp.status in (204, 304):
             continue

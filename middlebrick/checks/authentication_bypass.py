@@ -64,7 +64,7 @@ async def sensitive_data_without_auth(ctx: CheckContext) -> AsyncIterator[Findin
     sigs = signatures_for(_SECRET_CLASS | _PII_CLASS)
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     credentials = primary_name(ctx.scan) is not None
-    for operation, exchange in ctx.baseline.successful():
+    async for operation, exchange in ctx.each(ctx.baseline.successful()):
         if operation.method != "GET" or _is_api_description(exchange):
             continue
         anonymous = exchange
@@ -116,7 +116,7 @@ async def auth_bypass_variants(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     if primary_name(ctx.scan) is None:
         return
-    for operation, exchange in ctx.baseline.successful():
+    async for operation, exchange in ctx.each(ctx.baseline.successful()):
         if operation.method != "GET" or exchange.request.identity == ANONYMOUS:
             continue
         anonymous = await ctx.send(exchange.request.without_credentials())

@@ -85,7 +85,7 @@ async def identity_from_header(ctx: CheckContext) -> AsyncIterator[Finding]:
         return
     mine = _distinctive(ctx, primary_identity, primary.user)
     other = _other_user(ctx, primary, mine)
-    for operation, exchange in ctx.baseline.successful():
+    async for operation, exchange in ctx.each(ctx.baseline.successful()):
         if operation.method != "GET" or exchange.request.identity == ANONYMOUS:
             continue
         headers = _headers_for(operation)

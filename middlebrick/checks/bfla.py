@@ -120,7 +120,7 @@ async def role_fields(ctx: CheckContext) -> AsyncIterator[Finding]:
     answer shows one record's attributes (often the caller's own), medium when it shows those of
     several records (a directory of who is an administrator).
     """
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         resp = source.exchange.response
         if resp is None or not resp.ok or not resp.is_json or _is_api_description(resp):
             continue

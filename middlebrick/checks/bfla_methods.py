@@ -61,7 +61,7 @@ async def privileged_methods(ctx: CheckContext) -> AsyncIterator[Finding]:
     if actor is None:
         return
     as_actor = None if actor.identity is ctx.identities.primary else actor.identity.name
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         if operation.method != "PATCH" or not operation.params("path"):
             continue
         twin = read_twin(ctx, operation)

@@ -54,7 +54,7 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     if primary is None or not ctx.identities.others:
         return
     owners = Owners.of(ctx.identities)
-    for op, baseline in ctx.baseline.successful():
+    async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not path_parameters(op) or not readable(baseline) or baseline.response is None:
             continue
         owner = _object_owner(owners, baseline)
@@ -91,7 +91,7 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
     if primary is None or not ctx.identities.others:
         return
     owners = Owners.of(ctx.identities)
-    for op in ctx.surface.operations:
+    async for op in ctx.each(ctx.surface.operations):
         read = ctx.baseline.get(f"GET {op.path}")
         if op.method != "PATCH" or not path_parameters(op) or read is None or not readable(read):
             continue
@@ -145,7 +145,7 @@ async def foreign_records(ctx: CheckContext) -> AsyncIterator[Finding]:
         return
     owners = Owners.of(ctx.identities)
     mine = {value for value, who in owners.by_value.items() if who.name == primary.name}
-    for op, exchange in ctx.baseline.successful():
+    async for op, exchange in ctx.each(ctx.baseline.successful()):
         body = exchange.response.json if exchange.response is not None else None
         if not readable(exchange) or not is_collection(body):
             continue

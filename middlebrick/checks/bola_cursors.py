@@ -43,7 +43,7 @@ async def pagination_cursors(ctx: CheckContext) -> AsyncIterator[Finding]:
     query parameter named like its field (``next_cursor`` -> ``cursor``), else that name.
     """
     owners = Owners.of(ctx.identities)
-    for op, baseline in ctx.baseline.successful():
+    async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not readable(baseline) or baseline.response is None:
             continue
         cursor = next((c for c in cursors(baseline.response) if c.unsigned_key), None)

@@ -71,7 +71,7 @@ async def predictable_ids(ctx: CheckContext) -> AsyncIterator[Finding]:
     At most 3 requests per operation; needs credentials for adjacent-id-access.
     """
     owners = Owners.of(ctx.identities)
-    for op, baseline in ctx.baseline.successful():
+    async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not readable(baseline) or baseline.response is None:
             continue
         for param in _id_parameters(op):

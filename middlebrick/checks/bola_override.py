@@ -62,7 +62,7 @@ async def owner_override(ctx: CheckContext) -> AsyncIterator[Finding]:
     if primary is None or not ctx.identities.others:
         return
     owners = Owners.of(ctx.identities)
-    for op, baseline in ctx.baseline.successful():
+    async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not readable(baseline) or baseline.response is None:
             continue
         body = baseline.response.json

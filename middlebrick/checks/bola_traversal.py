@@ -43,7 +43,7 @@ async def identifier_traversal(ctx: CheckContext) -> AsyncIterator[Finding]:
     if ctx.identities.primary is None or not ctx.identities.others:
         return
     owners = Owners.of(ctx.identities)
-    for op, baseline in ctx.baseline.successful():
+    async for op, baseline in ctx.each(ctx.baseline.successful()):
         found = parent_of(op.path)
         if found is None or not readable(baseline) or baseline.response is None:
             continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from middlebrick.baseline import Baseline
@@ -16,6 +19,9 @@ from middlebrick.http.journal import RUNNING, Restoration, is_write
 from middlebrick.identities import Identities
 from middlebrick.knowledge import catalogue
 from middlebrick.spec.model import Operation, Surface
+
+_T = TypeVar("_T")
+_SLICE_S = 0.01  # the longest a walk runs before it hands the event loop a turn
 
 
 @dataclass
@@ -30,6 +36,8 @@ class CheckContext:
     framework: str | None = None  # "flask", "django", "fastapi", … when fingerprinted
     identities: Identities = field(default_factory=Identities)  # who the scan acts as, verified
     sent: int = field(default=0, init=False)
+    _walk: list[Any] = field(default_factory=list, init=False, repr=False)  # see ``each``
+    _at: int = field(default=0, init=False, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -42,6 +50,33 @@ class CheckContext:
         if self.spec is None:
             return None
         return self.spec.max_requests + self.spec.per_operation * len(self.surface.operations)
+
+    async def each(self, items: Iterable[_T]) -> AsyncIterator[_T]:
+        """``items`` one by one, handing the event loop a turn every few milliseconds.
+
+        A walk over a large surface so never holds up the other checks, the timers or Ctrl-C,
+        and it stops (``TimeBudgetExhausted``) once the time budget is spent. Items are
+        operations, ``(operation, exchange)`` pairs, sources or exchanges; when the check is
+        cut, ``not_reached()`` names the operations of the walk it had not finished.
+        """
+        walk = list(items)
+        self._walk, self._at = walk, 0
+        limiter = getattr(self.client, "limiter", None)
+        turn = time.perf_counter()
+        for index, item in enumerate(walk):
+            self._at = index
+            if time.perf_counter() - turn >= _SLICE_S:
+                await asyncio.sleep(0)
+                if limiter is not None:
+                    limiter.check_time()
+                turn = time.perf_counter()
+            yield item
+        self._walk, self._at = [], 0
+
+    def not_reached(self) -> list[str]:
+        """Operation keys of the walk in progress from the item being processed on, in order."""
+        keys = (_operation_key(item) for item in self._walk[self._at :])
+        return list(dict.fromkeys(key for key in keys if key is not None))
 
     def url(self, path: str) -> str:
         """An absolute URL for a path relative to the API's base (``"/admin"`` -> base + /admin)."""
@@ -145,3 +180,15 @@ class CheckContext:
             soc2=entry.soc2,
             remediation=entry.remediation.for_framework(self.framework),
         )
+
+
+def _operation_key(item: object) -> str | None:
+    """The operation key of a walked item: an operation, a pair, a source or an exchange."""
+    if isinstance(item, tuple) and item:
+        item = item[0]
+    if isinstance(item, Operation):
+        return item.key
+    key = getattr(item, "operation", None)
+    if isinstance(key, Operation):
+        return key.key
+    return key if isinstance(key, str) else getattr(item, "key", None)

@@ -57,7 +57,7 @@ async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
     single email address behind authentication (often the caller's own) and for phone numbers
     or SSNs recognised from format and scan context alone.
     """
-    groups = group_hits(
+    groups = await group_hits(
         ctx, {_EMAIL, _PHONE, _CARD, _SSN}, parameter=lambda hit: hit.key, skip=_is_api_description
     )
     for group in groups:
@@ -87,7 +87,7 @@ async def secrets(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     One finding per type, operation and field (or signature, outside JSON fields).
     """
-    groups = group_hits(
+    groups = await group_hits(
         ctx,
         {_SECRET, _PRIVATE_KEY, _JWT},
         parameter=lambda hit: hit.key or hit.signature,
@@ -132,7 +132,7 @@ async def error_details(ctx: CheckContext) -> AsyncIterator[Finding]:
     One finding per type, operation and parameter; a debug page that shows a traceback gives
     both a debug-page and a stack-trace finding.
     """
-    groups = group_hits(ctx, {_STACK, _DEBUG, _DYNAMO_ERROR, _DYNAMO_RAW}, parameter=_none)
+    groups = await group_hits(ctx, {_STACK, _DEBUG, _DYNAMO_ERROR, _DYNAMO_RAW}, parameter=_none)
     for group in groups:
         yield finding_of(
             ctx,
@@ -144,7 +144,7 @@ async def error_details(ctx: CheckContext) -> AsyncIterator[Finding]:
     shown = {(g.first.finding, g.source.key) for g in groups}
     sigs = signatures_for({_STACK, _DEBUG, _DYNAMO_ERROR})
     env = ScanEnv.of(ctx.scan, ctx.base_url)
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if operation.method not in _SAFE_METHODS or resp is None or resp.status in (401, 403):
             continue
@@ -182,7 +182,7 @@ async def internal_addresses(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     One finding per operation and field or header.
     """
-    groups = group_hits(ctx, {_INTERNAL}, parameter=lambda hit: hit.key)
+    groups = await group_hits(ctx, {_INTERNAL}, parameter=lambda hit: hit.key)
     for group in groups:
         first = group.first
         yield finding_of(

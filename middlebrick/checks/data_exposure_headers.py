@@ -42,7 +42,7 @@ async def personal_headers(ctx: CheckContext) -> AsyncIterator[Finding]:
     (an email address or a phone number low, a card number or an SSN high). An SSN recognised
     from the scan's context alone is tentative.
     """
-    groups = group_hits(ctx, {_HEADER}, parameter=lambda hit: hit.key, keep=_kept)
+    groups = await group_hits(ctx, {_HEADER}, parameter=lambda hit: hit.key, keep=_kept)
     for group in groups:
         first = group.first
         kind, word = _KINDS[first.signature.split("-", 1)[0]]

@@ -102,7 +102,7 @@ async def sensitive_urls(ctx: CheckContext) -> AsyncIterator[Finding]:
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     sigs = tuple(s for s in signatures_for(_CONTENT) if s.id not in _BY_DESIGN)
     reported: set[tuple[str, str]] = set()
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         for place in _places(source):
             for name, value in _parameters(place.url):
                 if (source.key, name) in reported or reflected(value, source.exchange):

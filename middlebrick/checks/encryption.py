@@ -185,7 +185,7 @@ async def mixed_content(ctx: CheckContext) -> AsyncIterator[Finding]:
     a TLS-terminating proxy). Plain links (``<a href>``) to other sites are not mixed content.
     One finding per operation.
     """
-    groups = group_hits(
+    groups = await group_hits(
         ctx,
         {_MIXED},
         parameter=lambda hit: None,

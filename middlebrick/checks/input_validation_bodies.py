@@ -97,11 +97,11 @@ async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     candidates = table_candidates(ctx.surface.operations)
     urls = _known_urls(ctx)
     harvested: dict[str, list[str]] = {}
-    for exchange in ctx.baseline.responses():
+    async for exchange in ctx.each(ctx.baseline.responses()):
         if exchange.response is not None and exchange.response.json is not None:
             for key, values in harvest_ids(exchange.response.json).items():
                 harvested.setdefault(key, values)
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         document = _body(operation)
         if operation.method not in _WRITES or document is None:
             continue

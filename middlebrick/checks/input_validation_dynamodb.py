@@ -71,7 +71,7 @@ async def dynamodb_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     pool = Pool(ctx, FOLLOW_UPS)
     candidates = table_candidates(ctx.surface.operations)
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if operation.method not in _SAFE_METHODS or not _usable(exchange):
             continue
         breakers = 0

@@ -63,7 +63,7 @@ async def path_traversal(ctx: CheckContext) -> AsyncIterator[Finding]:
     Evidence: baseline, probe, control. One finding per operation and parameter.
     """
     tested = 0
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if tested >= PARAMETERS:
             break
         if operation.method not in _SAFE_METHODS or exchange.response is None:

@@ -59,7 +59,7 @@ async def type_confusion(ctx: CheckContext) -> AsyncIterator[Finding]:
     probe and the control. One finding per operation and parameter, confidence firm.
     """
     controls = CONTROLS
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if operation.method not in _SAFE_METHODS or not answered(exchange):
             continue
         for slot, probe_value, control_value in _candidates(operation, exchange):

@@ -75,7 +75,7 @@ async def undocumented_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
     documented = [op.path for op in ctx.surface.operations if op.source != "probed"]
     token = control_token(ctx.base_url)
     base_path = urlsplit(ctx.base_url).path.rstrip("/")
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if operation.source != "probed" or resp is None or not resp.ok:
             continue
@@ -103,7 +103,7 @@ async def deprecated_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
     message. 410 Gone, 404 and every other non-2xx answer count as retired. Confidence is
     confirmed: the answer is the proof.
     """
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if not operation.deprecated or resp is None or not resp.ok or looks_like_denial(resp):
             continue
@@ -137,7 +137,7 @@ async def older_versions(ctx: CheckContext) -> AsyncIterator[Finding]:
     not compared.
     """
     groups: dict[tuple[str, ...], dict[int, tuple[Operation, Exchange]]] = {}
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         found = _versioned(operation.path)
         if found is not None:
             shape, number = found
@@ -228,7 +228,7 @@ async def server_versions(ctx: CheckContext) -> AsyncIterator[Finding]:
     sigs = signatures_for({_SERVER})
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     seen: dict[str, tuple[int, str, Exchange]] = {}  # "Name: value" -> (count, first key, ex)
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         for hit in scan_exchange(source.exchange, sigs, env):
             text = f"{hit.where}: {hit.value}"
             count, key, exchange = seen.get(text, (0, source.key, source.exchange))
@@ -264,7 +264,7 @@ async def pagination(ctx: CheckContext) -> AsyncIterator[Finding]:
     real: default severity, confirmed. Otherwise (fewer records, or no usable answer) the
     finding is informational and tentative: nothing bounds the list, but it is small today.
     """
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         if operation.method != "GET" or operation.source != "spec":
             continue
         location = _list_location(operation.success_schema())

@@ -67,7 +67,7 @@ async def response_schema(ctx: CheckContext) -> AsyncIterator[Finding]:
     ``items[].price`` stands for every record). Confidence is confirmed: the body and the
     schema are both in the evidence.
     """
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if operation.source != "spec" or resp is None or not resp.ok or resp.truncated:
             continue

@@ -106,7 +106,7 @@ async def sensitive_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     sigs = signatures_for(_VALUE_FINDINGS)
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         resp = source.exchange.response
         if resp is None or not resp.ok or not resp.is_json or _is_api_description(resp):
             continue
@@ -147,7 +147,7 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     One finding per operation listing the undeclared property paths (``items[].ssn``); the
     answer itself is the proof, so confidence is confirmed.
     """
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if resp is None or not resp.ok or not resp.is_json:
             continue
@@ -192,7 +192,7 @@ async def client_projection(ctx: CheckContext) -> AsyncIterator[Finding]:
     value under another key, or an attribute the baseline already showed is not a finding. One
     finding per operation and parameter, with the baseline and the probe as evidence.
     """
-    for operation, exchange in ctx.baseline.successful():
+    async for operation, exchange in ctx.each(ctx.baseline.successful()):
         resp = exchange.response
         if operation.method == "GET" and resp is not None and resp.is_json:
             finding = await _probe_projection(ctx, operation, exchange)

@@ -57,7 +57,7 @@ async def mass_assignment_surface(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     One finding per write operation, naming the properties and where they were seen.
     """
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         if operation.method not in _WRITES or operation.request_body is None:
             continue
         if "json" not in operation.request_body.content_type:
@@ -134,7 +134,7 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
     mine = set(primary.self_ids)
     owned = set(primary.owns)
     everyone = {value for who in (primary, *ctx.identities.others) for value in who.self_ids}
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         if operation.method != "PATCH":
             continue
         twin = read_twin(ctx, operation)

@@ -6,7 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import sources
@@ -32,7 +32,7 @@ _DYNAMO_LIMIT = "rate_limiting.dynamodb-unbounded-limit"
 _OVERSIZED = "rate_limiting.oversized-response"
 
 MAX_BURST = 100  # the most a configured burst (--burst) may send
-"""Requests of the rate-limit burst. Small on purpose; the scan's --rate paces them like any."""
+"""Requests of the rate-limit burst. Small on purpose; --rate and --concurrency still bound it."""
 
 HUGE_PAGE = 100_000
 """The page size asked for when testing whether page sizes are bounded."""
@@ -61,7 +61,9 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
     target URL's) and sends it ``--burst`` times (30 by default, at most 100; 0 turns the burst
     off) at once;
     each copy carries its own ``X-Request-ID`` so that none is answered from the scan's cache.
-    The scan's ``--rate`` paces the burst like every other request.
+    The burst leaves as fast as ``--concurrency`` and ``--rate`` allow, not at the adaptive
+    pace that follows the target (which would smooth it away), and a 429 is kept as its answer
+    rather than waited out: it is what the check looks for.
 
     Reported (operation ``*``, firm) when every request of the burst was answered with the
     baseline's status, none with 429, and no answer carried a rate-limit header. A burst that
@@ -76,6 +78,7 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
         return
     key, request, status = cheapest
     started = time.monotonic()
+    request = replace(request, burst=True)  # at the caps: the adaptive pace would smooth it
     burst = await asyncio.gather(
         *(
             ctx.send(request.with_header("X-Request-ID", f"middlebrick-burst-{n + 1}"))
@@ -88,8 +91,9 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
     yield ctx.finding(
         _NO_LIMIT,
         "*",
-        detail=f"{size} requests to `{key}` in {elapsed:.1f} s (paced at the scan's rate "
-        f"of {ctx.scan.limits.rate:g}/s) all answered {status}: none was refused with 429, and "
+        detail=f"{size} requests to `{key}` in {elapsed:.1f} s (at most "
+        f"{ctx.scan.limits.concurrency} at once and {ctx.scan.limits.rate:g}/s) all answered "
+        f"{status}: none was refused with 429, and "
         f"no response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
         "X-RateLimit-* or Retry-After header",
         evidence=[("burst 1", burst[0]), (f"burst {size}", burst[-1])],
@@ -125,7 +129,7 @@ async def page_sizes(ctx: CheckContext) -> AsyncIterator[Finding]:
       and the baseline's next-page token is DynamoDB's ``LastEvaluatedKey`` (by name, or a raw
       key as JSON / base64 JSON) that the long page no longer returns (firm).
     """
-    for operation, exchange in ctx.baseline.successful():
+    async for operation, exchange in ctx.each(ctx.baseline.successful()):
         resp = exchange.response
         page = page_of(resp.json) if resp is not None else None
         parameter = next((p for p in operation.params("query") if is_page_size(p)), None)
@@ -165,7 +169,7 @@ async def response_sizes(ctx: CheckContext) -> AsyncIterator[Finding]:
     or the size its Content-Length announces, is at least 1,000,000 bytes, or when the scan had
     to cut its body at a cap of at least that size. One finding per operation, firm.
     """
-    for source in sources(ctx):
+    async for source in ctx.each(sources(ctx)):
         resp = source.exchange.response
         if resp is None:
             continue

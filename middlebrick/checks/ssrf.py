@@ -65,7 +65,7 @@ async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
     reachable = reachable_from(ctx.base_url)
     unprobed: list[tuple[UrlInput, str]] = []
     chosen: list[tuple[UrlInput, Exchange]] = []
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         exchange = ctx.baseline.get(operation.key)
         request = exchange.request if exchange is not None else None
         inputs = [i for i in url_inputs(operation, request) if i.kind == "fetch"]

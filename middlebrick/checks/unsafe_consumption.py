@@ -40,7 +40,7 @@ async def open_redirects(ctx: CheckContext) -> AsyncIterator[Finding]:
     ``Location``, resolved against the request URL as a browser would (backslashes read as
     slashes), points at that host with the probe's token.
     """
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if exchange.response is None or exchange.response.status in (401, 403):
             continue
         redirected = bool(exchange.response.redirects) or _is_redirect(exchange.response)
@@ -115,7 +115,7 @@ async def callback_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
         confirm = "an active scan reports it confirmed when the server calls the scanner's canary"
     else:
         confirm = UNREACHABLE
-    for operation in ctx.surface.operations:
+    async for operation in ctx.each(ctx.surface.operations):
         exchange = ctx.baseline.get(operation.key)
         request = exchange.request if exchange is not None else None
         for item in url_inputs(operation, request):

@@ -167,12 +167,24 @@ def scan(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=256, envvar="MIDDLEBRICK_CONCURRENCY")
-    ] = 8,
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=256,
+            help="Most requests in flight; the adaptive pace starts at 4.",
+            envvar="MIDDLEBRICK_CONCURRENCY",
+        ),
+    ] = 32,
     rate: Annotated[
         float,
-        typer.Option("--rate", min=0.1, help="Requests per second.", envvar="MIDDLEBRICK_RATE"),
-    ] = 50.0,
+        typer.Option(
+            "--rate",
+            min=0.1,
+            help="Most requests per second; the adaptive pace starts at 50.",
+            envvar="MIDDLEBRICK_RATE",
+        ),
+    ] = 1000.0,
     timeout: Annotated[
         float,
         typer.Option(
@@ -183,11 +195,15 @@ def scan(
         ),
     ] = 120.0,
     budget: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--budget", min=1, help="Most requests the scan may send.", envvar="MIDDLEBRICK_BUDGET"
+            "--budget",
+            min=1,
+            help="Most requests the scan may send (default: what the checks may send on this "
+            "API, at most 50,000).",
+            envvar="MIDDLEBRICK_BUDGET",
         ),
-    ] = 2000,
+    ] = None,
     spec_discovery: Annotated[
         bool,
         typer.Option(

@@ -44,6 +44,9 @@ from middlebrick.http.scope import REDIRECT_STATUSES, Scope, redirect_target
 _RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_RETRY_AFTER = 10.0  # longest single wait a 429's Retry-After may ask for
 _BACKOFF = 0.1  # first retry delay in seconds; doubles on each retry
+_THROTTLES = frozenset({429, 503})  # answers that say "slower"
+_THROTTLE_RETRIES = 4  # times one throttled request is sent again
+_THROTTLE_BACKOFF = 0.5  # first wait after a throttle without Retry-After; doubles each time
 _CACHE_BYTES = 64 * 1024 * 1024  # response bodies the cache keeps at most
 _MAX_REFUSED = 200  # refused requests remembered for the report
 _Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
@@ -260,9 +263,12 @@ class HttpClient:
             url = URL(url_text, encoded=True)
         hops: list[str] = []
         notes: list[str] = []
+        marks: list[str] = []
         while True:
             pairs = self.credentials.merged(request.headers, identity)
-            result = await self._attempts(method, url, url_text, pairs, body, notes)
+            result = await self._attempts(
+                method, url, url_text, pairs, body, notes, marks, request.burst
+            )
             if isinstance(result, str):
                 self.stats.errors += 1
                 return Exchange(request, None, self.redactor(result))
@@ -277,8 +283,8 @@ class HttpClient:
             (url, method, body), url_text = hop, hops[-1]
         for sentence in notes:
             self.note(sentence)
-        if hops or notes:
-            note = self.redactor("; ".join(filter(None, [response.note, *notes])))
+        if hops or notes or marks:
+            note = self.redactor("; ".join(filter(None, [response.note, *notes, *marks])))
             response = replace(response, redirects=tuple(hops), note=note or None)
         return Exchange(request, response)
 
@@ -315,17 +321,29 @@ class HttpClient:
         pairs: Sequence[tuple[str, str]],
         body: bytes | None,
         notes: list[str],
+        marks: list[str],
+        burst: bool,
     ) -> Response | str:
-        """One request with its retries (resets) and ``Retry-After`` waits (429)."""
-        limiter = self.limiter
+        """One request with its retries: resets, then 429 and 503 answers after a wait.
+
+        A throttled request waits what its ``Retry-After`` asks (every request waits with it),
+        else 0.5 s, doubling; a request of the rate-limit burst keeps its 429 as the answer.
+        ``notes`` collects what the report should say, ``marks`` what only the response says.
+        """
+        limiter, adaptive = self.limiter, not burst
         resets = throttles = 0
         while True:
-            async with limiter.slots:
-                await limiter.pace()
+            await limiter.acquire(adaptive=adaptive)
+            try:
+                await limiter.wait_turn(adaptive=adaptive)
                 limiter.reserve()
                 self.stats.requests += 1
+                token = limiter.pace.sent()
                 result = await self._once(method, url, url_text, pairs, body)
+            finally:
+                limiter.release(adaptive=adaptive)
             if isinstance(result, _Failure):
+                limiter.pace.answered(token, None, None)
                 if (
                     result.retryable
                     and method in _RETRY_METHODS
@@ -341,21 +359,31 @@ class HttpClient:
                         self.note(f"{_where(method, url)}: {result.error}")
                     return result.error
                 result = result.partial
-            elif result.status == 429 and throttles < self.limits.retries:
-                wait = retry_after(result.headers.get("retry-after"))
-                where = _where(method, url)
-                if (
-                    wait is not None
-                    and wait <= _MAX_RETRY_AFTER
-                    and limiter.can_send()
-                    and await limiter.wait(wait)
-                ):
-                    throttles += 1
-                    self.stats.retries += 1
-                    notes.append(f"{where} answered 429; waited {wait:g} s as Retry-After asked")
-                    continue
-                if wait is not None:
-                    notes.append(f"{where} answered 429 asking to wait {wait:g} s; not retried")
+            else:
+                asked = _retry_after(result)
+                limiter.pace.answered(
+                    token, result.elapsed_ms / 1000, result.status, retry_after=asked is not None
+                )
+                if asked is not None:  # every request waits with this one
+                    limiter.hold(min(asked, _MAX_RETRY_AFTER))
+                if _waits_out(method, result.status, burst) and throttles < _THROTTLE_RETRIES:
+                    wait = asked if asked is not None else _THROTTLE_BACKOFF * 2**throttles
+                    where = f"{_where(method, url)} answered {result.status}"
+                    if asked is not None and asked > _MAX_RETRY_AFTER:
+                        notes.append(f"{where} asking to wait {asked:g} s; not retried")
+                    elif limiter.can_send() and wait < limiter.remaining():
+                        throttles += 1
+                        self.stats.retries += 1
+                        asked_for = "as Retry-After asked" if asked is not None else "and retried"
+                        marks.append(f"{where}; waited {wait:g} s {asked_for}")
+                        if asked is None:  # else the hold makes it wait
+                            await limiter.wait(wait)
+                        continue
+                elif throttles and result.status in _THROTTLES:
+                    notes.append(
+                        f"{_where(method, url)} still answered {result.status} after "
+                        f"{throttles} waits; kept as its answer"
+                    )
             if result.note:
                 self.note(result.note)
             return result
@@ -415,6 +443,18 @@ class HttpClient:
             raise TimeBudgetExhausted(self.limiter.time_spent_message()) from exc
         text, retryable = describe_error(exc, self.limits.connect_timeout, self._max_exchange)
         return _Failure(text, retryable, timed_out=timed_out)
+
+
+def _waits_out(method: str, status: int, burst: bool) -> bool:
+    """Whether a 429 or 503 answer is waited out and sent again (never within the burst)."""
+    return not burst and (status == 429 or (status == 503 and method in _RETRY_METHODS))
+
+
+def _retry_after(response: Response) -> float | None:
+    """The seconds a non-redirect answer's ``Retry-After`` asks to wait, if it asks."""
+    if response.status in REDIRECT_STATUSES or "retry-after" not in response.headers:
+        return None
+    return retry_after(response.headers.get("retry-after"))
 
 
 def _where(method: str, url: URL) -> str:

@@ -72,7 +72,8 @@ class Request:
 
     Credentials are never stored here: ``identity`` names the auth profile the client applies
     when sending (``None`` = the default identity, ``ANONYMOUS`` = none), so a request can be
-    kept, logged and shown without leaking a secret.
+    kept, logged and shown without leaking a secret. A ``burst`` request (the rate-limit
+    check's) leaves at the hard caps without the adaptive pace, and a 429 is its answer.
     """
 
     method: str
@@ -80,6 +81,7 @@ class Request:
     headers: Headers = field(default_factory=Headers)
     body: bytes | None = None
     identity: str | None = None
+    burst: bool = False  # one of the rate-limit burst: at the caps, not the adaptive pace
 
     def without_credentials(self) -> Request:
         """The same request sent with no credentials."""

@@ -1,4 +1,4 @@
-"""The limits one scan respects: concurrency, rate, request and time budgets, body size.
+"""The limits one scan respects: pace, concurrency, rate, request and time budgets, body size.
 
 Every wait is an ``asyncio`` sleep computed in advance (no polling). The clock and the sleep are
 injectable so tests drive time by hand.
@@ -19,6 +19,7 @@ from aiohttp import ClientError, ClientResponse
 
 from middlebrick.config import Limits
 from middlebrick.errors import BudgetExhausted, TimeBudgetExhausted
+from middlebrick.http.pacing import Pace
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds."""
@@ -26,13 +27,19 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 """An awaitable sleep in seconds."""
 
+BUDGET_CEILING = 50_000
+"""The most requests a scan sends when ``--budget`` is not given, however large the API."""
+
 
 class ScanLimiter:
-    """Concurrency, rate, request budget and time budget of one scan, shared by all its requests.
+    """Pace, request budget and time budget of one scan, shared by all its requests.
 
     ``time budget`` runs from construction. ``reserve()`` spends one request of the budget and
-    raises *before* anything is sent when a budget is spent; ``pace()`` waits for the request
-    rate (a GCRA token bucket: at most ``burst`` requests at once, then ``rate`` per second).
+    raises *before* anything is sent when a budget is spent. A request first takes a place in
+    the window (``acquire``), then waits for its turn (``wait_turn``): the adaptive ``pace``
+    (``http.pacing``) below the hard caps, ``--concurrency`` places and ``--rate`` per second
+    (a GCRA token bucket: at most ``burst`` requests at once, then ``rate`` per second). A
+    request of the rate-limit burst (``adaptive=False``) skips the adaptive pace, never the caps.
     """
 
     def __init__(
@@ -48,13 +55,26 @@ class ScanLimiter:
         self._sleep = sleep
         self.started = clock()
         self.deadline = self.started + limits.time_budget
-        self.slots = asyncio.Semaphore(limits.concurrency)
+        self.max_requests = limits.max_requests or BUDGET_CEILING
         self.used = 0
         self._extra = 0  # requests allowed past the budget while the scan undoes its writes
-        self._interval = 1.0 / limits.rate
-        size = burst if burst is not None else max(1, min(limits.concurrency, int(limits.rate)))
-        self._tolerance = (size - 1) * self._interval
-        self._next = self.started  # theoretical arrival time of the next request (GCRA)
+        self.pace = Pace(limits.rate, limits.concurrency, clock)
+        self.slots = asyncio.Semaphore(limits.concurrency)
+        self._cap_size = (
+            burst if burst is not None else max(1, min(limits.concurrency, int(limits.rate)))
+        )
+        self._cap = _Bucket(self.started)  # the --rate cap, for every request
+        self._paced = _Bucket(self.started)  # the adaptive rate
+        self._hold = self.started  # no request leaves before this (a Retry-After)
+
+    def scale_budget(self, allowance: int) -> None:
+        """Set the request budget to ``allowance`` (at most the ceiling) unless one was given."""
+        if self.limits.max_requests is None:
+            self.max_requests = max(self.used + 1, min(allowance, BUDGET_CEILING))
+
+    def elapsed(self) -> float:
+        """Seconds since the scan began."""
+        return self._clock() - self.started
 
     def remaining(self) -> float:
         """Seconds left in the time budget (0 when spent)."""
@@ -69,7 +89,7 @@ class ScanLimiter:
 
     def budget_spent_message(self) -> str:
         """A plain sentence saying the request budget was spent."""
-        return f"request budget of {_requests(self.limits.max_requests)} spent"
+        return f"request budget of {_requests(self.max_requests)} spent"
 
     def check_time(self) -> None:
         """Raise ``TimeBudgetExhausted`` when the time budget is spent."""
@@ -78,12 +98,12 @@ class ScanLimiter:
 
     def check_budget(self) -> None:
         """Raise ``BudgetExhausted`` when no request of the budget is left."""
-        if self.used >= self.limits.max_requests + self._extra:
+        if self.used >= self.max_requests + self._extra:
             raise BudgetExhausted(self.budget_spent_message())
 
     def can_send(self) -> bool:
         """True when both budgets still allow one more request."""
-        allowed = self.limits.max_requests + self._extra
+        allowed = self.max_requests + self._extra
         return self.used < allowed and self._clock() < self.deadline
 
     @contextmanager
@@ -93,7 +113,7 @@ class ScanLimiter:
         Only for undoing the scan's own writes, which must not be cut short by a spent budget.
         """
         deadline, extra = self.deadline, self._extra
-        self._extra = max(0, self.used - self.limits.max_requests) + requests
+        self._extra = max(0, self.used - self.max_requests) + requests
         self.deadline = max(self.deadline, self._clock() + seconds)
         try:
             yield
@@ -106,18 +126,55 @@ class ScanLimiter:
         self.check_budget()
         self.used += 1
 
-    async def pace(self) -> None:
-        """Wait until the request rate allows one more request.
+    async def acquire(self, *, adaptive: bool = True) -> None:
+        """Take a place among the requests in flight (the adaptive window, then the cap)."""
+        if adaptive:
+            window = self.pace.window
+            if window.full():
+                self.pace.held += 1
+            await window.acquire()
+        try:
+            await self.slots.acquire()
+        except BaseException:
+            if adaptive:
+                self.pace.window.release()
+            raise
+
+    def release(self, *, adaptive: bool = True) -> None:
+        """Give back the place ``acquire`` took."""
+        self.slots.release()
+        if adaptive:
+            self.pace.window.release()
+
+    async def wait_turn(self, *, adaptive: bool = True) -> None:
+        """Wait until the rate (the pace's, the cap's) and any ``Retry-After`` allow a request.
 
         Raises ``TimeBudgetExhausted`` without waiting when the wait would outlast the budget.
         """
         now = self._clock()
-        wait = self._next - self._tolerance - now
-        if wait > 0 and now + wait >= self.deadline:
+        rate, cap = self.pace.rate, self.limits.rate
+        when = max(now, self._hold, self._cap.earliest(cap, self._cap_size))
+        if adaptive:  # at once: a tenth of a second's worth, at most the window
+            size = max(1, min(self.pace.window.size, int(rate / 10)))
+            when = max(when, self._paced.earliest(rate, size))
+        if when > now and when >= self.deadline:
             raise TimeBudgetExhausted(self.time_spent_message())
-        self._next = max(self._next, now) + self._interval
-        if wait > 0:
-            await self._sleep(wait)
+        self._cap.book(when, cap)
+        if adaptive:
+            self._paced.book(when, rate)
+        waited = self._hold
+        if when > now:
+            self.pace.held += adaptive
+            await self._sleep(when - now)
+        while self._hold != waited and (left := self._hold - self._clock()) > 0:
+            if self._hold >= self.deadline:  # a Retry-After came meanwhile
+                raise TimeBudgetExhausted(self.time_spent_message())
+            waited = self._hold
+            await self._sleep(left)
+
+    def hold(self, seconds: float) -> None:
+        """Let no request leave for ``seconds`` (a ``Retry-After`` the target asked for)."""
+        self._hold = max(self._hold, self._clock() + seconds)
 
     async def wait(self, seconds: float) -> bool:
         """Sleep ``seconds`` if that fits in the time budget; False (no sleep) when it does not."""
@@ -126,6 +183,21 @@ class ScanLimiter:
         if seconds > 0:
             await self._sleep(seconds)
         return True
+
+
+class _Bucket:
+    """A GCRA token bucket: ``size`` requests at once, then one every ``1 / rate`` seconds."""
+
+    def __init__(self, now: float) -> None:
+        self._next = now  # theoretical arrival time of the next request
+
+    def earliest(self, rate: float, size: int) -> float:
+        """The first moment the next request conforms."""
+        return self._next - (size - 1) / rate
+
+    def book(self, when: float, rate: float) -> None:
+        """Count a request leaving at ``when``."""
+        self._next = max(self._next, when) + 1 / rate
 
 
 def _seconds(value: float) -> str:

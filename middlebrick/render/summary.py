@@ -67,6 +67,9 @@ def _header(console: Console, report: Report) -> None:
         f"{report.duration_s:.1f} s",
     ]
     console.print(Text(" · ".join(facts), style="dim"))
+    cut = report.cut_summary()
+    if cut is not None:
+        console.print(Text(one_line(cut), style="yellow"))
     extra = []
     if report.spec is not None:
         spec = report.spec

@@ -364,8 +364,19 @@ async def test_429_with_a_short_retry_after_is_waited_out(site: Site) -> None:
     async with HttpClient(_scan(site.base), sleep=sleep) as client:
         exchange = await client.send(Request("GET", site.base + "/busy"))
     assert exchange.response is not None and exchange.response.status == 200
-    assert sleep.waits == [2.0] and site.hits["/busy"] == 2
+    assert sleep.waits == [pytest.approx(2.0, abs=0.1)] and site.hits["/busy"] == 2
     assert client.stats.retries == 1
+    assert exchange.response.note == "GET /busy answered 429; waited 2 s as Retry-After asked"
+
+
+async def test_429_with_retry_after_holds_every_request_not_only_its_own(site: Site) -> None:
+    site.routes["/busy"] = _throttle("2", times=1)
+    sleep = RecordingSleep()
+    async with HttpClient(_scan(site.base), sleep=sleep) as client:
+        await client.send(Request("GET", site.base + "/busy"))
+        other = await client.send(Request("GET", site.base + "/other"))
+    assert other.response is not None
+    assert len(sleep.waits) == 2 and all(wait > 1.9 for wait in sleep.waits)
 
 
 async def test_429_asking_for_a_long_wait_is_returned(site: Site) -> None:
@@ -388,14 +399,40 @@ async def test_429_wait_that_outlasts_the_time_budget_is_not_waited(site: Site) 
     assert sleep.waits == []
 
 
-async def test_429_without_retry_after_is_returned_as_is(site: Site) -> None:
+async def test_429_without_retry_after_is_waited_out_with_doubling_waits(site: Site) -> None:
     async def busy(request: web.Request) -> web.Response:
         return web.Response(status=429)
 
     site.routes["/busy"] = busy
-    exchange, client = await _send(_scan(site.base), Request("GET", site.base + "/busy"))
+    sleep = RecordingSleep()
+    async with HttpClient(_scan(site.base), sleep=sleep) as client:
+        exchange = await client.send(Request("GET", site.base + "/busy"))
     assert exchange.response is not None and exchange.response.status == 429
-    assert site.hits["/busy"] == 1 and client.notes == []
+    assert [wait for wait in sleep.waits if wait >= 0.5] == [0.5, 1.0, 2.0, 4.0]
+    assert site.hits["/busy"] == 5
+    assert client.notes == ["GET /busy still answered 429 after 4 waits; kept as its answer"]
+
+
+async def test_503_to_a_write_is_not_sent_again(site: Site) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        return web.Response(status=503)
+
+    site.routes["/busy"] = busy
+    sleep = RecordingSleep()
+    scan = _scan(site.base, mode="active")
+    async with HttpClient(scan, sleep=sleep) as client:
+        exchange = await client.send(Request("POST", site.base + "/busy", body=b"a=1"))
+    assert exchange.response is not None and exchange.response.status == 503
+    assert site.hits["/busy"] == 1
+
+
+async def test_a_request_of_the_burst_keeps_its_429_as_the_answer(site: Site) -> None:
+    site.routes["/busy"] = _throttle("1", times=1)
+    sleep = RecordingSleep()
+    async with HttpClient(_scan(site.base), sleep=sleep) as client:
+        exchange = await client.send(Request("GET", site.base + "/busy", burst=True))
+    assert exchange.response is not None and exchange.response.status == 429
+    assert site.hits["/busy"] == 1 and client.stats.retries == 0
 
 
 class ResettingServer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import zlib
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        await asyncio.sleep(0)  # others run meanwhile, as in a real sleep
         self.now += seconds
 
 
@@ -56,31 +58,51 @@ def test_time_budget_raises_once_the_deadline_passes() -> None:
     assert limiter.remaining() == 0.0
 
 
-async def test_rate_spaces_requests_once_the_burst_is_spent() -> None:
+async def test_rate_cap_spaces_requests_once_the_burst_is_spent() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, burst=2, rate=4)
     for _ in range(5):
-        await limiter.pace()
+        await limiter.wait_turn(adaptive=False)
     assert clock.sleeps == [0.25, 0.25, 0.25]
 
 
-async def test_rate_lets_a_burst_through_again_after_a_quiet_spell() -> None:
+async def test_rate_cap_lets_a_burst_through_again_after_a_quiet_spell() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, burst=3, rate=10)
     for _ in range(3):
-        await limiter.pace()
+        await limiter.wait_turn(adaptive=False)
     clock.now += 10
     for _ in range(3):
-        await limiter.pace()
+        await limiter.wait_turn(adaptive=False)
     assert clock.sleeps == []
+
+
+async def test_adaptive_pace_spaces_requests_at_its_own_rate_below_the_cap() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock)  # caps: 1000/s, 32 in flight; the pace starts at 50/s, 4
+    for _ in range(6):
+        await limiter.wait_turn()
+    assert clock.sleeps == [pytest.approx(0.02), pytest.approx(0.02)]
+    assert limiter.pace.held == 2
+
+
+async def test_a_retry_after_holds_requests_already_waiting_for_their_turn() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, burst=1, rate=1)
+    await limiter.wait_turn(adaptive=False)
+    waiting = asyncio.ensure_future(limiter.wait_turn(adaptive=False))
+    await asyncio.sleep(0)  # it sleeps 1 s for its turn; meanwhile a 429 asks for 5
+    limiter.hold(5)
+    await waiting
+    assert clock.sleeps == [1.0, pytest.approx(4.0)]
 
 
 async def test_rate_wait_past_the_deadline_raises_without_sleeping() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, burst=1, rate=0.1, time_budget=5)
-    await limiter.pace()
+    await limiter.wait_turn()
     with pytest.raises(TimeBudgetExhausted):
-        await limiter.pace()
+        await limiter.wait_turn()
     assert clock.sleeps == []
 
 
@@ -92,10 +114,12 @@ async def test_wait_sleeps_only_when_it_fits_in_the_time_budget() -> None:
     assert clock.sleeps == [2]
 
 
-def test_default_burst_follows_concurrency_and_rate() -> None:
+async def test_rate_cap_lets_through_at_once_as_many_as_concurrency_and_rate_allow() -> None:
     clock = FakeClock()
-    assert _limiter(clock, concurrency=8, rate=50)._tolerance == pytest.approx(7 / 50)
-    assert _limiter(clock, concurrency=8, rate=0.5)._tolerance == 0
+    limiter = _limiter(clock, concurrency=3, rate=3)
+    for _ in range(4):
+        await limiter.wait_turn(adaptive=False)
+    assert clock.sleeps == [pytest.approx(1 / 3)]
 
 
 def test_retry_after_reads_seconds_and_http_dates() -> None:

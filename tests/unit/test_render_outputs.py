@@ -24,7 +24,14 @@ from middlebrick.findings import (
 )
 from middlebrick.render import render
 from middlebrick.render._text import clean, markup
-from middlebrick.report import NotRestored, Report, SkippedOperation, SpecInfo, build_report
+from middlebrick.report import (
+    Cut,
+    NotRestored,
+    Report,
+    SkippedOperation,
+    SpecInfo,
+    build_report,
+)
 
 SNAPSHOTS = Path(__file__).parent.parent / "snapshots"
 SGR = re.compile(r"\x1b\[[0-9;]*m")  # the only escape sequence a renderer may emit (colour)
@@ -207,6 +214,14 @@ def sample_report(*extra: Finding) -> Report:
                 check="input_validation.body_injection",
                 detail="PATCH /items/7 answered 200; restoring it could not be confirmed: set "
                 'name="Mug" by hand on /items/7',
+            )
+        ],
+        cut=[
+            Cut(
+                check="input_validation.type_confusion",
+                reason="time budget",
+                operations=["GET /orders/{id}", "GET /orders"],
+                more=1,
             )
         ],
     )
