@@ -4,7 +4,8 @@
 caps it at 50) and ``GET /r{k}/{id}`` reads one (404 for an unknown id); an odd ``n`` adds
 ``GET /status``. With ``limit_rps`` the server answers 429 (with ``Retry-After: 1``) past that
 many requests in any sliding second, as a gateway's rate limit does. Used by
-``benchmarks/scale.py`` and the pacing tests::
+``benchmarks/scale.py`` and the pacing tests; run alone it prints its port, serves until its
+standard input closes, then prints the time and status of every answer::
 
     .venv/bin/python benchmarks/generated_api.py 1000 [--limit-rps 20]   # prints the port
 """
@@ -69,12 +70,17 @@ def _record(resource: str, index: int) -> dict[str, Any]:
     return {
         "id": f"a{index}",
         "name": f"{resource} {index}",
-        "created_at": "2024-01-0{}T00:00:00Z".format(index % 9 + 1),
+        "created_at": f"2024-01-0{index % 9 + 1}T00:00:00Z",
     }
 
 
-def app(n: int, *, limit_rps: float | None = None) -> web.Application:
-    """An aiohttp application serving the generated API (and its document at /openapi.json)."""
+def app(
+    n: int, *, limit_rps: float | None = None, log: list[tuple[float, int]] | None = None
+) -> web.Application:
+    """An aiohttp application serving the generated API (and its document at /openapi.json).
+
+    ``log``, when given, receives the time and status of every answer.
+    """
     document = json.dumps(spec(n)).encode()
     resources = n // 2
     recent: collections.deque[float] = collections.deque()
@@ -118,14 +124,17 @@ def app(n: int, *, limit_rps: float | None = None) -> web.Application:
 
     @web.middleware
     async def limiter(request: web.Request, handler: Any) -> web.StreamResponse:
-        if limit_rps is not None:
-            now = time.monotonic()
-            while recent and recent[0] <= now - 1.0:
-                recent.popleft()
-            if len(recent) >= limit_rps:
-                return _json({"detail": "Too Many Requests"}, 429, {"Retry-After": "1"})
+        now = time.monotonic()
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        response: web.StreamResponse
+        if limit_rps is not None and len(recent) >= limit_rps:
+            response = _json({"detail": "Too Many Requests"}, 429, {"Retry-After": "1"})
+        else:
             recent.append(now)
-        response: web.StreamResponse = await handler(request)
+            response = await handler(request)
+        if log is not None:
+            log.append((now, response.status))
         return response
 
     application = web.Application(middlewares=[limiter])
@@ -148,10 +157,14 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def serve(n: int, limit_rps: float | None = None) -> None:
-    """Serve on a free loopback port; print the port; serve until stdin closes."""
+    """Serve on a free loopback port; print the port; serve until stdin closes.
+
+    Then print, as one JSON line, the time (seconds from the first) and status of every answer.
+    """
+    log: list[tuple[float, int]] = []
 
     async def main() -> None:
-        runner = web.AppRunner(app(n, limit_rps=limit_rps), access_log=None)
+        runner = web.AppRunner(app(n, limit_rps=limit_rps, log=log), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
@@ -162,6 +175,8 @@ def serve(n: int, limit_rps: float | None = None) -> None:
         await runner.cleanup()
 
     asyncio.run(main())
+    first = log[0][0] if log else 0.0
+    print(json.dumps([(round(at - first, 4), status) for at, status in log]), flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote, urlencode
 
@@ -50,6 +50,7 @@ class Baseline:
 
 
 _CREDENTIAL_HEADERS = {"authorization", "cookie", "x-api-key", "proxy-authorization"}
+AT_ONCE = 256  # sends of a wave pending at once (the most --concurrency allows)
 
 
 async def build_baseline(
@@ -80,12 +81,11 @@ async def build_baseline(
         waves.setdefault(len(op.params("path")), []).append(op)
     for count in sorted(waves):
         harvested = _harvest(sources, prefer)
-        requests = [
-            (op, build_request(op, surface.base_url, harvested, by_path, prefer))
-            for op in waves[count]
-        ]
-        results = await asyncio.gather(*(client.send(req) for _, req in requests))
-        for (op, _), exchange in zip(requests, results, strict=True):
+        requests = (  # built as they are sent, so a large wave never holds up the loop
+            build_request(op, surface.base_url, harvested, by_path, prefer) for op in waves[count]
+        )
+        results = await send_all(client, requests)
+        for op, exchange in zip(waves[count], results, strict=True):
             exchange = replace(exchange, operation=op.key)
             exchanges[op.key] = exchange
             by_path[op.path] = exchange
@@ -101,6 +101,31 @@ async def build_baseline(
                     prefer.update(_self_ids(op, body))
                 sources.append(body)
     return Baseline(operations={op.key: op for op in readable}, exchanges=exchanges, root=root)
+
+
+async def send_all(client: Sender, requests: Iterable[Request]) -> list[Exchange]:
+    """Send every request, at most ``AT_ONCE`` waiting at a time; the answers in order.
+
+    However many operations a wave holds, only ``AT_ONCE`` sends are pending at once (the
+    client's pace decides how many are on the wire), and ``requests`` is read as they go. The
+    first exception (a spent budget) stops the others and is raised.
+    """
+    answers: dict[int, Exchange] = {}
+    queue = enumerate(requests)
+
+    async def worker() -> None:
+        for index, request in queue:
+            answers[index] = await client.send(request)
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(AT_ONCE)]
+    try:
+        await asyncio.gather(*workers)
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        raise
+    return [answers[index] for index in range(len(answers))]
 
 
 def build_request(

@@ -26,6 +26,7 @@ from middlebrick.errors import (
     BudgetExhausted,
     NotApplicable,
     ScanInterrupted,
+    SpecError,
     TargetUnreachable,
     TimeBudgetExhausted,
 )
@@ -79,7 +80,9 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
     async with HttpClient(request) as client:  # the time budget runs from here
         try:
             async with asyncio.timeout(request.limits.time_budget + _GRACE_S):
-                spec = await _load_spec(request) if request.spec else None
+                spec = (
+                    await _load_spec(request, client.limiter.remaining()) if request.spec else None
+                )
                 outcome = await _run(request, client, spec, emit)
         except TimeoutError:
             raise TargetUnreachable(
@@ -368,17 +371,25 @@ def _category_statuses(
     return statuses
 
 
-async def _load_spec(request: ScanRequest) -> ApiSpec:
+async def _load_spec(request: ScanRequest, seconds: float) -> ApiSpec:
+    """The given API description, loaded within ``seconds`` (what the time budget has left)."""
     source = request.spec or ""
-    if urlsplit(source).scheme not in ("http", "https"):
-        return await _off_loop(lambda: load_spec(Path(source)))
-    # The document's own host is in scope for this fetch only, with a cap fit for big specs.
-    limits = request.limits.model_copy(update={"max_body_bytes": DEFAULT_MAX_BYTES})
-    fetcher = ScanRequest(
-        target=source, limits=limits, headers=request.headers, verify_tls=request.verify_tls
-    )
-    async with HttpClient(fetcher) as client:
-        return await fetch_spec(client, source)
+    try:
+        async with asyncio.timeout(seconds):
+            if urlsplit(source).scheme not in ("http", "https"):
+                return await _off_loop(lambda: load_spec(Path(source)))
+            # The document's host is in scope for this fetch only, with a cap fit for big specs.
+            limits = request.limits.model_copy(update={"max_body_bytes": DEFAULT_MAX_BYTES})
+            fetcher = ScanRequest(
+                target=source, limits=limits, headers=request.headers, verify_tls=request.verify_tls
+            )
+            async with HttpClient(fetcher) as client:
+                return await fetch_spec(client, source)
+    except TimeoutError:
+        raise SpecError(
+            f"the API description {source} did not load within the time budget of "
+            f"{request.limits.time_budget:g} s; raise --timeout"
+        ) from None
 
 
 async def _off_loop(func: Callable[[], _T]) -> _T:

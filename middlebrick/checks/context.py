@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urljoin
@@ -21,7 +21,8 @@ from middlebrick.knowledge import catalogue
 from middlebrick.spec.model import Operation, Surface
 
 _T = TypeVar("_T")
-_SLICE_S = 0.01  # the longest a walk runs before it hands the event loop a turn
+_SLICE_S = 0.005  # the longest a walk runs before it hands the event loop a turn
+AT_ONCE = 8  # items ``each_at_once`` probes together
 
 
 @dataclass
@@ -52,7 +53,7 @@ class CheckContext:
         return self.spec.max_requests + self.spec.per_operation * len(self.surface.operations)
 
     async def each(self, items: Iterable[_T]) -> AsyncIterator[_T]:
-        """``items`` one by one, handing the event loop a turn every few milliseconds.
+        """``items`` one by one, handing the event loop a turn every 5 ms.
 
         A walk over a large surface so never holds up the other checks, the timers or Ctrl-C,
         and it stops (``TimeBudgetExhausted``) once the time budget is spent. Items are
@@ -72,6 +73,48 @@ class CheckContext:
                 turn = time.perf_counter()
             yield item
         self._walk, self._at = [], 0
+
+    async def each_at_once(
+        self, items: Iterable[_T], probe: Callable[[_T], AsyncIterator[Finding]]
+    ) -> AsyncIterator[Finding]:
+        """The findings of ``probe(item)`` for every item, several items probed at once.
+
+        For walks whose items are probed independently (no state shared between them): up to
+        ``AT_ONCE`` probes run together, so the scan's pace, not the check, sets the speed. The
+        findings come out in item order whatever the order the answers came in, so a scan
+        gives the same report every time. A budget that stops one probe stops them all; the
+        items not finished are then the ones ``not_reached()`` names.
+        """
+        walk = list(items)
+        results: dict[int, list[Finding]] = {}
+        running: dict[asyncio.Task[list[Finding]], int] = {}
+        started = emitted = 0
+
+        async def run(item: _T) -> list[Finding]:
+            return [finding async for finding in probe(item)]
+
+        self._walk, self._at = walk, 0
+        try:
+            while emitted < len(walk):
+                while started < len(walk) and len(running) < AT_ONCE:
+                    running[asyncio.ensure_future(run(walk[started]))] = started
+                    started += 1
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                failures = [error for task in done if (error := task.exception()) is not None]
+                if failures:
+                    raise failures[0]  # a budget or a bug: the walk stops here
+                for task in done:
+                    results[running.pop(task)] = task.result()
+                while emitted in results:
+                    for finding in results.pop(emitted):
+                        yield finding
+                    emitted += 1
+                    self._at = emitted
+        finally:
+            for task in running:
+                task.cancel()
+            left = sorted({*results, *running.values(), *range(started, len(walk))})
+            self._walk, self._at = [walk[index] for index in left], 0
 
     def not_reached(self) -> list[str]:
         """Operation keys of the walk in progress from the item being processed on, in order."""

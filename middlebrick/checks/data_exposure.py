@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from functools import partial
 
 from middlebrick.checks._exposure import Group, Source, finding_of, group_hits, mask, where
 from middlebrick.checks._probes import broken_value, current_value, probe_parameters, with_parameter
@@ -18,6 +19,8 @@ from middlebrick.checks._validators import key_tokens, phone_key, ssn_key
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
+from middlebrick.http.exchange import Exchange
+from middlebrick.spec.model import Operation
 
 _EMAIL = "data_exposure.email-address"
 _PHONE = "data_exposure.phone-number"
@@ -142,31 +145,40 @@ async def error_details(ctx: CheckContext) -> AsyncIterator[Finding]:
             f"{_excerpt(group.first.match)!r} ({', '.join(group.signature_ids)})",
         )
     shown = {(g.first.finding, g.source.key) for g in groups}
+    provoke = partial(_provoke_errors, ctx, shown)
+    async for finding in ctx.each_at_once(ctx.baseline.items(), provoke):
+        yield finding
+
+
+async def _provoke_errors(
+    ctx: CheckContext, shown: set[tuple[str, str]], item: tuple[Operation, Exchange]
+) -> AsyncIterator[Finding]:
+    """The internals one operation shows when its parameters are broken (``error_details``)."""
+    operation, exchange = item
+    resp = exchange.response
+    if operation.method not in _SAFE_METHODS or resp is None or resp.status in (401, 403):
+        return
     sigs = signatures_for({_STACK, _DEBUG, _DYNAMO_ERROR})
     env = ScanEnv.of(ctx.scan, ctx.base_url)
-    async for operation, exchange in ctx.each(ctx.baseline.items()):
-        resp = exchange.response
-        if operation.method not in _SAFE_METHODS or resp is None or resp.status in (401, 403):
+    for parameter in probe_parameters(operation, _PROBED_PARAMETERS):
+        value = broken_value(parameter, current_value(exchange.request, operation, parameter))
+        request = with_parameter(exchange.request, operation, parameter, value)
+        if request is None:
             continue
-        for parameter in probe_parameters(operation, _PROBED_PARAMETERS):
-            value = broken_value(parameter, current_value(exchange.request, operation, parameter))
-            request = with_parameter(exchange.request, operation, parameter, value)
-            if request is None:
+        probe = await ctx.send(request)
+        source = Source(operation.key, operation, probe)
+        for group in _by_finding(scan_exchange(probe, sigs, env), source):
+            if (group.first.finding, operation.key) in shown:
                 continue
-            probe = await ctx.send(request)
-            source = Source(operation.key, operation, probe)
-            for group in _by_finding(scan_exchange(probe, sigs, env), source):
-                if (group.first.finding, operation.key) in shown:
-                    continue
-                yield finding_of(
-                    ctx,
-                    group,
-                    parameter=parameter.name,
-                    detail=f"{parameter.name}={value!r} made `{operation.key}` answer "
-                    f"{source.status} with {_excerpt(group.first.match)!r} "
-                    f"({', '.join(group.signature_ids)})",
-                    label="probe",
-                )
+            yield finding_of(
+                ctx,
+                group,
+                parameter=parameter.name,
+                detail=f"{parameter.name}={value!r} made `{operation.key}` answer "
+                f"{source.status} with {_excerpt(group.first.match)!r} "
+                f"({', '.join(group.signature_ids)})",
+                label="probe",
+            )
 
 
 @check(category="data_exposure", emits={_INTERNAL})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
+from functools import partial
 
 from middlebrick.checks._exposure import Source, sources
 from middlebrick.checks._privilege import as_whom
@@ -192,20 +193,21 @@ async def client_projection(ctx: CheckContext) -> AsyncIterator[Finding]:
     value under another key, or an attribute the baseline already showed is not a finding. One
     finding per operation and parameter, with the baseline and the probe as evidence.
     """
-    async for operation, exchange in ctx.each(ctx.baseline.successful()):
-        resp = exchange.response
-        if operation.method == "GET" and resp is not None and resp.is_json:
-            finding = await _probe_projection(ctx, operation, exchange)
-            if finding is not None:
-                yield finding
+    async for finding in ctx.each_at_once(
+        ctx.baseline.successful(), partial(_probe_projection, ctx)
+    ):
+        yield finding
 
 
 async def _probe_projection(
-    ctx: CheckContext, operation: Operation, exchange: Exchange
-) -> Finding | None:
+    ctx: CheckContext, item: tuple[Operation, Exchange]
+) -> AsyncIterator[Finding]:
     """The first probe of one operation that reveals a sensitive attribute, as a finding."""
+    operation, exchange = item
     resp = exchange.response
-    before = {p.key for p in properties(plain(resp.json))} if resp is not None else set()
+    if operation.method != "GET" or resp is None or not resp.is_json:
+        return
+    before = {p.key for p in properties(plain(resp.json))}
     budget = _PROBES_PER_OPERATION
     for parameter, values in _projection_probes(operation):
         for value in values:
@@ -216,10 +218,10 @@ async def _probe_projection(
             probe = await ctx.send(request)
             revealed, holders = _revealed(probe, before, value.split(","))
             if revealed:
-                return _projection_finding(
+                yield _projection_finding(
                     ctx, operation, parameter, value, (exchange, probe), revealed, holders
                 )
-    return None
+                return
 
 
 def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Leak:

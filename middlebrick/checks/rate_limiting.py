@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from functools import partial
 from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import sources
@@ -129,36 +130,44 @@ async def page_sizes(ctx: CheckContext) -> AsyncIterator[Finding]:
       and the baseline's next-page token is DynamoDB's ``LastEvaluatedKey`` (by name, or a raw
       key as JSON / base64 JSON) that the long page no longer returns (firm).
     """
-    async for operation, exchange in ctx.each(ctx.baseline.successful()):
-        resp = exchange.response
-        page = page_of(resp.json) if resp is not None else None
-        parameter = next((p for p in operation.params("query") if is_page_size(p)), None)
-        if page is None or parameter is None or page.count < 1:
-            continue
-        huge_request = with_parameter(exchange.request, operation, parameter, str(HUGE_PAGE))
-        zero_request = with_parameter(exchange.request, operation, parameter, "0")
-        if huge_request is None or zero_request is None:
-            continue
-        probed = _PageProbe(operation, parameter, exchange, page)
-        huge = await ctx.send(huge_request)
-        zero = await ctx.send(zero_request)
-        unbounded = _unbounded(ctx, probed, huge)
-        if unbounded is not None:
-            yield unbounded
-        refused = _dynamo_refusal(ctx, probed, zero)
-        if refused is not None:
-            yield refused
-        elif unbounded is not None and _dynamo_paged(probed, huge):
-            field = probed.page.continuation[0] if probed.page.continuation else "?"
-            yield ctx.finding(
-                _DYNAMO_LIMIT,
-                operation,
-                parameter=parameter.name,
-                detail=f"the baseline's `{field}` is DynamoDB's LastEvaluatedKey and "
-                f"{parameter.name}={HUGE_PAGE} made it disappear with every record returned: "
-                "the client's page size reaches DynamoDB's Limit without bounds",
-                evidence=[("probe", huge), ("baseline", exchange)],
-            )
+    async for finding in ctx.each_at_once(ctx.baseline.successful(), partial(_page_probe, ctx)):
+        yield finding
+
+
+async def _page_probe(
+    ctx: CheckContext, item: tuple[Operation, Exchange]
+) -> AsyncIterator[Finding]:
+    """The page-size findings of one operation (``page_sizes``)."""
+    operation, exchange = item
+    resp = exchange.response
+    page = page_of(resp.json) if resp is not None else None
+    parameter = next((p for p in operation.params("query") if is_page_size(p)), None)
+    if page is None or parameter is None or page.count < 1:
+        return
+    huge_request = with_parameter(exchange.request, operation, parameter, str(HUGE_PAGE))
+    zero_request = with_parameter(exchange.request, operation, parameter, "0")
+    if huge_request is None or zero_request is None:
+        return
+    probed = _PageProbe(operation, parameter, exchange, page)
+    huge = await ctx.send(huge_request)
+    zero = await ctx.send(zero_request)
+    unbounded = _unbounded(ctx, probed, huge)
+    if unbounded is not None:
+        yield unbounded
+    refused = _dynamo_refusal(ctx, probed, zero)
+    if refused is not None:
+        yield refused
+    elif unbounded is not None and _dynamo_paged(probed, huge):
+        field = probed.page.continuation[0] if probed.page.continuation else "?"
+        yield ctx.finding(
+            _DYNAMO_LIMIT,
+            operation,
+            parameter=parameter.name,
+            detail=f"the baseline's `{field}` is DynamoDB's LastEvaluatedKey and "
+            f"{parameter.name}={HUGE_PAGE} made it disappear with every record returned: "
+            "the client's page size reaches DynamoDB's Limit without bounds",
+            evidence=[("probe", huge), ("baseline", exchange)],
+        )
 
 
 @check(category="rate_limiting", emits={_OVERSIZED})

@@ -47,7 +47,8 @@ _BACKOFF = 0.1  # first retry delay in seconds; doubles on each retry
 _THROTTLES = frozenset({429, 503})  # answers that say "slower"
 _THROTTLE_RETRIES = 4  # times one throttled request is sent again
 _THROTTLE_BACKOFF = 0.5  # first wait after a throttle without Retry-After; doubles each time
-_CACHE_BYTES = 64 * 1024 * 1024  # response bodies the cache keeps at most
+_CACHE_BYTES = 32 * 1024 * 1024  # memory the cache may hold: bodies plus what each entry costs
+_ENTRY_BYTES = 4096  # what one cached exchange costs besides its body (objects, parsed JSON)
 _MAX_REFUSED = 200  # refused requests remembered for the report
 _Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
 _DEFAULT_HEADERS = {"User-Agent": f"middlebrick/{__version__}", "Accept-Encoding": "gzip, deflate"}
@@ -238,12 +239,13 @@ class HttpClient:
         return Exchange(request, None, f"not sent: {refusal}")
 
     def _keep(self, key: Any, exchange: Exchange) -> None:
-        """Cache an answered GET (errors are not: a retry may succeed); drop the oldest if full."""
+        """Cache an answered GET (errors are not: a retry may succeed); when the cache is full,
+        drop the oldest half, so memory stays bounded however many requests a scan sends."""
         if exchange.response is None:
             del self._cache[key]
             return
         self._cache[key] = exchange
-        self._cache_bytes += len(exchange.response.body)
+        self._cache_bytes += len(exchange.response.body) + _ENTRY_BYTES
         if self._cache_bytes <= _CACHE_BYTES:
             return
         for old_key, entry in list(self._cache.items()):
@@ -251,7 +253,7 @@ class HttpClient:
                 break
             if isinstance(entry, Exchange) and entry.response is not None:
                 del self._cache[old_key]
-                self._cache_bytes -= len(entry.response.body)
+                self._cache_bytes -= len(entry.response.body) + _ENTRY_BYTES
 
     async def _send(self, request: Request, url: URL, follow_redirects: bool) -> Exchange:
         """Send one request and, when asked, follow its redirects inside the scope."""

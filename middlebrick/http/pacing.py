@@ -11,9 +11,9 @@ flight) and adapts the way TCP congestion control does:
   grows beyond twice what the round delivered.
 - **back-off** (multiplicative decrease): a 429, a 503, a ``Retry-After`` (on any answer but
   a redirect), or latency grown past ``LATENCY_FACTOR`` times its floor (and ``LATENCY_SLACK``
-  above it) halves the rate and the window, at most once per round: answers to requests sent
-  before a back-off do not count again. A ``Retry-After`` also holds every request until it
-  has passed (``ScanLimiter.hold``).
+  above it) in ``SLOW_ROUNDS`` rounds in a row halves the rate and the window, at most once
+  per round: answers to requests sent before a back-off do not count again. A
+  ``Retry-After`` also holds every request until it has passed (``ScanLimiter.hold``).
 - **caps**: ``--rate`` and ``--concurrency`` bound the pace; it never goes above them.
 
 A round ends when as many answers came back as the window holds (at least ``MIN_ROUND``); its
@@ -37,6 +37,7 @@ MIN_RATE = 0.5  # the pace never falls below this many requests per second
 MIN_ROUND = 8  # answers a round holds at least
 LATENCY_FACTOR = 4.0  # a round this many times slower than the floor is strain …
 LATENCY_SLACK = 0.3  # … when it is also this many seconds slower
+SLOW_ROUNDS = 2  # rounds in a row that must be slow before the pace backs off
 DECREASE = 0.5  # what a back-off multiplies rate and window by
 INCREASE = 0.1  # past slow start, each round adds this share of the rate at the last back-off
 
@@ -115,6 +116,7 @@ class Pace:
         self._latencies: list[float] = []
         self._floor: float | None = None  # the lowest round latency seen
         self._began = clock()  # when the round began
+        self._slow_rounds = 0  # rounds in a row whose latency grew past the floor
 
     def sent(self) -> int:
         """Note a request leaving; the token to give back with its answer."""
@@ -150,7 +152,9 @@ class Pace:
         delivered = answers / (now - self._began) if now > self._began else self.max_rate
         self._answers, self._latencies, self._began = 0, [], now
         floor = self._floor = latency if self._floor is None else min(self._floor, latency)
-        if latency > max(floor * LATENCY_FACTOR, floor + LATENCY_SLACK):
+        slow = latency > max(floor * LATENCY_FACTOR, floor + LATENCY_SLACK)
+        self._slow_rounds = self._slow_rounds + 1 if slow else 0
+        if self._slow_rounds >= SLOW_ROUNDS:  # one slow round may be the scanner's own pause
             self._back_off("latency")
             return "latency"
         held, self.held = self.held, 0
@@ -170,6 +174,7 @@ class Pace:
         self._set(self.rate * DECREASE, self._size * DECREASE)
         self._generation += 1
         self._answers, self._latencies, self.held, self._began = 0, [], 0, self._clock()
+        self._slow_rounds = 0
 
     def _set(self, rate: float, size: float) -> None:
         self.rate = min(self.max_rate, max(MIN_RATE, rate))

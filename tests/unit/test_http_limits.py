@@ -14,7 +14,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from middlebrick.config import Limits
 from middlebrick.errors import BudgetExhausted, TimeBudgetExhausted
-from middlebrick.http.limits import ScanLimiter, read_body, retry_after
+from middlebrick.http.limits import BUDGET_CEILING, ScanLimiter, read_body, retry_after
 
 
 class FakeClock:
@@ -206,3 +206,27 @@ async def test_read_body_keeps_what_arrived_before_a_transport_error() -> None:
     read = await read_body(FakeResponse(broken()), 1024)  # type: ignore[arg-type]
     assert read.body == b"partial" and read.truncated
     assert isinstance(read.failure, ConnectionResetError)
+
+
+def test_default_budget_follows_the_surface_up_to_the_ceiling() -> None:
+    limiter = _limiter(FakeClock())
+    assert limiter.max_requests == BUDGET_CEILING  # before the surface is known
+    limiter.scale_budget(1234)
+    assert limiter.max_requests == 1234
+    limiter.scale_budget(10 * BUDGET_CEILING)
+    assert limiter.max_requests == BUDGET_CEILING
+
+
+def test_a_budget_given_by_the_user_stays_whatever_the_surface() -> None:
+    limiter = _limiter(FakeClock(), max_requests=300)
+    limiter.scale_budget(5000)
+    assert limiter.max_requests == 300
+    assert limiter.budget_spent_message() == "request budget of 300 requests spent"
+
+
+def test_a_scaled_budget_never_falls_below_what_was_already_sent() -> None:
+    limiter = _limiter(FakeClock())
+    for _ in range(5):
+        limiter.reserve()
+    limiter.scale_budget(3)
+    assert limiter.max_requests == 6 and limiter.can_send()

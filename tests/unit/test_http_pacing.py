@@ -76,6 +76,9 @@ def test_pace_backs_off_when_latency_grows_well_past_its_floor() -> None:
     pace = Pace(max_rate=1000, max_window=32)
     assert _round(pace, latency=0.05) is None  # the floor: 50 ms
     assert _round(pace, latency=0.15) is None  # three times slower, but only 0.1 s more
+    assert _round(pace, latency=0.5) is None  # one slow round: maybe the scanner's own pause
+    assert _round(pace, latency=0.05) is None
+    assert _round(pace, latency=0.5) is None
     assert _round(pace, latency=0.5) == "latency"
     assert pace.stats.backoffs["latency"] == 1
 

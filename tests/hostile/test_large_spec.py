@@ -1,0 +1,103 @@
+"""A very large API ends within its time budget and answers Ctrl-C in every phase.
+
+20,000 operations once took minutes in a quadratic step that blocked the event loop, so neither
+the time budget nor SIGINT could stop the scan (issue 12, item 7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.generated_api import app, spec
+from middlebrick.config import Limits, ScanRequest
+from middlebrick.engine import scan
+from middlebrick.errors import SpecError
+from middlebrick.testing import LiveApp
+
+OPERATIONS = 20_000
+GRACE_S = 5.0  # how long past the budget, or past Ctrl-C, the scan may take to stop
+
+CLI = [sys.executable, "-c", "from middlebrick.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def spec_files(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The OpenAPI document of the generated API of each size, written on first use."""
+    folder = tmp_path_factory.mktemp("large")
+
+    class Files(dict[int, Path]):
+        def __missing__(self, operations: int) -> Path:
+            path = self[operations] = folder / f"openapi-{operations}.json"
+            path.write_text(json.dumps(spec(operations)), encoding="utf-8")
+            return path
+
+    return Files()
+
+
+async def test_scan_of_a_very_large_api_ends_within_its_time_budget(
+    spec_files: dict[int, Path],
+) -> None:
+    budget = 8.0
+    async with LiveApp(app(OPERATIONS)) as url:
+        started = time.monotonic()
+        document = str(spec_files[OPERATIONS])
+        request = ScanRequest(target=url, spec=document, limits=Limits(time_budget=budget))
+        report = await scan(request)
+        elapsed = time.monotonic() - started
+
+    assert elapsed < budget + GRACE_S
+    assert not report.complete and report.cut
+    assert {cut.reason for cut in report.cut} == {"time budget"}
+
+
+async def test_a_spec_that_does_not_load_within_the_time_budget_is_a_clear_error(
+    spec_files: dict[int, Path],
+) -> None:
+    document = str(spec_files[OPERATIONS])
+    request = ScanRequest(
+        target="http://127.0.0.1:9", spec=document, limits=Limits(time_budget=0.2)
+    )
+    started = time.monotonic()
+    with pytest.raises(SpecError, match=r"did not load within the time budget of 0\.2 s"):
+        await scan(request)
+    assert time.monotonic() - started < GRACE_S
+
+
+@pytest.mark.parametrize(
+    ("phase", "operations", "line", "after_s"),
+    [
+        ("spec load", OPERATIONS, "scanning ", 0.3),  # 20,000 operations take seconds to load
+        ("baseline", OPERATIONS, "surface: ", 0.5),  # 20,000 requests of baseline
+        ("checks", 3000, "check ", 0.0),  # the first check has finished, the walks go on
+    ],
+)
+async def test_ctrl_c_stops_the_scan_of_a_very_large_api_in_every_phase(
+    spec_files: dict[int, Path], phase: str, operations: int, line: str, after_s: float
+) -> None:
+    async with LiveApp(app(operations)) as url:
+        document = str(spec_files[operations])
+        command = [*CLI, "scan", url, "--spec", document, "--no-save", "--verbose"]
+        child = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        assert child.stderr is not None
+        seen = ""
+        while line not in seen:
+            raw = await asyncio.wait_for(child.stderr.readline(), timeout=120)
+            assert raw, f"the scan ended before the {phase}"
+            seen = raw.decode()
+        await asyncio.sleep(after_s)
+        child.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        code = await asyncio.wait_for(child.wait(), timeout=60)
+        stopped_after = time.monotonic() - interrupted
+
+    assert code == 130
+    assert stopped_after < GRACE_S, f"Ctrl-C during the {phase} took {stopped_after:.1f} s"
