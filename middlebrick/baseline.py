@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from urllib.parse import quote, urlencode
 
 from middlebrick.events import EventSink, OperationBaselined
@@ -22,27 +23,38 @@ class Baseline:
     exchanges: Mapping[str, Exchange] = field(default_factory=dict)
     root: Exchange | None = None  # GET of the target URL as given
 
-    def items(self) -> list[tuple[Operation, Exchange]]:
+    def items(self) -> Sequence[tuple[Operation, Exchange]]:
         """Every baselined operation with its exchange, in surface order."""
-        return [
-            (op, self.exchanges[key])
-            for key, op in self.operations.items()
-            if key in self.exchanges
-        ]
+        return self._items
 
-    def successful(self, *, requires_auth: bool | None = None) -> list[tuple[Operation, Exchange]]:
+    def successful(
+        self, *, requires_auth: bool | None = None
+    ) -> Sequence[tuple[Operation, Exchange]]:
         """Operations whose baseline answered 2xx, optionally filtered on requiring auth."""
-        return [
-            (op, ex)
-            for op, ex in self.items()
-            if ex.ok and (requires_auth is None or op.requires_auth == requires_auth)
-        ]
+        if requires_auth is None:
+            return self._successful
+        return tuple((op, ex) for op, ex in self._successful if op.requires_auth == requires_auth)
 
-    def responses(self) -> list[Exchange]:
+    def responses(self) -> Sequence[Exchange]:
         """Every exchange that got a response, the root first."""
-        found = [self.root] if self.root is not None and self.root.response is not None else []
-        found += [ex for _, ex in self.items() if ex.response is not None]
-        return found
+        return self._responses
+
+    # Computed once: every check walks them, and a copy each on a large surface adds up.
+    @cached_property
+    def _items(self) -> tuple[tuple[Operation, Exchange], ...]:
+        exchanges = self.exchanges
+        return tuple(
+            (op, exchanges[key]) for key, op in self.operations.items() if key in exchanges
+        )
+
+    @cached_property
+    def _successful(self) -> tuple[tuple[Operation, Exchange], ...]:
+        return tuple((op, ex) for op, ex in self._items if ex.ok)
+
+    @cached_property
+    def _responses(self) -> tuple[Exchange, ...]:
+        root = (self.root,) if self.root is not None and self.root.response is not None else ()
+        return root + tuple(ex for _, ex in self._items if ex.response is not None)
 
     def get(self, key: str) -> Exchange | None:
         """The exchange of one operation key."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus, urlsplit
+from weakref import WeakKeyDictionary
 
+from middlebrick.baseline import Baseline
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks.context import CheckContext
 from middlebrick.findings import Confidence, Finding, Severity
@@ -54,16 +56,28 @@ class Group:
         return next((h.match for h in self.hits if h.part == "body"), None)
 
 
-def sources(ctx: CheckContext) -> Iterator[Source]:
-    """Every baseline response once: the root first, then each operation in surface order."""
+def sources(ctx: CheckContext) -> Sequence[Source]:
+    """Every baseline response once: the root first, then each operation in surface order.
+
+    Built once per baseline and shared by the checks that read it.
+    """
+    found = _SOURCES.get(ctx.baseline)
+    if found is None:
+        found = _SOURCES[ctx.baseline] = tuple(_sources(ctx.baseline))
+    return found
+
+
+_SOURCES: WeakKeyDictionary[Baseline, tuple[Source, ...]] = WeakKeyDictionary()
+
+
+def _sources(baseline: Baseline) -> Iterator[Source]:
     seen: set[int] = set()
-    root = ctx.baseline.root
+    root = baseline.root
     if root is not None and root.response is not None:
         seen.add(id(root))
         key = root.operation or f"GET {urlsplit(root.request.url).path or '/'}"
-        operation = ctx.baseline.operations.get(key)
-        yield Source(key, operation, root)
-    for operation, exchange in ctx.baseline.items():
+        yield Source(key, baseline.operations.get(key), root)
+    for operation, exchange in baseline.items():
         if exchange.response is None or id(exchange) in seen:
             continue
         seen.add(id(exchange))

@@ -80,8 +80,7 @@ async def cors(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 def _targets(ctx: CheckContext) -> list[Exchange]:
-    ok = ctx.baseline.successful()
-    ok.sort(key=lambda pair: not pair[0].requires_auth)
+    ok = sorted(ctx.baseline.successful(), key=lambda pair: not pair[0].requires_auth)
     picked = [exchange for _, exchange in ok[:1]]
     root = ctx.baseline.root
     if root is not None and root.response is not None:

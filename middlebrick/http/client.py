@@ -47,8 +47,8 @@ _BACKOFF = 0.1  # first retry delay in seconds; doubles on each retry
 _THROTTLES = frozenset({429, 503})  # answers that say "slower"
 _THROTTLE_RETRIES = 4  # times one throttled request is sent again
 _THROTTLE_BACKOFF = 0.5  # first wait after a throttle without Retry-After; doubles each time
-_CACHE_BYTES = 32 * 1024 * 1024  # memory the cache may hold: bodies plus what each entry costs
-_ENTRY_BYTES = 4096  # what one cached exchange costs besides its body (objects, parsed JSON)
+_CACHE_BYTES = 16 * 1024 * 1024  # memory the cache may hold: bodies plus what each entry costs
+_ENTRY_BYTES = 2048  # what one cached exchange costs besides its body
 _MAX_REFUSED = 200  # refused requests remembered for the report
 _Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
 _DEFAULT_HEADERS = {"User-Agent": f"middlebrick/{__version__}", "Accept-Encoding": "gzip, deflate"}
@@ -244,7 +244,9 @@ class HttpClient:
         if exchange.response is None:
             del self._cache[key]
             return
-        self._cache[key] = exchange
+        # A copy without what readers parse and keep on the response (its JSON, its text):
+        # the sender's copy holds those while it is in use, the cache only the bytes.
+        self._cache[key] = replace(exchange, response=replace(exchange.response))
         self._cache_bytes += len(exchange.response.body) + _ENTRY_BYTES
         if self._cache_bytes <= _CACHE_BYTES:
             return

@@ -230,7 +230,7 @@ async def test_identical_gets_in_flight_share_one_request(site: Site) -> None:
         )
         again = await client.send(Request("GET", site.base + "/slow"))
     assert site.hits["/slow"] == 1
-    assert all(e is exchanges[0] for e in exchanges) and again is exchanges[0]
+    assert all(e is exchanges[0] for e in exchanges) and again == exchanges[0]
     assert (client.stats.requests, client.stats.cache_hits) == (1, 5)
 
 
