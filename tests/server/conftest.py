@@ -200,6 +200,8 @@ def scans(service: Running, target_url: str) -> Iterator[dict[str, str]]:
         assert first.status_code == 202, first.text
         assert first.json()["status"] == "queued"
         ids["a1"] = first.json()["id"]
+        # The history is ordered by finishing time: the second scan starts after the first ends.
+        assert service.wait(service.a, ids["a1"])["status"] == "completed"
         second = http.post(
             "/api/v1/scans",
             json={
