@@ -107,11 +107,13 @@ def run_setup(name: str, workers: int, lab: runner.Lab, count: int) -> Outcome:
     repo.add_key(
         org, name="bench", prefix=key[:10], digest=digest(key), rate_limit=10**7, daily=10**6
     )
+    loopback = repo.add_domain(org, "127.0.0.1")  # the lab is on loopback: verified by hand
+    repo.record_check(org, loopback.id, verified=True, method="file", reason="benchmark")
     repo.close()
     env = {"MIDDLEBRICK_SECRET_KEY": new_secret()}
     port = _port()
     url = f"http://127.0.0.1:{port}"
-    serve = ["serve", "--port", str(port), "--database-url", database]
+    serve = ["serve", "--port", str(port), "--database-url", database, "--allow-private"]
     if workers:
         _flush_redis()
         serve += ["--broker", BROKER]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from middlebrick.cli._app import app
 from middlebrick.errors import UsageError
+
+if TYPE_CHECKING:
+    from middlebrick.domains import DomainVerifier
 
 keys_app = typer.Typer(help="API keys of the service: create, list, revoke.")
 users_app = typer.Typer(help="Dashboard log-ins of the service.")
@@ -33,6 +36,15 @@ Broker = Annotated[
     ),
 ]
 Org = Annotated[str, typer.Option("--org", help="Name of the organisation.", min=1)]
+AllowPrivate = Annotated[
+    bool,
+    typer.Option(
+        "--allow-private",
+        help="Let organisations scan, verify and send webhooks to loopback and private "
+        "addresses (refused by default: the service could be aimed at its own network).",
+        envvar="MIDDLEBRICK_ALLOW_PRIVATE",
+    ),
+]
 
 
 @app.command()
@@ -44,13 +56,29 @@ def serve(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=32, help="Scans run at once (in-process).")
     ] = 2,
+    allow_private: AllowPrivate = False,
+    dns_resolver: Annotated[
+        str | None,
+        typer.Option(
+            "--dns-resolver",
+            help="HOST[:PORT] of the DNS server that domain verification asks (default: the "
+            "system's).",
+            envvar="MIDDLEBRICK_DNS_RESOLVER",
+        ),
+    ] = None,
 ) -> None:
-    """Run the REST API, the dashboard and the workers (in-process unless --broker)."""
+    """Run the REST API, the dashboard, the workers and the scheduler of monitors."""
     import uvicorn
 
     from middlebrick.server import ServiceSettings, create_app
 
-    settings = ServiceSettings(database_url=database_url, broker=broker, workers=workers)
+    settings = ServiceSettings(
+        database_url=database_url,
+        broker=broker,
+        workers=workers,
+        allow_private=allow_private,
+        verifier=_verifier(dns_resolver),
+    )
     typer.echo(f"middlebrick serve on http://{host}:{port} (API under /api/v1)", err=True)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
@@ -64,8 +92,16 @@ def worker(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=64, help="Scans this worker runs at once.")
     ] = 2,
+    beat: Annotated[
+        bool,
+        typer.Option(
+            "--beat", help="Also run the scheduler of monitors (Celery beat): in one worker only."
+        ),
+    ] = False,
+    allow_private: AllowPrivate = False,
 ) -> None:
-    """Run a Celery worker that takes scans from the broker (needs MIDDLEBRICK_SECRET_KEY)."""
+    """Run a Celery worker that takes scans and webhook deliveries from the broker (needs
+    MIDDLEBRICK_SECRET_KEY)."""
     from middlebrick.jobs.celery_app import start_worker
     from middlebrick.store.database import default_database_url, open_store
 
@@ -73,7 +109,9 @@ def worker(
         raise UsageError("worker needs --broker (or MIDDLEBRICK_BROKER), e.g. redis://127.0.0.1")
     url = database_url or default_database_url()
     open_store(url).close()  # migrated, and reachable, before taking any task
-    start_worker(broker, database_url=url, concurrency=concurrency)
+    start_worker(
+        broker, database_url=url, concurrency=concurrency, beat=beat, allow_private=allow_private
+    )
 
 
 @keys_app.command("create")
@@ -183,6 +221,27 @@ def users_create(
     if not created:
         raise UsageError(f"a log-in {address} exists already; choose another e-mail address")
     typer.echo(f"log-in {address} created for {org}")
+
+
+def _verifier(resolver: str | None) -> DomainVerifier:
+    """The domain verifier asking ``HOST[:PORT]`` (``[V6]:PORT``), or the system's resolver."""
+    from middlebrick.domains import DomainVerifier
+
+    text = (resolver or "").strip()
+    if not text:
+        return DomainVerifier()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, "53"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(
+            f"--dns-resolver {resolver!r} is not HOST[:PORT]; give one like 127.0.0.1:5353"
+        )
+    return DomainVerifier(nameserver=host, port=int(port))
 
 
 def _org_name(org: str) -> str:

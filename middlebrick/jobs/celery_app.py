@@ -5,21 +5,42 @@ credentials with the shared ``MIDDLEBRICK_SECRET_KEY``. A worker killed mid-scan
 tasks are acknowledged late and rejected back to the queue when their worker process dies, the
 broker redelivers what a vanished worker held after the visibility timeout, and the service's
 reaper requeues a scan whose heartbeat stopped sooner than that. The task is idempotent.
+
+Two more tasks: ``middlebrick.deliver`` (one webhook delivery, the same job as the embedded
+service's) and ``middlebrick.run_monitors`` (the scheduler's pass), which Celery beat sends every
+``BEAT_EVERY_S`` seconds when one worker runs with ``--beat``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from middlebrick.errors import UsageError
+from middlebrick.jobs.monitors import MonitorRunner, due
+from middlebrick.jobs.notify import deliver, scan_ended
+from middlebrick.jobs.policy import TargetPolicy
 from middlebrick.jobs.runner import JobSettings, run_job
 from middlebrick.store.database import open_store
+from middlebrick.store.records import now
 from middlebrick.store.repository import Repository
 from middlebrick.store.sealing import Sealer
 
-__all__ = ["TASK", "VISIBILITY_TIMEOUT_S", "CeleryDispatcher", "make_celery", "start_worker"]
+__all__ = [
+    "DELIVER",
+    "MONITORS",
+    "TASK",
+    "VISIBILITY_TIMEOUT_S",
+    "CeleryDispatcher",
+    "CeleryOutbox",
+    "make_celery",
+    "start_worker",
+]
 
 TASK = "middlebrick.run_scan"
+DELIVER = "middlebrick.deliver"
+MONITORS = "middlebrick.run_monitors"
+BEAT_EVERY_S = 30.0
 VISIBILITY_TIMEOUT_S = 3600  # longer than any scan's time budget
 
 
@@ -33,8 +54,16 @@ def _celery() -> Any:
     return celery
 
 
-def make_celery(broker: str, *, database_url: str, settings: JobSettings | None = None) -> Any:
-    """The Celery app of the service: one task, ``middlebrick.run_scan(scan_id)``."""
+def make_celery(
+    broker: str,
+    *,
+    database_url: str,
+    settings: JobSettings | None = None,
+    allow_private: bool = False,
+) -> Any:
+    """The Celery app of the service: ``run_scan(scan_id)``, ``deliver(endpoint_id, event,
+    resend)`` and ``run_monitors()``; ``allow_private`` is the administrator's choice about
+    loopback and private addresses (monitor targets, webhook receivers)."""
     app = _celery().Celery("middlebrick", broker=broker, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -45,6 +74,8 @@ def make_celery(broker: str, *, database_url: str, settings: JobSettings | None 
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        beat_scheduler="celery.beat:Scheduler",  # the schedule lives in the store, not a file
+        beat_schedule={"middlebrick-monitors": {"task": MONITORS, "schedule": BEAT_EVERY_S}},
     )
     state: dict[str, Any] = {}
 
@@ -55,10 +86,29 @@ def make_celery(broker: str, *, database_url: str, settings: JobSettings | None 
             state["sealer"] = Sealer(required=True)
         return state["repo"], state["sealer"]
 
+    outbox = CeleryOutbox(app)
+
     @app.task(name=TASK, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
     def run_scan(scan_id: str) -> str:
         repo, sealer = store()
-        return run_job(repo, sealer, scan_id, settings=settings)
+        result = run_job(repo, sealer, scan_id, settings=settings)
+        if result in ("completed", "failed"):
+            scan_ended(repo, outbox, scan_id)
+        return result
+
+    @app.task(name=DELIVER, acks_late=True, reject_on_worker_lost=True)  # type: ignore[untyped-decorator]
+    def deliver_event(endpoint_id: int, event: str | None, resend: str | None) -> str:
+        repo, sealer = store()
+        job = deliver(
+            repo, sealer, endpoint_id, event=event, resend=resend, allow_private=allow_private
+        )
+        return asyncio.run(job)
+
+    @app.task(name=MONITORS)  # type: ignore[untyped-decorator]
+    def run_monitors() -> int:
+        repo, _sealer = store()
+        runner = MonitorRunner(repo, CeleryDispatcher(app), outbox, TargetPolicy(allow_private))
+        return len(due(repo, runner, now()))
 
     return app
 
@@ -74,18 +124,40 @@ class CeleryDispatcher:
         self.app.send_task(TASK, args=[scan_id])
 
 
-def start_worker(broker: str, *, database_url: str, concurrency: int) -> None:
-    """Run a Celery worker in this process until it is stopped."""
+class CeleryOutbox:
+    """Sends webhook deliveries to the workers through the broker."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def deliver(self, endpoint_id: int, event: str) -> None:
+        """Queue the delivery of ``event`` to the endpoint."""
+        self.app.send_task(DELIVER, args=[endpoint_id, event, None])
+
+    def resend(self, endpoint_id: int, delivery_id: str) -> None:
+        """Queue a re-send of a logged delivery."""
+        self.app.send_task(DELIVER, args=[endpoint_id, None, delivery_id])
+
+
+def start_worker(
+    broker: str,
+    *,
+    database_url: str,
+    concurrency: int,
+    beat: bool = False,
+    allow_private: bool = False,
+) -> None:
+    """Run a Celery worker in this process until it is stopped (with the scheduler of monitors
+    when ``beat``: run exactly one such worker)."""
     Sealer(required=True)  # fail now, not at the first task, when the key is missing
-    app = make_celery(broker, database_url=database_url)
-    app.worker_main(
-        [
-            "worker",
-            "--loglevel=INFO",
-            f"--concurrency={concurrency}",
-            "--without-gossip",
-            "--without-mingle",
-            "-Q",
-            "middlebrick",
-        ]
-    )
+    app = make_celery(broker, database_url=database_url, allow_private=allow_private)
+    args = [
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        "-Q",
+        "middlebrick",
+    ]
+    app.worker_main([*args, "--beat"] if beat else args)

@@ -4,12 +4,14 @@ The pool runs ``run_job`` on a few threads (each scan in its own event loop). On
 up the scans left queued; on stop it hands its running scans back to the queue. The reaper runs
 with either dispatcher: a ``running`` scan whose worker has been silent for longer than the
 stale window is queued again, or ends ``failed`` with the reason after ``max_attempts``.
+Both call ``on_end(scan_id)`` for a scan that ended (its events and webhooks).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from middlebrick.jobs.runner import Dispatcher, JobSettings, run_job
@@ -21,14 +23,31 @@ __all__ = ["InProcessPool", "Reaper"]
 
 log = logging.getLogger("middlebrick.jobs")
 
+OnEnd = Callable[[str], object]
+
+
+def _ended(on_end: OnEnd | None, scan_id: str) -> None:
+    if on_end is None:
+        return
+    try:
+        on_end(scan_id)
+    except Exception:  # the scan is stored; its notifications must not take the worker down
+        log.exception("the events of scan %s could not be sent", scan_id)
+
 
 class InProcessPool:
     """Runs scans on threads of this process."""
 
     def __init__(
-        self, repo: Repository, sealer: Sealer, *, workers: int = 2, settings: JobSettings
+        self,
+        repo: Repository,
+        sealer: Sealer,
+        *,
+        workers: int = 2,
+        settings: JobSettings,
+        on_end: OnEnd | None = None,
     ) -> None:
-        self.repo, self.sealer, self.settings = repo, sealer, settings
+        self.repo, self.sealer, self.settings, self.on_end = repo, sealer, settings, on_end
         self._stop = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mb-scan")
         self._futures: set[Future[str]] = set()
@@ -48,10 +67,15 @@ class InProcessPool:
 
     def _run(self, scan_id: str) -> str:
         try:
-            return run_job(self.repo, self.sealer, scan_id, settings=self.settings, stop=self._stop)
+            result = run_job(
+                self.repo, self.sealer, scan_id, settings=self.settings, stop=self._stop
+            )
         except Exception:  # a store outage must not kill the thread silently
             log.exception("job %s could not run", scan_id)
             return "error"
+        if result in ("completed", "failed"):
+            _ended(self.on_end, scan_id)
+        return result
 
     def stop(self) -> None:
         """Hand the running scans back to the queue and end the threads."""
@@ -69,8 +93,10 @@ class Reaper:
         *,
         settings: JobSettings,
         every: float = 5.0,
+        on_end: OnEnd | None = None,
     ) -> None:
         self.repo, self.dispatcher, self.settings, self.every = repo, dispatcher, settings, every
+        self.on_end = on_end
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="mb-reaper", daemon=True)
 
@@ -94,6 +120,7 @@ class Reaper:
                 )
                 if self.repo.fail(scan_id, reason, failure="worker_lost", attempt=attempt):
                     done.append((scan_id, "failed"))
+                    _ended(self.on_end, scan_id)
             elif self.repo.requeue(scan_id, attempt):
                 self.repo.add_event(scan_id, "its worker went silent; the scan was queued again")
                 self.dispatcher.submit(scan_id)

@@ -3,7 +3,8 @@
 ``build_server(backend)`` returns the ``MCPServer`` with every tool of the registry
 (``scan_api``, ``get_scan``, ``list_scans``, ``explain_finding``); ``middlebrick mcp`` runs it
 over stdio, and the service can mount ``build_server(...).streamable_http_app()``. Scans run in
-this process (``LocalBackend``) or on a middlebrick service (``RemoteBackend``). See docs/mcp.md.
+this process (``LocalBackend``) or on a middlebrick service (``RemoteBackend``); under ``serve``
+they run on the service itself, in the organisation of the caller's API key. See docs/mcp.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from middlebrick import __version__
 from middlebrick.mcp.local import LocalBackend
 from middlebrick.mcp.registry import TOOLS, ToolSpec, tool
 from middlebrick.mcp.remote import RemoteBackend
-from middlebrick.mcp.state import ServerState
+from middlebrick.mcp.state import BackendFactory, ServerState
 from middlebrick.mcp.views import Backend, ScanOrder, ScanView
 
 __all__ = [
@@ -50,8 +51,9 @@ def load_tools() -> dict[str, ToolSpec]:
     return TOOLS
 
 
-def build_server(backend: Backend, *, wait: float = 150.0) -> MCPServer[Any]:
-    """The MCP server with every registered tool, its scans going to ``backend``.
+def build_server(backend: Backend | BackendFactory, *, wait: float = 150.0) -> MCPServer[Any]:
+    """The MCP server with every registered tool, its scans going to ``backend`` (or, given a
+    factory, to the back-end it picks for each tool call: the service's, by the caller's key).
 
     ``scan_api`` waits up to ``wait`` seconds for a scan to finish before answering with its id.
     """

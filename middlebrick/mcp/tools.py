@@ -9,7 +9,7 @@ from pydantic import Field
 from middlebrick.config import Context as ApiContext
 from middlebrick.errors import UsageError
 from middlebrick.mcp.registry import tool
-from middlebrick.mcp.state import ToolContext, state_of
+from middlebrick.mcp.state import ToolContext, backend_of, state_of
 from middlebrick.mcp.text import explain, ordered, scan_list, summary
 from middlebrick.mcp.views import FindingView, ScanOrder, ScanView
 
@@ -40,10 +40,10 @@ async def scan_api(
     Waits for the scan to finish (a minute or two at most); a scan still running after that is
     reported with its id, to read later with get_scan. Only scan APIs the user owns or may test.
     """
-    state = state_of(ctx)
+    backend = backend_of(ctx)
     order = ScanOrder(url=url, spec_url=spec_url, context=ApiContext(context), mode=mode)
-    started = await state.backend.submit(order)
-    view = await state.backend.wait(started.id, state.wait)
+    started = await backend.submit(order)
+    view = await backend.wait(started.id, state_of(ctx).wait)
     if view.target is None:  # a service's status answer may leave the target out
         view = view.model_copy(update={"target": started.target})
     return summary(view)
@@ -55,7 +55,7 @@ async def get_scan(
     ctx: ToolContext,
 ) -> str:
     """A scan's status, or its score, grade and findings by severity once it has finished."""
-    return summary(await state_of(ctx).backend.get(scan_id))
+    return summary(await backend_of(ctx).get(scan_id))
 
 
 @tool(title="List recent scans")
@@ -65,7 +65,7 @@ async def list_scans(
     status: Annotated[Status | None, Field(description="Only scans in this state.")] = None,
 ) -> str:
     """The latest scans, newest first: id, status, target, score and number of findings."""
-    return scan_list(await state_of(ctx).backend.list(limit, status))
+    return scan_list(await backend_of(ctx).list(limit, status))
 
 
 @tool(title="Explain a finding")
@@ -79,7 +79,7 @@ async def explain_finding(
 ) -> str:
     """One finding in full: what it means, what the scan saw, evidence, a curl command that
     reproduces it, its CWE / OWASP / PCI-DSS / SOC 2 mapping, and how to fix it."""
-    view = await state_of(ctx).backend.get(scan_id)
+    view = await backend_of(ctx).get(scan_id)
     if view.status != "completed":
         raise UsageError(f"scan {scan_id} is {view.status}; its findings come once it completes")
     number, found = _pick(view, finding.strip())

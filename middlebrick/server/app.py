@@ -1,7 +1,9 @@
 """The FastAPI application: the store opened and migrated, the workers, the API, the dashboard.
 
-``create_app(settings)`` wires one ``Service`` into the app's state on start-up (the lifespan)
-and stops its workers on shut-down, handing running scans back to the queue.
+``create_app(settings)`` wires one ``Service`` into the app's state on start-up (the lifespan):
+the workers (in-process pool or Celery), the reaper, the webhook outbox, the scheduler of
+monitors (in-process; with a broker, Celery beat schedules) and the MCP endpoint's session
+manager. On shut-down it stops them, handing running scans back to the queue.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 
 from middlebrick import __version__
+from middlebrick.jobs.monitors import MonitorRunner, Scheduler
+from middlebrick.jobs.notify import InProcessOutbox, Outbox, scan_ended
+from middlebrick.jobs.policy import TargetPolicy
 from middlebrick.jobs.pool import InProcessPool, Reaper
 from middlebrick.jobs.runner import Dispatcher
-from middlebrick.server import dashboard, problems
+from middlebrick.server import dashboard, monitoring_api, monitoring_pages, problems
 from middlebrick.server.api import router
 from middlebrick.server.auth import RateLimiter
+from middlebrick.server.mcp_service import mount_mcp
 from middlebrick.server.service import Service
 from middlebrick.server.settings import ServiceSettings
 from middlebrick.store.database import default_database_url, open_store
@@ -48,27 +54,55 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = settings.database_url or default_database_url()
         repo = open_store(url)
-        sealer = Sealer(required=settings.broker is not None)
+        sealer = Sealer(settings.secret_key, required=settings.broker is not None)
         pool: InProcessPool | None = None
+        local: InProcessOutbox | None = None
         dispatcher: Dispatcher
+        outbox: Outbox
         if settings.broker is None:
-            pool = InProcessPool(repo, sealer, workers=settings.workers, settings=settings.jobs)
+            outbox = local = InProcessOutbox(repo, sealer, allow_private=settings.allow_private)
+            pool = InProcessPool(
+                repo,
+                sealer,
+                workers=settings.workers,
+                settings=settings.jobs,
+                on_end=lambda scan_id: scan_ended(repo, outbox, scan_id),
+            )
             dispatcher = pool
         else:
-            from middlebrick.jobs.celery_app import CeleryDispatcher, make_celery
+            from middlebrick.jobs.celery_app import CeleryDispatcher, CeleryOutbox, make_celery
 
-            dispatcher = CeleryDispatcher(make_celery(settings.broker, database_url=url))
-        reaper = Reaper(repo, dispatcher, settings=settings.jobs, every=settings.reap_every)
-        app.state.service = Service(repo, sealer, dispatcher, settings, RateLimiter())
+            celery = make_celery(settings.broker, database_url=url)
+            dispatcher, outbox = CeleryDispatcher(celery), CeleryOutbox(celery)
+        reaper = Reaper(
+            repo,
+            dispatcher,
+            settings=settings.jobs,
+            every=settings.reap_every,
+            on_end=lambda scan_id: scan_ended(repo, outbox, scan_id),
+        )
+        policy = TargetPolicy(allow_private=settings.allow_private)
+        runner = MonitorRunner(repo, dispatcher, outbox, policy)
+        scheduler = Scheduler(repo, runner, every=settings.schedule_every)
+        app.state.service = Service(
+            repo, sealer, dispatcher, settings, RateLimiter(), policy, runner, outbox
+        )
+        if local is not None:
+            local.start()
         if pool is not None:
             pool.start()
+            scheduler.start()  # with a broker, Celery beat runs the same passes
         reaper.start()
         try:
-            yield
+            async with mcp.session_manager.run():
+                yield
         finally:
+            scheduler.stop()
             reaper.stop()
             if pool is not None:
                 pool.stop()
+            if local is not None:
+                local.stop()
             repo.close()
 
     app = FastAPI(
@@ -82,8 +116,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     problems.install(app)
     app.include_router(router)
+    app.include_router(monitoring_api.router)
     app.include_router(dashboard.router)
+    app.include_router(monitoring_pages.router)
     dashboard.mount_static(app, _STATIC)
+    mcp = mount_mcp(app)
 
     @app.middleware("http")
     async def headers(

@@ -36,7 +36,7 @@ from middlebrick.server.service import Service, events_response, report_response
 from middlebrick.server.trend import trend_points
 from middlebrick.store.records import SessionInfo, now
 
-__all__ = ["mount_static", "router"]
+__all__ = ["Svc", "Who", "mount_static", "page", "router", "scan_fields", "sentence"]
 
 _TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
@@ -74,13 +74,34 @@ def mount_static(app: FastAPI, folder: Path) -> None:
     app.add_exception_handler(_LoginNeeded, to_login)
 
 
-def _page(request: Request, name: str, who: SessionInfo | None, **context: Any) -> HTMLResponse:
-    return _TEMPLATES.TemplateResponse(request, name, {"who": who, **context})
+def page(request: Request, name: str, who: SessionInfo | None, **context: Any) -> HTMLResponse:
+    notices = []
+    if who is not None:  # endpoints that kept failing were disabled: say so on every page
+        svc: Service = request.app.state.service
+        notices = [e for e in svc.repo.endpoints(who.org_id) if e.disabled]
+    return _TEMPLATES.TemplateResponse(request, name, {"who": who, "notices": notices, **context})
+
+
+def scan_fields(
+    url: str, spec_url: str, mode: str, tier: str, context: str, identities: str
+) -> dict[str, Any]:
+    """A scan request from the dashboard's form fields (identities: ``NAME=PROFILE`` lines)."""
+    named = [parse_identity(line) for line in identities.splitlines() if line.strip()]
+    return {
+        "url": url.strip(),
+        "spec_url": spec_url.strip() or None,
+        "mode": mode,
+        "tier": tier,
+        "context": context,
+        "identities": [
+            IdentityIn(name=name, headers=dict(c.headers), query=dict(c.query)) for name, c in named
+        ],
+    }
 
 
 @router.get("/login")
 def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", None, error=None)
+    return page(request, "login.html", None, error=None)
 
 
 @router.post("/login")
@@ -136,7 +157,7 @@ def home() -> Response:
 @router.get("/scans")
 def scans_page(request: Request, svc: Svc, who: Who, error: str | None = None) -> HTMLResponse:
     scans, total = svc.repo.scans(who.org_id, limit=100)
-    return _page(request, "scans.html", who, scans=scans, total=total, error=error)
+    return page(request, "scans.html", who, scans=scans, total=total, error=error)
 
 
 @router.post("/scans")
@@ -154,23 +175,10 @@ def submit(
 ) -> Response:
     check_csrf(request, who, csrf)
     try:
-        named = [parse_identity(line) for line in identities.splitlines() if line.strip()]
-        body = ScanCreate.model_validate(
-            {
-                "url": url.strip(),
-                "spec_url": spec_url.strip() or None,
-                "mode": mode,
-                "tier": tier,
-                "context": context,
-                "identities": [
-                    IdentityIn(name=name, headers=dict(c.headers), query=dict(c.query))
-                    for name, c in named
-                ],
-            }
-        )
-        scan = svc.submit(who.org_id, body)
+        fields = scan_fields(url, spec_url, mode, tier, context, identities)
+        scan = svc.submit(who.org_id, ScanCreate.model_validate(fields))
     except (MiddlebrickError, Problem, ValidationError) as exc:
-        return scans_page(request, svc, who, error=_sentence(exc))
+        return scans_page(request, svc, who, error=sentence(exc))
     return RedirectResponse(f"/scans/{scan.id}", status_code=303)
 
 
@@ -179,7 +187,7 @@ def scan_page(request: Request, scan_id: str, svc: Svc, who: Who) -> HTMLRespons
     scan = svc.scan(who.org_id, scan_id)
     report = svc.report(who.org_id, scan_id) if scan.status == "completed" else None
     others, _ = svc.repo.scans(who.org_id, target=str(scan.target_id), status="completed")
-    return _page(
+    return page(
         request,
         "scan.html",
         who,
@@ -213,7 +221,7 @@ def delete(
 
 @router.get("/targets")
 def targets_page(request: Request, svc: Svc, who: Who) -> HTMLResponse:
-    return _page(request, "targets.html", who, targets=svc.repo.targets(who.org_id))
+    return page(request, "targets.html", who, targets=svc.repo.targets(who.org_id))
 
 
 @router.get("/targets/{target_id}")
@@ -222,7 +230,7 @@ def target_page(request: Request, target_id: int, svc: Svc, who: Who) -> HTMLRes
     if not found:
         raise Problem(404, f"no target {target_id} in your organisation")
     scans, _ = svc.repo.scans(who.org_id, target=str(target_id), limit=200)
-    return _page(
+    return page(
         request,
         "target.html",
         who,
@@ -234,10 +242,11 @@ def target_page(request: Request, target_id: int, svc: Svc, who: Who) -> HTMLRes
 
 @router.get("/diff")
 def diff_page(request: Request, old: str, new: str, svc: Svc, who: Who) -> HTMLResponse:
-    return _page(request, "diff.html", who, diff=svc.diff(who.org_id, old, new))
+    return page(request, "diff.html", who, diff=svc.diff(who.org_id, old, new))
 
 
-def _sentence(exc: Exception) -> str:
+def sentence(exc: Exception) -> str:
+    """A refused form's reason, in one sentence."""
     if isinstance(exc, Problem):
         return exc.detail
     if isinstance(exc, ValidationError):

@@ -22,6 +22,9 @@ from pydantic import ValidationError
 from middlebrick.auth import header_name, parse_auth
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.errors import MiddlebrickError
+from middlebrick.jobs.monitors import MonitorRunner
+from middlebrick.jobs.notify import Outbox
+from middlebrick.jobs.policy import TargetPolicy, needs_verified_domain
 from middlebrick.jobs.runner import Dispatcher
 from middlebrick.render import render_bytes
 from middlebrick.report import Report
@@ -34,7 +37,7 @@ from middlebrick.store.records import KeyInfo, ScanInfo, now
 from middlebrick.store.repository import Repository
 from middlebrick.store.sealing import Sealer
 
-__all__ = ["EXPORTS", "Service", "events_response", "report_response", "utc"]
+__all__ = ["EXPORTS", "Prepared", "Service", "events_response", "report_response", "utc"]
 
 EXPORTS = {
     "json": ("json", "application/json"),
@@ -57,15 +60,29 @@ def utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.replace(tzinfo=UTC)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A scan request checked and ready to queue: its options, spec text, sealed credentials."""
+
+    url: str
+    options: dict[str, Any]
+    spec_text: str | None
+    sealed: bytes | None
+
+
 @dataclass
 class Service:
-    """The service's state: the store, the sealer of credentials, the dispatcher, the limits."""
+    """The service's state: the store, the sealer of credentials, the dispatcher, the limits,
+    and what monitoring needs: the target policy, the monitors' runner, the webhook outbox."""
 
     repo: Repository
     sealer: Sealer
     dispatcher: Dispatcher
     settings: ServiceSettings
     limiter: RateLimiter
+    policy: TargetPolicy
+    runner: MonitorRunner
+    outbox: Outbox
 
     def submit(self, org_id: int, body: ScanCreate, *, key: KeyInfo | None = None) -> ScanInfo:
         """Validate, seal the credentials, queue the scan and hand it to a worker."""
@@ -78,6 +95,22 @@ class Service:
                     "wait, or ask for a key with a larger quota",
                     headers={"Retry-After": "3600"},
                 )
+        ready = self.prepare(org_id, body)
+        scan = self.repo.add_scan(
+            org_id,
+            scan_id=uuid.uuid4().hex,
+            url=ready.url,
+            key_id=key.id if key else None,
+            options=ready.options,
+            spec_document=ready.spec_text,
+            sealed=ready.sealed,
+        )
+        self.dispatcher.submit(scan.id)
+        return scan
+
+    def prepare(self, org_id: int, body: ScanCreate) -> Prepared:
+        """Check a scan request (the engine's rules, then the service's: public addresses,
+        verified domains) and seal its credentials."""
         headers = tuple((_header(n), v) for n, v in body.headers.items())
         identities = {i.name: _credential(i) for i in body.identities}
         spec_text = _spec_text(body.spec)
@@ -102,18 +135,25 @@ class Service:
             "identities": [{"name": i.name, "owns": list(i.owns)} for i in body.identities],
         }
         secret = any(c.headers or c.query for c in identities.values()) or bool(headers)
-        sealed = self.sealer.seal(headers, identities) if secret else None
-        scan = self.repo.add_scan(
-            org_id,
-            scan_id=uuid.uuid4().hex,
-            url=body.url,
-            key_id=key.id if key else None,
-            options=options,
-            spec_document=spec_text,
-            sealed=sealed,
+        needs = needs_verified_domain(options, credentials=secret)
+        refusal = self.policy.refusal(
+            body.url,
+            spec_url=body.spec_url,
+            verified=self.repo.verified_domains(org_id) if needs else None,
         )
-        self.dispatcher.submit(scan.id)
-        return scan
+        if refusal is not None:
+            raise Problem(403, refusal)
+        sealed = self.sealer.seal(headers, identities) if secret else None
+        return Prepared(url=body.url, options=options, spec_text=spec_text, sealed=sealed)
+
+    def lasting_key(self, what: str) -> None:
+        """Refuse to keep ``what`` sealed when the sealing key dies with this process."""
+        if self.sealer.ephemeral:
+            raise Problem(
+                409,
+                f"{what} sealed with MIDDLEBRICK_SECRET_KEY, which is not set: create one with "
+                "`middlebrick keys secret`, set it in the service's environment and restart it",
+            )
 
     def scan(self, org_id: int, scan_id: str) -> ScanInfo:
         """One of the organisation's scans; 404 otherwise."""

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from middlebrick.domains import DomainVerifier
 from middlebrick.jobs.runner import JobSettings
 
 __all__ = ["ServiceSettings"]
@@ -27,3 +28,9 @@ class ServiceSettings:
     session_hours: int = 12
     reap_every: float = 5.0
     jobs: JobSettings = field(default_factory=lambda: JobSettings(stale_after=_stale_after()))
+    # The administrator's choice: scan targets, verify domains and deliver webhooks at loopback
+    # and private addresses (docs/server.md).
+    allow_private: bool = False
+    verifier: DomainVerifier = field(default_factory=DomainVerifier)  # its DNS resolver
+    secret_key: str | None = None  # None: MIDDLEBRICK_SECRET_KEY
+    schedule_every: float = 30.0  # seconds between the in-process scheduler's passes

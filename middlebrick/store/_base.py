@@ -25,3 +25,19 @@ class Store:
     def close(self) -> None:
         """Release the connections."""
         self.engine.dispose()
+
+
+def ensure_target(session: OrmSession, org_id: int, url: str) -> int:
+    """The id of the organisation's target ``url``, made on first use."""
+    from sqlalchemy import select
+
+    from middlebrick.store.models import Target
+    from middlebrick.store.records import now
+
+    found = session.scalar(select(Target.id).where(Target.org_id == org_id, Target.url == url))
+    if found is not None:
+        return found
+    target = Target(org_id=org_id, url=url, created_at=now())
+    session.add(target)
+    session.flush()
+    return target.id

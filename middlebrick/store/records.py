@@ -124,3 +124,87 @@ class FindingLine:
     confidence: str
     operation: str
     title: str
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    """A domain an organisation asked to verify: verified (how, when) or why not yet."""
+
+    id: int
+    name: str
+    method: str | None
+    verified_at: datetime | None
+    checked_at: datetime | None
+    reason: str | None
+    created_at: datetime
+
+    @property
+    def verified(self) -> bool:
+        """Whether a check succeeded."""
+        return self.verified_at is not None
+
+
+@dataclass(frozen=True)
+class MonitorInfo:
+    """A monitor: its target and scan options, schedule, alert rules and next run.
+
+    ``spec_document`` and ``sealed_credentials`` are for starting runs; no answer shows them.
+    """
+
+    id: int
+    org_id: int
+    target_id: int
+    target: str
+    name: str
+    schedule: str
+    options: dict[str, Any]
+    rules: dict[str, Any]
+    enabled: bool
+    next_run_at: datetime
+    last_run_at: datetime | None
+    created_at: datetime
+    spec_document: str | None = field(default=None, repr=False)
+    sealed_credentials: bytes | None = field(default=None, repr=False)
+
+
+RunStatus = Literal["running", "completed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One run of a monitor, with its scan's score once it has one."""
+
+    id: int
+    monitor_id: int
+    scan_id: str | None
+    previous_scan_id: str | None
+    trigger: str
+    status: RunStatus
+    reason: str | None
+    diff: dict[str, Any] | None
+    events: tuple[str, ...]
+    created_at: datetime
+    finished_at: datetime | None
+    score: int | None = None
+    grade: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """A webhook endpoint as pages show it: its origin, never its URL or secret."""
+
+    id: int
+    org_id: int
+    name: str
+    origin: str
+    format: str
+    events: tuple[str, ...] | None  # None: every event type
+    failures: int
+    disabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    sealed: bytes = field(default=b"", repr=False)
+
+    def takes(self, event_type: str) -> bool:
+        """Whether the endpoint subscribed to ``event_type``."""
+        return self.events is None or event_type in self.events

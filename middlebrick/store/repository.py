@@ -1,4 +1,5 @@
-"""Every query of the service, and only here (with its two parts, ``_accounts`` and ``_jobs``).
+"""Every query of the service, and only here (with its parts: ``_accounts``, ``_jobs``,
+``_monitors``, ``_webhooks`` and ``_domains``).
 
 Queries about an organisation's data take its id: scans, targets, reports and events are only
 ever read or changed through a query that names the organisation, so one organisation's key or
@@ -16,7 +17,11 @@ from sqlalchemy import Select, delete, func, select
 
 from middlebrick.report import Report
 from middlebrick.store._accounts import Accounts
+from middlebrick.store._base import ensure_target
+from middlebrick.store._domains import Domains
 from middlebrick.store._jobs import Jobs
+from middlebrick.store._monitors import Monitors
+from middlebrick.store._webhooks import Webhooks
 from middlebrick.store.models import FindingRow, ReportRow, Scan, ScanEvent, Target
 from middlebrick.store.records import (
     EventLine,
@@ -33,8 +38,9 @@ __all__ = ["Repository"]
 _HISTORY = 50  # scans of a target's trend
 
 
-class Repository(Accounts, Jobs):
-    """The store's queries over one SQLAlchemy engine: accounts, jobs, scans and targets."""
+class Repository(Accounts, Jobs, Monitors, Webhooks, Domains):
+    """The store's queries over one SQLAlchemy engine: accounts, jobs, scans and targets,
+    monitors, webhooks and domains."""
 
     def add_scan(
         self,
@@ -49,15 +55,10 @@ class Repository(Accounts, Jobs):
     ) -> ScanInfo:
         """Queue a scan of ``url`` for the organisation (its target is made on first use)."""
         with self._tx() as s:
-            target = s.scalar(select(Target).where(Target.org_id == org_id, Target.url == url))
-            if target is None:
-                target = Target(org_id=org_id, url=url, created_at=now())
-                s.add(target)
-                s.flush()
             scan = Scan(
                 id=scan_id,
                 org_id=org_id,
-                target_id=target.id,
+                target_id=ensure_target(s, org_id, url),
                 api_key_id=key_id,
                 status="queued",
                 options=json.dumps(options),
@@ -76,6 +77,16 @@ class Repository(Accounts, Jobs):
         """One of the organisation's scans."""
         with self._tx() as s:
             row = s.execute(_scans(org_id).where(Scan.id == scan_id)).first()
+            return None if row is None else _scan_info(row[0], row[1])
+
+    def scan_of_job(self, scan_id: str) -> ScanInfo | None:
+        """A scan by the id the service handed to a worker (for the events of its end)."""
+        with self._tx() as s:
+            row = s.execute(
+                select(Scan, Target.url)
+                .join(Target, Target.id == Scan.target_id)
+                .where(Scan.id == scan_id)
+            ).first()
             return None if row is None else _scan_info(row[0], row[1])
 
     def scans(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -56,20 +57,32 @@ class Sealer:
             "headers": [list(pair) for pair in headers],
             "identities": {name: c.model_dump(mode="json") for name, c in identities.items()},
         }
-        return self._fernet.encrypt(json.dumps(payload).encode("utf-8"))
+        return self.seal_value(payload)
 
     def open(self, token: bytes) -> Sealed:
         """The credentials sealed in ``token``; a ``UsageError`` when this key cannot open it."""
-        try:
-            payload = json.loads(self._fernet.decrypt(token))
-        except InvalidToken:
-            raise UsageError(
-                "the scan's credentials cannot be opened with this key "
-                f"({'a key of a process that has since stopped' if self.ephemeral else SECRET_ENV}"
-                "); submit the scan again"
-            ) from None
+        payload = self.open_value(
+            token, what="the scan's credentials", remedy="submit the scan again"
+        )
         headers = tuple((str(n), str(v)) for n, v in payload["headers"])
         identities = {
             name: Credential.model_validate(value) for name, value in payload["identities"].items()
         }
         return headers, identities
+
+    def seal_value(self, value: dict[str, Any]) -> bytes:
+        """Any JSON object (a webhook endpoint's URL and secret) as a token."""
+        return self._fernet.encrypt(json.dumps(value).encode("utf-8"))
+
+    def open_value(self, token: bytes, *, what: str, remedy: str) -> dict[str, Any]:
+        """The object sealed in ``token``; a ``UsageError`` naming ``what`` and the ``remedy``
+        when this key cannot open it."""
+        try:
+            payload: dict[str, Any] = json.loads(self._fernet.decrypt(token))
+        except InvalidToken:
+            raise UsageError(
+                f"{what} cannot be opened with this key "
+                f"({'a key of a process that has since stopped' if self.ephemeral else SECRET_ENV}"
+                f"); {remedy}"
+            ) from None
+        return payload

@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, Route, expect
 
-from middlebrick.server import ServiceSettings
 from middlebrick.store import Repository, open_store
 from middlebrick.store.records import now
 from tests.integration.test_cli import _serve
 from tests.integration.twin_app import TOKEN, make_app
 from tests.render.sample import ATTRIBUTE_BREAK, SCRIPT, hostile_finding, sample_report
-from tests.server.conftest import PASSWORD, Org, make_org, run_server, slow_app
+from tests.server.conftest import PASSWORD, Org, make_org, run_server, service_settings, slow_app
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +42,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     org = make_org(repo, "Acme")
     for target in _serve(make_app(vulnerable=True)):
         for slow in _serve(slow_app(vulnerable=True, delay=0.2)):
-            for url in run_server(ServiceSettings(database_url=database)):
+            for url in run_server(service_settings(database)):
                 yield Site(url=url, repo=repo, org=org, target=target, slow=slow)
     repo.close()
 

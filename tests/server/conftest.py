@@ -26,6 +26,7 @@ from aiohttp import web
 from middlebrick.server import ServiceSettings, create_app
 from middlebrick.server.auth import digest, hash_password, new_key
 from middlebrick.store import Repository, open_store
+from middlebrick.store.sealing import new_secret
 from tests.integration.test_cli import _serve
 from tests.integration.twin_app import TOKEN, make_app
 
@@ -83,7 +84,17 @@ class Running:
         raise AssertionError(f"scan {scan_id} did not end within {timeout} s")
 
 
-def make_org(repo: Repository, name: str, *, rate_limit: int = 10_000, daily: int = 1000) -> Org:
+def make_org(
+    repo: Repository,
+    name: str,
+    *,
+    rate_limit: int = 10_000,
+    daily: int = 1000,
+    verified: tuple[str, ...] = ("127.0.0.1",),
+) -> Org:
+    """An organisation with a key and a log-in; ``verified`` are domains marked as verified
+    (by file), so its authenticated scans of loopback targets are allowed. Verification itself
+    is tested end to end in test_domains_service.py."""
     org_id = repo.organisation(name, create=True)
     assert org_id is not None
     key = new_key()
@@ -97,6 +108,9 @@ def make_org(repo: Repository, name: str, *, rate_limit: int = 10_000, daily: in
     )
     email = f"{name.lower()}@example.org"
     repo.add_user(org_id, email, hash_password(PASSWORD))
+    for domain in verified:
+        added = repo.add_domain(org_id, domain)
+        repo.record_check(org_id, added.id, verified=True, method="file", reason="file matches")
     return Org(id=org_id, name=name, key=key, email=email)
 
 
@@ -117,6 +131,17 @@ def postgres_database() -> Iterator[str]:
             yield f"postgresql+psycopg://root@127.0.0.1:5432/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+SECRET_KEY = new_secret()  # a lasting sealing key: monitors with credentials and webhooks need one
+
+
+def service_settings(database_url: str, **changes: Any) -> ServiceSettings:
+    """The test service's settings: every test target is on loopback, which the administrator
+    allows here (``--allow-private``)."""
+    return ServiceSettings(
+        database_url=database_url, workers=2, allow_private=True, secret_key=SECRET_KEY, **changes
+    )
 
 
 def run_server(settings: ServiceSettings) -> Iterator[str]:
@@ -186,7 +211,7 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[st
 def service(database_url: str) -> Iterator[Running]:
     repo = open_store(database_url)
     a, b = make_org(repo, "Acme"), make_org(repo, "Bravo")
-    for url in run_server(ServiceSettings(database_url=database_url, workers=2)):
+    for url in run_server(service_settings(database_url)):
         yield Running(url=url, database_url=database_url, repo=repo, a=a, b=b)
     repo.close()
 

@@ -32,6 +32,11 @@ TABLES = {
     "scan_events",
     "findings",
     "reports",
+    "domains",
+    "monitors",
+    "monitor_runs",
+    "webhook_endpoints",
+    "webhook_deliveries",
     "alembic_version",
 }
 
@@ -59,11 +64,37 @@ def test_migrations_upgrade_an_empty_database_to_the_models(
     with repo.engine.connect() as connection:
         assert set(inspect(connection).get_table_names()) >= TABLES
         assert (
-            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         )
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
     open_store(empty_url).close()  # a second start finds nothing to do
+
+
+def test_migration_0002_upgrades_a_store_of_the_first_version_keeping_its_rows(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from middlebrick.store.database import _MIGRATIONS, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'v1.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text("INSERT INTO organisations (name, created_at) VALUES ('old', '2026-01-01')")
+        )
+    engine.dispose()
+    repo = open_store(f"sqlite:///{tmp_path / 'v1.db'}")
+    org = repo.organisation("old")
+    assert org is not None and repo.domains(org) == []
+    assert repo.domain_token(org, lambda: "token-1") == "token-1"
+    assert repo.domain_token(org, lambda: "token-2") == "token-1"  # made once, then kept
+    repo.close()
 
 
 class _Recorder:

@@ -79,7 +79,7 @@ def test_in_process_scan_survives_the_service_being_killed(tmp_path: Path, slow_
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"MIDDLEBRICK_STALE_AFTER": "6"}
-    args = ["serve", "--port", str(port), "--database-url", database]
+    args = ["serve", "--port", str(port), "--database-url", database, "--allow-private"]
     first = _start(args, env)
     try:
         _wait_up(url)
@@ -129,7 +129,9 @@ def celery_service(
     os.environ.update(env)
     repo = open_store(database)
     org = make_org(repo, "Acme")
-    settings = ServiceSettings(database_url=database, broker=BROKER, reap_every=1.0)
+    settings = ServiceSettings(
+        database_url=database, broker=BROKER, reap_every=1.0, allow_private=True
+    )
     try:
         for url in run_server(settings):
             yield url, database, repo, org, env
