@@ -30,10 +30,7 @@ __all__ = [
     "RunOut",
 ]
 
-SCHEDULE = Field(
-    max_length=100,
-    description="every-6-hours, daily, weekly, monthly, or a 5-field cron expression in UTC",
-)
+_SCHEDULE = "every-6-hours, daily, weekly, monthly, or a 5-field cron expression in UTC"
 
 
 class _Model(BaseModel):
@@ -45,7 +42,7 @@ class MonitorCreate(ScanCreate):
     which changes raise events."""
 
     name: str = Field(min_length=1, max_length=100)
-    schedule: str = SCHEDULE
+    schedule: str = Field(max_length=100, description=_SCHEDULE)
     rules: AlertRules = Field(default_factory=AlertRules)
     enabled: bool = True
 
@@ -54,7 +51,7 @@ class MonitorUpdate(_Model):
     """What a monitor may change; its target and scan options are fixed (make a new one)."""
 
     name: str | None = Field(None, min_length=1, max_length=100)
-    schedule: str | None = SCHEDULE
+    schedule: str | None = Field(None, max_length=100, description=_SCHEDULE)
     rules: AlertRules | None = None
     enabled: bool | None = None
 

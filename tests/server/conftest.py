@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +251,79 @@ def sqlite_files_hold(database_url: str, secret: str) -> bool:
     files = [str(p) for p in path.parent.glob(path.name + "*")]
     found = subprocess.run(["grep", "-l", "-F", "-a", secret, *files], capture_output=True)
     return found.returncode == 0
+
+
+@dataclass
+class Hooks:
+    """A webhook receiver on loopback: answers the statuses of ``script`` in turn (then 200)
+    and keeps every request it got (headers and raw body)."""
+
+    script: list[int] = field(default_factory=list)
+    got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+    def app(self) -> web.Application:
+        async def handle(request: web.Request) -> web.Response:
+            body = await request.read()
+            self.got.append((dict(request.headers), body))
+            return web.Response(status=self.script.pop(0) if self.script else 200)
+
+        app = web.Application()
+        app.router.add_post("/hooks", handle)
+        return app
+
+    def wait(self, count: int, timeout: float = 60) -> list[tuple[dict[str, str], bytes]]:
+        """The requests once there are ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        while len(self.got) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.got)} of {count} webhook requests arrived")
+            time.sleep(0.1)
+        return self.got
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    receiver = Hooks()
+    for base in _serve(receiver.app()):
+        receiver.url = f"{base}/hooks"
+        yield receiver
+
+
+class SwitchTarget:
+    """The twin API on one loopback port, switched between its fixed and vulnerable variants
+    (the same target getting worse or better between two monitor runs)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner: web.AppRunner | None = None
+
+    def serve(self, *, vulnerable: bool) -> None:
+        async def swap() -> None:
+            if self._runner is not None:
+                await self._runner.cleanup()
+            self._runner = web.AppRunner(make_app(vulnerable=vulnerable), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+            await site.start()
+
+        asyncio.run_coroutine_threadsafe(swap(), self._loop).result(15)
+
+    def close(self) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(15)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+
+@pytest.fixture
+def switch_target() -> Iterator[SwitchTarget]:
+    target = SwitchTarget()
+    target.serve(vulnerable=False)
+    yield target
+    target.close()
