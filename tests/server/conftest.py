@@ -139,9 +139,8 @@ SECRET_KEY = new_secret()  # a lasting sealing key: monitors with credentials an
 def service_settings(database_url: str, **changes: Any) -> ServiceSettings:
     """The test service's settings: every test target is on loopback, which the administrator
     allows here (``--allow-private``)."""
-    return ServiceSettings(
-        database_url=database_url, workers=2, allow_private=True, secret_key=SECRET_KEY, **changes
-    )
+    values: dict[str, Any] = {"workers": 2, "allow_private": True, "secret_key": SECRET_KEY}
+    return ServiceSettings(database_url=database_url, **(values | changes))
 
 
 def run_server(settings: ServiceSettings) -> Iterator[str]:
