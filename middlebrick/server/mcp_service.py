@@ -3,9 +3,10 @@
 
 ``build_server(...).streamable_http_app()`` gives the SDK's app; a gate in front of it takes
 the key from ``X-API-Key`` or ``Authorization: Bearer`` exactly as the REST API does (401 as a
-problem document without one, the key's rate limit counted) and leaves the caller in the
-request's state, where each tool call finds it: its scans are submitted, read and listed in
-that organisation through the same ``Service`` as the API. The transport is stateless (every
+problem document without one, the key's rate limit counted) and leaves a back-end for the
+caller in the request's state, where each tool call finds it: its scans are submitted, read
+and listed in that organisation through the same ``Service`` as the API (same rules, quota and
+policy). The transport is stateless (every
 POST stands alone), so any process of the service can answer any call.
 """
 
@@ -33,7 +34,7 @@ from middlebrick.server.service import Service
 __all__ = ["PATH", "ServiceBackend", "mount_mcp"]
 
 PATH = "/mcp"
-_STATE = "middlebrick_caller"
+_STATE = "middlebrick_backend"
 _POLL_S = 0.5
 T = TypeVar("T")
 
@@ -107,12 +108,11 @@ class ServiceBackend:
 
 
 def _backend(ctx: ToolContext) -> ServiceBackend:
-    request = ctx.request_context.request
-    caller = getattr(getattr(request, "state", None), _STATE, None)
-    if not isinstance(request, Request) or not isinstance(caller, Caller):
+    """The back-end the gate left in the state of this call's HTTP request."""
+    backend = getattr(getattr(ctx.request_context.request, "state", None), _STATE, None)
+    if not isinstance(backend, ServiceBackend):
         raise UsageError("this MCP endpoint needs the service's API key")
-    svc: Service = request.app.state.service
-    return ServiceBackend(svc, caller)
+    return backend
 
 
 class _Gate:
@@ -130,7 +130,7 @@ class _Gate:
             response = problem_response(request, exc.status, exc.detail, exc.headers)
             await response(scope, receive, send)
             return
-        setattr(request.state, _STATE, caller)
+        setattr(request.state, _STATE, ServiceBackend(svc, caller))
         await self.app(scope, receive, send)
 
 
