@@ -18,6 +18,8 @@ from middlebrick.server.auth import check_csrf
 from middlebrick.server.dashboard import Svc, Who, page, scan_fields, sentence
 from middlebrick.server.monitoring_schemas import EndpointCreate, MonitorCreate, MonitorUpdate
 from middlebrick.server.problems import Problem
+from middlebrick.server.service import Service
+from middlebrick.store.records import EndpointInfo, SessionInfo
 from middlebrick.webhooks import EVENT_TYPES
 
 __all__ = ["router"]
@@ -125,9 +127,20 @@ def run_page(request: Request, monitor_id: int, run_id: int, svc: Svc, who: Who)
 
 
 @router.get("/webhooks")
-def webhooks_page(
-    request: Request, svc: Svc, who: Who, error: str | None = None, **shown: Any
+def webhooks_page(request: Request, svc: Svc, who: Who) -> HTMLResponse:
+    return _webhooks(request, svc, who)
+
+
+def _webhooks(
+    request: Request,
+    svc: Service,
+    who: SessionInfo,
+    *,
+    error: str | None = None,
+    created: EndpointInfo | None = None,
+    secret: str | None = None,
 ) -> HTMLResponse:
+    """The endpoints page; just after a creation, with the new endpoint's secret (once)."""
     return page(
         request,
         "webhooks.html",
@@ -135,8 +148,8 @@ def webhooks_page(
         endpoints=svc.repo.endpoints(who.org_id),
         event_types=EVENT_TYPES,
         error=error,
-        created=shown.get("created"),
-        secret=shown.get("secret"),
+        created=created,
+        secret=secret,
     )
 
 
@@ -155,8 +168,8 @@ async def create_endpoint(request: Request, svc: Svc, who: Who) -> Response:
         )
         info, secret = m.create_endpoint(svc, who.org_id, body)
     except _REFUSED as exc:
-        return webhooks_page(request, svc, who, error=_url_free(exc))
-    return webhooks_page(request, svc, who, created=info, secret=secret)
+        return _webhooks(request, svc, who, error=_url_free(exc))
+    return _webhooks(request, svc, who, created=info, secret=secret)
 
 
 @router.get("/webhooks/{endpoint_id}")

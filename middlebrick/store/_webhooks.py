@@ -140,17 +140,26 @@ class Webhooks(Store):
             )
 
     def set_endpoint_health(self, endpoint_id: int, health: EndpointHealth) -> None:
-        """Replace the endpoint's failure streak and disabled state."""
+        """Set whether the endpoint is disabled (and why); a health without failures also ends
+        the failure streak, which otherwise only ``add_endpoint_failure`` moves."""
+        values: dict[str, object] = {"disabled": health.disabled, "disabled_reason": health.reason}
+        if health.consecutive_failures == 0:
+            values["failures"] = 0
+        with self._tx() as s:
+            s.execute(
+                update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).values(**values)
+            )
+
+    def add_endpoint_failure(self, endpoint_id: int) -> EndpointHealth:
+        """Count one more failed delivery in a row (one UPDATE: concurrent deliveries each
+        count); the health after it."""
         with self._tx() as s:
             s.execute(
                 update(WebhookEndpoint)
                 .where(WebhookEndpoint.id == endpoint_id)
-                .values(
-                    failures=health.consecutive_failures,
-                    disabled=health.disabled,
-                    disabled_reason=health.reason,
-                )
+                .values(failures=WebhookEndpoint.failures + 1)
             )
+        return self.endpoint_health(endpoint_id)
 
 
 def _endpoint(row: WebhookEndpoint) -> EndpointInfo:
@@ -208,3 +217,7 @@ class DeliveryLog:
     async def set_health(self, endpoint_id: str, health: EndpointHealth) -> None:
         """Replace the endpoint's health."""
         await asyncio.to_thread(self.repo.set_endpoint_health, int(endpoint_id), health)
+
+    async def add_failure(self, endpoint_id: str) -> EndpointHealth:
+        """Count one more failed delivery in a row, atomically."""
+        return await asyncio.to_thread(self.repo.add_endpoint_failure, int(endpoint_id))

@@ -158,6 +158,10 @@ class DeliveryStore(Protocol):
     async def set_health(self, endpoint_id: str, health: EndpointHealth) -> None:
         """Replace the endpoint's health."""
 
+    async def add_failure(self, endpoint_id: str) -> EndpointHealth:
+        """Count one more failed delivery in a row, atomically (deliveries to one endpoint may
+        run at the same time); the health after it."""
+
 
 class MemoryStore:
     """A ``DeliveryStore`` in memory, for the CLI and the tests."""
@@ -187,6 +191,12 @@ class MemoryStore:
     async def set_health(self, endpoint_id: str, health: EndpointHealth) -> None:
         """Replace the endpoint's health."""
         self._health[endpoint_id] = health.model_copy()
+
+    async def add_failure(self, endpoint_id: str) -> EndpointHealth:
+        """Count one more failed delivery in a row."""
+        health = self._health.setdefault(endpoint_id, EndpointHealth())
+        health.consecutive_failures += 1
+        return health.model_copy()
 
 
 Notice = Callable[[Endpoint, str], Awaitable[None]]
@@ -273,16 +283,14 @@ class Deliverer:
                 break
             await self._sleep(self.policy.delay(number, outcome.retry_after))
         await self.store.save(delivery)
-        await self._record_health(endpoint, delivery, health)
+        await self._record_health(endpoint, delivery)
         return delivery
 
-    async def _record_health(
-        self, endpoint: Endpoint, delivery: Delivery, health: EndpointHealth
-    ) -> None:
+    async def _record_health(self, endpoint: Endpoint, delivery: Delivery) -> None:
         if delivery.state == "delivered":
             await self.store.set_health(endpoint.id, EndpointHealth())
             return
-        health.consecutive_failures += 1
+        health = await self.store.add_failure(endpoint.id)
         if health.consecutive_failures >= self.disable_after and not health.disabled:
             last = delivery.attempts[-1]
             why = f"HTTP {last.status}" if last.error is None else last.error
@@ -294,8 +302,6 @@ class Deliverer:
             await self.store.set_health(endpoint.id, health)
             if self._on_disabled is not None:
                 await self._on_disabled(endpoint, health.reason)
-            return
-        await self.store.set_health(endpoint.id, health)
 
     async def _attempt(self, endpoint: Endpoint, delivery: Delivery, number: int) -> _Outcome:
         body = delivery.body.encode()

@@ -219,3 +219,18 @@ def test_bad_endpoint_is_a_problem_that_does_not_echo_the_url(
         response = http.post("/api/v1/webhooks", json={"name": "x", **body})
     assert response.status_code == 422 and detail in response.json()["detail"]
     assert "hooks.example.org" not in response.text
+
+
+def test_failed_deliveries_running_at_the_same_time_each_count(
+    service: Running, hooks: Hooks
+) -> None:
+    org = service.org("Concurrent")
+    hooks.script = [400] * 100
+    endpoint = _endpoint(service, org, hooks.url)
+    with service.client(org) as http:
+        for _ in range(5):  # five scans end together: their deliveries overlap
+            http.post("/api/v1/scans", json={"url": UNREACHABLE})
+    _log(service, org, endpoint["id"], 5)
+    with service.client(org) as http:
+        state = http.get(f"/api/v1/webhooks/{endpoint['id']}").json()
+    assert state["failures"] == 5 and state["disabled"] is True

@@ -326,3 +326,10 @@ async def test_deliverer_refuses_a_receiver_that_is_not_public_unless_allowed(
     assert delivery is not None and delivery.state == "failed" and receiver.seen == []
     assert len(delivery.attempts) == 1  # not retried: it will not become public
     assert (delivery.attempts[0].error or "").startswith("the receiver is not at a public address")
+
+
+async def test_memory_store_counts_each_failure_of_deliveries_running_together() -> None:
+    store = MemoryStore()
+    counted = await asyncio.gather(*(store.add_failure("ep-1") for _ in range(7)))
+    assert sorted(h.consecutive_failures for h in counted) == list(range(1, 8))
+    assert (await store.health("ep-1")).consecutive_failures == 7
