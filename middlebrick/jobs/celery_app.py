@@ -8,12 +8,13 @@ reaper requeues a scan whose heartbeat stopped sooner than that. The task is ide
 
 Two more tasks: ``middlebrick.deliver`` (one webhook delivery, the same job as the embedded
 service's) and ``middlebrick.run_monitors`` (the scheduler's pass), which Celery beat sends every
-``BEAT_EVERY_S`` seconds when one worker runs with ``--beat``.
+30 seconds (``MIDDLEBRICK_BEAT_EVERY``) when one worker runs with ``--beat``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from middlebrick.errors import UsageError
@@ -40,7 +41,7 @@ __all__ = [
 TASK = "middlebrick.run_scan"
 DELIVER = "middlebrick.deliver"
 MONITORS = "middlebrick.run_monitors"
-BEAT_EVERY_S = 30.0
+BEAT_EVERY_ENV = "MIDDLEBRICK_BEAT_EVERY"  # seconds between two passes (default 30)
 VISIBILITY_TIMEOUT_S = 3600  # longer than any scan's time budget
 
 
@@ -75,7 +76,7 @@ def make_celery(
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         beat_scheduler="celery.beat:Scheduler",  # the schedule lives in the store, not a file
-        beat_schedule={"middlebrick-monitors": {"task": MONITORS, "schedule": BEAT_EVERY_S}},
+        beat_schedule={"middlebrick-monitors": {"task": MONITORS, "schedule": _beat_every()}},
     )
     state: dict[str, Any] = {}
 
@@ -111,6 +112,13 @@ def make_celery(
         return len(due(repo, runner, now()))
 
     return app
+
+
+def _beat_every() -> float:
+    try:
+        return max(1.0, float(os.environ.get(BEAT_EVERY_ENV, "30")))
+    except ValueError:
+        raise UsageError(f"{BEAT_EVERY_ENV} must be a number of seconds") from None
 
 
 class CeleryDispatcher:

@@ -1,5 +1,6 @@
 """A worker killed mid-scan loses no scan: the in-process pool (the service itself killed and
-started again) and Celery workers on the machine's Redis (a worker killed, another started)."""
+started again) and Celery workers on the machine's Redis (a worker killed, another started).
+With a broker, Celery beat runs the monitors' scheduler and workers deliver the webhooks."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ import pytest
 from middlebrick.server import ServiceSettings
 from middlebrick.store import Repository, open_store
 from middlebrick.store.sealing import new_secret
+from middlebrick.webhooks import HEADER, parse_event, verify
 from tests.integration.twin_app import TOKEN
-from tests.server.conftest import Org, free_port, make_org, run_server, sqlite_files_hold
+from tests.server.conftest import Hooks, Org, free_port, make_org, run_server, sqlite_files_hold
 
 REDIS_DB = 11  # a database number of its own on the machine's Redis, emptied before and after
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
@@ -193,3 +195,30 @@ def test_celery_app_acknowledges_late_and_requeues_lost_tasks() -> None:
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
     assert app.conf.worker_prefetch_multiplier == 1
     assert app.conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_S
+
+
+def test_celery_beat_runs_a_due_monitor_and_a_worker_delivers_its_webhook(
+    celery_service: tuple[str, str, Repository, Org, dict[str, str]],
+    target_url: str,
+    hooks: Hooks,
+) -> None:
+    url, database, _, org, env = celery_service
+    with httpx.Client(base_url=url, headers=org.headers, timeout=30) as http:
+        endpoint = http.post("/api/v1/webhooks", json={"name": "h", "url": hooks.url}).json()
+        monitor = http.post(
+            "/api/v1/monitors", json={"name": "beat", "url": target_url, "schedule": "daily"}
+        ).json()
+        assert http.get(f"/api/v1/monitors/{monitor['id']}/runs").json()["items"] == []
+    args = ["worker", "--broker", BROKER, "--database-url", database, "--beat", "--allow-private"]
+    worker = _start(args, {**env, "MIDDLEBRICK_BEAT_EVERY": "1"})
+    try:
+        [(headers, body)] = hooks.wait(1, timeout=120)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    verify(body, headers[HEADER], endpoint["secret"])
+    event = parse_event(body)
+    with httpx.Client(base_url=url, headers=org.headers, timeout=30) as http:
+        runs = http.get(f"/api/v1/monitors/{monitor['id']}/runs").json()["items"]
+    assert len(runs) == 1 and runs[0]["trigger"] == "schedule"
+    assert event.type == "scan.completed" and event.data.scan_id == runs[0]["scan_id"]
