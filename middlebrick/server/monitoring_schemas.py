@@ -189,7 +189,9 @@ class DomainOut(_Model):
 
 
 class DomainList(_Model):
-    """The organisation's verification token and its domains."""
+    """The organisation's verification value and its domains."""
 
-    token: str
+    verification_value: str = Field(
+        description="the organisation's token: published in DNS or a file, it is public by design"
+    )
     items: list[DomainOut]

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import sessionmaker
+
+from middlebrick.store.models import Target
+from middlebrick.store.records import now
 
 
 class Store:
@@ -29,11 +32,6 @@ class Store:
 
 def ensure_target(session: OrmSession, org_id: int, url: str) -> int:
     """The id of the organisation's target ``url``, made on first use."""
-    from sqlalchemy import select
-
-    from middlebrick.store.models import Target
-    from middlebrick.store.records import now
-
     found = session.scalar(select(Target.id).where(Target.org_id == org_id, Target.url == url))
     if found is not None:
         return found

@@ -107,7 +107,7 @@ def test_authenticated_and_active_scans_need_a_verified_domain(site: Site, targe
 def test_dns_txt_record_verifies_a_domain_and_its_subdomains(site: Site) -> None:
     org = make_org(site.repo, "Dns", verified=())
     with site.client(org) as http:
-        token = http.get("/api/v1/domains").json()["token"]
+        token = http.get("/api/v1/domains").json()["verification_value"]
     site.zone.records[("api.example.test", "A")] = [A("127.0.0.1")]
     first = _verify(site, org, "API.Example.test.")
     assert first["domain"] == "api.example.test" and first["verified"] is False
@@ -126,7 +126,7 @@ def test_file_verifies_only_its_host_and_a_failed_check_withdraws_it(
 ) -> None:
     org = make_org(site.repo, "Filed", verified=())
     with site.client(org) as http:
-        token = http.get("/api/v1/domains").json()["token"]
+        token = http.get("/api/v1/domains").json()["verification_value"]
     site.file["token"] = token.encode()
     done = _verify(site, org, "127.0.0.1")
     assert done["verified"] is True and done["method"] == "file"
@@ -154,9 +154,9 @@ def test_domains_of_another_organisation_are_not_found(site: Site) -> None:
         assert http.post(f"/api/v1/domains/{added['id']}/verify").status_code == 404
         assert http.delete(f"/api/v1/domains/{added['id']}").status_code == 404
         assert http.get("/api/v1/domains").json()["items"] == []
-        other_token = http.get("/api/v1/domains").json()["token"]
+        other_token = http.get("/api/v1/domains").json()["verification_value"]
     with site.client(owner) as http:
-        assert http.get("/api/v1/domains").json()["token"] != other_token
+        assert http.get("/api/v1/domains").json()["verification_value"] != other_token
         assert http.delete(f"/api/v1/domains/{added['id']}").status_code == 204
 
 
