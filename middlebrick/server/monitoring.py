@@ -256,7 +256,9 @@ def resend(svc: Service, org_id: int, endpoint_id: int, delivery_id: str) -> Non
 def domain_list(svc: Service, org_id: int) -> DomainList:
     """The organisation's token and its domains, with how to verify each."""
     token = svc.repo.domain_token(org_id, new_token)
-    return DomainList(verification_value=token, items=[domain_out(d) for d in svc.repo.domains(org_id)])
+    return DomainList(
+        verification_value=token, items=[domain_out(d) for d in svc.repo.domains(org_id)]
+    )
 
 
 def add_domain(svc: Service, org_id: int, name: str) -> DomainInfo:
