@@ -75,6 +75,7 @@ def mount_static(app: FastAPI, folder: Path) -> None:
 
 
 def page(request: Request, name: str, who: SessionInfo | None, **context: Any) -> HTMLResponse:
+    """A dashboard page, with the notices of the organisation's disabled webhook endpoints."""
     notices = []
     if who is not None:  # endpoints that kept failing were disabled: say so on every page
         svc: Service = request.app.state.service
