@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from middlebrick.checks._dynamodb_probes import OPERATOR, Pool, Target, Verdict
+from middlebrick.checks._dynamodb_probes import OPERATOR, Verdict
 from middlebrick.checks._injection import Trio, outcome
+from middlebrick.checks._probe import Prober, Slot
 from middlebrick.findings import Confidence
 
 _NO_SUCH_VALUE = "mbzq-no-such-value"
@@ -18,7 +19,7 @@ Values = list[str] | Literal["drop", "keep"]
 _PROBES: tuple[tuple[str, Values], ...] = (("NOT_NULL", "drop"), ("GE", [" "]), ("NE", "keep"))
 
 
-async def operator(pool: Pool, target: Target) -> Verdict | None:
+async def operator(pool: Prober, target: Slot) -> Verdict | None:
     """Legacy conditions from client JSON: ``NOT_NULL``, ``GE " "`` or ``NE`` instead of ``EQ``.
 
     The next operator is tried only when the previous one was refused. Costs at most four

@@ -1,8 +1,8 @@
 """The follow-up probes of the DynamoDB injection family, one function per kind of flaw.
 
-Each takes a ``Target`` (a parameter with its baseline exchange) and a ``Pool`` of requests it
-may spend, and returns a ``Verdict`` only when a probe and its control differ the way the flaw
-predicts (see ``docs/checks/input_validation.md``).
+Each takes a ``Slot`` (a parameter with its baseline exchange) and the ``Prober`` that sends
+within the requests the check may still spend, and returns a ``Verdict`` only when a probe and
+its control differ the way the flaw predicts (see ``docs/checks/input_validation.md``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from middlebrick.checks._injection import (
     Trio,
@@ -20,10 +19,10 @@ from middlebrick.checks._injection import (
     server_error,
     signature_hits,
 )
+from middlebrick.checks._probe import Prober, Slot
 from middlebrick.checks._probes import BREAKER
-from middlebrick.checks.context import CheckContext
 from middlebrick.findings import Confidence
-from middlebrick.http.exchange import Exchange, Request
+from middlebrick.http.exchange import Exchange
 from middlebrick.spec.model import Operation
 
 OPERATOR = "input_validation.dynamodb-operator-injection"
@@ -54,34 +53,6 @@ _WORD = re.compile(r"[a-z][a-z0-9_-]{2,40}")
 _VERSION = re.compile(r"v\d+(?:\.\d+)?")
 
 
-class Target(Protocol):
-    """A parameter to probe: its name, the value the baseline sent, and how to replace it."""
-
-    @property
-    def name(self) -> str:
-        """The parameter's name (``body.field`` for a body field)."""
-        ...
-
-    @property
-    def value(self) -> str:
-        """The value the baseline sent."""
-        ...
-
-    @property
-    def operation(self) -> Operation:
-        """The operation it belongs to."""
-        ...
-
-    @property
-    def baseline(self) -> Exchange:
-        """The baseline exchange."""
-        ...
-
-    def set(self, value: str) -> Request | None:
-        """The baseline request with this parameter set to ``value``."""
-        ...
-
-
 @dataclass(frozen=True)
 class Verdict:
     """A confirmed injection: which flaw, the three exchanges, and what differed."""
@@ -92,31 +63,7 @@ class Verdict:
     confidence: Confidence
 
 
-class Pool:
-    """The follow-up requests a check may still spend on the whole scan."""
-
-    def __init__(self, ctx: CheckContext, size: int) -> None:
-        self.ctx = ctx
-        self.left = size
-
-    def has(self, count: int) -> bool:
-        """True when ``count`` more requests fit."""
-        return self.left >= count
-
-    async def send(self, request: Request) -> Exchange:
-        """Send one follow-up probe."""
-        self.left -= 1
-        return await self.ctx.send(request)
-
-    async def try_value(self, target: Target, value: str) -> Exchange | None:
-        """Send the baseline request with the target set to ``value``; ``None`` if impossible."""
-        request = target.set(value)
-        if request is None or not self.has(1):
-            return None
-        return await self.send(request)
-
-
-async def breaker_families(pool: Pool, target: Target) -> list[str]:
+async def breaker_families(pool: Prober, target: Slot) -> list[str]:
     """Send the breaker ``'")(`` and say which follow-ups its answer calls for.
 
     ``table`` when the name says table or index, then the kinds whose DynamoDB messages the
@@ -128,7 +75,7 @@ async def breaker_families(pool: Pool, target: Target) -> list[str]:
     request = target.set(BREAKER)
     if request is None:
         return families
-    breaker = await pool.ctx.send(request)
+    breaker = await pool.send(request, charge=False)
     before = set(signature_hits(target.baseline, _FAMILIES))
     shown = [
         family
@@ -142,7 +89,7 @@ async def breaker_families(pool: Pool, target: Target) -> list[str]:
 
 
 async def follow_up(
-    pool: Pool, target: Target, families: list[str], candidates: list[str]
+    pool: Prober, target: Slot, families: list[str], candidates: list[str]
 ) -> Verdict | None:
     """Run the follow-ups of ``families`` in order; the first verdict wins."""
     for family in families:
@@ -157,7 +104,7 @@ async def follow_up(
     return None
 
 
-async def expression(pool: Pool, target: Target) -> Verdict | None:
+async def expression(pool: Prober, target: Slot) -> Verdict | None:
     """Names spliced into a DynamoDB expression: a syntax break, a reserved word, a tautology.
 
     Costs at most five requests.
@@ -208,7 +155,7 @@ async def expression(pool: Pool, target: Target) -> Verdict | None:
     )
 
 
-async def partiql(pool: Pool, target: Target) -> Verdict | None:
+async def partiql(pool: Prober, target: Slot) -> Verdict | None:
     """A value formatted into a PartiQL statement: a lone quote breaks it, a tautology widens it.
 
     The tautology is ``v' OR 'mb'<>'mc``; when that is refused, ``v' OR <name> IS NOT MISSING
@@ -257,7 +204,7 @@ async def partiql(pool: Pool, target: Target) -> Verdict | None:
     )
 
 
-async def table_name(pool: Pool, target: Target, candidates: Iterable[str]) -> Verdict | None:
+async def table_name(pool: Prober, target: Slot, candidates: Iterable[str]) -> Verdict | None:
     """A table (or index) named by the request: a missing name and an existing one differ.
 
     The missing name must draw DynamoDB's own answer (ResourceNotFoundException, a table-name
@@ -310,7 +257,7 @@ def table_candidates(operations: Iterable[Operation]) -> list[str]:
 
 
 async def _tautology(
-    pool: Pool, target: Target, probe_value: str, control_value: str
+    pool: Prober, target: Slot, probe_value: str, control_value: str
 ) -> _Tautology | bool:
     """Probe and control that differ by OR / AND; the probe must return more records.
 
@@ -337,7 +284,7 @@ class _Tautology:
     trio: Trio
 
 
-def _more_records_detail(target: Target, found: _Tautology, also: str = "") -> str:
+def _more_records_detail(target: Slot, found: _Tautology, also: str = "") -> str:
     trio = found.trio
     text = (
         f"{target.name}={found.probe_value!r} answered {outcome(trio.probe)} where the baseline "

@@ -1,4 +1,4 @@
-"""Shared by the input_validation probes: values placed byte-exact, records counted, outcomes told.
+"""Shared by the input_validation probes: records counted, outcomes told, the three exchanges.
 
 Every injection finding rests on three exchanges: the ``baseline`` (the operation as the
 baseline sent it), the ``probe`` (the value that should change the query's meaning or break its
@@ -8,13 +8,10 @@ and says what differed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
 
-from middlebrick.checks._probes import current_value, path_index, with_parameter
 from middlebrick.checks._signatures import (
     SCAN_HEAD,
     SCAN_TAIL,
@@ -23,98 +20,10 @@ from middlebrick.checks._signatures import (
     scan_text,
     signatures_for,
 )
-from middlebrick.http.exchange import Exchange, Request, Response
-from middlebrick.spec.model import Operation, Parameter
-from middlebrick.spec.values import serialize, value_for_parameter
+from middlebrick.http.exchange import Exchange, Response
 
 NOT_A_NUMBER = "abc"
 """What a numeric parameter gets to provoke a conversion error: letters."""
-
-_NUMBER = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?")
-_NUMERIC_TYPES = ("integer", "number")
-_PAGE_SIZE = re.compile(
-    r"(?i)limit|size|page|page_?size|per_?page|offset|max_?(?:results|items|keys)|count|top|skip"
-)
-
-
-@dataclass(frozen=True)
-class Slot:
-    """One parameter of one baselined operation, and the value the baseline sent for it."""
-
-    operation: Operation
-    baseline: Exchange
-    parameter: Parameter
-    value: str  # the baseline's value, or the one a probe fills in when the baseline had none
-
-    @property
-    def name(self) -> str:
-        """The parameter's name."""
-        return self.parameter.name
-
-    def set(self, value: str) -> Request | None:
-        """The baseline request with this parameter set to ``value`` (encoded as usual)."""
-        return with_parameter(self.baseline.request, self.operation, self.parameter, value)
-
-    def set_raw(self, raw: str) -> Request | None:
-        """The baseline request with this parameter set to ``raw``, already percent-encoded.
-
-        ``raw`` goes on the wire byte for byte: ``..%2f`` stays ``..%2f`` and ``%252f`` stays
-        double-encoded.
-        """
-        request = self.baseline.request
-        parts = urlsplit(request.url)
-        if self.parameter.location == "query":
-            pieces = [p for p in parts.query.split("&") if p] if parts.query else []
-            named = [unquote(p.split("=", 1)[0].replace("+", " ")) == self.name for p in pieces]
-            item = f"{quote(self.name, safe='')}={raw}"
-            if any(named):
-                pieces = [item if hit else p for p, hit in zip(pieces, named, strict=True)]
-            else:
-                pieces.append(item)
-            return request.with_url(parts._replace(query="&".join(pieces)).geturl())
-        if self.parameter.location == "path":
-            index = path_index(parts.path, self.operation.path, self.name)
-            if index is None:
-                return None
-            segments = parts.path.split("/")
-            segments[index] = raw
-            return request.with_url(parts._replace(path="/".join(segments)).geturl())
-        return None
-
-
-def slots(operation: Operation, baseline: Exchange, *, include_missing: bool = True) -> list[Slot]:
-    """The operation's path then query parameters, each with its baseline (or example) value.
-
-    A query parameter the baseline left out gets its example or schema value when
-    ``include_missing``; otherwise it is skipped.
-    """
-    found: list[Slot] = []
-    for parameter in (*operation.params("path"), *operation.params("query")):
-        value = current_value(baseline.request, operation, parameter)
-        if value is None:
-            if parameter.location == "path" or not include_missing:
-                continue
-            value = serialize(value_for_parameter(parameter))
-        found.append(Slot(operation, baseline, parameter, value))
-    return found
-
-
-def is_numeric(slot: Slot) -> bool:
-    """True when the parameter holds a number: by its schema, or by its baseline value."""
-    kind = slot.parameter.schema.get("type")
-    kinds = kind if isinstance(kind, list) else [kind]
-    return any(k in _NUMERIC_TYPES for k in kinds) or bool(_NUMBER.fullmatch(slot.value))
-
-
-def numeric_slots(operation: Operation, exchange: Exchange) -> list[Slot]:
-    """Up to two numeric (or page-size) path and query parameters of a baselined operation."""
-    found = [
-        slot
-        for slot in slots(operation, exchange)
-        if (is_numeric(slot) or _PAGE_SIZE.fullmatch(slot.name))
-        and not slot.value.lstrip().startswith(("{", "["))
-    ]
-    return found[:2]
 
 
 def records(response: Response | None) -> int | None:

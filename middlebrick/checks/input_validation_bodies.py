@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,17 +11,17 @@ from middlebrick.baseline import build_request
 from middlebrick.checks._dynamodb_probes import (
     EXPRESSION,
     PARTIQL,
-    Pool,
     Verdict,
     breaker_families,
     follow_up,
     table_candidates,
 )
 from middlebrick.checks._injection import Trio, answered, outcome, server_error, signature_hits
+from middlebrick.checks._probe import Prober, Slot, body_slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding
-from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.exchange import Headers, Request
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
 
@@ -39,36 +38,6 @@ FOLLOW_UPS = 40
 """Follow-up and control requests for the whole scan."""
 
 _OBJECT = {"mbzq": 1}
-
-
-@dataclass(frozen=True)
-class _Field:
-    """One top-level field of a JSON body, with the body the baseline sent."""
-
-    operation: Operation
-    baseline: Exchange
-    document: Mapping[str, Any]
-    key: str
-
-    @property
-    def name(self) -> str:
-        """``body.<field>``: how findings name it."""
-        return f"body.{self.key}"
-
-    @property
-    def value(self) -> str:
-        """The field's baseline value as text."""
-        value = self.document[self.key]
-        return value if isinstance(value, str) else json.dumps(value)
-
-    def set(self, value: str) -> Request | None:
-        """The baseline write with this field set to the string ``value``."""
-        return self.set_json(value)
-
-    def set_json(self, value: Any) -> Request:
-        """The baseline write with this field set to any JSON ``value``."""
-        body = json.dumps({**self.document, self.key: value}).encode()
-        return replace(self.baseline.request, body=body)
 
 
 @check(
@@ -93,7 +62,7 @@ async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     These requests write: use active mode on targets whose owner asked for it.
     """
-    pool = Pool(ctx, FOLLOW_UPS)
+    pool = Prober(ctx, FOLLOW_UPS)
     candidates = table_candidates(ctx.surface.operations)
     urls = _known_urls(ctx)
     harvested: dict[str, list[str]] = {}
@@ -112,28 +81,31 @@ async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
         )
         if not answered(baseline):
             continue
-        fields = [_Field(operation, baseline, document, key) for key in document]
-        for field in [f for f in fields if isinstance(document[f.key], str)][:FIELDS]:
+        fields = body_slots(operation, baseline, document)
+        for field in [f for f in fields if isinstance(document[f.parameter.name], str)][:FIELDS]:
             families = [f for f in await breaker_families(pool, field) if f != "table"]
             verdict = await follow_up(pool, field, families, candidates)
             if verdict is not None:
                 yield _finding(ctx, field, verdict)
-        typed = next((f for f in fields if _scalar(document[f.key])), None)
+        typed = next((f for f in fields if _scalar(document[f.parameter.name])), None)
         if typed is not None:
             finding = await _type_probe(ctx, pool, typed)
             if finding is not None:
                 yield finding
 
 
-async def _type_probe(ctx: CheckContext, pool: Pool, field: _Field) -> Finding | None:
-    value = field.document[field.key]
+async def _type_probe(ctx: CheckContext, pool: Prober, field: Slot) -> Finding | None:
+    value = (field.document or {})[field.parameter.name]
     wrong: Any = _OBJECT if isinstance(value, str) else "abc"
     right: Any = "mbzq" if isinstance(value, str) else value + 1
-    probe = await ctx.send(field.set_json(wrong))
+    wrong_request, right_request = field.set_json(wrong), field.set_json(right)
+    if wrong_request is None or right_request is None:
+        return None
+    probe = await ctx.send(wrong_request)
     failed = server_error(probe) or bool(signature_hits(probe, [_TYPE]))
     if not failed or server_error(field.baseline) or not pool.has(1):
         return None
-    control = await pool.send(field.set_json(right))
+    control = await pool.send(right_request.sent_fresh())
     if not answered(control) or signature_hits(control, [_TYPE]):
         return None
     trio = Trio(field.baseline, probe, control)
@@ -148,7 +120,7 @@ async def _type_probe(ctx: CheckContext, pool: Pool, field: _Field) -> Finding |
     )
 
 
-def _finding(ctx: CheckContext, field: _Field, verdict: Verdict) -> Finding:
+def _finding(ctx: CheckContext, field: Slot, verdict: Verdict) -> Finding:
     return ctx.finding(
         verdict.type_id,
         field.operation,

@@ -5,14 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from middlebrick.checks._injection import (
-    NOT_A_NUMBER,
-    first_match,
-    numeric_slots,
-    server_error,
-    signature_hits,
-    slots,
-)
+from middlebrick.checks._injection import NOT_A_NUMBER, first_match, server_error, signature_hits
+from middlebrick.checks._probe import numeric_slots, slots
 from middlebrick.checks._probes import BREAKER
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check

@@ -6,7 +6,6 @@ requests; the follow-ups (``_dynamodb_probes``) confirm each flaw differentially
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 from middlebrick.checks._dynamodb_conditions import operator
@@ -15,14 +14,14 @@ from middlebrick.checks._dynamodb_probes import (
     OPERATOR,
     PARTIQL,
     TABLE,
-    Pool,
     Verdict,
     breaker_families,
     follow_up,
     table_candidates,
 )
-from middlebrick.checks._injection import answered, is_numeric
-from middlebrick.checks._injection import slots as slots_of
+from middlebrick.checks._injection import answered
+from middlebrick.checks._probe import Prober, is_json, is_numeric
+from middlebrick.checks._probe import slots as slots_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding
@@ -69,7 +68,7 @@ async def dynamodb_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     exchanges, labelled ``baseline``, ``probe`` and ``control``. One finding per operation
     and parameter.
     """
-    pool = Pool(ctx, FOLLOW_UPS)
+    pool = Prober(ctx, FOLLOW_UPS)
     candidates = table_candidates(ctx.surface.operations)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         if operation.method not in _SAFE_METHODS or not _usable(exchange):
@@ -77,7 +76,7 @@ async def dynamodb_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
         breakers = 0
         for slot in slots_of(operation, exchange):
             verdict: Verdict | None = None
-            if _is_json(slot.value):
+            if is_json(slot.value):
                 verdict = await operator(pool, slot)
             elif not is_numeric(slot) and breakers < BREAKER_PROBES:
                 breakers += 1
@@ -105,13 +104,3 @@ def _usable(exchange: Exchange) -> bool:
             403,
         }
     )
-
-
-def _is_json(value: str) -> bool:
-    if value.lstrip()[:1] not in ("{", "["):
-        return False
-    try:
-        json.loads(value)
-    except ValueError:
-        return False
-    return True

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._injection import Slot, Trio, outcome, signature_hits, slots
+from middlebrick.checks._injection import Trio, outcome, signature_hits
+from middlebrick.checks._probe import Slot, slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -91,7 +92,7 @@ async def path_traversal(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 async def _traverse(ctx: CheckContext, slot: Slot) -> tuple[str, Trio] | None:
     """The first traversal that returns a system file, confirmed by its control."""
-    query = slot.parameter.location == "query"
+    query = slot.where == "query"
     attempts = [(how, segment, in_query, "etc/passwd") for how, segment, in_query in _ENCODINGS]
     attempts.append((*_ENCODINGS[0][:3], "windows/win.ini"))
     for how, segment, query_form, file in attempts:
@@ -110,7 +111,7 @@ async def _traverse(ctx: CheckContext, slot: Slot) -> tuple[str, Trio] | None:
 async def _send(
     ctx: CheckContext, slot: Slot, template: str, file: tuple[str, str, str]
 ) -> Exchange | None:
-    request = slot.set_raw(_fill(template, file, slot.parameter.location == "query"))
+    request = slot.set_raw(_fill(template, file, slot.where == "query"))
     return None if request is None else await ctx.send(request)
 
 

@@ -8,15 +8,13 @@ from typing import Any
 
 from middlebrick.checks._injection import (
     NOT_A_NUMBER,
-    Slot,
     Trio,
     answered,
-    numeric_slots,
     outcome,
     server_error,
     signature_hits,
-    slots,
 )
+from middlebrick.checks._probe import Slot, numeric_slots, slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding

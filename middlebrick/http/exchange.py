@@ -82,6 +82,7 @@ class Request:
     body: bytes | None = None
     identity: str | None = None
     burst: bool = False  # one of the rate-limit burst: at the caps, not the adaptive pace
+    fresh: bool = False  # never answered from the scan's cache (a verdict's control, a timing)
 
     def without_credentials(self) -> Request:
         """The same request sent with no credentials."""
@@ -99,10 +100,14 @@ class Request:
         """The same request to another URL."""
         return replace(self, url=url)
 
+    def sent_fresh(self) -> Request:
+        """The same request, sent on the wire even when an identical GET was answered before."""
+        return replace(self, fresh=True)
+
     @property
     def cache_key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str | None] | None:
         """Key for the per-scan cache of identical GETs; ``None`` when not cacheable."""
-        if self.method != "GET" or self.body:
+        if self.method != "GET" or self.body or self.fresh:
             return None
         return (self.method, self.url, self.headers.items, self.identity)
 
