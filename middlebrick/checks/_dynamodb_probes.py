@@ -67,8 +67,10 @@ async def breaker_families(pool: Prober, target: Slot) -> list[str]:
     """Send the breaker ``'")(`` and say which follow-ups its answer calls for.
 
     ``table`` when the name says table or index, then the kinds whose DynamoDB messages the
-    answer shows (and the baseline does not); after a bare 5xx, ``expression`` (for a value
-    shaped like attribute names) and ``partiql``. The breaker is charged to the caller, not to
+    answer shows (and the baseline does not); after a bare 5xx, ``expression`` for a value
+    shaped like attribute names (its tautology needs DynamoDB's ``attribute_exists``). PartiQL
+    needs DynamoDB's own message: a quote that breaks a statement without it may be any SQL
+    database's, which the SQL injection check names. The breaker is charged to the caller, not to
     the pool: it is the check's per-operation probe.
     """
     families = ["table"] if TABLE_NAME.search(target.name.rsplit(".", 1)[-1]) else []
@@ -84,7 +86,7 @@ async def breaker_families(pool: Prober, target: Slot) -> list[str]:
     ]
     families += [family for family in shown if family not in families]
     if not shown and server_error(breaker) and not server_error(target.baseline):
-        families += ["expression", "partiql"] if NAMES.fullmatch(target.value) else ["partiql"]
+        families += ["expression"] if NAMES.fullmatch(target.value) else []
     return families
 
 

@@ -12,6 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from middlebrick.checks._compare import same_shape, similar_text
 from middlebrick.checks._signatures import (
     SCAN_HEAD,
     SCAN_TAIL,
@@ -50,6 +51,37 @@ def _list_sizes(document: dict[str, Any]) -> list[int]:
         for value in document.values()
         if isinstance(value, list) and (not value or isinstance(value[0], dict))
     ]
+
+
+def alike(a: Exchange, b: Exchange) -> bool:
+    """True when two answers carry the same content.
+
+    The same status, and the same body; or JSON of the same shape with as many records; or
+    text of the same media type and a close size.
+    """
+    if a.response is None or b.response is None or a.response.status != b.response.status:
+        return False
+    if a.response.body == b.response.body:
+        return True
+    if a.response.is_json and b.response.is_json:
+        if not same_shape(a.response.json, b.response.json):
+            return False
+        return records(a.response) == records(b.response)
+    return similar_text(a.response, b.response)
+
+
+def unlike(a: Exchange, b: Exchange) -> bool:
+    """True when two answers clearly differ: another status, shape or number of records."""
+    if a.response is None or b.response is None:
+        return False
+    if a.response.status != b.response.status:
+        return True
+    if a.response.is_json and b.response.is_json:
+        if not same_shape(a.response.json, b.response.json):
+            return True
+        counts = records(a.response), records(b.response)
+        return None not in counts and counts[0] != counts[1]
+    return a.response.body != b.response.body and not similar_text(a.response, b.response)
 
 
 def status(exchange: Exchange) -> int | None:

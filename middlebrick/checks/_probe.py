@@ -28,7 +28,7 @@ from middlebrick.spec.values import serialize, value_for_parameter
 if TYPE_CHECKING:
     from middlebrick.checks.context import CheckContext
 
-Where = Literal["path", "query", "header", "cookie", "body"]
+Where = Literal["path", "query", "header", "headers", "cookie", "body"]
 
 AMBIENT_HEADERS = ("Referer", "User-Agent", "X-Forwarded-For")
 """Request headers that applications commonly store or log (sqlmap tests User-Agent and Referer
@@ -63,7 +63,12 @@ class Slot:
     @property
     def described(self) -> str:
         """The slot for a sentence: ``query parameter q``, ``header Referer`` …"""
-        kind = {"path": "path parameter", "query": "query parameter", "body": "body field"}
+        kind = {
+            "path": "path parameter",
+            "query": "query parameter",
+            "body": "body field",
+            "headers": "headers",
+        }
         return f"{kind.get(self.where, self.where)} {self.parameter.name}"
 
     def set(self, value: str) -> Request | None:
@@ -75,10 +80,12 @@ class Slot:
         request = self.baseline.request
         if self.where in ("path", "query"):
             return with_parameter(request, self.operation, self.parameter, value)
-        if self.where == "header":
+        if self.where in ("header", "headers"):
             if _UNSAFE_IN_HEADER.search(value) or not value.isascii():
                 return None
-            return request.with_header(self.parameter.name, value)
+            for name in self.parameter.name.split(", "):
+                request = request.with_header(name, value)
+            return request
         if self.where == "cookie":
             return _with_cookie(request, self.parameter.name, value)
         return self.set_json(value)
@@ -160,6 +167,15 @@ def header_slots(
             parameter = Parameter(name, "header")
             found.append(Slot(operation, baseline, parameter, sent.get(name) or "", "header"))
     return found
+
+
+def ambient_slot(operation: Operation, baseline: Exchange) -> Slot:
+    """The ``AMBIENT_HEADERS`` together, all set to one value: one probe screens the three.
+
+    A delay it shows is then narrowed down with ``header_slots(..., ambient=AMBIENT_HEADERS)``.
+    """
+    parameter = Parameter(", ".join(AMBIENT_HEADERS), "header")
+    return Slot(operation, baseline, parameter, "", "headers")
 
 
 def body_slots(operation: Operation, baseline: Exchange, document: Mapping[str, Any]) -> list[Slot]:

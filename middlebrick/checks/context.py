@@ -185,11 +185,13 @@ class CheckContext:
         confidence: Confidence = Confidence.firm,
         severity: Severity | None = None,
         match: str | None = None,
+        advice: str | None = None,
     ) -> Finding:
         """A finding of a catalogue type; its words and mappings come from the catalogue.
 
         ``evidence`` items are exchanges (recorded here, ``match`` marking the first one),
-        ``(label, exchange)`` pairs, or ready ``Evidence``.
+        ``(label, exchange)`` pairs, or ready ``Evidence``. ``advice`` (knowledge data, such as
+        the advice for a database the evidence proves) follows the catalogue's remediation.
         """
         if self.spec is not None and type_id not in self.spec.emits:
             raise ValueError(f"check {self.spec.name} does not declare {type_id!r} in emits")
@@ -221,7 +223,9 @@ class CheckContext:
             owasp_api_2023=entry.owasp_api_2023,
             pci_dss=entry.pci_dss,
             soc2=entry.soc2,
-            remediation=entry.remediation.for_framework(self.framework),
+            remediation=" ".join(
+                filter(None, [entry.remediation.for_framework(self.framework), advice])
+            ),
         )
 
 

@@ -1,8 +1,9 @@
-"""Type confusion: a value of the wrong type that crashes the handler instead of a 400."""
+"""Malformed input: a value of the wrong type or form that crashes the handler, not a 400."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from middlebrick.checks._injection import (
     signature_hits,
 )
 from middlebrick.checks._probe import Slot, numeric_slots, slots
+from middlebrick.checks._probes import BREAKER
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding
@@ -23,14 +25,28 @@ from middlebrick.spec.model import Operation
 
 _TYPE = "input_validation.type-confusion"
 
-PER_OPERATION = 3
-"""Probes per operation: up to two numeric parameters and one JSON-valued one."""
+PER_OPERATION = 5
+"""Probes per operation: up to two numeric parameters, one JSON-valued one and two filters."""
+
+FILTERS = 2
+"""Filter parameters per operation: a regex lookup, a date, a ``filter[...]`` expression."""
 
 CONTROLS = 30
 """Control requests for the whole scan, sent only after a probe failed."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OBJECT = {"mbzq": 1}
+# Django / django-filter lookups and names that take a regular expression (`title__regex`,
+# `name__iregex`, `pattern`), JSON:API and other bracketed filter expressions (`filter[status]`,
+# `filter[created][gt]`), and date or date-time values (by format, or an ISO date in the value).
+_REGEX_NAME = re.compile(r"(?i)(?:__i?regex|^i?regex|^pattern)$")
+_FILTER_NAME = re.compile(r"^(?:filter|where|q)\[[^\]]{1,60}\](?:\[[^\]]{1,20}\])?$")
+_DATE_FORMATS = frozenset({"date", "date-time"})
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+_BAD_PATTERN, _GOOD_PATTERN = "mbzq(", "mbzq"
+_BAD_DATE, _GOOD_DATE = "2024-01-01T00:00:00+99:00", "2024-01-01T00:00:00+00:00"
 
 
 @check(
@@ -44,9 +60,14 @@ async def type_confusion(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     For every readable operation whose baseline answered below 500: up to two numeric path or
     query parameters (by schema type, a numeric baseline value, or a page-size name such as
-    ``limit``, ``page``, ``offset``; a parameter the baseline left out is added) are re-sent as
-    ``abc``, and one JSON-valued parameter is re-sent with its first string replaced by an
-    object (``{"mbzq": 1}``). ``abc`` on a numeric parameter is the same request
+    ``limit``, ``page``, ``offset``; ids and foreign keys among them; a parameter the baseline
+    left out is added) are re-sent as ``abc``, one JSON-valued parameter is re-sent with its
+    first string replaced by an object (``{"mbzq": 1}``), and up to two filter parameters get
+    a malformed value: a regular-expression lookup (``title__regex``, ``name__iregex``,
+    ``pattern``) the unbalanced ``mbzq(`` (control ``mbzq``), a date or date-time (by format,
+    or an ISO date as its value) an impossible offset ``2024-01-01T00:00:00+99:00`` (control
+    ``+00:00``), a bracketed filter expression (``filter[status]``) the breaker ``'")(``
+    (control ``mbzq``). ``abc`` on a numeric parameter is the same request
     ``debug_mode`` uses to provoke an error, so the client's cache answers it once.
 
     When the probe answers 5xx, or shows a conversion or serialisation error (``invalid
@@ -71,7 +92,7 @@ async def type_confusion(ctx: CheckContext) -> AsyncIterator[Finding]:
             if control_request is None:
                 continue
             controls -= 1
-            control = await ctx.send(control_request)
+            control = await ctx.send(control_request.sent_fresh())
             trio = Trio(exchange, probe, control)
             if not answered(control) or _conversion_error(control):
                 continue
@@ -101,6 +122,22 @@ def _candidates(operation: Operation, exchange: Exchange) -> list[tuple[Slot, st
         if probe is not None and control is not None:
             found.append((slot, _dump(probe), _dump(control)))
             break
+    return found + _malformed_filters(operation, exchange)[:FILTERS]
+
+
+def _malformed_filters(operation: Operation, exchange: Exchange) -> list[tuple[Slot, str, str]]:
+    """(slot, malformed value, well-formed control) for regex, date and filter parameters."""
+    found: list[tuple[Slot, str, str]] = []
+    for slot in slots(operation, exchange):
+        name, schema = slot.name, slot.parameter.schema
+        if slot.where != "query" or schema.get("type") not in (None, "string"):
+            continue
+        if _REGEX_NAME.search(name):
+            found.append((slot, _BAD_PATTERN, _GOOD_PATTERN))
+        elif schema.get("format") in _DATE_FORMATS or _ISO_DATE.fullmatch(slot.value):
+            found.append((slot, _BAD_DATE, _GOOD_DATE))
+        elif _FILTER_NAME.match(name):
+            found.append((slot, BREAKER, "mbzq"))
     return found
 
 

@@ -22,6 +22,7 @@ from middlebrick.knowledge.models import (
     LlmProbePack,
     SafetyWords,
     Signature,
+    SqlDialect,
 )
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "FindingType",
     "FrameworkRule",
     "Signature",
+    "SqlDialect",
     "admin_paths",
     "catalogue",
     "categories",
@@ -39,6 +41,7 @@ __all__ = [
     "read_yaml",
     "safety_words",
     "signatures",
+    "sql_dialects",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -165,3 +168,16 @@ def admin_paths() -> AdminPaths:
 def safety_words() -> SafetyWords:
     """What makes an operation state-changing, irreversible or protected (``safety.yaml``)."""
     return _load_one("safety.yaml", SafetyWords)
+
+
+@cache
+def sql_dialects() -> dict[str, SqlDialect]:
+    """The SQL databases that ``signatures/sql.yaml`` can prove, by id, with their advice.
+
+    Every SQL signature's id names one of them (``sql-<dialect>-…``).
+    """
+    dialects: dict[str, SqlDialect] = {d.id: d for d in _load_list("sql_dialects.yaml", SqlDialect)}
+    for sig in signatures().values():
+        if sig.id.startswith("sql-") and sig.id.split("-")[1] not in dialects:
+            raise RuntimeError(f"knowledge/signatures/sql.yaml: {sig.id} names no known dialect")
+    return dialects

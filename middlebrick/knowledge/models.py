@@ -390,6 +390,14 @@ class LlmProbePack(_Strict):
         return tuple(p for p in self.probes if _LLM_TIERS.index(p.tier) <= depth)
 
 
+class SqlDialect(_Strict):
+    """A SQL database that its own error messages prove, and the advice a finding adds for it."""
+
+    id: Literal["sqlite", "postgresql", "mysql", "mssql", "oracle"]
+    name: str
+    advice: str = Field(min_length=20)
+
+
 class AdminPath(_Strict):
     """A privileged-function path and where a framework or product is documented to serve it."""
 
