@@ -28,7 +28,8 @@ SLOW_S = 0.5
 PER_PARAMETER = 14
 """The most requests one parameter costs: the growing probes, a repeat and a control."""
 
-_GROWTH = 4.0  # the slowest probe must take this many times longer than one at 3/4 of its size
+_GROWTH = 4.0  # time must grow this many times faster than the length between two probes
+_NOISE_S = 0.01  # excess times below this count as this much
 _VALIDATED_FORMATS = frozenset({"email", "idn-email", "hostname", "idn-hostname", "uri", "url"})
 # Inputs that APIs usually check with a hand-written expression: e-mail addresses, user and
 # display names, host names and URLs, slugs and codes (the formats and fields the OWASP ReDoS
@@ -64,16 +65,23 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     0.5 s more than the baseline, so no probe holds the target more than a few seconds.
     Operations whose baseline took over 1 s are not timed.
 
-    The finding needs super-linear growth, repeated, against a control: the slowest probe
-    takes at least 4 times longer (above the baseline) than one at three quarters of its
-    length or more, sent again it is as slow, and a control of the same length and letters
-    that cannot backtrack (``a!a!a!…``), sent fresh, is fast. Confirmed.
+    The finding needs super-linear growth, repeated, against a control: from a shorter probe
+    to the slowest, the time above the baseline grows at least 4 times faster than the length
+    (a time that grows with the length alone does not), sent again the slowest is as slow, and
+    a control of the same length and letters that cannot backtrack (``a!a!a!…``), sent fresh,
+    takes under a quarter of its time. Confirmed.
     """
     prober = Prober(ctx, PARAMETERS * PER_PARAMETER)
     for slot in _candidates(ctx)[:PARAMETERS]:
         found = await _time(prober, slot)
         if found is not None:
             yield found
+
+
+def _super_linear(small: _Point, large: _Point) -> bool:
+    """The time grew ``_GROWTH`` times faster than the length from ``small`` to ``large``."""
+    ratio = large.length / small.length
+    return large.excess >= _GROWTH * ratio * max(small.excess, _NOISE_S)
 
 
 def _candidates(ctx: CheckContext) -> list[Slot]:
@@ -113,8 +121,8 @@ async def _time(prober: Prober, slot: Slot) -> Finding | None:
     slowest = points[-1] if points else None
     if slowest is None or slowest.excess < SLOW_S:
         return None
-    earlier = [p for p in points[:-1] if p.length * 4 >= slowest.length * 3]
-    if not earlier or min(p.excess for p in earlier) * _GROWTH > slowest.excess:
+    earlier = [p for p in points[:-1] if _super_linear(p, slowest)]
+    if not earlier:
         return None
     again = await prober.try_value(slot, "a" * slowest.length + "!", fresh=True)
     control = await prober.try_value(
@@ -125,7 +133,7 @@ async def _time(prober: Prober, slot: Slot) -> Finding | None:
         return None
     if again_s - base < SLOW_S or (control_s - base) * _GROWTH > slowest.excess:
         return None
-    small = min(earlier, key=lambda p: p.excess)
+    small = earlier[-1]
     return prober.ctx.finding(
         REDOS,
         slot.operation,

@@ -64,7 +64,8 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """SQL injection in path, query, header and cookie values, by error, condition and delay.
 
     For every readable operation whose baseline answered below 500 (and not 401/403), up to
-    three path or query parameters get the breaker ``'")(`` (shared with other checks). When
+    three path or query parameters, and the header and cookie parameters the description
+    declares, get the breaker ``'")(`` (shared with other checks). When
     its answer differs from the baseline (another status, a 5xx, fewer records, or a SQL error
     of SQLite, PostgreSQL, MySQL/MariaDB, SQL Server or Oracle that the baseline lacks), the
     parameter gets, until one proves it:
@@ -79,7 +80,7 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
       firm; answers that show DynamoDB's own messages are left to the PartiQL check);
     - *time*, for a parameter whose breaker drew a bare 5xx: the delay below.
 
-    Declared header and cookie parameters, and on each operation the ``Referer``,
+    Declared header and cookie parameters not yet proven, and on each operation the ``Referer``,
     ``User-Agent`` and ``X-Forwarded-For`` headers together (values applications log), get the
     *time* probe, within 64 requests for the scan: a sleep of 2 s per database (PostgreSQL
     ``pg_sleep``, MySQL ``SLEEP``, SQL Server ``WAITFOR DELAY``: the ones an answer of the scan
@@ -100,18 +101,21 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
         if operation.method not in _SAFE_METHODS or not _usable(exchange):
             continue
         blind: list[Slot] = []
-        for slot in _parameters(operation, exchange):
-            breaker = await follow.try_value(slot, BREAKER, charge=False)
+        declared = header_slots(operation, exchange)
+        for slot in [*_parameters(operation, exchange), *declared]:
+            charge = slot.where not in ("path", "query")  # the declared cost covers those
+            breaker = await follow.try_value(slot, BREAKER, charge=charge)
             if breaker is None or not _differs(breaker, exchange):
                 continue
             seen += [d for d in dialects_in(breaker) if d not in seen]
             verdict = await _confirm(follow, slot, breaker)
             if verdict is not None:
                 yield _finding(ctx, slot, verdict)
+                declared = [s for s in declared if s is not slot]
             elif server_error(breaker) and not signature_hits(breaker, [SQL, *DYNAMODB]):
                 blind.append(slot)
         dialects = seen or _default_dialects(ctx)
-        for slot in [*blind, *header_slots(operation, exchange)]:
+        for slot in [*blind, *(s for s in declared if s not in blind)]:
             verdict = await time_based(timed, slot, dialects)
             if verdict is not None:
                 yield _finding(ctx, slot, verdict)

@@ -116,3 +116,52 @@ async def test_type_confusion_reports_a_path_id_that_is_not_a_number(api: Any) -
 
     assert [f.parameter for f in found] == ["member_id"]
     assert found[0].evidence[2].request.url == BASE + "/members/2"
+
+
+def articles(*, validated: bool) -> Any:
+    """``GET /articles?title__regex=&published_after=``: a Django-style list with lookups."""
+    import re
+    from datetime import datetime
+
+    def answer(request: Request) -> Response:
+        query = _query(request)
+        try:
+            pattern = re.compile(query.get("title__regex", ".*"))
+            since = datetime.fromisoformat(query.get("published_after", "2024-01-01T00:00:00"))
+        except (re.error, ValueError) as exc:
+            if validated:
+                return response(400, {"title__regex": ["Enter a valid value."]})
+            trace = f"Traceback (most recent call last):\n{type(exc).__name__}: {exc}"
+            return response(500, trace, {"Content-Type": "text/plain"})
+        rows = [{"title": t} for t in ("alpha", "beta") if pattern.search(t) and since.year > 0]
+        return response(200, {"results": rows})
+
+    return answer
+
+
+ARTICLES = Operation(
+    method="GET",
+    path="/articles",
+    parameters=(
+        Parameter("title__regex", "query"),
+        Parameter("published_after", "query", schema={"type": "string", "format": "date-time"}),
+    ),
+)
+
+
+async def test_type_confusion_reports_an_invalid_regex_and_an_impossible_date_offset(
+    api: Any,
+) -> None:
+    url = "/articles?" + urlencode({"title__regex": "al", "published_after": "2024-01-01"})
+
+    found = await _run(ARTICLES, url, api(articles(validated=False)))
+
+    assert sorted(f.parameter or "" for f in found) == ["published_after", "title__regex"]
+    details = " ".join(f.detail for f in found)
+    assert "'mbzq('" in details and "+99:00" in details
+
+
+async def test_type_confusion_stays_quiet_when_the_filters_are_validated(api: Any) -> None:
+    url = "/articles?" + urlencode({"title__regex": "al", "published_after": "2024-01-01"})
+
+    assert await _run(ARTICLES, url, api(articles(validated=True))) == []
