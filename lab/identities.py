@@ -8,6 +8,8 @@ word), tokens without ``exp``, and its own broken verifier (``alg=none`` accepte
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 import warnings
@@ -142,3 +144,12 @@ def verify(
             leeway=5,
         )
     return claims
+
+
+def drf_token(user_name: str, *, secret: str, scope: str) -> str:
+    """The 40-hex-digit key of ``user_name``'s Django REST framework token in ``scope``.
+
+    Derived from the lab run's secret, so the runner knows every key the seed writes.
+    """
+    message = f"{scope}/{user_name}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha1).hexdigest()

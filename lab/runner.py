@@ -28,12 +28,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import SERVICES, VARIANTS
+from lab import SERVICES, VARIANTS, stores
 from lab.dynamo import Dynamo, finish, resource
-from lab.identities import WEAK_SECRET, TokenSet, mint, strong_secret
+from lab.identities import WEAK_SECRET, TokenSet, drf_token, mint, strong_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = {"items": "fastapi", "tenants": "django", "profiles": "flask"}
+FRAMEWORKS = {
+    "items": "fastapi",
+    "tenants": "django",
+    "profiles": "flask",
+    "shop": "fastapi",
+    "blog": "django",
+}
+AUTH_SCHEMES = {"blog": "Token"}  # DRF's TokenAuthentication keyword; "Bearer" elsewhere
 TOKEN_LIFETIME_S = 86_400
 _START_TIMEOUT_S = 30.0
 _PORT_ATTEMPTS = 3
@@ -55,6 +62,7 @@ class Target:
     spec_url: str
     tokens: dict[str, str]
     framework: str
+    auth_scheme: str = "Bearer"  # the Authorization header is "<auth_scheme> <token>"
 
     @property
     def name(self) -> str:
@@ -74,6 +82,10 @@ def tokens_for(service: str, variant: str, secret: str) -> TokenSet:
     """Every user's token for one variant: the vulnerable items service's are weak and eternal."""
     if service == "items" and variant == "vulnerable":
         return {user: mint(user, secret=WEAK_SECRET, exp_seconds=None) for user in _users()}
+    if AUTH_SCHEMES.get(service) == "Token":
+        return {
+            user: drf_token(user, secret=secret, scope=f"{service}/{variant}") for user in _users()
+        }
     return {user: mint(user, secret=secret, exp_seconds=TOKEN_LIFETIME_S) for user in _users()}
 
 
@@ -92,6 +104,7 @@ class Lab:
     secret: str
     log_dir: Path
     pids: dict[str, int] = field(default_factory=dict)  # target name (or "dynalite") -> pid
+    databases: dict[str, str] = field(default_factory=dict)  # target name -> database URL
     _dynamo: Dynamo | None = field(default=None, repr=False)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
 
@@ -104,9 +117,8 @@ class Lab:
 
     def reseed(self) -> None:
         """Write every service's seed data again (undoes what an active scan changed)."""
-        dynamodb = resource(self.endpoint_url)
         for target in self.targets:
-            _seed(target.service, target.variant, dynamodb)
+            _seed(self, target.service, target.variant)
 
     def stop(self) -> None:
         """Stop every process this lab started; safe to call twice."""
@@ -120,6 +132,9 @@ class Lab:
             for name, pid in self.pids.items():
                 _kill_pid(pid, "dynalite" if name == "dynalite" else "lab.serve")
         self.pids = {}
+        databases, self.databases = self.databases, {}
+        for url in databases.values():
+            stores.drop(url)
         path = state_path()
         with contextlib.suppress(OSError, ValueError):
             if json.loads(path.read_text()).get("log_dir") == str(self.log_dir):
@@ -139,12 +154,18 @@ class Lab:
             "secret": self.secret,
             "log_dir": str(self.log_dir),
             "pids": self.pids,
+            "databases": self.databases,
         }
 
 
-def _seed(service: str, variant: str, dynamodb: Any) -> None:
+def _seed(lab: Lab, service: str, variant: str) -> None:
+    """Write one target's seed data again: its DynamoDB tables, or its relational database."""
     module = importlib.import_module(f"lab.{service}.seed")
-    module.seed(dynamodb, f"{service}_{variant}_")
+    database = lab.databases.get(f"{service}/{variant}")
+    if database is None:
+        module.seed(resource(lab.endpoint_url), f"{service}_{variant}_")
+    else:
+        module.seed(database, secret=lab.secret, variant=variant)
 
 
 def _spec_path(service: str) -> str:
@@ -169,14 +190,16 @@ def _answers_http(url: str) -> bool:
 
 
 def _spawn(
-    service: str, variant: str, port: int, endpoint_url: str, secret: str, log: Path, detach: bool
+    lab: Lab, service: str, variant: str, port: int, log: Path, detach: bool
 ) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, LAB_SECRET=secret, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, LAB_SECRET=lab.secret, PYTHONUNBUFFERED="1")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "lab.serve", service, variant, "--port", str(port)]
+    database = lab.databases.get(f"{service}/{variant}")
+    where = ["--database", database] if database else ["--endpoint", lab.endpoint_url]
     with log.open("ab") as out:
         return subprocess.Popen(
-            [*command, "--endpoint", endpoint_url],
+            [*command, *where],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -238,6 +261,26 @@ def _available(services: list[str]) -> list[str]:
     return [s for s in services if (REPO_ROOT / "lab" / s / "app.py").exists()]
 
 
+def _with_postgres(services: list[str], *, asked: bool) -> list[str]:
+    """``services`` without those on PostgreSQL when it cannot be reached, saying so.
+
+    Fails instead when the services were named (``asked``) or PostgreSQL is required
+    (``MIDDLEBRICK_REQUIRE_POSTGRES=1``, as in CI).
+    """
+    needing = [s for s in services if stores.store(s) == "postgres"]
+    problem = stores.postgres_problem() if needing else None
+    if problem is None:
+        return services
+    if asked or stores.postgres_required():
+        raise LabError(f"{', '.join(needing)} need PostgreSQL: {problem}")
+    print(
+        f"lab: skipping {', '.join(needing)}: {problem} "
+        "(set MIDDLEBRICK_REQUIRE_POSTGRES=1 to make this an error)",
+        file=sys.stderr,
+    )
+    return [s for s in services if s not in needing]
+
+
 def start(
     services: Iterable[str] | None = None,
     variants: Iterable[str] | None = None,
@@ -254,6 +297,7 @@ def start(
     chosen = _select(services, SERVICES, "services")
     if services is None:
         chosen = _available(chosen)
+    chosen = _with_postgres(chosen, asked=services is not None)
     chosen_variants = _select(variants, VARIANTS, "variants")
     if detach and state_path().exists() and current() is not None:
         raise LabError(f"a lab is already running (see {state_path()}); stop it with `lab down`")
@@ -268,10 +312,13 @@ def start(
         lab.endpoint_url = dynamo.endpoint_url
         if dynamo.pid is not None:
             lab.pids["dynalite"] = dynamo.pid
-        dynamodb = resource(dynamo.endpoint_url)
         pairs = [(s, v) for s in chosen for v in chosen_variants]
         for service, variant in pairs:
-            _seed(service, variant, dynamodb)
+            kind = stores.store(service)
+            if kind != "dynamodb":
+                url = stores.database_url(kind, service, variant, log_dir)
+                lab.databases[f"{service}/{variant}"] = url
+            _seed(lab, service, variant)
         lab.targets = _serve_all(lab, pairs, detach)
     except BaseException:
         lab.stop()
@@ -293,7 +340,7 @@ def _serve_all(lab: Lab, pairs: list[tuple[str, str]], detach: bool) -> list[Tar
     for service, variant in pairs:
         port = _free_port()
         log = lab.log_dir / f"{service}-{variant}.log"
-        process = _spawn(service, variant, port, lab.endpoint_url, lab.secret, log, detach)
+        process = _spawn(lab, service, variant, port, log, detach)
         lab._processes.append(process)
         pending[(service, variant)] = (process, port, 1)
     ready: dict[tuple[str, str], int] = {}
@@ -315,7 +362,7 @@ def _serve_all(lab: Lab, pairs: list[tuple[str, str]], detach: bool) -> list[Tar
                     tail = log.read_text(errors="replace")[-1500:]
                     raise LabError(f"{key[0]}/{key[1]} exited ({process.returncode}):\n{tail}")
                 port = _free_port()  # most likely the port was taken meanwhile: try another
-                process = _spawn(key[0], key[1], port, lab.endpoint_url, lab.secret, log, detach)
+                process = _spawn(lab, key[0], key[1], port, log, detach)
                 lab._processes.append(process)
                 pending[key] = (process, port, attempt + 1)
         time.sleep(0.05)
@@ -330,6 +377,7 @@ def _serve_all(lab: Lab, pairs: list[tuple[str, str]], detach: bool) -> list[Tar
                 spec_url=url + _spec_path(service),
                 tokens=tokens_for(service, variant, lab.secret),
                 framework=FRAMEWORKS[service],
+                auth_scheme=AUTH_SCHEMES.get(service, "Bearer"),
             )
         )
     return targets
@@ -351,6 +399,7 @@ def current() -> Lab | None:
         secret=state["secret"],
         log_dir=Path(state["log_dir"]),
         pids=pids,
+        databases=state.get("databases", {}),
     )
 
 

@@ -1,6 +1,6 @@
 """Run one lab service on 127.0.0.1 with a real server.
 
-    python -m lab.serve <service> <variant> --port P --endpoint URL [--secret S]
+    python -m lab.serve <service> <variant> --port P (--endpoint URL | --database URL) [--secret S]
 
 ASGI apps (FastAPI, Django's ASGI handler) run under uvicorn with its own ``Server`` header off
 (services that disclose versions add the header themselves); Flask runs under Werkzeug's server,
@@ -64,9 +64,19 @@ def _serve_wsgi(app: Any, port: int, *, debugger: bool) -> None:
     )
 
 
-def build_app(service: str, variant: str, *, endpoint_url: str, secret: str) -> Any:
-    """Build ``lab.<service>.app``'s variant on the tables named ``<service>_<variant>_…``."""
+def build_app(
+    service: str,
+    variant: str,
+    *,
+    secret: str,
+    endpoint_url: str | None = None,
+    database_url: str | None = None,
+) -> Any:
+    """Build ``lab.<service>.app``'s variant: on the DynamoDB tables named
+    ``<service>_<variant>_…`` at ``endpoint_url``, or on the database at ``database_url``."""
     module = importlib.import_module(f"lab.{service}.app")
+    if database_url is not None:
+        return module.create_app(variant, database_url=database_url, secret=secret)
     return module.create_app(
         variant, endpoint_url=endpoint_url, prefix=f"{service}_{variant}_", secret=secret
     )
@@ -78,12 +88,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", choices=SERVICES)
     parser.add_argument("variant", choices=VARIANTS)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--endpoint", required=True, help="DynamoDB endpoint URL")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--endpoint", help="DynamoDB endpoint URL")
+    where.add_argument("--database", help="the relational database's URL (SQLAlchemy form)")
     parser.add_argument("--secret", default=os.environ.get("LAB_SECRET"))
     args = parser.parse_args(argv)
     if not args.secret:
         parser.error("--secret or $LAB_SECRET is required")
-    app = build_app(args.service, args.variant, endpoint_url=args.endpoint, secret=args.secret)
+    app = build_app(
+        args.service,
+        args.variant,
+        secret=args.secret,
+        endpoint_url=args.endpoint,
+        database_url=args.database,
+    )
     vulnerable = args.variant == "vulnerable"
     if _is_asgi(app):
         _serve_asgi(app, args.port)

@@ -1,0 +1,99 @@
+"""The FastAPI app factory of the shop service (``create_app``) and who the caller is."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import fastapi
+from fastapi import Depends, FastAPI, HTTPException, Request
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session
+
+from lab.identities import InvalidToken, verify
+from lab.items.middleware import LabHeaders, RateLimiter
+from lab.shop.models import User
+
+VERSION = "2.3.0"
+REALM = 'Bearer realm="shop"'
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What the routes share: the variant, the token secret and the database."""
+
+    secure: bool
+    secret: str
+    engine: Engine
+
+    def session(self) -> Iterator[Session]:
+        """One session per request."""
+        with Session(self.engine) as session:
+            yield session
+
+
+def create_app(
+    variant: Literal["vulnerable", "secure"],
+    *,
+    database_url: str,
+    secret: str,
+    rate_limit: tuple[int, float] = (1000, 10.0),
+) -> FastAPI:
+    """Build the shop's ``variant`` on the SQLite database at ``database_url``.
+
+    Both twins carry the same hardening (security headers, strict CORS, rate limiting); the
+    vulnerable one differs only where a route says ``# FLAW:``.
+    """
+    if variant not in ("vulnerable", "secure"):
+        raise ValueError(f"variant must be 'vulnerable' or 'secure', not {variant!r}")
+    from lab.shop import routes_account, routes_catalogue
+
+    secure = variant == "secure"
+    engine = create_engine(database_url, connect_args={"check_same_thread": False})
+    shop = Shop(secure=secure, secret=secret, engine=engine)
+    app = FastAPI(
+        title="Shop API",
+        version=VERSION,
+        description="A small shop: a public catalogue, carts, addresses and orders.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.shop = shop
+    app.include_router(routes_catalogue.build(shop))
+    app.include_router(routes_account.build(shop))
+    app.add_middleware(LabHeaders, secure=True, limiter=RateLimiter(*rate_limit))
+    if not secure:
+        app.middleware("http")(_powered_by)  # outside LabHeaders, which drops X-Powered-By
+    return app
+
+
+async def _powered_by(request: Request, call_next: Any) -> Any:
+    """FLAW: the framework and the runtime, with their versions, in a free-text header."""
+    response = await call_next(request)
+    response.headers["X-Powered-By"] = (
+        f"FastAPI {fastapi.__version__} (Python {platform.python_version()})"
+    )
+    return response
+
+
+def caller(request: Request) -> User:
+    """The authenticated user (a verified lab token whose ``name`` is a shop user), or 401."""
+    shop: Shop = request.app.state.shop
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidToken("no bearer token")
+        claims = verify(token.strip(), secret=shop.secret, variant="secure")
+    except InvalidToken as exc:
+        raise HTTPException(401, "Not authenticated", {"WWW-Authenticate": REALM}) from exc
+    with Session(shop.engine) as session:
+        user = session.scalars(select(User).where(User.username == claims.get("name"))).first()
+        if user is None:
+            raise HTTPException(401, "Not authenticated", {"WWW-Authenticate": REALM})
+        session.expunge(user)
+        return user
+
+
+CurrentUser = Depends(caller)

@@ -1,0 +1,199 @@
+"""The shop's accounts: registration, login, password reset, and each user's own objects.
+
+Every deliberate flaw is marked ``# FLAW:`` and its fix ``# FIX:``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from lab.identities import AUDIENCE, ISSUER, USERS, mint
+from lab.shop.app import CurrentUser, Shop
+from lab.shop.models import Address, CartItem, Order, PasswordReset, User
+from lab.shop.seed import password_hash
+
+
+class Registration(BaseModel):
+    """A new customer."""
+
+    username: str = Field(min_length=3, max_length=40, pattern=r"^[a-z0-9_]+$")
+    email: str = Field(max_length=254)
+    password: str = Field(min_length=10, max_length=200)
+
+
+class Login(BaseModel):
+    """Credentials."""
+
+    username: str = Field(max_length=40)
+    password: str = Field(max_length=200)
+
+
+class ResetRequest(BaseModel):
+    """Whose password to reset."""
+
+    email: str = Field(max_length=254)
+
+
+class CartLine(BaseModel):
+    """A product to put in the cart."""
+
+    product_id: int = Field(ge=1)
+    quantity: int = Field(1, ge=1, le=99)
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """The fields of an order its owner sees."""
+    return {
+        "id": order.id,
+        "status": order.status,
+        "total_cents": order.total_cents,
+        "created_at": order.created_at.isoformat(),
+    }
+
+
+def build(shop: Shop) -> APIRouter:
+    """The account routes of ``shop``'s variant."""
+    router = APIRouter()
+    session = Depends(shop.session)
+
+    def token_for(user: User) -> str:
+        if user.username in USERS:
+            return mint(user.username, secret=shop.secret, exp_seconds=3600)
+        now = int(time.time())
+        claims = {"sub": f"shop-{user.id}", "name": user.username, "iss": ISSUER, "aud": AUDIENCE}
+        return jwt.encode({**claims, "iat": now, "exp": now + 3600}, shop.secret, "HS256")
+
+    @router.post("/api/v2/auth/register", status_code=201, tags=["auth"])
+    def register(body: Registration, db: Session = session) -> Any:
+        """Create a customer account."""
+        clash = select(User).where((User.username == body.username) | (User.email == body.email))
+        if db.scalars(clash).first() is not None:
+            raise HTTPException(409, "username or e-mail already registered")
+        user = User(
+            username=body.username,
+            email=body.email,
+            password_hash=password_hash(body.password),
+            role="customer",
+        )
+        db.add(user)
+        db.commit()
+        return {"user": {"id": user.id, "username": user.username, "role": user.role}}
+
+    @router.post("/api/v2/auth/login", tags=["auth"])
+    def login(body: Login, db: Session = session) -> Any:
+        """Exchange a username and password for a bearer token."""
+        user = db.scalars(select(User).where(User.username == body.username)).first()
+        if user is None or not secrets.compare_digest(
+            user.password_hash, password_hash(body.password)
+        ):
+            raise HTTPException(401, "invalid credentials", {"WWW-Authenticate": "Bearer"})
+        return {"token": token_for(user), "token_type": "bearer"}
+
+    @router.post("/api/v2/auth/password-reset", status_code=202, tags=["auth"])
+    def password_reset(body: ResetRequest, db: Session = session) -> Any:
+        """Send a reset link to the address, if it belongs to an account."""
+        user = db.scalars(select(User).where(User.email == body.email)).first()
+        if user is not None:
+            token = secrets.token_urlsafe(24)
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            db.add(PasswordReset(user_id=user.id, token_hash=digest, created_at=_now()))
+            db.commit()
+        return {"detail": "if the address belongs to an account, a link is on its way"}
+
+    @router.get("/api/v2/me", tags=["account"])
+    def me(user: User = CurrentUser) -> Any:
+        """The caller's account, in an envelope."""
+        return {"user": {"id": user.id, "username": user.username, "role": user.role}}
+
+    @router.get("/api/v2/cart", tags=["account"])
+    def cart(db: Session = session, user: User = CurrentUser) -> Any:
+        """The caller's cart."""
+        lines = db.scalars(select(CartItem).where(CartItem.user_id == user.id)).all()
+        data = [{"id": c.id, "product_id": c.product_id, "quantity": c.quantity} for c in lines]
+        return {"data": data}
+
+    @router.post("/api/v2/cart", status_code=201, tags=["account"])
+    def add_to_cart(
+        body: CartLine, db: Session = session, user: User = CurrentUser
+    ) -> Any:
+        """Put a product in the caller's cart."""
+        line = CartItem(user_id=user.id, product_id=body.product_id, quantity=body.quantity)
+        db.add(line)
+        db.commit()
+        return {"data": {"id": line.id, "product_id": line.product_id, "quantity": line.quantity}}
+
+    def clear(db: Session, user: User) -> Any:
+        db.execute(delete(CartItem).where(CartItem.user_id == user.id))
+        db.commit()
+        return {"data": []}
+
+    if shop.secure:  # FIX: a change of state only by POST
+
+        @router.post("/api/v2/cart/clear", tags=["account"])
+        def clear_cart(db: Session = session, user: User = CurrentUser) -> Any:
+            """Empty the caller's cart."""
+            return clear(db, user)
+
+    else:  # FLAW: a GET that changes state (a link, a prefetch or a crawler empties the cart)
+
+        @router.get("/api/v2/cart/clear", tags=["account"])
+        def clear_cart_by_get(db: Session = session, user: User = CurrentUser) -> Any:
+            """Empty the caller's cart."""
+            return clear(db, user)
+
+    @router.get("/api/v2/addresses", tags=["account"])
+    def addresses(db: Session = session, user: User = CurrentUser) -> Any:
+        """The caller's delivery addresses."""
+        rows = db.scalars(select(Address).where(Address.user_id == user.id)).all()
+        return {"data": [{"id": a.id, "label": a.label, "city": a.city} for a in rows]}
+
+    @router.get("/api/v2/orders", tags=["account"])
+    def orders(db: Session = session, user: User = CurrentUser) -> Any:
+        """The caller's orders."""
+        rows = db.scalars(select(Order).where(Order.user_id == user.id).order_by(Order.id)).all()
+        return {"data": [order_json(o) for o in rows]}
+
+    @router.get("/api/v2/orders/{order_id}", tags=["account"])
+    def order(order_id: str, db: Session = session, user: User = CurrentUser) -> Any:
+        """One of the caller's orders."""
+        if shop.secure:
+            if not order_id.isdigit():
+                raise HTTPException(422, "order_id must be an integer")
+            query = select(Order).where(Order.id == int(order_id), Order.user_id == user.id)
+            found = db.scalars(query).first()  # FIX: a bound, converted value
+        else:
+            # FLAW: the path segment formatted into the SQL (errors hidden behind a 500).
+            sql = f"SELECT id FROM orders WHERE user_id = :user AND id = {order_id}"
+            try:
+                row = db.execute(text(sql), {"user": user.id}).first()
+            except Exception:
+                return JSONResponse({"detail": "internal error"}, status_code=500)
+            found = db.get(Order, row[0]) if row is not None else None
+        if found is None:
+            raise HTTPException(404, "Not Found")
+        return {"data": order_json(found)}
+
+    @router.get("/api/v2/manage/orders", tags=["management"])
+    def all_orders(db: Session = session, user: User = CurrentUser) -> Any:
+        """Every order of the shop: managers only."""
+        if user.role != "manager":
+            raise HTTPException(403, "managers only")
+        rows = db.scalars(select(Order).order_by(Order.id)).all()
+        return {"data": [{**order_json(o), "user_id": o.user_id} for o in rows]}
+
+    return router
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
