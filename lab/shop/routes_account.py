@@ -124,9 +124,7 @@ def build(shop: Shop) -> APIRouter:
         return {"data": data}
 
     @router.post("/api/v2/cart", status_code=201, tags=["account"])
-    def add_to_cart(
-        body: CartLine, db: Session = session, user: User = CurrentUser
-    ) -> Any:
+    def add_to_cart(body: CartLine, db: Session = session, user: User = CurrentUser) -> Any:
         """Put a product in the caller's cart."""
         line = CartItem(user_id=user.id, product_id=body.product_id, quantity=body.quantity)
         db.add(line)

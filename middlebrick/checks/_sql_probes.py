@@ -31,9 +31,14 @@ DYNAMODB = ("input_validation.partiql-injection", "data_exposure.dynamodb-error-
 
 # (true, false) conditions appended to the value, in two rounds with other literals. LIKE reads
 # the same in an equality and inside a LIKE '%…%' pattern, and in every dialect.
+# Inside a LIKE '%…%' pattern the value needs its own trailing % to keep matching what it did.
 _STRING_PAIRS = (
     ("' AND 'mb' LIKE 'mb", "' AND 'mb' LIKE 'mc"),
     ("' AND 'mq' LIKE 'mq", "' AND 'mq' LIKE 'mr"),
+)
+_LIKE_PAIRS = (
+    ("%' AND 'mb' LIKE 'mb", "%' AND 'mb' LIKE 'mc"),
+    ("%' AND 'mq' LIKE 'mq", "%' AND 'mq' LIKE 'mr"),
 )
 _NUMBER_PAIRS = ((" AND 7=7", " AND 7=8"), (" AND 3>2", " AND 2>3"))
 
@@ -113,37 +118,54 @@ async def error_based(prober: Prober, slot: Slot) -> SqlVerdict | None:
 async def boolean(prober: Prober, slot: Slot) -> SqlVerdict | None:
     """A true condition answers like the control and a false one unlike it, in two rounds.
 
-    The control is the original value, sent fresh. Costs at most five requests.
+    The control is the original value, sent fresh. A quoted value is tried as an equality,
+    then (when the first true condition differs) as the inside of a LIKE pattern. Costs at most
+    seven requests.
     """
-    pairs = _STRING_PAIRS if quoted(slot) else _NUMBER_PAIRS
     if not prober.has(3):
         return None
     control = await prober.try_value(slot, slot.value, fresh=True)
     if control is None or not control.ok:
         return None
+    families = (_STRING_PAIRS, _LIKE_PAIRS) if quoted(slot) else (_NUMBER_PAIRS,)
+    for pairs in families:
+        seen = await _rounds(prober, slot, control, pairs)
+        if seen is None:
+            return None
+        if not seen:
+            continue
+        first_true, first_false = seen[1][1], seen[2][1]
+        return SqlVerdict(
+            "boolean",
+            seen,
+            f"{slot.described}={slot.value + pairs[0][0]!r} (a true condition) answered "
+            f"{outcome(first_true)} like the control {slot.value!r} ({outcome(control)}), "
+            f"while {slot.value + pairs[0][1]!r} (a false one) answered {outcome(first_false)}; "
+            "a second pair with other literals did the same: the value's condition became "
+            "part of the statement's WHERE clause",
+            Confidence.confirmed,
+            _dialect(seen),
+        )
+    return None
+
+
+async def _rounds(
+    prober: Prober, slot: Slot, control: Exchange, pairs: tuple[tuple[str, str], ...]
+) -> list[tuple[str, Exchange]] | None:
+    """Every round's true and false probes when all behave; ``[]`` when the first true one
+    answers unlike the control (another context may fit); ``None`` when a later one fails."""
     seen: list[tuple[str, Exchange]] = [("control", control)]
-    for true_tail, false_tail in pairs:
+    for index, (true_tail, false_tail) in enumerate(pairs):
         if not prober.has(2):
             return None
         true = await prober.try_value(slot, slot.value + true_tail, fresh=True)
         if true is None or not alike(true, control):
-            return None
+            return [] if index == 0 else None
         false = await prober.try_value(slot, slot.value + false_tail, fresh=True)
         if false is None or not unlike(false, control) or not answered(false):
             return None
         seen += [(f"true: {true_tail.strip()}", true), (f"false: {false_tail.strip()}", false)]
-    first_true, first_false = seen[1][1], seen[2][1]
-    return SqlVerdict(
-        "boolean",
-        seen,
-        f"{slot.described}={slot.value + pairs[0][0]!r} (a true condition) answered "
-        f"{outcome(first_true)} like the control {slot.value!r} ({outcome(control)}), while "
-        f"{slot.value + pairs[0][1]!r} (a false one) answered {outcome(first_false)}; a second "
-        "pair with other literals did the same: the value's condition became part of the "
-        "statement's WHERE clause",
-        Confidence.confirmed,
-        _dialect(seen),
-    )
+    return seen
 
 
 async def quote_break(prober: Prober, slot: Slot) -> SqlVerdict | None:

@@ -1,0 +1,129 @@
+"""The blog's account flows: registration, login (token and session), password reset, me."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model, login
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lab.blog.models import Profile, Subscription
+from lab.blog.views import secure
+
+
+class Registration(serializers.Serializer[Any]):
+    """A new reader."""
+
+    username = serializers.RegexField(r"^[a-z0-9_]{3,40}$")
+    email = serializers.EmailField()
+    password = serializers.CharField(min_length=10, max_length=200, write_only=True)
+
+
+class Credentials(serializers.Serializer[Any]):
+    """A username and password."""
+
+    username = serializers.CharField(max_length=40)
+    password = serializers.CharField(max_length=200)
+
+
+class ResetRequest(serializers.Serializer[Any]):
+    """Whose password to reset."""
+
+    email = serializers.EmailField()
+
+
+def user_json(user: Any) -> dict[str, Any]:
+    """The caller's account as the API shows it."""
+    profile = Profile.objects.filter(user=user).first()
+    return {"id": user.pk, "username": user.username, "role": profile.role if profile else None}
+
+
+class Register(APIView):
+    """Create a reader account."""
+
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(request=Registration, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        """The new account, in an envelope."""
+        body = Registration(data=request.data)
+        body.is_valid(raise_exception=True)
+        model = get_user_model()
+        if model.objects.filter(username=body.validated_data["username"]).exists():
+            return Response({"detail": "username taken"}, status=status.HTTP_409_CONFLICT)
+        user = model.objects.create_user(**body.validated_data)
+        Profile.objects.create(user=user, role="reader")
+        return Response({"user": user_json(user)}, status=status.HTTP_201_CREATED)
+
+
+class Login(APIView):
+    """A token (and a session) for a username and password."""
+
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(
+        request=Credentials,
+        responses={200: inline_serializer("TokenAnswer", {"token": serializers.CharField()})},
+    )
+    def post(self, request: Request) -> Response:
+        """The caller's token."""
+        body = Credentials(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = authenticate(request._request, **body.validated_data)
+        if user is None:
+            return Response({"detail": "invalid credentials"}, status=status.HTTP_400_BAD_REQUEST)
+        login(request._request, user)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class PasswordReset(APIView):
+    """Mail a reset link to the address, if it belongs to an account."""
+
+    permission_classes = (permissions.AllowAny,)
+
+    @extend_schema(request=ResetRequest, responses={202: dict})
+    def post(self, request: Request) -> Response:
+        """Always the same answer, known address or not."""
+        body = ResetRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        secrets.token_urlsafe(24)  # the link's token would be mailed, never returned
+        return Response(
+            {"detail": "if the address belongs to an account, a link is on its way"},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class Me(APIView):
+    """The caller's account."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        """``{"user": {...}}``."""
+        return Response({"user": user_json(request.user)})
+
+
+class Unsubscribe(APIView):
+    """Stop the caller's newsletter (a GET in the vulnerable twin, a POST in the secure one)."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        """FLAW: a GET that changes state (a prefetch or a crawler unsubscribes the caller)."""
+        if secure():
+            return Response({"detail": "use POST"}, status=status.HTTP_405_METHOD_NOT_ALLOWED)
+        return self._unsubscribe(request)
+
+    @extend_schema(responses={200: dict})
+    def post(self, request: Request) -> Response:
+        """FIX: the change of state by POST."""
+        return self._unsubscribe(request)
+
+    def _unsubscribe(self, request: Request) -> Response:
+        Subscription.objects.filter(user=request.user).update(active=False)
+        return Response({"subscribed": False})
