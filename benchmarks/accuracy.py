@@ -163,9 +163,9 @@ def lab_request(
         target=target.url,
         spec=target.spec_url if surface == SPEC else None,
         find_served_spec=surface != CRAWL,
-        headers=(("Authorization", f"Bearer {target.tokens[users[0]]}"),),
+        headers=(("Authorization", f"{target.auth_scheme} {target.tokens[users[0]]}"),),
         identities={
-            name: Credential(headers=(("Authorization", f"Bearer {token}"),))
+            name: Credential(headers=(("Authorization", f"{target.auth_scheme} {token}"),))
             for name, token in target.tokens.items()
         },
         mode=mode,

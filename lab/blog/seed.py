@@ -1,10 +1,10 @@
 """Create and fill the blog's PostgreSQL database, in a subprocess (Django's settings are global).
 
 ``seed(database_url, secret=…, variant=…)`` runs ``python -m lab.blog.seed`` once: tables are
-created (``migrate``, then ``migrate --run-syncdb`` for the blog's own), emptied, and filled with the lab's users (alice, bob and
-carol are readers, dave is the editor), their Django REST framework tokens (derived from the
-lab secret, see ``lab.identities.drf_token``), twelve articles, comments, bookmarks and
-subscriptions. Every password is ``lab-password-<name>``.
+created (``migrate``, then ``migrate --run-syncdb`` for the blog's own), emptied, and filled
+with the lab's users (alice, bob and carol are readers, dave is the editor), their Django
+REST framework tokens (derived from the lab secret, see ``lab.identities.drf_token``), twelve
+articles, comments, bookmarks and subscriptions. Every password is ``lab-password-<name>``.
 """
 
 from __future__ import annotations

@@ -40,8 +40,7 @@ class ResetRequest(serializers.Serializer[Any]):
 
 def user_json(user: Any) -> dict[str, Any]:
     """The caller's account as the API shows it."""
-    profile = Profile.objects.filter(user=user).first()
-    return {"id": user.pk, "username": user.username, "role": profile.role if profile else None}
+    return {"id": user.pk, "username": user.username}
 
 
 class Register(APIView):

@@ -9,10 +9,10 @@ import hashlib
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select, text
@@ -114,7 +114,7 @@ def build(shop: Shop) -> APIRouter:
     @router.get("/api/v2/me", tags=["account"])
     def me(user: User = CurrentUser) -> Any:
         """The caller's account, in an envelope."""
-        return {"user": {"id": user.id, "username": user.username, "role": user.role}}
+        return {"user": {"id": user.id, "username": user.username}}
 
     @router.get("/api/v2/cart", tags=["account"])
     def cart(db: Session = session, user: User = CurrentUser) -> Any:
@@ -157,30 +157,29 @@ def build(shop: Shop) -> APIRouter:
         return {"data": [{"id": a.id, "label": a.label, "city": a.city} for a in rows]}
 
     @router.get("/api/v2/orders", tags=["account"])
-    def orders(db: Session = session, user: User = CurrentUser) -> Any:
-        """The caller's orders."""
-        rows = db.scalars(select(Order).where(Order.user_id == user.id).order_by(Order.id)).all()
-        return {"data": [order_json(o) for o in rows]}
-
-    @router.get("/api/v2/orders/{order_id}", tags=["account"])
-    def order(order_id: str, db: Session = session, user: User = CurrentUser) -> Any:
-        """One of the caller's orders."""
+    def orders(
+        db: Session = session,
+        min_total: Annotated[str | None, Query(examples=["1000"])] = None,
+        user: User = CurrentUser,
+    ) -> Any:
+        """The caller's orders, optionally those of at least ``min_total`` cents."""
         if shop.secure:
-            if not order_id.isdigit():
-                raise HTTPException(422, "order_id must be an integer")
-            query = select(Order).where(Order.id == int(order_id), Order.user_id == user.id)
-            found = db.scalars(query).first()  # FIX: a bound, converted value
-        else:
-            # FLAW: the path segment formatted into the SQL (errors hidden behind a 500).
-            sql = f"SELECT id FROM orders WHERE user_id = :user AND id = {order_id}"
-            try:
-                row = db.execute(text(sql), {"user": user.id}).first()
-            except Exception:
-                return JSONResponse({"detail": "internal error"}, status_code=500)
-            found = db.get(Order, row[0]) if row is not None else None
-        if found is None:
-            raise HTTPException(404, "Not Found")
-        return {"data": order_json(found)}
+            query = select(Order).where(Order.user_id == user.id).order_by(Order.id)
+            if min_total is not None:
+                if not min_total.isdigit():
+                    raise HTTPException(422, "min_total must be an integer")
+                query = query.where(Order.total_cents >= int(min_total))  # FIX: bound
+            rows = db.scalars(query).all()
+            return {"data": [order_json(o) for o in rows]}
+        where = "" if min_total is None else f" AND total_cents >= {min_total}"
+        # FLAW: the number formatted into the SQL (errors hidden behind a 500).
+        sql = f"SELECT id FROM orders WHERE user_id = :user{where} ORDER BY id"
+        try:
+            ids = [row[0] for row in db.execute(text(sql), {"user": user.id}).all()]
+        except Exception:
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        rows = db.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id)).all()
+        return {"data": [order_json(o) for o in rows]}
 
     @router.get("/api/v2/manage/orders", tags=["management"])
     def all_orders(db: Session = session, user: User = CurrentUser) -> Any:

@@ -62,10 +62,13 @@ def _print_lab(lab, *, tokens: bool = True) -> None:  # type: ignore[no-untyped-
     for target in lab.targets:
         typer.echo(f"{target.service:<9} {target.variant:<11} {target.url}  ({target.framework})")
         for user, token in target.tokens.items() if tokens else ():
-            typer.echo(f"    {user:<6} Authorization: Bearer {token}")
+            typer.echo(f"    {user:<6} Authorization: {target.auth_scheme} {token}")
 
 
 def _lab_request(target) -> ScanRequest:  # type: ignore[no-untyped-def]
     users = list(target.tokens)[:2]
-    identities = {user: parse_auth(f"bearer:{target.tokens[user]}") for user in users}
+    identities = {
+        user: parse_auth(f"header:Authorization:{target.auth_scheme} {target.tokens[user]}")
+        for user in users
+    }
     return scan_request(target=target.url, identities=identities)

@@ -18,7 +18,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from lab.runner import Lab, start
+from lab import stores
+from lab.runner import Lab, Target, start
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ def call(
     headers: dict[str, str] | None = None,
     params: dict[str, Any] | None = None,
     json_body: Any = None,
+    scheme: str = "Bearer",
 ) -> Reply:
-    """Send one request to a loopback ``url`` and return the reply."""
+    """Send one request to a loopback ``url`` and return the reply (``token`` as ``scheme``)."""
     parts = urlsplit(url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise AssertionError(f"lab tests only talk to loopback, not {url}")
@@ -65,7 +67,7 @@ def call(
         path += ("&" if "?" in path else "?") + urlencode(params)
     sent = dict(headers or {})
     if token is not None:
-        sent["Authorization"] = f"Bearer {token}"
+        sent["Authorization"] = f"{scheme} {token}"
     body = None
     if json_body is not None:
         body = json.dumps(json_body).encode()
@@ -89,6 +91,19 @@ def lab() -> Iterator[Lab]:
         yield running
     finally:
         running.stop()
+
+
+def running(lab: Lab, service: str, variant: str) -> Target:
+    """The target, or a skip when the lab left its service out (PostgreSQL missing).
+
+    With ``MIDDLEBRICK_REQUIRE_POSTGRES=1`` (CI) the lab itself refuses to start without it, so
+    there nothing is skipped.
+    """
+    if all(t.service != service for t in lab.targets):
+        if stores.postgres_required():
+            pytest.fail(f"{service} is required but not running")
+        pytest.skip(f"{service} is not running here (its store is missing)")
+    return lab.target(service, variant)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import pytest
 from lab.identities import USERS
 from lab.runner import Lab, Target
 from lab.truth import load
+from tests.lab.conftest import running
 from middlebrick.baseline import build_baseline
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import load_all
@@ -28,7 +29,7 @@ from middlebrick.http.exchange import Request
 
 pytestmark = pytest.mark.lab
 
-SERVICES = ("items", "tenants", "profiles")
+SERVICES = ("items", "tenants", "profiles", "shop", "blog")
 
 
 async def _input_validation(target: Target) -> list[Finding]:
@@ -36,9 +37,9 @@ async def _input_validation(target: Target) -> list[Finding]:
     first = next(iter(target.tokens))
     scan = ScanRequest(
         target=target.url,
-        headers=(("Authorization", f"Bearer {target.tokens[first]}"),),
+        headers=(("Authorization", f"{target.auth_scheme} {target.tokens[first]}"),),
         identities={
-            name: Credential(headers=(("Authorization", f"Bearer {token}"),))
+            name: Credential(headers=(("Authorization", f"{target.auth_scheme} {token}"),))
             for name, token in target.tokens.items()
         },
     )
@@ -67,9 +68,8 @@ async def test_input_validation_checks_find_every_ground_truth_flaw(lab: Lab, se
         if entry.category == "input_validation" and entry.mode == "safe"
     }
 
-    found = {
-        (f.type_id, f.operation) for f in await _input_validation(lab.target(service, "vulnerable"))
-    }
+    target = running(lab, service, "vulnerable")
+    found = {(f.type_id, f.operation) for f in await _input_validation(target)}
 
     assert expected <= found, sorted(expected - found)
 
@@ -78,7 +78,7 @@ async def test_input_validation_checks_find_every_ground_truth_flaw(lab: Lab, se
 async def test_input_validation_checks_stay_quiet_on_the_secure_twin(
     lab: Lab, service: str
 ) -> None:
-    found = await _input_validation(lab.target(service, "secure"))
+    found = await _input_validation(running(lab, service, "secure"))
 
     assert [(f.type_id, f.operation) for f in found if f.severity != Severity.info] == []
 
