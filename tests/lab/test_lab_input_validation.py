@@ -16,7 +16,6 @@ import pytest
 from lab.identities import USERS
 from lab.runner import Lab, Target
 from lab.truth import load
-from tests.lab.conftest import running
 from middlebrick.baseline import build_baseline
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import load_all
@@ -26,6 +25,7 @@ from middlebrick.findings import Finding, Severity
 from middlebrick.fingerprint import detect_framework
 from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
+from tests.lab.conftest import running
 
 pytestmark = pytest.mark.lab
 
