@@ -13,6 +13,7 @@ from lab import runner
 from lab.dynamo import Dynamo, resource
 from lab.identities import USERS, WEAK_SECRET, InvalidToken, verify
 from lab.items.seed import item_id
+from tests.lab.conftest import running
 
 pytestmark = pytest.mark.lab
 
@@ -92,3 +93,36 @@ def test_detached_lab_is_recorded_found_again_and_taken_down(monkeypatch, tmp_pa
     assert not (tmp_path / "state.json").exists()
     assert runner.down() is False
     assert os.environ["MIDDLEBRICK_LAB_STATE"].endswith("state.json")
+
+
+def test_lab_skips_the_postgres_services_with_a_line_when_postgres_is_missing(monkeypatch, capsys):
+    monkeypatch.setenv("MIDDLEBRICK_LAB_POSTGRES", "postgresql://postgres@127.0.0.1:9/postgres")
+    monkeypatch.delenv("MIDDLEBRICK_REQUIRE_POSTGRES", raising=False)
+
+    kept = runner._with_postgres(["items", "shop", "blog"], asked=False)
+
+    assert kept == ["items", "shop"]
+    assert (
+        "lab: skipping blog: PostgreSQL is not reachable at 127.0.0.1:9" in capsys.readouterr().err
+    )
+
+
+def test_lab_refuses_to_start_without_postgres_when_it_is_required_or_asked_for(monkeypatch):
+    monkeypatch.setenv("MIDDLEBRICK_LAB_POSTGRES", "postgresql://postgres@127.0.0.1:9/postgres")
+    monkeypatch.setenv("MIDDLEBRICK_REQUIRE_POSTGRES", "1")
+    with pytest.raises(runner.LabError, match="blog need PostgreSQL"):
+        runner._with_postgres(["items", "blog"], asked=False)
+    monkeypatch.delenv("MIDDLEBRICK_REQUIRE_POSTGRES")
+    with pytest.raises(runner.LabError, match="blog need PostgreSQL"):
+        runner._with_postgres(["blog"], asked=True)
+
+
+def test_lab_gives_each_relational_target_its_own_database_and_drops_it(lab, http):
+    from lab import stores
+
+    blog = running(lab, "blog", "secure")
+    url = lab.databases["blog/secure"]
+    assert url != lab.databases["blog/vulnerable"] and "mblab_" in url
+    assert stores.store("shop") == "sqlite" and lab.databases["shop/secure"].startswith("sqlite")
+    reply = http("GET", blog.url + "/api/v2/auth/me/", token=blog.tokens["bob"], scheme="Token")
+    assert reply.json() == {"user": {"id": 2, "username": "bob"}}

@@ -1,0 +1,90 @@
+"""The shop (SQLite) and blog (PostgreSQL) flaws behind the ground truth, by direct requests.
+
+Each test sends the request a flaw answers and shows the secure twin refusing it, so a change
+of the lab shows here before it shows in the scans.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from lab.runner import Lab
+from tests.lab.conftest import running
+
+pytestmark = pytest.mark.lab
+
+
+def test_shop_formats_the_category_into_sqlite_and_its_twin_binds_it(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    broken = {"category": "books'"}
+    condition = {"category": "books' AND 'mb' LIKE 'mc"}
+
+    error = http("GET", vulnerable.url + "/api/v2/products", params=broken)
+    false = http("GET", vulnerable.url + "/api/v2/products", params=condition)
+
+    assert error.status == 500 and "unrecognized token" in error.text
+    assert false.status == 200 and false.json()["data"] == []
+    assert http("GET", secure.url + "/api/v2/products", params=broken).json()["data"] == []
+
+
+def test_shop_runs_the_timestamp_through_a_shell_and_its_twin_does_not(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    value = {"value": "1700000000$(echo mbzq$((6*7)))"}
+
+    shell = http(
+        "GET",
+        vulnerable.url + "/api/v2/tools/timestamp",
+        token=vulnerable.tokens["alice"],
+        params=value,
+    )
+    argv = http(
+        "GET", secure.url + "/api/v2/tools/timestamp", token=secure.tokens["alice"], params=value
+    )
+
+    assert shell.status == 400 and "mbzq42" in shell.text
+    assert argv.status == 400 and "mbzq42" not in argv.text
+
+
+def test_shop_checks_e_mails_with_a_catastrophic_pattern(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    evil = {"email": "a" * 21 + "!"}
+
+    started = time.perf_counter()
+    http("GET", vulnerable.url + "/api/v2/auth/check-email", params=evil)
+    slow = time.perf_counter() - started
+    started = time.perf_counter()
+    http("GET", secure.url + "/api/v2/auth/check-email", params=evil)
+    fast = time.perf_counter() - started
+
+    assert slow > fast
+
+
+def test_blog_shows_postgresql_errors_and_its_twin_answers_400(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+
+    search = http("GET", vulnerable.url + "/api/v2/articles/search/", params={"q": "x'"})
+    regex = http("GET", vulnerable.url + "/api/v2/articles/", params={"title__regex": "a("})
+    fixed = http("GET", secure.url + "/api/v2/articles/", params={"title__regex": "a("})
+
+    assert search.status == 500 and "unterminated quoted string" in search.text
+    assert regex.status == 500 and "invalid regular expression" in regex.text
+    assert fixed.status == 400
+    assert "Django REST framework" in (vulnerable_header := search.header("X-Powered-By") or "")
+    assert "Python" in vulnerable_header and secure.auth_scheme == "Token"
+
+
+def test_blog_counts_views_with_the_referer_formatted_into_sql(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    sleep = {"Referer": "'||(SELECT ''FROM pg_sleep(1))||'"}
+
+    started = time.perf_counter()
+    assert http("GET", vulnerable.url + "/api/v2/articles/post-1/", headers=sleep).status == 200
+    delayed = time.perf_counter() - started
+    started = time.perf_counter()
+    assert http("GET", secure.url + "/api/v2/articles/post-1/", headers=sleep).status == 200
+    bound = time.perf_counter() - started
+
+    assert delayed >= 1.0 and delayed - bound > 0.5
