@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
-from middlebrick.baseline import build_request
+from middlebrick.checks._bodies import body_baselines
 from middlebrick.checks._dynamodb_probes import (
     EXPRESSION,
     PARTIQL,
@@ -21,12 +20,8 @@ from middlebrick.checks._probe import Prober, Slot, body_slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding
-from middlebrick.http.exchange import Headers, Request
-from middlebrick.spec.model import Operation
-from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
 
 _TYPE = "input_validation.type-confusion"
-_WRITES = ("POST", "PUT", "PATCH")
 
 FIELDS = 2
 """String fields per body that get the breaker, besides one field for the type probe."""
@@ -64,21 +59,7 @@ async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     pool = Prober(ctx, FOLLOW_UPS)
     candidates = table_candidates(ctx.surface.operations)
-    urls = _known_urls(ctx)
-    harvested: dict[str, list[str]] = {}
-    async for exchange in ctx.each(ctx.baseline.responses()):
-        if exchange.response is not None and exchange.response.json is not None:
-            for key, values in harvest_ids(exchange.response.json).items():
-                harvested.setdefault(key, values)
-    async for operation in ctx.each(ctx.surface.operations):
-        document = _body(operation)
-        if operation.method not in _WRITES or document is None:
-            continue
-        url = urls.get(operation.path) or build_request(operation, ctx.base_url, harvested).url
-        headers = Headers().set("Content-Type", "application/json")
-        baseline = await ctx.send(
-            Request(operation.method, url, headers=headers, body=json.dumps(document).encode())
-        )
+    async for operation, baseline, document in body_baselines(ctx):
         if not answered(baseline):
             continue
         fields = body_slots(operation, baseline, document)
@@ -129,27 +110,6 @@ def _finding(ctx: CheckContext, field: Slot, verdict: Verdict) -> Finding:
         parameter=field.name,
         confidence=verdict.confidence,
     )
-
-
-def _known_urls(ctx: CheckContext) -> dict[str, str]:
-    """The baseline's concrete URL (without its query) for each path template it requested."""
-    return {
-        op.path: urlsplit(ex.request.url)._replace(query="").geturl()
-        for op, ex in ctx.baseline.items()
-        if ex.response is not None
-    }
-
-
-def _body(operation: Operation) -> dict[str, Any] | None:
-    """The JSON object to send: the first example that is one, else one built from the schema."""
-    body = operation.request_body
-    if body is None or "json" not in body.content_type:
-        return None
-    for example in body.examples:
-        if isinstance(example, dict) and example and is_plain(example):
-            return dict(example)
-    value = value_for_schema(body.schema)
-    return value if isinstance(value, dict) and value else None
 
 
 def _scalar(value: Any) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
+from middlebrick.checks._bodies import body_baselines, reads_only
 from middlebrick.checks._injection import server_error, unlike
-from middlebrick.checks._probe import Prober, Slot, is_json, slots
+from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
 from middlebrick.checks._timing import Delay, delayed
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -35,6 +36,9 @@ SEPARATORS = (
     ("newline", "{v}\n{c}"),
     ("quote and ;", "{v}';{c};'"),
 )
+BODIES = 10
+"""Active mode: POST operations that name a read whose JSON body is probed (two fields each)."""
+
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -54,7 +58,7 @@ def marker(slot: Slot, round_: int = 0) -> tuple[str, str]:
     category="input_validation",
     emits={COMMAND},
     per_operation=PARAMETERS,
-    max_requests=FOLLOW_UPS + TIMED,
+    max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + PARAMETERS),
 )
 async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """OS command injection in path and query values: an echoed product, or a sleep.
@@ -72,6 +76,9 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     over 1 s is not timed); a delay must then show against a fresh control, vanish with
     ``sleep 0`` and show again. Only ``echo`` and ``sleep`` are ever run. One finding per
     operation and parameter, confirmed.
+
+    Active mode also probes two string fields of the JSON bodies of up to ten POST operations
+    that name a read (``/search``, ``/lookup``: they cannot change state), the same way.
     """
     follow = Prober(ctx, FOLLOW_UPS)
     timed = Prober(ctx, TIMED)
@@ -91,6 +98,31 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
                 finding = await _slept(ctx, timed, slot, differed)
             if finding is not None:
                 yield finding
+    if ctx.scan.mode == "active":
+        async for finding in _bodies(ctx, follow, timed):
+            yield finding
+
+
+async def _bodies(ctx: CheckContext, follow: Prober, timed: Prober) -> AsyncIterator[Finding]:
+    """Active mode: the string fields of JSON bodies of POSTs that name a read."""
+    sent = 0
+    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=reads_only):
+        sent += 1
+        fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
+        strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
+        for slot in strings[:PARAMETERS] if not server_error(baseline) else []:
+            first = SEPARATORS[0][1].format(v=slot.value, c=marker(slot)[0])
+            probe = await follow.try_value(slot, first, charge=False)
+            if probe is None:
+                continue
+            differed = unlike(probe, baseline) or server_error(probe)
+            finding = await _echoed(ctx, follow, slot, probe, differed)
+            if finding is None:
+                finding = await _slept(ctx, timed, slot, differed)
+            if finding is not None:
+                yield finding
+        if sent >= BODIES:
+            break
 
 
 def _parameters(ctx: CheckContext, key: str) -> list[Slot]:

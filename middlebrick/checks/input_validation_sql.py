@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from middlebrick.checks._bodies import body_baselines, reads_only
 from middlebrick.checks._injection import answered, server_error, signature_hits, unlike
 from middlebrick.checks._probe import (
     AMBIENT_HEADERS,
     Prober,
     Slot,
     ambient_slot,
+    body_slots,
     header_slots,
     is_json,
     slots,
@@ -43,6 +45,12 @@ TIMED = 64
 """Timing requests for the whole scan: blind parameters, declared headers and cookies, and the
 ambient headers of each operation (one request per database when nothing is delayed)."""
 
+BODIES = 10
+"""Active mode: POST operations that name a read (``/search``) whose JSON body is probed."""
+
+BODY_FIELDS = 2
+"""String fields of each such body that get the breaker."""
+
 AMBIENT_FINDINGS = 3
 """Operations reported for the ambient headers before they are no longer probed (a logging
 middleware would answer alike on every operation)."""
@@ -58,7 +66,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
     category="input_validation",
     emits={SQL},
     per_operation=BREAKERS,
-    max_requests=FOLLOW_UPS + TIMED,
+    max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + BODY_FIELDS),
 )
 async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """SQL injection in path, query, header and cookie values, by error, condition and delay.
@@ -88,6 +96,11 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     baseline's time (an operation whose baseline took over 1 s is not timed). A delay must
     then show against a control sent fresh, vanish with a sleep of 0 and show again; for the
     three headers, the one that carries it is found by probing each alone.
+
+    Active mode also probes the JSON bodies of up to ten POST operations that name a read
+    (``/products/search``, ``/orders:query``: they cannot change state), two string fields
+    each, with the breaker, *error*, *boolean* and *quote break* steps above (findings name
+    the field ``body.<field>``).
 
     A finding names the database only when one of its error messages was seen, and adds that
     database's advice. One finding per operation and parameter; confirmed (or firm for a bare
@@ -124,6 +137,27 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
             if found is not None:
                 ambient += 1
                 yield _finding(ctx, *found)
+    if ctx.scan.mode == "active":
+        async for finding in _bodies(ctx, follow):
+            yield finding
+
+
+async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
+    """Active mode: the string fields of JSON bodies of POSTs that name a read."""
+    sent = 0
+    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=reads_only):
+        sent += 1
+        fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
+        strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
+        for slot in strings[:BODY_FIELDS] if _usable(baseline) else []:
+            breaker = await follow.try_value(slot, BREAKER, charge=False)
+            if breaker is None or not _differs(breaker, baseline):
+                continue
+            verdict = await _confirm(follow, slot, breaker)
+            if verdict is not None:
+                yield _finding(ctx, slot, verdict)
+        if sent >= BODIES:
+            break
 
 
 async def _ambient(

@@ -8,6 +8,7 @@ how long the database would have slept), so these tests take no wall time.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -16,9 +17,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import pytest
 
+from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Headers, Request, Response
-from middlebrick.spec.model import Operation, Parameter
+from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, exchange, make_baseline, response, run_check
 
 CHECK = "input_validation.sql_injection"
@@ -278,3 +280,57 @@ async def test_dynamodb_injection_never_names_a_sqlite_injection_partiql(
     )
 
     assert found == []
+
+
+def search_body(db: sqlite3.Connection, *, formatted: bool) -> Answer:
+    """``POST /products/search`` with ``{"category": …}``: a read that takes a JSON query."""
+
+    def answer(request: Request) -> Response:
+        category = json.loads(request.body or b"{}").get("category", "books")
+        return by_category(db, formatted=formatted)(
+            Request("GET", f"{BASE}/products?{urlencode({'category': category})}")
+        )
+
+    return answer
+
+
+SEARCH_BODY = Operation(
+    "POST",
+    "/products/search",
+    request_body=RequestBody("application/json", examples=({"category": "books"},)),
+)
+
+
+@pytest.mark.parametrize("formatted", [True, False])
+async def test_sql_injection_probes_the_body_of_a_post_that_names_a_read_in_active_mode(
+    api: Any, db: Any, formatted: bool
+) -> None:
+    sender = api(search_body(db, formatted=formatted))
+    get = exchange("GET", "/search?q=p", sender.answer(Request("GET", BASE + "/search?q=p")))
+
+    found = await run_check(
+        CHECK,
+        baseline=make_baseline([(SEARCH, get)]),
+        sender=sender,
+        scan=ScanRequest(target=BASE, mode="active"),
+        surface=Surface(base_url=BASE, operations=(SEARCH, SEARCH_BODY)),
+    )
+
+    assert [(f.operation, f.parameter) for f in found] == (
+        [("POST /products/search", "body.category")] if formatted else []
+    )
+    assert all(r.method in ("GET", "POST") for r in sender.sent)
+
+
+async def test_sql_injection_never_posts_in_safe_mode(api: Any, db: Any) -> None:
+    sender = api(search_body(db, formatted=True))
+    get = exchange("GET", "/search?q=p", sender.answer(Request("GET", BASE + "/search?q=p")))
+
+    await run_check(
+        CHECK,
+        baseline=make_baseline([(SEARCH, get)]),
+        sender=sender,
+        surface=Surface(base_url=BASE, operations=(SEARCH, SEARCH_BODY)),
+    )
+
+    assert {r.method for r in sender.sent} == {"GET"}

@@ -1,0 +1,96 @@
+"""JSON request bodies to probe (active mode): each sent once as its own baseline.
+
+``body_baselines`` yields, for every writing operation with a JSON object body, the documented
+example (or a value built from the schema) sent once, to the URL the GET baseline used for the
+same path or one filled with identifiers the baseline harvested; its fields become ``Slot``s
+with ``body_slots``. ``reads_only`` tells the writes that cannot change state: a POST that names
+a read (``/products/search``), which the SQL and command probes may use before the write journal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Collection
+from typing import Any
+from urllib.parse import urlsplit
+
+from middlebrick.baseline import build_request
+from middlebrick.checks.context import CheckContext
+from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.spec.model import Operation
+from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
+
+WRITES = ("POST", "PUT", "PATCH")
+
+READ_VERBS = frozenset(
+    {
+        "search",
+        "query",
+        "filter",
+        "find",
+        "lookup",
+        "match",
+        "suggest",
+        "autocomplete",
+        "check",
+        "validate",
+        "verify",
+        "preview",
+        "estimate",
+        "calculate",
+        "count",
+    }
+)
+"""Verbs that name a read: RPC-style endpoints (Google's API design guide calls them custom
+methods, ``POST /v1/books:search``) take a POST only because the query is too large or too
+structured for a URL. A POST whose last path word is one of these reads and does not write."""
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def reads_only(operation: Operation) -> bool:
+    """True for a POST whose last literal path segment names a read (``/orders:query``)."""
+    if operation.method != "POST":
+        return False
+    literal = [s for s in operation.path.lower().split("/") if s and not s.startswith("{")]
+    return bool(literal) and bool(set(_WORD.findall(literal[-1])) & READ_VERBS)
+
+
+def json_body(operation: Operation) -> dict[str, Any] | None:
+    """The JSON object to send: the first example that is one, else one built from the schema."""
+    body = operation.request_body
+    if body is None or "json" not in body.content_type:
+        return None
+    for example in body.examples:
+        if isinstance(example, dict) and example and is_plain(example):
+            return dict(example)
+    value = value_for_schema(body.schema)
+    return value if isinstance(value, dict) and value else None
+
+
+async def body_baselines(
+    ctx: CheckContext, methods: Collection[str] = WRITES, *, only: Any = None
+) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
+    """(operation, its body baseline, the body) for each operation of ``methods`` with a JSON
+    object body (and, when ``only`` is given, for which ``only(operation)`` is true)."""
+    urls = {
+        op.path: urlsplit(ex.request.url)._replace(query="").geturl()
+        for op, ex in ctx.baseline.items()
+        if ex.response is not None
+    }
+    harvested: dict[str, list[str]] = {}
+    async for exchange in ctx.each(ctx.baseline.responses()):
+        if exchange.response is not None and exchange.response.json is not None:
+            for key, values in harvest_ids(exchange.response.json).items():
+                harvested.setdefault(key, values)
+    async for operation in ctx.each(ctx.surface.operations):
+        document = json_body(operation)
+        if operation.method not in methods or document is None:
+            continue
+        if only is not None and not only(operation):
+            continue
+        url = urls.get(operation.path) or build_request(operation, ctx.base_url, harvested).url
+        headers = Headers().set("Content-Type", "application/json")
+        body = json.dumps(document).encode()
+        yield operation, await ctx.send(Request(operation.method, url, headers, body)), document
