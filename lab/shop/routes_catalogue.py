@@ -10,8 +10,9 @@ import subprocess
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -20,6 +21,15 @@ from lab.shop.app import CurrentUser, Shop
 from lab.shop.models import Product, User
 
 PAGE = 20
+
+
+class ProductQuery(BaseModel):
+    """A catalogue query sent as JSON."""
+
+    category: str | None = Field(None, max_length=200)
+    page: int = Field(1, ge=1, le=1000)
+
+
 # FLAW: nested quantifiers over overlapping classes: "aaaa…!" backtracks exponentially
 # (OWASP's ReDoS example for e-mail validation).
 _EMAIL_CATASTROPHIC = re.compile(
@@ -49,14 +59,7 @@ def build(shop: Shop) -> APIRouter:
     router = APIRouter()
     session = Depends(shop.session)
 
-    @router.get("/api/v2/products", tags=["catalogue"])
-    def products(
-        db: Session = session,
-        category: Annotated[str | None, Query(examples=["books"])] = None,
-        created_after: Annotated[str | None, Query(examples=["2024-02-01T00:00:00"])] = None,
-        page: Annotated[int, Query(ge=1, le=1000)] = 1,
-    ) -> Any:
-        """The catalogue, newest first, optionally of one category and after a date."""
+    def listing(db: Session, category: str | None, created_after: str | None, page: int) -> Any:
         if shop.secure:
             since = _parse_date(created_after)  # FIX: a malformed date is a 400
             query = select(Product).order_by(Product.created_at.desc(), Product.id)
@@ -82,6 +85,24 @@ def build(shop: Shop) -> APIRouter:
         rows = db.scalars(select(Product).where(Product.id.in_(chosen))).all()
         ordered = sorted(rows, key=lambda p: chosen.index(p.id))
         return {"data": [product_json(p) for p in ordered], "meta": {"page": page}}
+
+    @router.get("/api/v2/products", tags=["catalogue"])
+    def products(
+        db: Session = session,
+        category: Annotated[str | None, Query(examples=["books"])] = None,
+        created_after: Annotated[str | None, Query(examples=["2024-02-01T00:00:00"])] = None,
+        page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    ) -> Any:
+        """The catalogue, newest first, optionally of one category and after a date."""
+        return listing(db, category, created_after, page)
+
+    @router.post("/api/v2/products/search", tags=["catalogue"])
+    def search(
+        body: Annotated[ProductQuery, Body(examples=[{"category": "books"}])],
+        db: Session = session,
+    ) -> Any:
+        """The catalogue filtered by a JSON query, for clients whose filters outgrow a URL."""
+        return listing(db, body.category, None, body.page)
 
     @router.get("/api/v2/products/{slug}", tags=["catalogue"])
     def product(slug: str, db: Session = session) -> Any:
