@@ -17,7 +17,7 @@ def _show(lab: runner.Lab) -> None:
     for target in lab.targets:
         print(f"\n{target.name} ({target.framework}): {target.url}  spec: {target.spec_url}")
         for user, token in target.tokens.items():
-            print(f"  {user:<6} Bearer {token}")
+            print(f"  {user:<6} {target.auth_scheme} {token}")
 
 
 def main(argv: list[str] | None = None) -> int:
