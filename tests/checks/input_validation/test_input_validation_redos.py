@@ -1,7 +1,8 @@
 """ReDoS against real regular expressions: a catastrophic one, its linear twin, a slow server.
 
 The handlers match with Python's ``re`` for real and report the CPU time it took as the
-response's measured time (so other load on the machine does not blur it); the catastrophic pattern is OWASP's ReDoS example for e-mail addresses.
+response's measured time (so other load on the machine does not blur it); the catastrophic
+pattern is OWASP's ReDoS example for e-mail addresses.
 """
 
 from __future__ import annotations
