@@ -23,7 +23,12 @@ START, LONGEST = 16, 40
 """The first and the longest run of the repeated character."""
 
 SLOW_S = 0.5
-"""Time above the baseline's at which growth stops: the finding's slowest probe."""
+"""Time above the baseline's that the slowest probe must reach; growth stops there once the
+time has grown super-linearly."""
+
+MOST_S = 2.0
+"""Time above the baseline's at which growth stops in any case (a noisy shorter probe may need
+a slower last one to show the growth)."""
 
 PER_PARAMETER = 14
 """The most requests one parameter costs: the growing probes, a repeat and a control."""
@@ -62,7 +67,8 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     ``name``, ``domain``, ``url``, ``slug`` …). Each gets a run of ``a`` followed by ``!``
     (the input that makes nested quantifiers such as ``([a-z0-9]+)*`` backtrack), from 16 to
     40 characters, in smaller steps as the time grows; growth stops as soon as an answer takes
-    0.5 s more than the baseline, so no probe holds the target more than a few seconds.
+    0.5 s more than the baseline and the growth shows (below), or 2 s more in any case, so no
+    probe holds the target more than a few seconds.
     Operations whose baseline took over 1 s are not timed.
 
     The finding needs super-linear growth, repeated, against a control: from a shorter probe
@@ -115,7 +121,8 @@ async def _time(prober: Prober, slot: Slot) -> Finding | None:
             return None
         points.append(_Point(length, probe, took - base))
         excess = took - base
-        if excess >= SLOW_S:
+        grew = any(_super_linear(p, points[-1]) for p in points[:-1])
+        if excess >= MOST_S or (excess >= SLOW_S and grew):
             break
         length += 6 if excess < 0.02 else 3 if excess < 0.1 else 1
     slowest = points[-1] if points else None

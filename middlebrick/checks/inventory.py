@@ -220,17 +220,19 @@ async def server_versions(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Reads the headers of every baseline response (the root included); sends no requests.
     Reports product tokens with a version (``uvicorn/0.54.0``, ``PHP/8.1.2``,
-    ``X-AspNet-Version: 4.0.30319``); a bare product name (``Server: nginx``) is not a
-    version. One finding for the target listing each distinct header value and how many
-    responses carried it, and the framework the scan recognised (which picks the remediation
-    shown with every finding). Confidence is confirmed.
+    ``X-AspNet-Version: 4.0.30319``), in any header also a known product or runtime with a
+    version in free text (``X-Powered-By: Django REST framework 3.18, Python 3.11``); a bare
+    product name (``Server: nginx``) is not a version. One finding for the target listing
+    each distinct header value and how many responses carried it, and the framework the scan
+    recognised (which picks the remediation shown with every finding). Confidence is
+    confirmed.
     """
     sigs = signatures_for({_SERVER})
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     seen: dict[str, tuple[int, str, Exchange]] = {}  # "Name: value" -> (count, first key, ex)
     async for source in ctx.each(sources(ctx)):
-        for hit in scan_exchange(source.exchange, sigs, env):
-            text = f"{hit.where}: {hit.value}"
+        hits = scan_exchange(source.exchange, sigs, env)
+        for text in dict.fromkeys(f"{hit.where}: {hit.value}" for hit in hits):  # one per header
             count, key, exchange = seen.get(text, (0, source.key, source.exchange))
             seen[text] = (count + 1, key, exchange)
     if not seen:
