@@ -30,8 +30,8 @@ MOST_S = 2.0
 """Time above the baseline's at which growth stops in any case (a noisy shorter probe may need
 a slower last one to show the growth)."""
 
-PER_PARAMETER = 14
-"""The most requests one parameter costs: the growing probes, a repeat and a control."""
+PER_PARAMETER = 16
+"""The most requests one parameter costs: the growing probes, repeats and two controls."""
 
 _GROWTH = 4.0  # time must grow this many times faster than the length between two probes
 _NOISE_S = 0.01  # excess times below this count as this much
@@ -68,20 +68,26 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     (the input that makes nested quantifiers such as ``([a-z0-9]+)*`` backtrack), from 16 to
     40 characters, in smaller steps as the time grows; growth stops as soon as an answer takes
     0.5 s more than the baseline and the growth shows (below), or 2 s more in any case, so no
-    probe holds the target more than a few seconds.
+    probe holds the target more than a few seconds. Such a slow probe is sent again at once: a
+    probe that is not slow again was a stall of the target, and growth goes on.
     Operations whose baseline took over 1 s are not timed.
 
     The finding needs super-linear growth, repeated, against a control: from a shorter probe
     to the slowest, the time above the baseline grows at least 4 times faster than the length
     (a time that grows with the length alone does not), sent again the slowest is as slow, and
-    a control of the same length and letters that cannot backtrack (``a!a!a!…``), sent fresh,
-    takes under a quarter of its time. Confirmed.
+    a control of the same length and letters that cannot backtrack (``a!a!a!…``), sent fresh
+    (once more if it was slow), takes under a quarter of its time. Confirmed.
     """
     prober = Prober(ctx, PARAMETERS * PER_PARAMETER)
     for slot in _candidates(ctx)[:PARAMETERS]:
         found = await _time(prober, slot)
         if found is not None:
             yield found
+
+
+def _too_slow(control: Exchange, base: float, slowest: _Point) -> bool:
+    took = seconds(control)
+    return took is None or (took - base) * _GROWTH > slowest.excess
 
 
 def _super_linear(small: _Point, large: _Point) -> bool:
@@ -114,33 +120,43 @@ async def _time(prober: Prober, slot: Slot) -> Finding | None:
     base = seconds(slot.baseline) or 0.0
     points: list[_Point] = []
     length = START
-    while length <= LONGEST and prober.has(3) and len(points) < PER_PARAMETER - 2:
+    while length <= LONGEST and prober.has(4) and len(points) < PER_PARAMETER - 4:
         probe = await prober.try_value(slot, "a" * length + "!", fresh=True)
         took = seconds(probe)
         if probe is None or took is None:
             return None
         points.append(_Point(length, probe, took - base))
         excess = took - base
-        grew = any(_super_linear(p, points[-1]) for p in points[:-1])
-        if excess >= MOST_S or (excess >= SLOW_S and grew):
-            break
+        earlier = [p for p in points[:-1] if _super_linear(p, points[-1])]
+        if excess >= MOST_S or (excess >= SLOW_S and earlier):
+            again = await prober.try_value(slot, "a" * length + "!", fresh=True)
+            again_s = seconds(again)
+            if again is not None and again_s is not None and again_s - base >= SLOW_S:
+                if not earlier:
+                    return None
+                return await _controlled(prober, slot, base, earlier[-1], points[-1], again)
+            if excess >= MOST_S:
+                return None  # slow once, not again: a target too noisy to time
+            points.pop()  # a stall, not the expression: go on growing
         length += 6 if excess < 0.02 else 3 if excess < 0.1 else 1
-    slowest = points[-1] if points else None
-    if slowest is None or slowest.excess < SLOW_S:
+    return None
+
+
+async def _controlled(
+    prober: Prober, slot: Slot, base: float, small: _Point, slowest: _Point, again: Exchange
+) -> Finding | None:
+    """The finding, when a control of the same length that cannot backtrack is fast.
+
+    A slow control is sent once more (a stall of the target is not the input's doing).
+    """
+    value = ("a!" * slowest.length)[: slowest.length + 1]
+    control = await prober.try_value(slot, value, fresh=True)
+    if control is not None and _too_slow(control, base, slowest):
+        control = await prober.try_value(slot, value, fresh=True)
+    control_s = seconds(control)
+    if control is None or control_s is None or _too_slow(control, base, slowest):
         return None
-    earlier = [p for p in points[:-1] if _super_linear(p, slowest)]
-    if not earlier:
-        return None
-    again = await prober.try_value(slot, "a" * slowest.length + "!", fresh=True)
-    control = await prober.try_value(
-        slot, ("a!" * slowest.length)[: slowest.length + 1], fresh=True
-    )
-    again_s, control_s = seconds(again), seconds(control)
-    if again is None or control is None or again_s is None or control_s is None:
-        return None
-    if again_s - base < SLOW_S or (control_s - base) * _GROWTH > slowest.excess:
-        return None
-    small = earlier[-1]
+    again_s = seconds(again) or 0.0
     return prober.ctx.finding(
         REDOS,
         slot.operation,
