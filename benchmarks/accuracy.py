@@ -41,7 +41,7 @@ if str(_REPO) not in sys.path:  # the lab is not installed with the scanner
     sys.path.insert(0, str(_REPO))
 
 from lab import runner  # noqa: E402
-from lab.state import differences, snapshot  # noqa: E402
+from lab.state import differences  # noqa: E402
 from lab.truth import Expected, GroundTruth, load  # noqa: E402
 from middlebrick.checks.registry import load_all  # noqa: E402
 from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
@@ -255,10 +255,9 @@ async def evaluate(
             pair: dict[str, ScanOutcome] = {}
             for variant in ("vulnerable", "secure"):
                 target = lab.target(service, variant)
-                prefix = f"{service}_{variant}_"
-                before = snapshot(lab.endpoint_url, prefix)
+                before = lab.snapshot(service, variant)
                 outcome = await _scan(target, surface=surface, mode=mode, tier=tier, rate=rate)
-                changed = differences(before, snapshot(lab.endpoint_url, prefix))
+                changed = differences(before, lab.snapshot(service, variant))
                 if changed:
                     scan_name = f"{mode} scan ({outcome.label})"
                     result.residue += [(target.name, scan_name, change) for change in changed]

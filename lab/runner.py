@@ -115,6 +115,15 @@ class Lab:
                 return target
         raise KeyError(f"{service}/{variant} is not running in this lab")
 
+    def snapshot(self, service: str, variant: str) -> dict[str, dict[str, Any]]:
+        """Every table of one target's store, read whole (``lab.state``)."""
+        from lab.state import snapshot, sql_snapshot
+
+        database = self.databases.get(f"{service}/{variant}")
+        if database is not None:
+            return sql_snapshot(database)
+        return snapshot(self.endpoint_url, f"{service}_{variant}_")
+
     def reseed(self) -> None:
         """Write every service's seed data again (undoes what an active scan changed)."""
         for target in self.targets:

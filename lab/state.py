@@ -1,5 +1,6 @@
 """The lab's store as data: every table of one service variant, read whole, to compare before and
 after a scan (a safe scan must leave it identical, an active one too once it cleaned up).
+DynamoDB tables by their prefix (``snapshot``), a relational store by its URL (``sql_snapshot``).
 
 Items are read with the low-level client, so a number written back as text, or a set as a
 list, shows as a difference: the comparison is of what DynamoDB holds, type for type.
@@ -15,8 +16,9 @@ from lab.dynamo import client
 Snapshot = dict[str, dict[str, Any]]
 """Table name -> item key (JSON of its key attributes) -> the item's raw AttributeValues."""
 
-AUDIT_TABLES: frozenset[str] = frozenset()
-"""Tables a service may append to on any request (an audit log); none of the lab's does."""
+AUDIT_TABLES: frozenset[str] = frozenset({"blog_articleview"})
+"""Tables a service may append to on any request (an audit log): the blog's view counter adds a
+row each time an article is read, by design (a GET that records, not a change of state)."""
 
 
 def snapshot(endpoint_url: str, prefix: str) -> Snapshot:
@@ -36,6 +38,28 @@ def snapshot(endpoint_url: str, prefix: str) -> Snapshot:
             for item in page["Items"]:
                 rows[json.dumps([item.get(k) for k in key_names], sort_keys=True)] = item
         found[name.removeprefix(prefix)] = rows
+    return found
+
+
+def sql_snapshot(database_url: str) -> Snapshot:
+    """Every row of every table of a relational lab store (SQLite or PostgreSQL), by primary key."""
+    from sqlalchemy import create_engine, inspect, text
+
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    found: Snapshot = {}
+    try:
+        with engine.connect() as connection:
+            inspector = inspect(connection)
+            for table in sorted(inspector.get_table_names()):
+                key = inspector.get_pk_constraint(table).get("constrained_columns") or []
+                rows: dict[str, Any] = {}
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')).mappings():
+                    item = {name: json.dumps(value, default=str) for name, value in row.items()}
+                    rows[json.dumps([item.get(k) for k in key] or item, sort_keys=True)] = item
+                found[table] = rows
+    finally:
+        engine.dispose()
     return found
 
 

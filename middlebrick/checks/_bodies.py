@@ -10,7 +10,6 @@ a read (``/products/search``), which the SQL and command probes may use before t
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,43 +17,25 @@ from urllib.parse import urlsplit
 from middlebrick.baseline import build_request
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.policy import words
+from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
 
 WRITES = ("POST", "PUT", "PATCH")
 
-READ_VERBS = frozenset(
-    {
-        "search",
-        "query",
-        "filter",
-        "find",
-        "lookup",
-        "match",
-        "suggest",
-        "autocomplete",
-        "check",
-        "validate",
-        "verify",
-        "preview",
-        "estimate",
-        "calculate",
-        "count",
-    }
-)
-"""Verbs that name a read: RPC-style endpoints (Google's API design guide calls them custom
-methods, ``POST /v1/books:search``) take a POST only because the query is too large or too
-structured for a URL. A POST whose last path word is one of these reads and does not write."""
-
-_WORD = re.compile(r"[a-z]+")
-
 
 def reads_only(operation: Operation) -> bool:
-    """True for a POST whose last literal path segment names a read (``/orders:query``)."""
+    """True for a POST whose last literal path segment names a read (``/products/search``).
+
+    The read verbs are the safety policy's (``read_verbs`` of ``knowledge/safety.yaml``): RPC-style
+    reads (``POST /v1/books:search``) take a POST only because the query is too large or too
+    structured for a URL.
+    """
     if operation.method != "POST":
         return False
-    literal = [s for s in operation.path.lower().split("/") if s and not s.startswith("{")]
-    return bool(literal) and bool(set(_WORD.findall(literal[-1])) & READ_VERBS)
+    literal = [s for s in operation.path.split("/") if s and not s.startswith("{")]
+    return bool(literal) and bool(set(words(literal[-1])) & set(safety_words().read_verbs))
 
 
 def json_body(operation: Operation) -> dict[str, Any] | None:

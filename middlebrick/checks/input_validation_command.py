@@ -59,6 +59,7 @@ def marker(slot: Slot, round_: int = 0) -> tuple[str, str]:
     emits={COMMAND},
     per_operation=PARAMETERS,
     max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + PARAMETERS),
+    writes=True,  # active mode: POSTs (to reads), sent through the write journal
 )
 async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """OS command injection in path and query values: an echoed product, or a sleep.

@@ -67,6 +67,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
     emits={SQL},
     per_operation=BREAKERS,
     max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + BODY_FIELDS),
+    writes=True,  # active mode: POSTs (to reads), sent through the write journal
 )
 async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """SQL injection in path, query, header and cookie values, by error, condition and delay.
