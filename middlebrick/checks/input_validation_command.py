@@ -83,7 +83,7 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     follow = Prober(ctx, FOLLOW_UPS)
     timed = Prober(ctx, TIMED)
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if operation.method not in _SAFE_METHODS or server_error(exchange):
             continue
         if exchange.response is None or exchange.response.status in (401, 403):

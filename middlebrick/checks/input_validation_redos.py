@@ -79,7 +79,7 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     (once more if it was slow), takes under a quarter of its time. Confirmed.
     """
     prober = Prober(ctx, PARAMETERS * PER_PARAMETER)
-    for slot in _candidates(ctx)[:PARAMETERS]:
+    async for slot in ctx.each(_candidates(ctx)[:PARAMETERS]):
         found = await _time(prober, slot)
         if found is not None:
             yield found

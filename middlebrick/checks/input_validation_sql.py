@@ -111,7 +111,7 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     timed = Prober(ctx, TIMED)
     seen: list[str] = []
     ambient = 0
-    for operation, exchange in ctx.baseline.items():
+    async for operation, exchange in ctx.each(ctx.baseline.items()):
         if operation.method not in _SAFE_METHODS or not _usable(exchange):
             continue
         blind: list[Slot] = []
