@@ -50,6 +50,9 @@ class Limits(BaseModel):
     connect_timeout: float = Field(5.0, gt=0)
     read_timeout: float = Field(10.0, gt=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_spec_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="largest API description read (file or served)"
+    )
     max_redirects: int = Field(5, ge=0, le=20)
     retries: int = Field(2, ge=0, le=5)
     burst: int = Field(30, ge=0, le=100, description="requests of the rate-limit burst; 0: none")
@@ -87,6 +90,9 @@ class ScanRequest(BaseModel):
 
     target: str
     spec: str | None = None  # path or URL of an OpenAPI/Swagger document
+    spec_root: str | None = None  # folder a local spec's file references may be in (its own)
+    # sent when fetching --spec URL, on any host; the target's credentials go to its origin only
+    spec_headers: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # sent on every request of the default identity
     identities: dict[str, Credential] = Field(default_factory=dict)  # the first is the primary
     tier: Tier = Tier.standard

@@ -3,6 +3,9 @@
 ::
 
     spec: openapi.yaml
+    spec_root: ..          # the spec's file references may be anywhere below this folder
+    spec_headers:          # sent when fetching a spec URL (the target's credentials are not)
+      Authorization: Bearer ${DOCS_TOKEN}
     headers:
       X-Client: ci
     identities:            # the first one is the primary: the baseline is made as it
@@ -53,6 +56,8 @@ class _FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     spec: str | None = None
+    spec_root: str | None = None
+    spec_headers: dict[str, str] = Field(default_factory=dict)
     headers: dict[str, str] = Field(default_factory=dict)
     identities: dict[str, _IdentityEntry] = Field(default_factory=dict)
     include: list[str] = Field(default_factory=list)
@@ -65,6 +70,8 @@ class ScanConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     spec: str | None = None
+    spec_root: str | None = None
+    spec_headers: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
     identities: dict[str, Credential] = Field(default_factory=dict)
     include: tuple[str, ...] = ()
@@ -94,6 +101,7 @@ def load_config(path: Path) -> ScanConfig:
         for name, entry in model.identities.items()
     }
     headers = tuple((header_name(name), value) for name, value in model.headers.items())
+    spec_headers = tuple((header_name(name), v) for name, v in model.spec_headers.items())
     for key in ("include", "exclude"):
         for text in getattr(model, key):
             try:
@@ -102,6 +110,8 @@ def load_config(path: Path) -> ScanConfig:
                 raise UsageError(f"config file {path}: {exc}") from None
     return ScanConfig(
         spec=model.spec,
+        spec_root=model.spec_root,
+        spec_headers=spec_headers,
         headers=headers,
         identities=identities,
         include=tuple(model.include),

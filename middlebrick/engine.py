@@ -21,7 +21,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
 from middlebrick.discovery import discover
-from middlebrick.discovery.wellknown import fetch_spec
+from middlebrick.discovery.wellknown import fetch_spec, spec_fetcher
 from middlebrick.errors import (
     BudgetExhausted,
     NotApplicable,
@@ -49,7 +49,7 @@ from middlebrick.identities import Identities, establish, own_ids, recheck
 from middlebrick.knowledge import categories
 from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scoring import CategoryStatus
-from middlebrick.spec.load import DEFAULT_MAX_BYTES, load_spec
+from middlebrick.spec.load import load_spec
 from middlebrick.spec.model import ApiSpec, Surface
 
 _T = TypeVar("_T")
@@ -91,8 +91,6 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
             ) from None
         findings, statuses, surface = outcome.findings, outcome.statuses, outcome.surface
         notes = [*surface.notes, *client.notes, *outcome.identity_notes, *outcome.safety_notes]
-        if spec is not None:
-            notes += list(spec.warnings)
         seconds = client.limiter.elapsed()
         notes.append(client.limiter.pace.note(client.stats.requests, seconds))
         report = build_report(
@@ -151,7 +149,11 @@ async def _run(
             "check the URL and that the API is running"
         )
     surface = await discover(
-        client, request.target, spec=spec, find_served=request.find_served_spec
+        client,
+        request.target,
+        spec=spec,
+        find_served=request.find_served_spec,
+        max_spec_bytes=request.limits.max_spec_bytes,
     )
     client.journal.learn(surface.operations)
     testable, skipped = client.scope.policy.learn(surface)
@@ -374,17 +376,14 @@ def _category_statuses(
 async def _load_spec(request: ScanRequest, seconds: float) -> ApiSpec:
     """The given API description, loaded within ``seconds`` (what the time budget has left)."""
     source = request.spec or ""
+    cap = request.limits.max_spec_bytes
+    root = Path(request.spec_root) if request.spec_root else None
     try:
         async with asyncio.timeout(seconds):
             if urlsplit(source).scheme not in ("http", "https"):
-                return await _off_loop(lambda: load_spec(Path(source)))
-            # The document's host is in scope for this fetch only, with a cap fit for big specs.
-            limits = request.limits.model_copy(update={"max_body_bytes": DEFAULT_MAX_BYTES})
-            fetcher = ScanRequest(
-                target=source, limits=limits, headers=request.headers, verify_tls=request.verify_tls
-            )
-            async with HttpClient(fetcher) as client:
-                return await fetch_spec(client, source)
+                return await _off_loop(lambda: load_spec(Path(source), root=root, max_bytes=cap))
+            async with HttpClient(spec_fetcher(request)) as client:
+                return await fetch_spec(client, source, max_bytes=cap)
     except TimeoutError:
         raise SpecError(
             f"the API description {source} did not load within the time budget of "

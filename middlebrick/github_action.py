@@ -46,6 +46,7 @@ def scan_arguments(env: Mapping[str, str], out: Path) -> list[str]:
             args += ["-f", f"{fmt}:{out / ('report.' + _EXTENSIONS.get(fmt, fmt))}"]
     for name, flag in (
         ("INPUT_SPEC", "--spec"),
+        ("INPUT_SPEC_ROOT", "--spec-root"),
         ("INPUT_AUTH", "--auth"),
         ("INPUT_THRESHOLD", "--threshold"),
         ("INPUT_FAIL_ON", "--fail-on"),

@@ -42,6 +42,31 @@ def scan(
             "--spec", help="OpenAPI/Swagger document: a file or URL.", envvar="MIDDLEBRICK_SPEC"
         ),
     ] = None,
+    spec_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec-root",
+            help="Folder the spec's file references may be in (default: the spec's own folder).",
+            envvar="MIDDLEBRICK_SPEC_ROOT",
+        ),
+    ] = None,
+    spec_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--spec-header",
+            help="NAME:VALUE sent when fetching --spec URL (repeatable); --header and --auth "
+            "go to the target's origin only.",
+        ),
+    ] = None,
+    spec_limit: Annotated[
+        int,
+        typer.Option(
+            "--spec-limit",
+            min=1,
+            help="Largest API description read, given or served, in MiB.",
+            envvar="MIDDLEBRICK_SPEC_LIMIT",
+        ),
+    ] = 32,
     header: Annotated[
         list[str] | None,
         typer.Option(
@@ -283,6 +308,8 @@ def scan(
     request = scan_request(
         target=url,
         spec=spec or settings.spec,
+        spec_root=str(spec_root) if spec_root else settings.spec_root,
+        spec_headers=settings.spec_headers + tuple(_parse_header(h) for h in spec_header or ()),
         headers=settings.headers + tuple(_parse_header(h) for h in header or ()),
         identities=_identities(settings, auth, identity or [], owns or []),
         tier=tier,
@@ -298,6 +325,7 @@ def scan(
             "time_budget": timeout,
             "max_requests": budget,
             "burst": burst,
+            "max_spec_bytes": spec_limit * 1024 * 1024,
         },
     )
     endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)

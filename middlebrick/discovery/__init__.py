@@ -24,8 +24,9 @@ from middlebrick.discovery.crawl import crawl
 from middlebrick.discovery.expand import DEFAULT_MAX_REQUESTS as DEFAULT_EXPAND
 from middlebrick.discovery.expand import expand_surface, with_operations
 from middlebrick.discovery.undocumented import DEFAULT_MAX_REQUESTS, probe_undocumented
-from middlebrick.discovery.wellknown import WELL_KNOWN, fetch_spec, find_spec
+from middlebrick.discovery.wellknown import WELL_KNOWN, Search, fetch_spec, find_spec
 from middlebrick.http.exchange import Exchange, Sender
+from middlebrick.spec.load import DEFAULT_MAX_BYTES
 from middlebrick.spec.model import ApiSpec, Surface
 
 __all__ = ["WELL_KNOWN", "base_url_for", "discover", "fetch_spec"]
@@ -40,6 +41,7 @@ async def discover(
     probe: int = DEFAULT_MAX_REQUESTS,
     find_served: bool = True,
     expand: int = DEFAULT_EXPAND,
+    max_spec_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Surface:
     """The surface of ``target``: the spec's operations, a served spec's, or crawled ones.
 
@@ -48,9 +50,12 @@ async def discover(
     ``expand`` requests). Every request goes through ``client``; budget and scope exceptions
     propagate, except during probing and expansion, which stop with what they found.
     ``find_served=False`` skips the search for a served spec: the surface is what crawling and
-    probing find.
+    probing find. A served document is read up to ``max_spec_bytes``. The notes carry the
+    spec's own warnings (references it could not resolve) and the served documents refused.
     """
-    surface, pages = await _listed(client, target, spec, max_operations, find_served)
+    surface, pages = await _listed(
+        client, target, spec, max_operations, find_served, max_spec_bytes
+    )
     if probe <= 0:
         return surface
     if surface.origin == "crawl" and expand > 0:
@@ -65,7 +70,12 @@ async def discover(
 
 
 async def _listed(
-    client: Sender, target: str, spec: ApiSpec | None, max_operations: int, find_served: bool
+    client: Sender,
+    target: str,
+    spec: ApiSpec | None,
+    max_operations: int,
+    find_served: bool,
+    max_spec_bytes: int,
 ) -> tuple[Surface, dict[str, Exchange]]:
     """The surface as the spec, a served spec or the crawl lists it, and the crawl's pages."""
     if spec is not None:
@@ -78,10 +88,12 @@ async def _listed(
             notes=(
                 f"{_count(len(spec.operations))} from the API description {spec.source}",
                 *([why] if why else []),
+                *spec.warnings,
             ),
         )
         return surface, {}
-    found, tried = await find_spec(client, target) if find_served else (None, 0)
+    search = await find_spec(client, target, max_bytes=max_spec_bytes) if find_served else Search()
+    found, tried = search.found, search.tried
     if found is not None:
         served = found.spec
         base, why = await resolve_base(client, target, served, spec_url=found.url)
@@ -93,6 +105,8 @@ async def _listed(
             notes=(
                 f"found an API description at {found.url} with {_count(len(served.operations))}",
                 *([why] if why else []),
+                *served.warnings,
+                *search.notes(),
             ),
         )
         return surface, {}
@@ -111,6 +125,7 @@ async def _listed(
             )
             + f"crawled {_count(len(operations))} from {pages} "
             + ("page" if pages == 1 else "pages"),
+            *search.notes(),
         ),
     )
     return surface, dict(crawled.pages)

@@ -1,17 +1,25 @@
-"""Find an OpenAPI document the target serves: usual locations, and links in docs pages."""
+"""Find an OpenAPI document the target serves (usual locations, links in docs pages) and fetch
+the one ``--spec URL`` names.
+
+Documents are read whole up to ``Limits.max_spec_bytes`` (32 MiB by default: real ones reach
+15 MB), far above the 1 MiB cap of other answers. A document that looks like an API description
+but is larger, or is refused (a YAML bomb, too deep), is said in a note rather than silently
+replaced by a crawl.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from middlebrick.config import ScanRequest
 from middlebrick.errors import SpecError
 from middlebrick.http.exchange import Headers, Request, Response, Sender
 from middlebrick.knowledge import discovery_paths
-from middlebrick.spec.load import parse_spec
+from middlebrick.spec.load import DEFAULT_MAX_BYTES, parse_spec
 from middlebrick.spec.model import ApiSpec
 
 WELL_KNOWN = tuple("/" + location.path for location in discovery_paths().spec_locations)
@@ -41,6 +49,8 @@ _SPEC_LINKS = (
 )
 _NOT_SPECS = (".js", ".css", ".png", ".svg", ".ico", ".html", ".map")
 _DRF_YASG = re.compile(r"drf-yasg|id=[\"']swagger-settings[\"']")  # its UI page
+_LOOKS_LIKE_SPEC = re.compile(rb"""(?:^|[{\s,])["']?(?:openapi|swagger)["']?\s*:""", re.MULTILINE)
+_HEAD = 4096  # bytes of a document looked at to tell whether it is an API description
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,44 @@ class Found:
 
     spec: ApiSpec
     url: str
+
+
+@dataclass
+class Search:
+    """What looking for a served description gave: the document, the locations tried, and
+    a sentence for each document that looked like one but could not be used."""
+
+    found: Found | None = None
+    tried: int = 0
+    refused: dict[str, str] = field(default_factory=dict)  # url -> why
+
+    def notes(self) -> list[str]:
+        """One plain sentence per refused document."""
+        return [
+            f"the API description served at {url} was not used: {why}"
+            for url, why in self.refused.items()
+        ]
+
+
+def spec_fetcher(request: ScanRequest) -> ScanRequest:
+    """What the client fetching ``--spec URL`` is built from: the document's host alone in
+    scope; the target's headers and primary credentials only when the document is on the
+    target's origin (credentials never go elsewhere); ``spec_headers`` wherever it is."""
+    source = request.spec or ""
+    if same_origin(source, request.target):
+        headers = (*request.headers, *request.spec_headers)
+        primary = request.primary_identity
+        identities = {primary: request.identities[primary]} if primary else {}
+    else:
+        headers, identities = request.spec_headers, {}
+    return ScanRequest(
+        target=source,
+        limits=request.limits,
+        headers=headers,
+        spec_headers=request.spec_headers,  # redacted in what this client says
+        identities=identities,
+        verify_tls=request.verify_tls,
+    )
 
 
 def candidate_urls(target: str, landed: str | None = None) -> list[str]:
@@ -92,51 +140,90 @@ def same_origin(url: str, other: str) -> bool:
     return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
-async def find_spec(client: Sender, target: str) -> tuple[Found | None, int]:
+async def find_spec(client: Sender, target: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Search:
     """The first usual location that serves an API description, and how many were tried.
 
     The target itself comes first: it may be the document, or a docs page naming it. A target
     that redirects to a folder of its origin (``/`` -> ``/v1/``) adds that folder to the places
     looked below. Every HTML answer is read for the spec links it names (at most three each).
+    Answers are read up to ``max_bytes``.
     """
-    tried = {target}
-    start = await _get(client, target)
+    search = _Searcher(client, max_bytes)
+    search.tried.add(target)
+    start = await search.get(target)
     if start is not None:
-        found = await _read(client, target, start, tried)
+        found = await search.read(target, start)
         if found is not None:
-            return found, 1
+            return Search(found, 1, search.refused)
     locations = candidate_urls(target, start.url if start is not None else None)
     for url in locations:
-        if url in tried:
+        if url in search.tried:
             continue
-        tried.add(url)
-        response = await _get(client, url)
+        search.tried.add(url)
+        response = await search.get(url)
         if response is None:
             continue
-        found = await _read(client, url, response, tried)
+        found = await search.read(url, response)
         if found is not None:
-            return found, len(locations)
-    return None, len(locations)
+            return Search(found, len(locations), search.refused)
+    return Search(None, len(locations), search.refused)
 
 
-async def _read(client: Sender, url: str, response: Response, tried: set[str]) -> Found | None:
-    """The document ``response`` is, or the first one the docs page it is links to."""
-    if not _is_html(response):
-        return await _try_parse(client, url, response)
-    for link in spec_links(response.text, response.url or url):
-        if link in tried:
-            continue
-        tried.add(link)
-        linked = await _get(client, link)
-        found = await _try_parse(client, link, linked) if linked is not None else None
-        if found is not None:
-            return found
-    return None
+class _Searcher:
+    """The requests of one search, and the documents it had to refuse."""
+
+    def __init__(self, client: Sender, max_bytes: int) -> None:
+        self.client = client
+        self.max_bytes = max_bytes
+        self.tried: set[str] = set()
+        self.refused: dict[str, str] = {}
+
+    async def get(self, url: str) -> Response | None:
+        """The 2xx, complete response to a GET, or ``None`` (a note if it was a cut document)."""
+        exchange = await self.client.send(_document_request(url, self.max_bytes))
+        response = exchange.response
+        if response is None or not response.ok or not response.body:
+            return None
+        if response.truncated:
+            if _looks_like_spec(response.body):
+                self.refused[url] = (
+                    f"it is larger than the {_mib(self.max_bytes)} limit for an API "
+                    "description (--spec-limit raises it)"
+                )
+            return None
+        return response
+
+    async def read(self, url: str, response: Response) -> Found | None:
+        """The document ``response`` is, or the first one the docs page it is links to."""
+        if not _is_html(response):
+            return await self.parse(url, response)
+        for link in spec_links(response.text, response.url or url):
+            if link in self.tried:
+                continue
+            self.tried.add(link)
+            linked = await self.get(link)
+            found = await self.parse(link, linked) if linked is not None else None
+            if found is not None:
+                return found
+        return None
+
+    async def parse(self, url: str, response: Response) -> Found | None:
+        """The document at ``url``; ``None`` unless it parses and lists operations (an API
+        root such as ``{"openapi": "/openapi.json"}`` is not one)."""
+        if _is_html(response):
+            return None
+        try:
+            spec = await parse_served(self.client, url, response.body, max_bytes=self.max_bytes)
+        except SpecError as exc:
+            if _looks_like_spec(response.body):
+                self.refused[url] = str(exc).removeprefix(f"{url} ")
+            return None
+        return Found(spec=spec, url=url) if spec.operations else None
 
 
-async def fetch_spec(client: Sender, url: str) -> ApiSpec:
+async def fetch_spec(client: Sender, url: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ApiSpec:
     """Fetch and parse the API description at ``url``, its same-origin references included."""
-    exchange = await client.send(Request("GET", url, headers=ACCEPT))
+    exchange = await client.send(_document_request(url, max_bytes))
     response = exchange.response
     if response is None:
         raise SpecError(
@@ -148,12 +235,15 @@ async def fetch_spec(client: Sender, url: str) -> ApiSpec:
         )
     if response.truncated:
         raise SpecError(
-            f"cannot fetch the API description {url}: {response.note or 'the body was cut'}"
+            f"the API description {url} is larger than the {_mib(max_bytes)} limit for an API "
+            "description (--spec-limit raises it)"
         )
-    return await parse_served(client, url, response.body)
+    return await parse_served(client, url, response.body, max_bytes=max_bytes)
 
 
-async def parse_served(client: Sender, url: str, body: bytes) -> ApiSpec:
+async def parse_served(
+    client: Sender, url: str, body: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ApiSpec:
     """Parse a served document, fetching its relative references through the client first.
 
     ``parse_spec`` wants a synchronous ``fetch``; the client is asynchronous. So the document is
@@ -175,38 +265,41 @@ async def parse_served(client: Sender, url: str, body: bytes) -> ApiSpec:
                 missing.append(ref_url)
             raise LookupError(known or "too many files are referenced")
 
-        spec = await asyncio.to_thread(parse_spec, body, source=url, base_dir=None, fetch=fetch)
+        spec = await asyncio.to_thread(
+            parse_spec, body, source=url, base_dir=None, fetch=fetch, max_bytes=max_bytes
+        )
         if not missing:
             return spec
         for ref_url in dict.fromkeys(missing):
-            response = await _get(client, ref_url)
-            if response is None:
-                cache[ref_url] = "it could not be fetched"
-            else:
-                cache[ref_url] = response.body
+            exchange = await client.send(_document_request(ref_url, max_bytes))
+            cache[ref_url] = _body_or_reason(exchange.response, exchange.error)
     assert spec is not None
     return spec
 
 
-async def _try_parse(client: Sender, url: str, response: Response) -> Found | None:
-    """The document at ``url``; ``None`` unless it parses and lists operations (an API root
-    such as ``{"openapi": "/openapi.json"}`` is not one)."""
-    if _is_html(response):
-        return None
-    try:
-        spec = await parse_served(client, url, response.body)
-    except SpecError:
-        return None
-    return Found(spec=spec, url=url) if spec.operations else None
+def _body_or_reason(response: Response | None, error: str | None) -> bytes | str:
+    """A referenced document's bytes, or why it could not be had (a plain clause)."""
+    if response is None:
+        return f"it could not be fetched ({error or 'no answer'})"
+    if not response.ok:
+        return f"it answered HTTP {response.status}"
+    if response.truncated:
+        return "it is larger than the limit for an API description"
+    return response.body
 
 
-async def _get(client: Sender, url: str) -> Response | None:
-    """The 2xx, complete response to a GET, or ``None``."""
-    exchange = await client.send(Request("GET", url, headers=ACCEPT))
-    response = exchange.response
-    if response is None or not response.ok or response.truncated or not response.body:
-        return None
-    return response
+def _document_request(url: str, max_bytes: int) -> Request:
+    """A GET of a document, read up to ``max_bytes`` rather than the usual answer cap."""
+    return Request("GET", url, headers=ACCEPT, max_body=max_bytes)
+
+
+def _looks_like_spec(body: bytes) -> bool:
+    """True when the start of ``body`` has an ``openapi`` or ``swagger`` key."""
+    return _LOOKS_LIKE_SPEC.search(body[:_HEAD]) is not None
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024 / 1024:g} MiB"
 
 
 def _is_html(response: Response) -> bool:

@@ -271,7 +271,7 @@ class HttpClient:
         while True:
             pairs = self.credentials.merged(request.headers, identity)
             result = await self._attempts(
-                method, url, url_text, pairs, body, notes, marks, request.burst
+                method, url, url_text, pairs, body, notes, marks, request.burst, request.max_body
             )
             if isinstance(result, str):
                 self.stats.errors += 1
@@ -327,6 +327,7 @@ class HttpClient:
         notes: list[str],
         marks: list[str],
         burst: bool,
+        cap: int | None = None,
     ) -> Response | str:
         """One request with its retries: resets, then 429 and 503 answers after a wait.
 
@@ -343,7 +344,7 @@ class HttpClient:
                 limiter.reserve()
                 self.stats.requests += 1
                 token = limiter.pace.sent()
-                result = await self._once(method, url, url_text, pairs, body)
+                result = await self._once(method, url, url_text, pairs, body, cap)
             finally:
                 limiter.release(adaptive=adaptive)
             if isinstance(result, _Failure):
@@ -399,8 +400,10 @@ class HttpClient:
         url_text: str,
         headers: Sequence[tuple[str, str]],
         body: bytes | None,
+        cap: int | None = None,
     ) -> Response | _Failure:
-        """One attempt on the wire; its timeouts never outlast the time budget."""
+        """One attempt on the wire (its body read up to ``cap``, else the scan's cap); its
+        timeouts never outlast the time budget."""
         assert self._session is not None, "use HttpClient as an async context manager"
         remaining = self.limiter.remaining()
         if remaining <= 0:
@@ -417,7 +420,7 @@ class HttpClient:
             async with self._session.request(
                 method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
             ) as resp:
-                read = await read_body(resp, limits.max_body_bytes)
+                read = await read_body(resp, cap or limits.max_body_bytes)
                 if read.truncated:
                     resp.close()  # the rest is not wanted: drop the connection, not reuse it
                 response = Response(

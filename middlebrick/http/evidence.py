@@ -47,6 +47,7 @@ class Redactor:
         secrets = [value for name, value in scan.headers if is_credential_header(name)]
         for credential in scan.identities.values():
             secrets.extend(credential.secrets)
+        secrets.extend(value for _, value in scan.spec_headers)  # whatever their names
         return cls(secrets)
 
     def __call__(self, text: str) -> str:

@@ -83,6 +83,7 @@ class Request:
     identity: str | None = None
     burst: bool = False  # one of the rate-limit burst: at the caps, not the adaptive pace
     fresh: bool = False  # never answered from the scan's cache (a verdict's control, a timing)
+    max_body: int | None = None  # body cap of this request (an API description); None: the scan's
 
     def without_credentials(self) -> Request:
         """The same request sent with no credentials."""
@@ -105,11 +106,13 @@ class Request:
         return replace(self, fresh=True)
 
     @property
-    def cache_key(self) -> tuple[str, str, tuple[tuple[str, str], ...], str | None] | None:
+    def cache_key(
+        self,
+    ) -> tuple[str, str, tuple[tuple[str, str], ...], str | None, int | None] | None:
         """Key for the per-scan cache of identical GETs; ``None`` when not cacheable."""
         if self.method != "GET" or self.body or self.fresh:
             return None
-        return (self.method, self.url, self.headers.items, self.identity)
+        return (self.method, self.url, self.headers.items, self.identity, self.max_body)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,10 @@ from middlebrick.spec.refs import resolve_refs
 
 __all__ = ["DEFAULT_MAX_BYTES", "load_spec", "parse_spec"]
 
-DEFAULT_MAX_BYTES = 50_000_000
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+"""The largest API description read (a file, ``--spec URL`` or a served one): real ones reach
+15 MB. ``Limits.max_spec_bytes`` (``--spec-limit``) changes it; the files a description
+references have their own budget (``refs.MAX_REFERENCED_BYTES``)."""
 
 Fetch = Callable[[str], bytes]
 
@@ -36,8 +39,9 @@ def load_spec(
 ) -> ApiSpec:
     """Load the API description in a file (or at a URL, through ``fetch``).
 
-    Files it references must stay inside the document's own folder, or inside ``root`` when
-    that folder holds the document; remote references are followed only through ``fetch``.
+    Files it references must stay inside the document's own folder, or inside ``root``
+    (``--spec-root``), which must hold the document; remote references are followed only
+    through ``fetch``.
     """
     if isinstance(source, str) and _is_url(source):
         if fetch is None:
@@ -56,21 +60,29 @@ def load_spec(
         size = path.stat().st_size
         if size > max_bytes:
             raise SpecError(_too_large(str(path), size, max_bytes))
-        data = path.read_bytes()
+        if not path.is_file():  # a FIFO would block, a device never end
+            raise SpecError(f"cannot read the API description {path}: it is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # a file that grows meanwhile stops at the cap
+        if len(data) > max_bytes:
+            raise SpecError(_too_large(str(path), len(data), max_bytes))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SpecError(f"cannot read the API description {path}: {reason.lower()}") from exc
     resolved = path.resolve()
     allowed = resolved.parent
-    if root is not None and resolved.is_relative_to(root.resolve()):
-        allowed = root.resolve()  # widened; a root that does not hold the document is ignored
+    if root is not None:
+        allowed = root.expanduser().resolve()
+        if not allowed.is_dir():
+            raise SpecError(f"the spec root {root} is not a folder")
+        if not resolved.is_relative_to(allowed):
+            raise SpecError(f"the spec root {root} does not hold the API description {path}")
     return _build(
         data,
         source=str(path),
         location=resolved,
         allowed_root=allowed,
         fetch=fetch,
-        max_bytes=max_bytes,
     )
 
 
@@ -103,7 +115,6 @@ def parse_spec(
         location=location,
         allowed_root=allowed,
         fetch=fetch,
-        max_bytes=max_bytes,
     )
 
 
@@ -114,7 +125,6 @@ def _build(
     location: Path | str | None,
     allowed_root: Path | None,
     fetch: Fetch | None,
-    max_bytes: int,
 ) -> ApiSpec:
     document = parse_document(data, source)
     version = _version(document)
@@ -129,7 +139,6 @@ def _build(
         parse=parse_document,
         fetch=fetch,
         allowed_root=allowed_root,
-        max_bytes=max_bytes,
     )
     if not isinstance(resolved, dict):  # pragma: no cover - a mapping stays a mapping
         raise SpecError(f"{source} is not an OpenAPI or Swagger document")
@@ -154,4 +163,7 @@ def _is_url(text: str) -> bool:
 
 
 def _too_large(source: str, size: int, limit: int) -> str:
-    return f"{source} is {size:,} bytes, more than the {limit:,}-byte limit for an API description"
+    return (
+        f"{source} is larger than the {limit:,}-byte limit for an API description "
+        f"(at least {size:,} bytes; --spec-limit raises it)"
+    )

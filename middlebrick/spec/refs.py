@@ -7,38 +7,54 @@ OpenAPI 3.1) becomes a new mapping: the target's keys with the siblings merged o
 Where references may lead:
 
 * inside the document (``#/components/schemas/Pet``, JSON pointer escapes, percent-encoding);
-* to files next to it (``other.yaml#/x``, ``../common/x.yaml``), never outside ``allowed_root``;
-  files that are not YAML or JSON (code samples) load as strings;
+* to files next to it (``other.yaml#/x``, ``../common/x.yaml``): regular ``.json``, ``.yaml`` or
+  ``.yml`` files that parse as a mapping or a list, inside ``allowed_root`` once symlinks are
+  resolved. Absolute paths, ``file:`` URLs, escapes out of the folder, devices, FIFOs and every
+  other file (code samples, ``.env``, credentials) are refused: a hostile description could
+  otherwise put a local file's text into the requests sent to the target;
 * to http(s) URLs only through the ``fetch`` callable the caller supplies (the engine passes one
-  that stays in scope); without it remote references stay unresolved.
+  that stays in scope); without it remote references stay unresolved. What is fetched must
+  parse as JSON or YAML too.
 
+The files pulled in may hold ``MAX_REFERENCED_BYTES`` in all (each counts at least
+``MIN_FILE_BYTES``); past that, the references left are unresolved and a warning says how many.
 A reference that cannot be resolved becomes an empty schema ``{}`` and a plain sentence in the
-warnings, never an exception. The walk keeps a visited set by identity, so cycles and YAML
-aliases cost linear time.
+warnings (one per cause, with a count and examples), never an exception. The walk keeps a
+visited set by identity, so cycles and YAML aliases cost linear time.
 """
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
 
 Parse = Callable[[bytes, str], Any]
 """Parses one file's bytes (JSON or YAML) given its name; raises on failure."""
 
 Fetch = Callable[[str], bytes]
-"""Returns the body of an http(s) URL; raises when it may not or cannot."""
+"""Returns the body of an http(s) URL; raises when it may not or cannot (``LookupError`` with
+the reason as a plain clause: "it answered HTTP 404")."""
 
 Location = Path | str | None
 """Where a document lives: a file path, a URL, or unknown."""
 
+MAX_REFERENCED_BYTES = 64 * 1024 * 1024
+"""Bytes the files and URLs a description references may hold in all (a real description with
+about 600 example files holds a few MiB; the largest real descriptions are about 15 MB)."""
+
+MIN_FILE_BYTES = 4096
+"""What each referenced file counts against ``MAX_REFERENCED_BYTES`` at least, so a flood of
+tiny files is bounded too (16,384 of them)."""
+
 _STRUCTURED = frozenset({".yaml", ".yml", ".json"})
-_MAX_DOCUMENTS = 500
 _MAX_CHAIN = 64
-_MAX_WARNINGS = 50
+_MAX_CAUSES = 50
+_EXAMPLES = 3
+_OVER_BUDGET = "the files it references pass the limit of {limit} in all"
 
 
 class _Unresolvable(Exception):
@@ -59,7 +75,7 @@ def resolve_refs(
     parse: Parse,
     fetch: Fetch | None = None,
     allowed_root: Path | None = None,
-    max_bytes: int = 50_000_000,
+    max_bytes: int = MAX_REFERENCED_BYTES,
 ) -> tuple[Any, tuple[str, ...]]:
     """Replace every ``$ref`` in ``document`` (in place) and return it with the warnings.
 
@@ -91,13 +107,23 @@ class _Resolver:
         self._resolving: set[int] = set()
         # merged mappings: their sibling keys resolve against the referring document
         self._siblings: dict[int, tuple[_Doc, frozenset[str]]] = {}
-        self._warnings: dict[str, None] = {}
+        self._limit = max_bytes
+        self._unresolved: dict[str, dict[str, None]] = {}  # cause -> the references it left
 
     def warnings(self) -> tuple[str, ...]:
-        found = list(self._warnings)
-        if len(found) > _MAX_WARNINGS:
-            extra = len(found) - _MAX_WARNINGS
-            found = [*found[:_MAX_WARNINGS], f"{extra} more $refs could not be resolved"]
+        """One sentence per cause: the reference itself, or a count and a few examples."""
+        found: list[str] = []
+        causes = sorted(self._unresolved.items(), key=lambda item: not _is_budget(item[0]))
+        for cause, refs in causes[:_MAX_CAUSES]:
+            if len(refs) == 1:
+                found.append(f"could not resolve $ref '{next(iter(refs))}': {cause}")
+                continue
+            shown = ", ".join(f"'{ref}'" for ref in list(refs)[:_EXAMPLES])
+            more = f" and {len(refs) - _EXAMPLES} more" if len(refs) > _EXAMPLES else ""
+            found.append(f"could not resolve {len(refs)} $refs ({cause}): {shown}{more}")
+        if len(causes) > _MAX_CAUSES:
+            left = sum(len(refs) for _, refs in causes[_MAX_CAUSES:])
+            found.append(f"{left} more $refs could not be resolved")
         return tuple(found)
 
     def run(self, document: Any, location: Location) -> Any:
@@ -150,7 +176,7 @@ class _Resolver:
             if is_ref(target):
                 target, tdoc = self._deref(target, tdoc, depth + 1)
         except _Unresolvable as exc:
-            self._warnings[f"could not resolve $ref '{ref['$ref']}': {exc}"] = None
+            self._unresolved.setdefault(str(exc), {})[ref["$ref"]] = None
             target, tdoc = {}, ctx
         finally:
             self._resolving.discard(id(ref))
@@ -192,28 +218,36 @@ class _Resolver:
             url = urljoin(base, address) if isinstance(base, str) else address
             return self._remote(url.partition("#")[0])
         if scheme == "file":
-            path = Path(url2pathname(urlsplit(address).path))
-        elif scheme and len(scheme) > 1:
+            raise _Unresolvable("a file: URL; only files beside the document are read")
+        if scheme and len(scheme) > 1:
             raise _Unresolvable(f"'{scheme}:' references are not supported")
         elif isinstance(base, Path):
-            path = base.parent / unquote(address)
+            relative = unquote(address)
+            if Path(relative).is_absolute() or relative.startswith("~"):
+                raise _Unresolvable("an absolute path; only files beside the document are read")
+            path = base.parent / relative
         else:
             raise _Unresolvable("the location of the document is unknown")
         return self._local(path)
 
     def _local(self, path: Path) -> _Doc:
-        resolved = path.resolve()
+        resolved = path.resolve()  # symlinks followed: where it really is must be inside
         if self._root is None or not resolved.is_relative_to(self._root):
-            raise _Unresolvable("outside the document's folder")
+            raise _Unresolvable("outside the document's folder (--spec-root widens it)")
+        if resolved.suffix.lower() not in _STRUCTURED:
+            raise _Unresolvable("not a .json, .yaml or .yml file")
 
         def load() -> _Doc:
             try:
-                if not resolved.is_file():
-                    raise _Unresolvable("no such file")
-                data = self._take(resolved.stat().st_size, resolved.read_bytes)
+                info = resolved.stat()
+                if not stat.S_ISREG(info.st_mode):
+                    raise _Unresolvable("not a regular file")
+                data = self._take(info.st_size, lambda: _read_at_most(resolved, self._budget))
+            except FileNotFoundError as exc:
+                raise _Unresolvable("no such file") from exc
             except OSError as exc:
                 raise _Unresolvable(f"the file cannot be read ({exc.strerror or exc})") from exc
-            return self._add(str(resolved), resolved, data, resolved.suffix.lower())
+            return self._add(str(resolved), resolved, data)
 
         return self._once(str(resolved), load)
 
@@ -227,9 +261,11 @@ class _Resolver:
                 data = self._take(None, lambda: fetch(url))
             except _Unresolvable:
                 raise
+            except LookupError as exc:  # the fetch's own reason, a sentence already
+                raise _Unresolvable(str(exc)) from exc
             except Exception as exc:
-                raise _Unresolvable(f"it could not be fetched ({exc})") from exc
-            return self._add(url, url, data, PurePosixPath(urlsplit(url).path).suffix.lower())
+                raise _Unresolvable(f"it could not be fetched: {exc}") from exc
+            return self._add(url, url, data)
 
         return self._once(url, load)
 
@@ -239,8 +275,6 @@ class _Resolver:
             return self._docs[key]
         if key in self._failed:
             raise _Unresolvable(self._failed[key])
-        if len(self._docs) + len(self._failed) > _MAX_DOCUMENTS:
-            raise _Unresolvable(f"more than {_MAX_DOCUMENTS} files are referenced")
         try:
             return load()
         except _Unresolvable as exc:
@@ -248,28 +282,42 @@ class _Resolver:
             raise
 
     def _take(self, size: int | None, read: Callable[[], bytes]) -> bytes:
-        if size is not None and size > self._budget:
-            raise _Unresolvable("the referenced files exceed the size limit")
+        """Read a file within what the byte budget has left (each counts ``MIN_FILE_BYTES``)."""
+        over = _OVER_BUDGET.format(limit=_size(self._limit))
+        if self._budget < MIN_FILE_BYTES or (size is not None and size > self._budget):
+            raise _Unresolvable(over)
         data = read()
         if len(data) > self._budget:
-            raise _Unresolvable("the referenced files exceed the size limit")
-        self._budget -= len(data)
+            raise _Unresolvable(over)
+        self._budget -= max(len(data), MIN_FILE_BYTES)
         return data
 
-    def _add(self, key: str, location: Path | str, data: bytes, suffix: str) -> _Doc:
-        root: Any
-        if suffix in _STRUCTURED or (isinstance(location, str) and not suffix):
-            try:
-                root = self._parse(data, key)
-            except Exception as exc:
-                if suffix in _STRUCTURED:
-                    raise _Unresolvable(f"it cannot be loaded ({exc})") from exc
-                root = data.decode("utf-8", errors="replace")
-        else:
-            root = data.decode("utf-8", errors="replace")
+    def _add(self, key: str, location: Path | str, data: bytes) -> _Doc:
+        """A referenced document: JSON or YAML that holds a mapping or a list, nothing else."""
+        try:
+            root = self._parse(data, key)
+        except Exception as exc:
+            raise _Unresolvable(f"it cannot be loaded ({exc})") from exc
+        if not isinstance(root, dict | list):
+            raise _Unresolvable("it is not a JSON or YAML mapping or list")
         doc = _Doc(key, root, location)
         self._docs[key] = doc
         return doc
+
+
+def _read_at_most(path: Path, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of a file (one that grows while read cannot pass the cap)."""
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
+
+
+def _size(count: int) -> str:
+    mib = 1024 * 1024
+    return f"{count / mib:g} MiB" if count >= mib else f"{count:,} bytes"
+
+
+def _is_budget(cause: str) -> bool:
+    return cause.startswith(_OVER_BUDGET.partition("{")[0])
 
 
 def _key(location: Path | str) -> str:

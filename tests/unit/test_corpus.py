@@ -42,7 +42,9 @@ def test_corpus_document_loads_with_the_manifest_operation_count(row: dict[str, 
 
     assert len(spec.operations) == int(row["n_operations"])
     assert spec.spec_version == row["spec_version"]
-    assert spec.warnings == (), "every reference in the corpus resolves"
+    code_samples = "not a .json, .yaml or .yml file"  # Redocly's x-codeSamples: .cs, .php
+    unresolved = [warning for warning in spec.warnings if code_samples not in warning]
+    assert unresolved == [], "every reference to a description file in the corpus resolves"
     for op in spec.operations:  # real schemas (recursive, odd) all give values
         for param in op.parameters:
             assert isinstance(serialize(value_for_parameter(param)), str)

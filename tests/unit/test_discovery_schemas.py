@@ -46,7 +46,7 @@ async def test_find_spec_reports_a_document_at_a_framework_location(
 ) -> None:
     sender = FakeSender({("GET", path): response(200, body, headers)})
 
-    found, _ = await find_spec(sender, BASE)
+    found = (await find_spec(sender, BASE)).found
 
     assert found is not None and found.url == BASE + path
 
@@ -61,7 +61,8 @@ async def test_find_spec_reads_the_target_page_for_the_spec_it_fetches() -> None
         }
     )
 
-    found, tried = await find_spec(sender, BASE)
+    search = await find_spec(sender, BASE)
+    found, tried = search.found, search.tried
 
     assert found is not None and found.url == BASE + "/spec.json"
     assert [r.url for r in sender.sent] == [BASE, BASE + "/spec.json"]
@@ -88,7 +89,7 @@ async def test_find_spec_follows_a_docs_page_that_names_its_document(page: str) 
         }
     )
 
-    found, _ = await find_spec(sender, BASE + "/api/docs/")
+    found = (await find_spec(sender, BASE + "/api/docs/")).found
 
     assert found is not None and found.url == BASE + "/api/docs/?format=openapi"
 
@@ -120,7 +121,8 @@ class Everywhere(FakeSender):
 async def test_find_spec_stays_quiet_and_bounded_on_a_catch_all() -> None:
     sender = Everywhere()
 
-    found, tried = await find_spec(sender, BASE)
+    search = await find_spec(sender, BASE)
+    found, tried = search.found, search.tried
 
     assert found is None
     assert tried == len(candidate_urls(BASE))
@@ -135,6 +137,6 @@ async def test_find_spec_does_not_take_an_api_root_naming_its_document_for_the_d
         }
     )
 
-    found, _ = await find_spec(sender, BASE)
+    found = (await find_spec(sender, BASE)).found
 
     assert found is not None and found.url == BASE + "/openapi.json"

@@ -413,7 +413,7 @@ def test_spec_error_for_unreadable_and_too_large_files(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="it is a folder"):
         load_spec(tmp_path)
     big = _write(tmp_path, "big.json", '{"openapi": "3.0.0", "paths": {}}' + " " * 200)
-    with pytest.raises(SpecError, match=r"big\.json is 233 bytes, more than the 100-byte limit"):
+    with pytest.raises(SpecError, match=r"big\.json is larger than the 100-byte limit"):
         load_spec(big, max_bytes=100)
 
 
