@@ -216,7 +216,8 @@ class _Searcher:
             spec = await parse_served(self.client, url, response.body, max_bytes=self.max_bytes)
         except SpecError as exc:
             if _looks_like_spec(response.body):
-                self.refused[url] = str(exc).removeprefix(f"{url} ")
+                why = str(exc)
+                self.refused[url] = "it " + why[len(url) + 1 :] if why.startswith(url) else why
             return None
         return Found(spec=spec, url=url) if spec.operations else None
 

@@ -103,6 +103,18 @@ async def test_a_merge_key_bomb_given_as_spec_url_is_a_clear_usage_error() -> No
     assert "YAML bomb" in result.stderr
 
 
+async def test_a_merge_key_bomb_served_by_the_target_is_refused_and_said(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    async with LiveApp(_serving(merge_bomb())) as url:
+        result = await _in_thread(
+            _cli("scan", url, "--no-save", "--timeout", "20", "--format", f"json:{report}")
+        )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    notes = json.loads(report.read_text(encoding="utf-8"))["notes"]
+    assert any("openapi.yaml" in note and "YAML bomb" in note for note in notes), notes
+
+
 async def _in_thread(code: str) -> subprocess.CompletedProcess[str]:
     """The child runs while this loop keeps serving the test app."""
     import asyncio
