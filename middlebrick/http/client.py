@@ -50,6 +50,7 @@ _THROTTLE_BACKOFF = 0.5  # first wait after a throttle without Retry-After; doub
 _CACHE_BYTES = 16 * 1024 * 1024  # memory the cache may hold: bodies plus what each entry costs
 _ENTRY_BYTES = 2048  # what one cached exchange costs besides its body
 _MAX_REFUSED = 200  # refused requests remembered for the report
+_EXAMPLES = 3  # requests a grouped note names
 _Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
 _DEFAULT_HEADERS = {"User-Agent": f"middlebrick/{__version__}", "Accept-Encoding": "gzip, deflate"}
 
@@ -97,6 +98,9 @@ class HttpClient:
         self.stats = ClientStats()
         self.notes: list[str] = []
         self._noted: set[str] = set()
+        # sentences that differ only in the request they name: (before, after) -> their slot
+        # in ``notes`` and the requests, so a target that fails alike everywhere gives one note
+        self._grouped: dict[tuple[str, str], tuple[int, dict[str, None]]] = {}
         self.journal = Journal(self._unjournaled, self.scope.policy)
         self.health = Health(self._unjournaled, clock=clock)
         self.refused: dict[str, str] = {}  # "METHOD /path" -> why the policy refused it
@@ -135,9 +139,21 @@ class HttpClient:
             await self._session.close()
             self._session = None
 
-    def note(self, sentence: str) -> None:
-        """Keep a plain sentence about what limited the scan (redacted, once)."""
+    def note(self, sentence: str, *, where: str | None = None) -> None:
+        """Keep a plain sentence about what limited the scan (redacted, once).
+
+        With ``where`` (the request it names, ``GET /path``), sentences alike but for it are
+        one note: the cause, how many requests and three of them.
+        """
         sentence = self.redactor(sentence)
+        before, found, after = sentence.partition(self.redactor(where)) if where else ("", "", "")
+        if found:
+            index, wheres = self._grouped.setdefault((before, after), (len(self.notes), {}))
+            if index == len(self.notes):
+                self.notes.append(sentence)
+            wheres[found] = None
+            self.notes[index] = _grouped(before, after, wheres)
+            return
         if sentence not in self._noted:
             self._noted.add(sentence)
             self.notes.append(sentence)
@@ -361,7 +377,8 @@ class HttpClient:
                     continue
                 if result.partial is None:
                     if result.timed_out:
-                        self.note(f"{_where(method, url)}: {result.error}")
+                        where = _where(method, url)
+                        self.note(f"{where}: {result.error}", where=where)
                     return result.error
                 result = result.partial
             else:
@@ -390,7 +407,7 @@ class HttpClient:
                         f"{throttles} waits; kept as its answer"
                     )
             if result.note:
-                self.note(result.note)
+                self.note(result.note, where=_where(method, url))
             return result
 
     async def _once(
@@ -450,6 +467,15 @@ class HttpClient:
             raise TimeBudgetExhausted(self.limiter.time_spent_message()) from exc
         text, retryable = describe_error(exc, self.limits.connect_timeout, self._max_exchange)
         return _Failure(text, retryable, timed_out=timed_out)
+
+
+def _grouped(before: str, after: str, wheres: dict[str, None]) -> str:
+    """One sentence for the requests ``wheres`` that met the same fate."""
+    if len(wheres) == 1:
+        return before + next(iter(wheres)) + after
+    shown = list(wheres)[:_EXAMPLES]
+    more = f" and {len(wheres) - len(shown)} more" if len(wheres) > len(shown) else ""
+    return f"{before}{len(wheres)} requests{after} ({', '.join(shown)}{more})"
 
 
 def _waits_out(method: str, status: int, burst: bool) -> bool:

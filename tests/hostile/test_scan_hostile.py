@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.engine import scan
 from middlebrick.errors import TargetUnreachable
+from middlebrick.testing import LiveApp
 
 HOSTILE_PATHS = [
     "/bomb", "/endless", "/huge", "/loop", "/redirect-chain/0", "/stall", "/stall-body",
@@ -58,3 +62,25 @@ async def test_scan_of_a_root_that_never_answers_says_unreachable(
 ) -> None:
     with pytest.raises(TargetUnreachable, match="did not answer"):
         await scan(ScanRequest(target=hostile_server + path, limits=LIMITS))
+
+
+async def test_a_target_that_serves_a_bomb_on_every_path_gives_one_note_per_cause() -> None:
+    bomb = gzip.compress(bytes(1024 * 1024))  # 1 MiB of zeros in about 1 KB
+
+    async def everywhere(_request: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=bomb, headers=headers)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", everywhere)
+    async with LiveApp(app) as url:
+        report = await scan(ScanRequest(target=url, limits=LIMITS))
+
+    cut = [note for note in report.notes if "cut at 65536 bytes" in note]
+    assert len(report.notes) < 12, report.notes
+    grouped = re.fullmatch(
+        r"body of (\d+) requests cut at 65536 bytes \(GET /, GET [^,]+, GET [^,]+ and (\d+) more\)",
+        cut[0],
+    )
+    assert grouped is not None, cut
+    assert int(grouped.group(1)) > 50 and int(grouped.group(2)) == int(grouped.group(1)) - 3
