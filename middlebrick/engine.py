@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 from middlebrick import __version__
@@ -49,10 +47,9 @@ from middlebrick.identities import Identities, establish, own_ids, recheck
 from middlebrick.knowledge import categories
 from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scoring import CategoryStatus
+from middlebrick.spec.background import off_loop
 from middlebrick.spec.load import load_spec
 from middlebrick.spec.model import ApiSpec, Surface
-
-_T = TypeVar("_T")
 
 log = logging.getLogger("middlebrick")
 
@@ -381,7 +378,7 @@ async def _load_spec(request: ScanRequest, seconds: float) -> ApiSpec:
     try:
         async with asyncio.timeout(seconds):
             if urlsplit(source).scheme not in ("http", "https"):
-                return await _off_loop(lambda: load_spec(Path(source), root=root, max_bytes=cap))
+                return await off_loop(lambda: load_spec(Path(source), root=root, max_bytes=cap))
             async with HttpClient(spec_fetcher(request)) as client:
                 return await fetch_spec(client, source, max_bytes=cap)
     except TimeoutError:
@@ -389,36 +386,6 @@ async def _load_spec(request: ScanRequest, seconds: float) -> ApiSpec:
             f"the API description {source} did not load within the time budget of "
             f"{request.limits.time_budget:g} s; raise --timeout"
         ) from None
-
-
-async def _off_loop(func: Callable[[], _T]) -> _T:
-    """``func()`` in a daemon thread, so the loop (time budget, Ctrl-C) stays free meanwhile.
-
-    A scan cancelled meanwhile does not wait for it: its result is dropped when it comes.
-    """
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[_T] = loop.create_future()
-
-    def settle(result: _T | None, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)  # type: ignore[arg-type]
-
-    def run() -> None:
-        result: _T | None = None
-        error: BaseException | None = None
-        try:
-            result = func()
-        except BaseException as exc:  # handed to the awaiting task
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
-
-    threading.Thread(target=run, name="middlebrick-load", daemon=True).start()
-    return await future
 
 
 def _baseline_notes(baseline: Baseline) -> list[str]:

@@ -9,7 +9,7 @@ replaced by a crawl.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from middlebrick.config import ScanRequest
 from middlebrick.errors import SpecError
 from middlebrick.http.exchange import Headers, Request, Response, Sender
 from middlebrick.knowledge import discovery_paths
+from middlebrick.spec.background import off_loop
 from middlebrick.spec.load import DEFAULT_MAX_BYTES, parse_spec
 from middlebrick.spec.model import ApiSpec
 
@@ -266,8 +267,10 @@ async def parse_served(
                 missing.append(ref_url)
             raise LookupError(known or "too many files are referenced")
 
-        spec = await asyncio.to_thread(
-            parse_spec, body, source=url, base_dir=None, fetch=fetch, max_bytes=max_bytes
+        spec = await off_loop(
+            functools.partial(
+                parse_spec, body, source=url, base_dir=None, fetch=fetch, max_bytes=max_bytes
+            )
         )
         if not missing:
             return spec

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from benchmarks.generated_api import app, spec
 from middlebrick.config import Limits, ScanRequest
@@ -101,3 +102,29 @@ async def test_ctrl_c_stops_the_scan_of_a_very_large_api_in_every_phase(
 
     assert code == 130
     assert stopped_after < GRACE_S, f"Ctrl-C during the {phase} took {stopped_after:.1f} s"
+
+
+async def test_a_scan_stopped_while_a_served_document_is_parsed_leaves_nothing_to_wait_for() -> (
+    None
+):
+    """The parse of a served document runs in a daemon thread: a thread of the loop's executor
+    (``asyncio.to_thread``) would hold the exit of a Ctrl-C'd scan until the parse ended."""
+    served = asyncio.Event()
+    application = app(2 * OPERATIONS)  # a 9.5 MB document that takes seconds to parse
+
+    async def on_prepare(request: web.Request, _response: web.StreamResponse) -> None:
+        if request.path == "/openapi.json":
+            served.set()
+
+    application.on_response_prepare.append(on_prepare)
+    async with LiveApp(application) as url:
+        task = asyncio.create_task(scan(ScanRequest(target=url)))
+        await asyncio.wait_for(served.wait(), timeout=60)
+        await asyncio.sleep(0.5)  # the document is being parsed now
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        started = time.monotonic()
+        await asyncio.get_running_loop().shutdown_default_executor()  # what asyncio.run awaits
+        waited = time.monotonic() - started
+
+    assert waited < 1.0, f"stopping waited {waited:.1f} s for the parse"
