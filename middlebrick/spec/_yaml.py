@@ -188,25 +188,29 @@ def _check_expansion(root: Node, source: str) -> None:
     Sizes are counted once per distinct node, an alias counting its target's whole expansion,
     which is also what a merge key copies; so the walk is linear and nothing is built.
     """
-    sizes: dict[int, int] = {}
+    sizes: dict[int, int] = {}  # collection node -> its expanded size (a scalar's is 1)
     open_nodes: set[int] = set()
     distinct = aliases = 0
-    stack: list[tuple[Node, bool]] = [(root, False)]
+    stack: list[tuple[Node, list[Node] | None]] = [(root, None)]  # children: when done
     while stack:
         node, done = stack.pop()
         key = id(node)
-        children = _children(node)
-        if done:
-            sizes[key] = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if done is not None:
+            total = 1
+            for child in done:
+                total += sizes.get(id(child), 1)
+            sizes[key] = total
             open_nodes.discard(key)
             continue
         if key in sizes or key in open_nodes:
             aliases += 1
             continue
-        distinct += 1
         open_nodes.add(key)
-        stack.append((node, True))
-        stack.extend((child, False) for child in children)
+        children = _children(node)
+        nested = [child for child in children if not isinstance(child, ScalarNode)]
+        distinct += 1 + len(children) - len(nested)
+        stack.append((node, children))
+        stack.extend((child, None) for child in nested)
     limit = max(MIN_EXPANSION_LIMIT, EXPANSION_FACTOR * distinct)
     if sizes.get(id(root), 1) > limit:
         raise SpecError(
