@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from middlebrick.errors import SpecError
 from middlebrick.spec._normalise import normalise
 from middlebrick.spec._yaml import parse_document
+from middlebrick.spec.background import gc_paused
 from middlebrick.spec.model import ApiSpec
 from middlebrick.spec.refs import resolve_refs
 
@@ -119,6 +120,20 @@ def parse_spec(
 
 
 def _build(
+    data: bytes | str,
+    *,
+    source: str,
+    location: Path | str | None,
+    allowed_root: Path | None,
+    fetch: Fetch | None,
+) -> ApiSpec:
+    with gc_paused():
+        return _build_now(
+            data, source=source, location=location, allowed_root=allowed_root, fetch=fetch
+        )
+
+
+def _build_now(
     data: bytes | str,
     *,
     source: str,
