@@ -22,6 +22,7 @@ from middlebrick.knowledge import discovery_paths
 from middlebrick.spec.background import off_loop
 from middlebrick.spec.load import DEFAULT_MAX_BYTES, parse_spec
 from middlebrick.spec.model import ApiSpec
+from middlebrick.spec.refs import MAX_REFERENCED_BYTES
 
 WELL_KNOWN = tuple("/" + location.path for location in discovery_paths().spec_locations)
 """Paths tried, relative to the target URL, the folder it redirected to and its origin, in this
@@ -180,17 +181,24 @@ class _Searcher:
         self.refused: dict[str, str] = {}
 
     async def get(self, url: str) -> Response | None:
-        """The 2xx, complete response to a GET, or ``None`` (a note if it was a cut document)."""
-        exchange = await self.client.send(_document_request(url, self.max_bytes))
+        """The 2xx, complete response to a GET, or ``None`` (a note if it was a cut document).
+
+        Read at the usual answer cap first, so a hostile target costs no more than usual; an
+        answer cut there that starts like an API description is asked again, read up to
+        ``max_bytes``.
+        """
+        exchange = await self.client.send(Request("GET", url, headers=ACCEPT))
         response = exchange.response
-        if response is None or not response.ok or not response.body:
-            return None
-        if response.truncated:
-            if _looks_like_spec(response.body):
+        if response is not None and response.truncated and _looks_like_spec(response.body):
+            exchange = await self.client.send(_document_request(url, self.max_bytes))
+            response = exchange.response
+            if response is not None and response.truncated:
                 self.refused[url] = (
                     f"it is larger than the {_mib(self.max_bytes)} limit for an API "
                     "description (--spec-limit raises it)"
                 )
+                return None
+        if response is None or not response.ok or response.truncated or not response.body:
             return None
         return response
 
@@ -275,7 +283,15 @@ async def parse_served(
         if not missing:
             return spec
         for ref_url in dict.fromkeys(missing):
-            exchange = await client.send(_document_request(ref_url, max_bytes))
+            left = MAX_REFERENCED_BYTES - sum(
+                len(v) for v in cache.values() if isinstance(v, bytes)
+            )
+            if left <= 0:
+                cache[ref_url] = (
+                    f"the files it references pass the limit of {_mib(MAX_REFERENCED_BYTES)} in all"
+                )
+                continue
+            exchange = await client.send(_document_request(ref_url, min(max_bytes, left)))
             cache[ref_url] = _body_or_reason(exchange.response, exchange.error)
     assert spec is not None
     return spec
