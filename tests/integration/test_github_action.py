@@ -252,3 +252,13 @@ def test_action_passes_each_include_and_exclude_line_as_a_flag(tmp_path: Path) -
         ("--include", "PATCH /drafts/*"),
         ("--exclude", "/admin/**"),
     ]
+
+
+def test_action_passes_the_spec_root_as_a_flag(tmp_path: Path) -> None:
+    env = {"INPUT_URL": "https://staging.example.test", "INPUT_SPEC": "api/openapi.yaml"}
+
+    without = scan_arguments(env, tmp_path)
+    widened = scan_arguments({**env, "INPUT_SPEC_ROOT": "."}, tmp_path)
+
+    assert "--spec-root" not in without and "spec-root" in ACTION["inputs"]
+    assert [(a, b) for a, b in pairwise(widened) if a == "--spec-root"] == [("--spec-root", ".")]

@@ -76,3 +76,17 @@ def test_load_config_names_the_file_and_the_pattern_that_is_not_one(tmp_path: Pa
 
     with pytest.raises(UsageError, match=r"middlebrick\.yaml: exclude 'admin' is not METHOD PATH"):
         load_config(path)
+
+
+def test_load_config_reads_the_spec_root_and_the_spec_headers(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DOCS_TOKEN", "d-1")
+    path = _write(
+        tmp_path,
+        "spec: api/openapi.yaml\nspec_root: .\n"
+        "spec_headers: {authorization: 'Bearer ${DOCS_TOKEN}'}\n",
+    )
+
+    config = load_config(path)
+
+    assert config.spec_root == "."
+    assert config.spec_headers == (("authorization", "Bearer d-1"),)
