@@ -10,8 +10,11 @@ bounded by bytes (64 MiB), not by a count of 500 that silently dropped real spec
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -169,3 +172,38 @@ def test_files_past_the_byte_budget_are_cut_with_a_note_never_silently(tmp_path:
         "in all): 'big2.json', 'big3.json', 'big4.json'",
     )
     assert MAX_REFERENCED_BYTES == 64 * 1024 * 1024
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from middlebrick.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_the_cli_widens_the_folder_with_spec_root(tmp_path: Path) -> None:
+    spec = _repository(tmp_path)
+    report = tmp_path / "report.json"
+    async with LiveApp(_recording_app([])) as url:
+        result = await asyncio.to_thread(
+            _cli, "scan", url, "--spec", str(spec), "--spec-root", str(tmp_path),
+            "--no-save", "--quiet", "--format", f"json:{report}",
+        )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    notes = json.loads(report.read_text(encoding="utf-8"))["notes"]
+    assert not any("could not resolve" in note for note in notes), notes
+
+
+def test_a_spec_root_that_does_not_hold_the_spec_is_a_usage_error(tmp_path: Path) -> None:
+    spec = _repository(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    result = _cli("scan", "http://127.0.0.1:9", "--spec", str(spec), "--spec-root", str(elsewhere))
+
+    assert result.returncode == 2
+    said = "".join(result.stderr.split())  # the terminal may wrap it anywhere
+    assert (
+        f"the spec root {elsewhere} does not hold the API description {spec}".replace(" ", "")
+        in said
+    )
+    assert "Traceback" not in result.stderr
