@@ -148,7 +148,7 @@ async def find_spec(client: Sender, target: str, *, max_bytes: int = DEFAULT_MAX
     The target itself comes first: it may be the document, or a docs page naming it. A target
     that redirects to a folder of its origin (``/`` -> ``/v1/``) adds that folder to the places
     looked below. Every HTML answer is read for the spec links it names (at most three each).
-    Answers are read up to ``max_bytes``.
+    A document cut at the usual answer cap is asked again and read up to ``max_bytes``.
     """
     search = _Searcher(client, max_bytes)
     search.tried.add(target)
