@@ -34,7 +34,7 @@ EXPANSION_FACTOR = 10
 """A document whose aliases and merge keys expand it to more than ``EXPANSION_FACTOR`` times its
 own distinct nodes, and to more than ``MIN_EXPANSION_LIMIT`` nodes, is a bomb."""
 
-_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},]")  # no anchor: no alias, nothing expands
+_ANCHOR = re.compile(r"&[^\s\[\]{},]")  # no anchor, no alias: nothing expands (an over-estimate)
 _FLOW_CHARS = re.compile(r"[\[\]{}]")
 _LONG_BLOCK_RUN = re.compile(rf"^[ \t?:-]{{{MAX_DEPTH // 4},}}", re.MULTILINE)
 _BOMS = (

@@ -73,6 +73,37 @@ def test_a_merge_key_bomb_file_is_refused_at_once_with_little_memory(tmp_path: P
     assert outcome["grown_kib"] < 50 * 1024  # under 50 MiB more than before the load
 
 
+@pytest.mark.parametrize(
+    "bomb",
+    [
+        merge_bomb(),
+        # the same in JSON-like flow style, where an anchor follows a colon with no space
+        "{"
+        + ", ".join(
+            ['"openapi":"3.0.0"', '"a0":&a0 ["x","x","x","x","x","x","x","x","x"]']
+            + [f'"a{i}":&a{i} [{", ".join([f"*a{i - 1}"] * 9)}]' for i in range(1, 9)]
+        )
+        + "}",
+    ],
+    ids=["merge-keys", "flow-style"],
+)
+def test_a_bomb_is_refused_in_any_style(tmp_path: Path, bomb: str) -> None:
+    path = tmp_path / "openapi.yaml"
+    path.write_text(bomb, encoding="utf-8")
+
+    result = _child(
+        "from middlebrick.errors import SpecError\n"
+        "from middlebrick.spec.load import load_spec\n"
+        "try:\n"
+        f"    load_spec({str(path)!r})\n"
+        "except SpecError as exc:\n"
+        "    print(exc)\n"
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "YAML bomb" in result.stdout
+
+
 def _serving(document: str, path: str = "/openapi.yaml") -> web.Application:
     async def spec(_request: web.Request) -> web.Response:
         return web.Response(text=document, content_type="application/yaml")
