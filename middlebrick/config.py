@@ -42,13 +42,15 @@ class Limits(BaseModel):
 
     # Hard caps of the adaptive pace (http/pacing.py), which starts below them.
     concurrency: int = Field(32, ge=1, le=256, description="most requests in flight")
-    rate: float = Field(1000.0, gt=0, description="most requests per second")
+    rate: float = Field(1000.0, gt=0, allow_inf_nan=False, description="most requests per second")
     max_requests: int | None = Field(
         None, ge=1, description="request budget of the whole scan; None: scales with the surface"
     )
-    time_budget: float = Field(120.0, gt=0, description="seconds for the whole scan")
-    connect_timeout: float = Field(5.0, gt=0)
-    read_timeout: float = Field(10.0, gt=0)
+    time_budget: float = Field(
+        120.0, gt=0, allow_inf_nan=False, description="seconds for the whole scan"
+    )
+    connect_timeout: float = Field(5.0, gt=0, allow_inf_nan=False)
+    read_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_redirects: int = Field(5, ge=0, le=20)
     retries: int = Field(2, ge=0, le=5)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from middlebrick.auth import header_name, parse_auth, parse_identity
-from middlebrick.cli._app import app, no_color_env, use_color
+from middlebrick.cli._app import app, finite, no_color_env, use_color
 from middlebrick.cli._output import emit, enforce, outputs_of
 from middlebrick.cli._webhook import post, webhook_endpoint
 from middlebrick.config import Context, Credential, ScanRequest, Tier
@@ -181,6 +181,7 @@ def scan(
         typer.Option(
             "--rate",
             min=0.1,
+            callback=finite,
             help="Most requests per second; the adaptive pace starts at 50.",
             envvar="MIDDLEBRICK_RATE",
         ),
@@ -190,6 +191,7 @@ def scan(
         typer.Option(
             "--timeout",
             min=1,
+            callback=finite,
             help="Time budget of the whole scan, seconds.",
             envvar="MIDDLEBRICK_TIMEOUT",
         ),
