@@ -179,11 +179,7 @@ async def parse_served(client: Sender, url: str, body: bytes) -> ApiSpec:
         if not missing:
             return spec
         for ref_url in dict.fromkeys(missing):
-            response = await _get(client, ref_url)
-            if response is None:
-                cache[ref_url] = "it could not be fetched"
-            else:
-                cache[ref_url] = response.body
+            cache[ref_url] = await _referenced(client, ref_url)
     assert spec is not None
     return spec
 
@@ -207,6 +203,20 @@ async def _get(client: Sender, url: str) -> Response | None:
     if response is None or not response.ok or response.truncated or not response.body:
         return None
     return response
+
+
+async def _referenced(client: Sender, url: str) -> bytes | str:
+    """The body of a referenced file, or why it could not be had (shown after "it could not be
+    fetched")."""
+    exchange = await client.send(Request("GET", url, headers=ACCEPT))
+    response = exchange.response
+    if response is None:
+        return exchange.error or "no response"
+    if not response.ok:
+        return f"it answered HTTP {response.status}"
+    if response.truncated:
+        return response.note or "the body was cut"
+    return response.body if response.body else "its body is empty"
 
 
 def _is_html(response: Response) -> bool:
