@@ -6,10 +6,18 @@ merges them); the model validates every value once, here.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from middlebrick.errors import UsageError
 
@@ -81,6 +89,11 @@ class Credential(BaseModel):
         """The secret values, for redaction."""
         return tuple(value for _, value in (*self.headers, *self.query) if value)
 
+    @field_validator("headers", "query")
+    @classmethod
+    def _one_line(cls, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return _without_control_characters(value)
+
 
 class ScanRequest(BaseModel):
     """One scan: the target, what is known about it, and the rules of engagement."""
@@ -101,6 +114,29 @@ class ScanRequest(BaseModel):
     include: tuple[str, ...] = ()  # "METHOD PATH" / "PATH": call these whatever their names say
     exclude: tuple[str, ...] = ()  # never request these (wins over include)
 
+    @field_validator("headers")
+    @classmethod
+    def _headers_one_line(cls, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return _without_control_characters(value)
+
+    @model_validator(mode="after")
+    def _each_header_once(self) -> ScanRequest:
+        """A header name given twice with two values (two scan headers, or a scan header and
+        the primary identity's, which the default identity both sends) is ambiguous."""
+        seen: dict[str, tuple[str, str]] = {}
+        primary = self.identities.get(self.primary_identity or "")
+        given = [(n, v, "the scan's headers") for n, v in self.headers]
+        if primary is not None:
+            given += [(n, v, f"identity {self.primary_identity!r}") for n, v in primary.headers]
+        for name, value, where in given:
+            first = seen.setdefault(name.lower(), (value, where))
+            if first[0] != value:
+                raise UsageError(
+                    f"header {name!r} is given twice with different values (by {first[1]} and "
+                    f"by {where}); give each header once"
+                )
+        return self
+
     @property
     def primary_identity(self) -> str | None:
         """The identity the scan acts as by default: the first named one, if any."""
@@ -109,8 +145,6 @@ class ScanRequest(BaseModel):
     @field_validator("identities")
     @classmethod
     def _identity_names(cls, value: dict[str, Credential]) -> dict[str, Credential]:
-        import re
-
         for name in value:
             if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name) or name in ("anonymous", "default"):
                 raise UsageError(
@@ -134,8 +168,29 @@ class ScanRequest(BaseModel):
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)
+        if parts.username is not None or parts.password is not None:  # the URL is not echoed
+            raise UsageError(
+                "the target URL holds a user name or password; give the URL without them and "
+                "the credentials with --auth basic:USER:PASSWORD"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(
                 f"target {value!r} is not an http(s) URL; give one like https://api.example.com/v1"
             )
         return value
+
+
+def _without_control_characters(
+    pairs: tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    """``pairs`` unchanged; a UsageError (not naming the value) when one holds CR, LF or NUL."""
+    for name, value in pairs:
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            raise UsageError(
+                f"the value given for {_CONTROL.sub('?', name)!r} holds a line break or another "
+                "control character; give it on one line"
+            )
+    return pairs
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed, as HTTP allows it
