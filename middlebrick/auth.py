@@ -65,9 +65,9 @@ def parse_auth(profile: str, *, owns: tuple[str, ...] = ()) -> Credential:
     """The credential of one auth profile string; a malformed one is a ``UsageError``."""
     kind, sep, rest = profile.partition(":")
     kind = kind.strip().lower()
-    if not sep or kind not in KINDS:
+    if not sep or kind not in KINDS:  # not echoed: a profile without its kind is all secret
         raise UsageError(
-            f"auth profile kind {kind!r} is not one of {', '.join(KINDS)}; "
+            f"an auth profile does not start with one of {', '.join(KINDS)}; "
             "write it like bearer:TOKEN or apikey:X-API-Key:KEY"
         )
     if not rest:

@@ -6,10 +6,18 @@ merges them); the model validates every value once, here.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from middlebrick.errors import UsageError
 
@@ -42,13 +50,15 @@ class Limits(BaseModel):
 
     # Hard caps of the adaptive pace (http/pacing.py), which starts below them.
     concurrency: int = Field(32, ge=1, le=256, description="most requests in flight")
-    rate: float = Field(1000.0, gt=0, description="most requests per second")
+    rate: float = Field(1000.0, gt=0, allow_inf_nan=False, description="most requests per second")
     max_requests: int | None = Field(
         None, ge=1, description="request budget of the whole scan; None: scales with the surface"
     )
-    time_budget: float = Field(120.0, gt=0, description="seconds for the whole scan")
-    connect_timeout: float = Field(5.0, gt=0)
-    read_timeout: float = Field(10.0, gt=0)
+    time_budget: float = Field(
+        120.0, gt=0, allow_inf_nan=False, description="seconds for the whole scan"
+    )
+    connect_timeout: float = Field(5.0, gt=0, allow_inf_nan=False)
+    read_timeout: float = Field(10.0, gt=0, allow_inf_nan=False)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_spec_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="largest API description read (file or served)"
@@ -82,6 +92,11 @@ class Credential(BaseModel):
         """The secret values, for redaction."""
         return tuple(value for _, value in (*self.headers, *self.query) if value)
 
+    @field_validator("headers", "query")
+    @classmethod
+    def _one_line(cls, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return _without_control_characters(value)
+
 
 class ScanRequest(BaseModel):
     """One scan: the target, what is known about it, and the rules of engagement."""
@@ -105,6 +120,29 @@ class ScanRequest(BaseModel):
     include: tuple[str, ...] = ()  # "METHOD PATH" / "PATH": call these whatever their names say
     exclude: tuple[str, ...] = ()  # never request these (wins over include)
 
+    @field_validator("headers")
+    @classmethod
+    def _headers_one_line(cls, value: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        return _without_control_characters(value)
+
+    @model_validator(mode="after")
+    def _each_header_once(self) -> ScanRequest:
+        """A header name given twice with two values (two scan headers, or a scan header and
+        the primary identity's, which the default identity both sends) is ambiguous."""
+        seen: dict[str, tuple[str, str]] = {}
+        primary = self.identities.get(self.primary_identity or "")
+        given = [(n, v, "the scan's headers") for n, v in self.headers]
+        if primary is not None:
+            given += [(n, v, f"identity {self.primary_identity!r}") for n, v in primary.headers]
+        for name, value, where in given:
+            first = seen.setdefault(name.lower(), (value, where))
+            if first[0] != value:
+                raise UsageError(
+                    f"header {name!r} is given twice with different values (by {first[1]} and "
+                    f"by {where}); give each header once"
+                )
+        return self
+
     @property
     def primary_identity(self) -> str | None:
         """The identity the scan acts as by default: the first named one, if any."""
@@ -113,8 +151,6 @@ class ScanRequest(BaseModel):
     @field_validator("identities")
     @classmethod
     def _identity_names(cls, value: dict[str, Credential]) -> dict[str, Credential]:
-        import re
-
         for name in value:
             if not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", name) or name in ("anonymous", "default"):
                 raise UsageError(
@@ -138,8 +174,29 @@ class ScanRequest(BaseModel):
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)
+        if parts.username is not None or parts.password is not None:  # the URL is not echoed
+            raise UsageError(
+                "the target URL holds a user name or password; give the URL without them and "
+                "the credentials with --auth basic:USER:PASSWORD"
+            )
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(
                 f"target {value!r} is not an http(s) URL; give one like https://api.example.com/v1"
             )
         return value
+
+
+def _without_control_characters(
+    pairs: tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, str], ...]:
+    """``pairs`` unchanged; a UsageError (not naming the value) when one holds CR, LF or NUL."""
+    for name, value in pairs:
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            raise UsageError(
+                f"the value given for {_CONTROL.sub('?', name)!r} holds a line break or another "
+                "control character; give it on one line"
+            )
+    return pairs
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed, as HTTP allows it

@@ -37,12 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from middlebrick.auth import header_name, parse_auth
 from middlebrick.config import Credential
 from middlebrick.errors import UsageError
+from middlebrick.files import read_bounded
 from middlebrick.http.patterns import OperationPattern
 
 __all__ = ["ScanConfig", "load_config"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MAX_BYTES = 1_048_576
+MAX_BYTES = 1_048_576
+"""The largest config file read (1 MiB)."""
 
 
 class _IdentityEntry(BaseModel):
@@ -80,12 +82,11 @@ class ScanConfig(BaseModel):
 
 def load_config(path: Path) -> ScanConfig:
     """Read and validate a config file; every problem is a ``UsageError`` naming the key."""
+    data = read_bounded(path, cap=MAX_BYTES, what="config file")
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise UsageError(f"config file {path} is larger than 1 MiB; is it the right file?")
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read config file {path}: {exc.strerror}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"config file {path} is not UTF-8 text") from None
     try:
         raw: Any = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

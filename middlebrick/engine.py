@@ -22,6 +22,7 @@ from middlebrick.discovery import discover
 from middlebrick.discovery.wellknown import fetch_spec, spec_fetcher
 from middlebrick.errors import (
     BudgetExhausted,
+    Interrupted,
     NotApplicable,
     ScanInterrupted,
     SpecError,
@@ -63,18 +64,21 @@ BUDGET_BASE = 500
 128 when crawling), identities, the final session check."""
 
 
-async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Report:
+async def scan(
+    request: ScanRequest, *, on_event: EventSink | None = None, stop: asyncio.Event | None = None
+) -> Report:
     """Scan one target and return its report.
 
     Raises ``TargetUnreachable`` when the target does not answer at all and ``SpecError`` when
     the given API description cannot be loaded; every other problem ends up as a note in a
-    (possibly partial) report.
+    (possibly partial) report. Setting ``stop`` (Ctrl-C) ends the time budget at once: requests
+    in flight are cut, writes are still undone, and the partial report says it was interrupted.
     """
     emit: EventSink = on_event or (lambda _event: None)
     started = datetime.now(UTC)
     emit(ScanStarted(request.target, request.mode, request.tier.value))
     spec: ApiSpec | None = None
-    async with HttpClient(request) as client:  # the time budget runs from here
+    async with HttpClient(request, stop=stop) as client:  # the time budget runs from here
         try:
             async with asyncio.timeout(request.limits.time_budget + _GRACE_S):
                 spec = (
@@ -89,6 +93,8 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
         findings, statuses, surface = outcome.findings, outcome.statuses, outcome.surface
         notes = [*surface.notes, *client.notes, *outcome.identity_notes, *outcome.safety_notes]
         seconds = client.limiter.elapsed()
+        if client.limiter.interrupted:
+            notes.insert(0, f"interrupted (Ctrl-C) after {seconds:.1f} s: this report is partial")
         notes.append(client.limiter.pace.note(client.stats.requests, seconds))
         report = build_report(
             findings=findings,
@@ -117,6 +123,9 @@ async def scan(request: ScanRequest, *, on_event: EventSink | None = None) -> Re
             not_restored=outcome.not_restored,
             cut=outcome.cut,
         )
+        report = client.redactor.model(report)  # every text, whatever put a secret there
+        if client.limiter.interrupted:
+            report = report.model_copy(update={"complete": False})
     emit(ScanFinished(report))
     return report
 
@@ -290,6 +299,8 @@ def allowance(checks: Iterable[CheckSpec], operations: int) -> int:
 
 def _reason(exc: ScanInterrupted) -> str:
     """What stopped a step: the time budget, else the request budget (or the scope)."""
+    if isinstance(exc, Interrupted):
+        return "interrupt"
     if isinstance(exc, TimeBudgetExhausted):
         return "time budget"
     return "request budget" if isinstance(exc, BudgetExhausted) else "scope"

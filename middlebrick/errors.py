@@ -15,6 +15,7 @@ exit code the CLI returns for it. Findings are values, never exceptions.
     └── ScanInterrupted         internal control flow: a limit of the scan was reached
         ├── BudgetExhausted     the request budget is spent
         ├── TimeBudgetExhausted the time budget is spent
+        │   └── Interrupted     the user pressed Ctrl-C: the scan stops as if its time were spent
         ├── ScopeViolation      a request would leave the scan's scope (host or method)
         └── SessionBroken       an identity's session broke; requests as it stop
 
@@ -80,6 +81,11 @@ class BudgetExhausted(ScanInterrupted):
 
 class TimeBudgetExhausted(ScanInterrupted):
     """The scan's time budget is spent."""
+
+
+class Interrupted(TimeBudgetExhausted):
+    """The user interrupted the scan (Ctrl-C): it stops as if its time were spent and reports
+    what it has, marked incomplete; the CLI exits 130."""
 
 
 class ScopeViolation(ScanInterrupted):

@@ -29,12 +29,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from middlebrick.errors import UsageError
+from middlebrick.files import read_bounded
 from middlebrick.findings import Finding, Severity
 from middlebrick.report import Report
 
 __all__ = ["Gate", "IgnoreEntry", "Verdict", "judge", "load_ignore_file", "load_report"]
 
-_MAX_BYTES = 64 * 1024 * 1024
+_MAX_BYTES = 64 * 1024 * 1024  # a JSON report (baseline)
+_MAX_IGNORE_BYTES = 1_048_576  # an ignore file
 
 
 class IgnoreEntry(BaseModel):
@@ -123,11 +125,7 @@ def judge(report: Report, gate: Gate) -> Verdict:
 def load_report(path: Path) -> Report:
     """A saved JSON report; an unreadable or foreign file is a ``UsageError``."""
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise UsageError(f"{path} is larger than 64 MiB; is it a middlebrick JSON report?")
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read report {path}: {exc.strerror}") from None
+        text = read_bounded(path, cap=_MAX_BYTES, what="report").decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not a JSON report (not UTF-8 text)") from None
     try:
@@ -143,10 +141,9 @@ def load_report(path: Path) -> Report:
 
 def load_ignore_file(path: Path) -> tuple[IgnoreEntry, ...]:
     """The entries of an ignore file; every problem is a ``UsageError`` naming the entry."""
+    data = read_bounded(path, cap=_MAX_IGNORE_BYTES, what="ignore file")
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise UsageError(f"cannot read ignore file {path}: {exc.strerror}") from None
+        raw: Any = yaml.safe_load(data.decode("utf-8", errors="replace")) or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"ignore file {path} is not valid YAML: {exc}") from None
     try:

@@ -8,10 +8,13 @@ Exit codes: 0 ok; 1 the gate failed (score below ``--threshold`` or a finding at
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer._click.exceptions import NoArgsIsHelpError
+from typer._click.exceptions import UsageError as ClickUsageError
 
 # Importing a command module registers its commands, in this order in --help.
 from middlebrick.cli import scan  # noqa: F401
@@ -27,32 +30,45 @@ from middlebrick.cli import serve  # noqa: F401
 
 # isort: split
 from middlebrick.cli import mcp  # noqa: F401
-from middlebrick.cli._app import app, no_color_env
+from middlebrick.cli._app import EXIT_INTERRUPTED, EXIT_USAGE, app, no_color_env
 from middlebrick.errors import MiddlebrickError
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point: run the app and turn errors into exit codes."""
+    """Console-script entry point: run the app and turn errors into exit codes.
+
+    Typer bundles its own click, whose exceptions all derive from ``typer.TyperException``:
+    every one of them is a usage error here (exit 2), shown as one line without a traceback.
+    """
     try:
-        code = app(standalone_mode=False)  # click returns Exit codes instead of raising here
+        code = app(prog_name="middlebrick", standalone_mode=False)
     except MiddlebrickError as exc:
-        Console(stderr=True, no_color=no_color_env()).print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False
-        )
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        _fail(str(exc), exc.exit_code)
+    except NoArgsIsHelpError as exc:  # `middlebrick` alone: its help, as a usage error
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except typer.TyperException as exc:  # unknown option, missing argument, bad value …
+        _fail(_usage_sentence(exc), EXIT_USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted", EXIT_INTERRUPTED)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_sentence(exc: typer.TyperException) -> str:
+    """The bundled click's message on one line, with where to read the command's usage."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None) if isinstance(exc, ClickUsageError) else None
+    if ctx is None:
+        return message
+    return f"{message} (see `{ctx.command_path} --help`)"
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """Print ``error: message`` as one line on stderr (never wrapped) and exit with ``code``."""
+    console = Console(stderr=True, no_color=no_color_env(), soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Annotated
 
@@ -15,9 +16,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help is plain text: `apikey:cookie:` is no emoji, `[x]` no markup
 )
 
-EXIT_OK, EXIT_GATE_FAILED = 0, 1
+EXIT_OK, EXIT_GATE_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def _version(value: bool) -> None:
@@ -47,3 +49,10 @@ def use_color(no_color: bool, stream: object) -> bool:
     """Colour only on a terminal, and unless ``--no-color`` or ``NO_COLOR`` says otherwise."""
     isatty = getattr(stream, "isatty", None)
     return not (no_color or no_color_env()) and bool(isatty and isatty())
+
+
+def finite(value: float | None) -> float | None:
+    """Option callback: refuse ``nan`` and ``inf`` (a budget or a pace must be a real number)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value

@@ -17,13 +17,7 @@ from middlebrick.report import Report
 
 def outputs_of(specs: list[str], output: Path | None) -> list[tuple[str, Path | None]]:
     """(format, file or None for stdout) pairs from ``--format`` values and ``--output``."""
-    known = formats()
-    pairs: list[tuple[str, Path | None]] = []
-    for spec_ in (part for value in specs for part in value.split(",") if part.strip()):
-        name, sep, where = spec_.strip().partition(":")
-        if name not in known:
-            is_binary(name)  # raises the UsageError naming the formats, with a suggestion
-        pairs.append((name, Path(where) if sep and where else None))
+    pairs = [pair for value in specs for pair in _format_list(value)]
     bare = [index for index, (_, file) in enumerate(pairs) if file is None]
     if output is not None:
         if len(bare) != 1:
@@ -42,6 +36,25 @@ def outputs_of(specs: list[str], output: Path | None) -> list[tuple[str, Path | 
                 f"format {name!r} is binary; write it to a file with --format {name}:FILE"
             )
     return pairs
+
+
+def _format_list(value: str) -> list[tuple[str, Path | None]]:
+    """``json,sarif:out.sarif``: the formats of one ``--format`` value, each with its file.
+
+    A comma starts a new format only where a format's name follows it; otherwise it belongs to
+    the file before it (``json:reports/a,b.json``).
+    """
+    known = formats()
+    entries: list[tuple[str, str | None]] = []
+    for part in value.split(","):
+        name, sep, where = part.strip().partition(":")
+        if entries and entries[-1][1] is not None and name not in known:
+            entries[-1] = (entries[-1][0], f"{entries[-1][1]},{part}")
+        elif part.strip():
+            if name not in known:
+                is_binary(name)  # raises the UsageError naming the formats, with a suggestion
+            entries.append((name, where if sep else None))
+    return [(name, Path(where) if where else None) for name, where in entries]
 
 
 def emit(

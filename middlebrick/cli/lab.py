@@ -29,7 +29,9 @@ def demo(
     with runner.start() as lab:
         _print_lab(lab, tokens=False)
         for target in lab.targets:
-            report = run_scan(_lab_request(target), quiet=True)
+            report, interrupted = run_scan(_lab_request(target), quiet=True)
+            if interrupted:
+                raise KeyboardInterrupt
             serious = sum(1 for f in report.findings if f.severity.rank >= 2)
             grade = f"{report.score}/100 {report.grade}"
             rows.append((f"{target.service} ({target.variant})", target.url, grade, serious))

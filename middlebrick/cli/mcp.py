@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from middlebrick.cli._app import app
+from middlebrick.cli._app import app, finite
 from middlebrick.errors import UsageError
 
 
@@ -40,7 +40,11 @@ def mcp_server(
     wait: Annotated[
         float,
         typer.Option(
-            "--wait", min=1, max=3600, help="Seconds scan_api waits for a scan before answering."
+            "--wait",
+            min=1,
+            max=3600,
+            callback=finite,
+            help="Seconds scan_api waits for a scan before answering.",
         ),
     ] = 150.0,
 ) -> None:

@@ -4,25 +4,32 @@ gate."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from middlebrick.auth import header_name, parse_auth, parse_identity
-from middlebrick.cli._app import app, no_color_env, use_color
+from middlebrick.cli._app import EXIT_INTERRUPTED, app, finite, no_color_env, use_color
 from middlebrick.cli._output import emit, enforce, outputs_of
 from middlebrick.cli._webhook import post, webhook_endpoint
 from middlebrick.config import Context, Credential, ScanRequest, Tier
 from middlebrick.configfile import ScanConfig, load_config
 from middlebrick.errors import MiddlebrickError, UsageError
+from middlebrick.events import Event
+from middlebrick.files import check_regular, check_writable
 from middlebrick.findings import Severity
 from middlebrick.gate import Gate, fingerprints, judge, load_ignore_file, load_report
 from middlebrick.progress import Progress
+from middlebrick.report import Report
 from middlebrick.saved import save_report
+from middlebrick.spec.load import DEFAULT_MAX_BYTES
 from middlebrick.webhooks import scan_completed, scan_failed
 
 
@@ -206,6 +213,7 @@ def scan(
         typer.Option(
             "--rate",
             min=0.1,
+            callback=finite,
             help="Most requests per second; the adaptive pace starts at 50.",
             envvar="MIDDLEBRICK_RATE",
         ),
@@ -215,6 +223,7 @@ def scan(
         typer.Option(
             "--timeout",
             min=1,
+            callback=finite,
             help="Time budget of the whole scan, seconds.",
             envvar="MIDDLEBRICK_TIMEOUT",
         ),
@@ -298,6 +307,9 @@ def scan(
 ) -> None:
     """Scan URL and print its score, grade and findings."""
     outputs = outputs_of(fmt or ["summary"], output)
+    for _, file in outputs:
+        if file is not None:
+            check_writable(file)  # before the scan, not after it
     gate = Gate(
         threshold=threshold,
         fail_on=fail_on,
@@ -305,6 +317,7 @@ def scan(
         ignore=load_ignore_file(ignore_file) if ignore_file else (),
     )
     settings = load_config(config) if config is not None else ScanConfig()
+    _check_local_spec(spec or settings.spec)
     request = scan_request(
         target=url,
         spec=spec or settings.spec,
@@ -329,23 +342,41 @@ def scan(
         },
     )
     endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)
+    interrupted = False
     try:
         if server:
             from middlebrick.cli.remote import remote_scan
 
             report = remote_scan(server, api_key, request, quiet=quiet)
         else:
-            report = run_scan(request, quiet=quiet, verbose=verbose)
+            report, interrupted = run_scan(request, quiet=quiet, verbose=verbose)
     except MiddlebrickError as exc:
         if endpoint is not None:
             post(endpoint, scan_failed(url, str(exc)), quiet=quiet)
         raise
-    if save:
-        save_report(report)
+    kept = save_report(report) if save else None
     emit(report, outputs, color=use_color(no_color, sys.stdout), quiet=quiet, fail_on=fail_on)
+    if interrupted:  # no gate and no webhook for a scan that did not finish
+        _say_where(outputs, kept)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if endpoint is not None:
         post(endpoint, scan_completed(report), quiet=quiet)
     enforce(judge(report, gate), quiet=quiet)
+
+
+def _say_where(outputs: list[tuple[str, Path | None]], kept: Path | None) -> None:
+    """One line on stderr: the scan was interrupted, and where its partial report went."""
+    places = [str(file) for _, file in outputs if file is not None]
+    if kept is not None:
+        places.append(f"{kept} (middlebrick results {kept.stem})")
+    where = f"written to {', '.join(places)}" if places else "shown above"
+    typer.echo(f"interrupted: the partial report (incomplete) is {where}", err=True)
+
+
+def _check_local_spec(spec: str | None) -> None:
+    """A local spec must be a regular file within the loader's cap (never a device or a FIFO)."""
+    if spec and urlsplit(spec).scheme not in ("http", "https"):
+        check_regular(Path(spec).expanduser(), cap=DEFAULT_MAX_BYTES, what="API description")
 
 
 def _identities(
@@ -384,10 +415,57 @@ def scan_request(**values: object) -> ScanRequest:
         raise UsageError(f"invalid value for {where}: {first['msg']}") from None
 
 
-def run_scan(request: ScanRequest, *, quiet: bool = False, verbose: bool = False):  # type: ignore[no-untyped-def]
-    """Run a scan with a progress display on stderr (unless quiet) and return the report."""
+def run_scan(
+    request: ScanRequest, *, quiet: bool = False, verbose: bool = False
+) -> tuple[Report, bool]:
+    """Run a scan with a progress display on stderr (unless quiet): its report, and whether
+    Ctrl-C interrupted it.
+
+    The first Ctrl-C stops the scan the way a spent time budget does (requests in flight are
+    cut, writes are still undone) and the partial report comes back; a second one quits at once
+    (``KeyboardInterrupt``), as does a Ctrl-C that came before there was anything to report.
+    """
+    stderr = Console(stderr=True, no_color=no_color_env(), soft_wrap=True)
+    try:
+        with Progress(stderr, enabled=not quiet, verbose=verbose) as progress:
+            return asyncio.run(_interruptible(request, progress.handle, stderr))
+    except asyncio.CancelledError:  # the second Ctrl-C
+        raise KeyboardInterrupt from None
+
+
+async def _interruptible(
+    request: ScanRequest, on_event: Callable[[Event], None], stderr: Console
+) -> tuple[Report, bool]:
     from middlebrick.engine import scan as scan_target
 
-    stderr = Console(stderr=True, no_color=no_color_env())
-    with Progress(stderr, enabled=not quiet, verbose=verbose) as progress:
-        return asyncio.run(scan_target(request, on_event=progress.handle))
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    task = asyncio.current_task()
+
+    def on_sigint() -> None:
+        if stop.is_set() and task is not None:
+            task.cancel()
+            return
+        stop.set()
+        stderr.print(
+            "interrupted: stopping the scan and keeping what it found "
+            "(Ctrl-C again to quit at once)",
+            highlight=False,
+            markup=False,
+        )
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        handled = True
+    except (NotImplementedError, RuntimeError):  # no signals here: Ctrl-C quits at once
+        handled = False
+    try:
+        report = await scan_target(request, on_event=on_event, stop=stop)
+    except MiddlebrickError:
+        if stop.is_set():  # stopped before there was a report
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
+    return report, stop.is_set()

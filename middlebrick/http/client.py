@@ -14,6 +14,7 @@ request longer. Both shrink to the time budget left, whose end raises ``TimeBudg
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from yarl import URL
 
 from middlebrick import __version__
 from middlebrick.config import ScanRequest
-from middlebrick.errors import ScanInterrupted, ScopeViolation, TimeBudgetExhausted
+from middlebrick.errors import ScanInterrupted, ScopeViolation
 from middlebrick.findings import Evidence
 from middlebrick.http.credentials import Credentials, with_query
 from middlebrick.http.evidence import Redactor, describe_error, to_evidence
@@ -89,8 +90,12 @@ class HttpClient:
         scope: Scope | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.scan = scan
+        self._stop = stop  # set (Ctrl-C): the time budget ends and requests in flight are cut
+        self._stopper: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Timeout] = set()
         self.limits = scan.limits
         self.scope = scope if scope is not None else Scope.for_scan(scan)
         self.limiter = ScanLimiter(scan.limits, clock=clock, sleep=sleep)
@@ -128,13 +133,26 @@ class HttpClient:
         # aiohttp silently resends idempotent requests once on a dropped connection; retries
         # are ours to count against the budget (aiohttp's own test client does the same).
         self._session._retry_connection = False
+        if self._stop is not None:
+            self._stopper = asyncio.create_task(self._interrupt_on(self._stop))
         return self
+
+    async def _interrupt_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.limiter.interrupt()
+        now = asyncio.get_running_loop().time()
+        for timeout in list(self._in_flight):  # their TimeoutError becomes Interrupted
+            with contextlib.suppress(RuntimeError):  # not entered yet, or already left
+                timeout.reschedule(now)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:
         """Close the session and its pooled connections."""
+        if self._stopper is not None:
+            self._stopper.cancel()
+            self._stopper = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -222,10 +240,7 @@ class HttpClient:
     ) -> Evidence:
         """The exchange as redacted, bounded evidence with a curl command."""
         request = exchange.request
-        names, shown = self.credentials.secret_names(request.headers, request.identity)
-        if shown:
-            request = replace(request, headers=Headers(request.headers.items + shown))
-            exchange = replace(exchange, request=request)
+        names = self.credentials.secret_names(request.headers, request.identity)
         query = [name for name, _ in self.credentials.query(request.identity)]
         return to_evidence(
             exchange,
@@ -424,7 +439,7 @@ class HttpClient:
         assert self._session is not None, "use HttpClient as an async context manager"
         remaining = self.limiter.remaining()
         if remaining <= 0:
-            raise TimeBudgetExhausted(self.limiter.time_spent_message())
+            raise self.limiter.time_spent()
         limits = self.limits
         timeout = self._timeout
         if remaining < self._max_exchange:  # near the end of the time budget
@@ -433,10 +448,16 @@ class HttpClient:
                 sock_connect=min(limits.connect_timeout, remaining),
             )
         started = time.perf_counter()
+        cut = asyncio.timeout(None)  # an interrupt cuts the exchange, unless it undoes a write
+        if not self.limiter.in_overtime:
+            self._in_flight.add(cut)
         try:
-            async with self._session.request(
-                method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
-            ) as resp:
+            async with (
+                cut,
+                self._session.request(
+                    method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
+                ) as resp,
+            ):
                 read = await read_body(resp, cap or limits.max_body_bytes)
                 if read.truncated:
                     resp.close()  # the rest is not wanted: drop the connection, not reuse it
@@ -450,6 +471,8 @@ class HttpClient:
                 )
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             return self._failure(exc)
+        finally:
+            self._in_flight.discard(cut)
         if not read.truncated and read.undecodable is None:
             return response
         failure = self._failure(read.failure) if read.failure is not None else None
@@ -464,7 +487,7 @@ class HttpClient:
         """A short plain text for a transport failure; raises when the time budget ran out."""
         timed_out = isinstance(exc, TimeoutError)
         if timed_out and self.limiter.remaining() < 0.05:
-            raise TimeBudgetExhausted(self.limiter.time_spent_message()) from exc
+            raise self.limiter.time_spent() from exc
         text, retryable = describe_error(exc, self.limits.connect_timeout, self._max_exchange)
         return _Failure(text, retryable, timed_out=timed_out)
 

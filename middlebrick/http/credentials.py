@@ -1,8 +1,10 @@
 """What each identity of a scan sends: headers and query parameters, applied at send time.
 
-The default identity sends the scan's headers plus, when those carry no credentials, the primary
-identity's; a named identity sends the scan's non-credential headers plus its own; ``anonymous``
-sends nothing at all. Requests only ever carry an identity's name, never these values.
+The default identity sends the scan's headers plus the primary identity's (``ScanRequest``
+refuses a header name given by both with two values); a named identity sends the scan's
+non-credential headers plus its own; ``anonymous`` sends nothing at all. Requests only ever
+carry an identity's name, never these values, and evidence shows every one of them as
+``[REDACTED]``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ class Credentials:
 
     def __init__(self, scan: ScanRequest) -> None:
         custom = tuple(pair for pair in scan.headers if not is_credential_header(pair[0]))
-        given = tuple(pair for pair in scan.headers if is_credential_header(pair[0]))
-        self._custom = {name.lower() for name, _ in custom}
         self._headers: dict[str, Pairs] = {
             name: custom + cred.headers for name, cred in scan.identities.items()
         }
@@ -34,12 +34,10 @@ class Credentials:
             name: cred.query for name, cred in scan.identities.items() if cred.query
         }
         primary = scan.identities.get(scan.primary_identity or "")
-        if given or primary is None:
-            self._headers[DEFAULT_IDENTITY] = scan.headers
-        else:
-            self._headers[DEFAULT_IDENTITY] = custom + primary.headers
-            if primary.query:
-                self._query[DEFAULT_IDENTITY] = primary.query
+        default = scan.headers + (primary.headers if primary else ())
+        self._headers[DEFAULT_IDENTITY] = tuple(dict.fromkeys(default))  # a pair given twice: once
+        if primary is not None and primary.query:
+            self._query[DEFAULT_IDENTITY] = primary.query
         self._headers[ANONYMOUS] = ()
 
     def headers(self, identity: str | None) -> Pairs:
@@ -63,20 +61,13 @@ class Credentials:
             return credentials
         return [*headers.items, *((n, v) for n, v in credentials if n not in headers)]
 
-    def secret_names(self, headers: Headers, identity: str | None) -> tuple[list[str], Pairs]:
-        """The identity's headers a request did not set itself: secret names, and the rest.
+    def secret_names(self, headers: Headers, identity: str | None) -> list[str]:
+        """The names of the identity's headers a request did not set itself.
 
-        Secret ones appear in evidence as placeholders; the others (a custom ``X-Trace``, say)
-        are shown as sent.
+        Every one was given by the user, so every one is a secret: evidence shows it as
+        ``[REDACTED]`` and curl commands as a ``$MIDDLEBRICK_<NAME>`` placeholder.
         """
-        applied = [pair for pair in self.headers(identity) if pair[0] not in headers]
-        named = identity not in (None, DEFAULT_IDENTITY)
-        secret = [
-            n
-            for n, _ in applied
-            if is_credential_header(n) or (named and n.lower() not in self._custom)
-        ]
-        return secret, tuple(p for p in applied if p[0] not in secret)
+        return [name for name, _ in self.headers(identity) if name not in headers]
 
 
 def with_query(url: str, pairs: Sequence[tuple[str, str]]) -> str:

@@ -1,7 +1,12 @@
 """Evidence from exchanges: secrets redacted, bodies bounded, and a curl command to reproduce.
 
-The ``Redactor`` knows every secret the scan was given (credential-like default headers and
-every header of every identity) and replaces each wherever it appears with ``[REDACTED]``.
+The ``Redactor`` is the one redaction mechanism. It knows every value the user gave the scan to
+send (every ``--header`` value, from the command line, a config file or the environment, whatever
+its name, and every header and query value of every identity) and replaces each wherever it
+appears, in any letter case, with ``[REDACTED]``: in evidence, notes and every text of the report
+(``Redactor.model``). Values shorter than four characters are not searched for in text (they
+would match anything); where they were sent, evidence shows ``[REDACTED]`` and curl commands a
+``$MIDDLEBRICK_<NAME>`` placeholder all the same.
 """
 
 from __future__ import annotations
@@ -11,21 +16,28 @@ import binascii
 import errno
 import re
 from collections.abc import Iterable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
+from pydantic import BaseModel
 
-from middlebrick.auth import is_credential_header
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Evidence, RecordedRequest
 from middlebrick.http.exchange import DEFAULT_IDENTITY, Exchange, Headers
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 REDACTED = "[REDACTED]"
 EXCERPT_CHARS = 2000
 """The longest body excerpt kept in evidence."""
 
 _MIN_PART = 8  # parts of a secret (a bearer token, a cookie value) shorter than this are kept
+_MIN_SECRET = 4  # whole values shorter than this are not searched for in text
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_KEPT = frozenset(
+    {"scan_id", "fingerprint", "type_id", "category", "id", "name", "title", "owasp", "remediation"}
+)  # report keys holding identifiers or catalogue text, never redacted
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -35,26 +47,46 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         variants: set[str] = set()
         for secret in secrets:
-            variants.update(_variants(secret))
-        variants.discard("")
-        ordered = sorted(variants, key=len, reverse=True)
+            variants.update(_variants(secret.strip()))
+        ordered = sorted((v for v in variants if len(v) >= _MIN_SECRET), key=len, reverse=True)
         self.secrets: tuple[str, ...] = tuple(ordered)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._pattern = (
+            re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+        )
 
     @classmethod
     def for_scan(cls, scan: ScanRequest) -> Redactor:
-        """The redactor of ``scan``: credential-like default headers and all identity headers."""
-        secrets = [value for name, value in scan.headers if is_credential_header(name)]
+        """The redactor of ``scan``: every scan header's value and every identity's secrets."""
+        secrets = [value for _, value in scan.headers]
         for credential in scan.identities.values():
             secrets.extend(credential.secrets)
         secrets.extend(value for _, value in scan.spec_headers)  # whatever their names
         return cls(secrets)
 
     def __call__(self, text: str) -> str:
-        """``text`` with every secret replaced by ``[REDACTED]``."""
+        """``text`` with every secret, in any letter case, replaced by ``[REDACTED]``."""
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(REDACTED, text)
+
+    def model(self, model: _Model) -> _Model:
+        """``model`` (a report) with every secret replaced in each of its texts.
+
+        Identifiers and catalogue texts (``_KEPT``) are left alone: a short secret must not
+        change a scan id, a fingerprint or a finding's id.
+        """
+        if self._pattern is None:
+            return model
+        return type(model).model_validate(self._walk(model.model_dump(mode="python")))
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: v if k in _KEPT else self._walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._walk(item) for item in value)
+        return value
 
 
 def _variants(secret: str) -> set[str]:

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import ClientError, ClientResponse
 
 from middlebrick.config import Limits
-from middlebrick.errors import BudgetExhausted, TimeBudgetExhausted
+from middlebrick.errors import BudgetExhausted, Interrupted, TimeBudgetExhausted
 from middlebrick.http.pacing import Pace
 
 Clock = Callable[[], float]
@@ -66,6 +66,8 @@ class ScanLimiter:
         self._cap = _Bucket(self.started)  # the --rate cap, for every request
         self._paced = _Bucket(self.started)  # the adaptive rate
         self._hold = self.started  # no request leaves before this (a Retry-After)
+        self.interrupted = False  # Ctrl-C: the time budget ends now
+        self._overtime = 0  # undo blocks running (their requests are not cut by an interrupt)
 
     def scale_budget(self, allowance: int) -> None:
         """Set the request budget to ``allowance`` (at most the ceiling) unless one was given."""
@@ -81,11 +83,28 @@ class ScanLimiter:
         return max(0.0, self.deadline - self._clock())
 
     def time_spent_message(self) -> str:
-        """A plain sentence saying the time budget was reached."""
+        """A plain sentence saying the time budget was reached (or the scan interrupted)."""
+        if self.interrupted:
+            return f"interrupted (Ctrl-C) after {_requests(self.used)}"
         return (
             f"time budget of {_seconds(self.limits.time_budget)} reached after "
             f"{_requests(self.used)}"
         )
+
+    def time_spent(self) -> TimeBudgetExhausted:
+        """The exception of a spent time budget: ``Interrupted`` after Ctrl-C."""
+        kind = Interrupted if self.interrupted else TimeBudgetExhausted
+        return kind(self.time_spent_message())
+
+    def interrupt(self) -> None:
+        """End the time budget now (Ctrl-C); undoing the scan's writes may still run over."""
+        self.interrupted = True
+        self.deadline = min(self.deadline, self._clock())
+
+    @property
+    def in_overtime(self) -> bool:
+        """Whether the scan is undoing its writes (``overtime``)."""
+        return self._overtime > 0
 
     def budget_spent_message(self) -> str:
         """A plain sentence saying the request budget was spent."""
@@ -94,7 +113,7 @@ class ScanLimiter:
     def check_time(self) -> None:
         """Raise ``TimeBudgetExhausted`` when the time budget is spent."""
         if self._clock() >= self.deadline:
-            raise TimeBudgetExhausted(self.time_spent_message())
+            raise self.time_spent()
 
     def check_budget(self) -> None:
         """Raise ``BudgetExhausted`` when no request of the budget is left."""
@@ -115,10 +134,14 @@ class ScanLimiter:
         deadline, extra = self.deadline, self._extra
         self._extra = max(0, self.used - self.max_requests) + requests
         self.deadline = max(self.deadline, self._clock() + seconds)
+        self._overtime += 1
         try:
             yield
         finally:
+            self._overtime -= 1
             self.deadline, self._extra = deadline, extra
+            if self.interrupted:  # interrupted meanwhile: the budget still ends now
+                self.deadline = min(self.deadline, self._clock())
 
     def reserve(self) -> None:
         """Spend one request of the budget, or raise when a budget is spent."""
@@ -158,7 +181,7 @@ class ScanLimiter:
             size = max(1, min(self.pace.window.size, int(rate / 10)))
             when = max(when, self._paced.earliest(rate, size))
         if when > now and when >= self.deadline:
-            raise TimeBudgetExhausted(self.time_spent_message())
+            raise self.time_spent()
         self._cap.book(when, cap)
         if adaptive:
             self._paced.book(when, rate)
@@ -168,7 +191,7 @@ class ScanLimiter:
             await self._sleep(when - now)
         while self._hold != waited and (left := self._hold - self._clock()) > 0:
             if self._hold >= self.deadline:  # a Retry-After came meanwhile
-                raise TimeBudgetExhausted(self.time_spent_message())
+                raise self.time_spent()
             waited = self._hold
             await self._sleep(left)
 

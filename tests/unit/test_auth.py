@@ -38,7 +38,8 @@ def test_parse_auth_encodes_basic_credentials() -> None:
 @pytest.mark.parametrize(
     ("profile", "words"),
     [
-        (f"token:{SECRET}", "is not one of bearer"),
+        (f"token:{SECRET}", "does not start with one of bearer"),
+        (SECRET, "does not start with one of bearer"),
         ("bearer:", "has no value"),
         (f"basic:{SECRET}", "USER:PASSWORD"),
         (f"apikey:query:{SECRET}", "NAME:KEY"),

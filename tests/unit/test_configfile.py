@@ -58,7 +58,7 @@ def test_load_config_names_the_bad_key(tmp_path: Path, text: str, words: str) ->
 
 
 def test_load_config_says_when_the_file_cannot_be_read(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="cannot read config file"):
+    with pytest.raises(UsageError, match="cannot read the config file"):
         load_config(tmp_path / "missing.yaml")
 
 

@@ -91,11 +91,11 @@ async def _send(scan: ScanRequest, request: Request, **kwargs: bool) -> tuple[Ex
 # credentials
 
 
-async def test_default_identity_sends_the_scan_headers(site: Site) -> None:
+async def test_default_identity_sends_the_scan_headers_and_the_primarys(site: Site) -> None:
     await _send(_scan(site.base), Request("GET", site.base + "/me"))
     headers = site.seen[0].headers
     assert headers["Authorization"] == f"Bearer {TOKEN}" and headers["X-Trace"] == "t-1"
-    assert "X-API-Key" not in headers
+    assert headers["X-API-Key"] == ALICE
     assert headers["Accept-Encoding"] == "gzip, deflate"
 
 
@@ -505,8 +505,11 @@ async def test_recorded_evidence_and_notes_never_hold_a_secret(site: Site) -> No
         )
     dumped = evidence.model_dump_json() + alice.model_dump_json() + json.dumps(client.notes)
     assert TOKEN not in dumped and ALICE not in dumped
-    assert evidence.request.headers == {"Authorization": REDACTED, "X-Trace": "t-1"}
+    assert evidence.request.headers == dict.fromkeys(
+        ["Authorization", "X-Trace", "X-API-Key"], REDACTED
+    )
     assert '"Authorization: $MIDDLEBRICK_AUTHORIZATION"' in evidence.curl
+    assert '"X-Trace: $MIDDLEBRICK_X_TRACE"' in evidence.curl and "t-1" not in evidence.curl
     assert '"X-API-Key: $MIDDLEBRICK_ALICE_X_API_KEY"' in alice.curl
     assert evidence.match == REDACTED and evidence.status == 200
     assert evidence.response_headers["Set-Cookie"] == f"sid={REDACTED}; HttpOnly"

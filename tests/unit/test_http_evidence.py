@@ -51,12 +51,22 @@ def test_credential_header_names_are_recognised(name: str, expected: bool) -> No
     assert is_credential_header(name) is expected
 
 
-def test_redactor_hides_credentials_but_not_other_default_headers() -> None:
+def test_redactor_hides_credentials_and_every_other_header_value_given() -> None:
     redact = Redactor.for_scan(SCAN)
     text = f"auth Bearer {TOKEN}; bare {TOKEN}; key {BOB_KEY}; sid s3ss10n-b0b; visible-trace-id"
     assert redact(text) == (
-        f"auth {REDACTED}; bare {REDACTED}; key {REDACTED}; sid {REDACTED}; visible-trace-id"
+        f"auth {REDACTED}; bare {REDACTED}; key {REDACTED}; sid {REDACTED}; {REDACTED}"
     )
+
+
+def test_redactor_hides_a_secret_in_another_letter_case() -> None:
+    redact = Redactor.for_scan(SCAN)
+    assert redact(f"echo: {TOKEN.upper()} {BOB_KEY.title()}") == f"echo: {REDACTED} {REDACTED}"
+
+
+def test_redactor_does_not_search_for_values_too_short_to_be_secrets() -> None:
+    redact = Redactor(["ci", "a=1"])
+    assert redact("specification a=1") == "specification a=1"
 
 
 def test_redactor_hides_url_encoded_secrets_and_basic_auth_passwords() -> None:
