@@ -67,6 +67,8 @@ def scan_arguments(env: Mapping[str, str], out: Path) -> list[str]:
                 args += [flag, line.strip()]
     if env.get("INPUT_ACTIVE", "").strip().lower() == "true":
         args.append("--active")
+    if env.get("INPUT_ALLOW_INCOMPLETE", "").strip().lower() == "true":
+        args.append("--allow-incomplete")
     server = env.get("INPUT_SERVER_URL", "").strip()
     if server:
         args += ["--server", server]

@@ -45,11 +45,14 @@ async def test_scan_of_every_hostile_route_ends_in_budget_with_a_partial_report(
 
 
 @pytest.mark.parametrize("path", ["/deep-json", "/invalid-utf8", "/bomb", "/endless", "/loop"])
-async def test_scan_of_a_hostile_root_gives_a_report(hostile_server: str, path: str) -> None:
+async def test_scan_of_a_hostile_root_gives_an_incomplete_report(
+    hostile_server: str, path: str
+) -> None:
     report = await scan(ScanRequest(target=hostile_server + path, limits=LIMITS))
 
     assert report.target.endswith(path)
-    assert report.score is not None
+    assert report.grade is None and report.score is None and not report.complete
+    assert report.coverage is not None and report.coverage.incomplete
 
 
 @pytest.mark.parametrize("path", ["/garbage", "/severed-early", "/stall"])
