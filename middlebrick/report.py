@@ -160,6 +160,14 @@ class Report(BaseModel):
             return f"{self.score}/100 {self.grade}"
         return "incomplete" if not self.graded else "not scored"
 
+    def coverage_summary(self) -> str | None:
+        """``coverage: 12 of 14 operations gave a usable answer (86 %): 2 answered 404``."""
+        return None if self.coverage is None else "coverage: " + self.coverage.sentence()
+
+    def incomplete_reasons(self) -> list[str]:
+        """Why the scan has no grade (empty when it has one, or when it checked nothing)."""
+        return [] if self.coverage is None else list(self.coverage.incomplete)
+
     def cut_summary(self) -> str | None:
         """One line on what the budgets cut short, or ``None`` when nothing was."""
         if not self.cut:

@@ -28,9 +28,12 @@ def render_table(report: Report, *, color: bool) -> str:
     head = Text.assemble((one_line(report.target), "bold"), "  ")
     head.append_text(score_text(report))
     head.append(f"  · {plural(len(report.findings), 'finding')}")
-    if not report.complete:
+    if not report.complete and report.graded:
         head.append("  · partial scan", style="bold yellow")
     console.print(head)
+    for line in (*report.incomplete_reasons(), report.coverage_summary()):
+        if line:
+            console.print(Text(one_line(line), style="yellow" if line[0] != "c" else ""))
     if report.findings:
         _findings(console, report)
     else:
