@@ -35,6 +35,7 @@ from middlebrick.http.exchange import (
     Headers,
     Request,
     Response,
+    decode_headers,
 )
 from middlebrick.http.health import Health
 from middlebrick.http.journal import RUNNING, Journal, is_write
@@ -422,7 +423,7 @@ class HttpClient:
                     resp.close()  # the rest is not wanted: drop the connection, not reuse it
                 response = Response(
                     status=resp.status,
-                    headers=Headers(tuple(resp.headers.items())),
+                    headers=decode_headers(resp.raw_headers),
                     body=read.body,
                     url=url_text,
                     elapsed_ms=(time.perf_counter() - started) * 1000,

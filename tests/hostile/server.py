@@ -19,6 +19,8 @@ Raw asyncio, one request per connection, so every route can misbehave at the byt
     /http09          an HTTP/0.9-style answer: a body with no status line and no headers
     /error           500 Internal Server Error with an HTML body
     /not-json        200 under a JSON content type, with a body that is not JSON
+    /bad-header      200 JSON whose Server, X-Note and Set-Cookie headers hold bytes that are not
+                     UTF-8 (``\xff\xfe``, ``\xc3\x28``) and a version the inventory check reports
     /deflate-garbage Content-Encoding: gzip on bytes that are not gzip
 
 Every request is counted in ``hits`` by path (query stripped). Any other path answers 404, or,
@@ -123,6 +125,12 @@ class HostileServer:
             "/garbage": _garbage,
             "/http09": _http09,
             "/not-json": _fixed(b"<html>this is not JSON</html>"),
+            "/bad-header": _fixed(
+                b'{"ok": true}',
+                ("Server", "Werkzeug/2.0.1 Python/3.9.7 \xff\xfe"),
+                ("X-Note", "caf\xe9 \xc3\x28"),
+                ("Set-Cookie", "session=\xff\xfeabc; Path=/"),
+            ),
             "/error": _fixed(
                 b"<html><body>Internal Server Error</body></html>",
                 ("Content-Type", "text/html"),
