@@ -252,3 +252,15 @@ def test_action_passes_each_include_and_exclude_line_as_a_flag(tmp_path: Path) -
         ("--include", "PATCH /drafts/*"),
         ("--exclude", "/admin/**"),
     ]
+
+
+def test_action_passes_allow_incomplete_only_when_true(tmp_path: Path) -> None:
+    base = {"INPUT_URL": "https://staging.example.test", "INPUT_THRESHOLD": "80"}
+
+    assert "--allow-incomplete" in scan_arguments(
+        {**base, "INPUT_ALLOW_INCOMPLETE": "true"}, tmp_path
+    )
+    assert "--allow-incomplete" not in scan_arguments(
+        {**base, "INPUT_ALLOW_INCOMPLETE": "false"}, tmp_path
+    )
+    assert ACTION["inputs"]["allow-incomplete"]["default"] == "false"
