@@ -148,7 +148,13 @@ class _Outcome:
 async def _run(
     request: ScanRequest, client: HttpClient, spec: ApiSpec | None, emit: EventSink
 ) -> _Outcome:
-    root = await client.send(Request("GET", request.target))
+    try:
+        root = await client.send(Request("GET", request.target))
+    except ScanInterrupted as exc:  # a budget spent on the first request: nothing was reached
+        raise TargetUnreachable(
+            f"the target {request.target} did not answer before the scan's budget ran out "
+            f"({exc}); raise --timeout or check that the API is running"
+        ) from None
     if root.response is None:
         raise TargetUnreachable(
             f"the target {request.target} did not answer ({root.error}); "

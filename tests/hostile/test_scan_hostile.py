@@ -61,3 +61,12 @@ async def test_scan_of_a_root_that_never_answers_says_unreachable(
 ) -> None:
     with pytest.raises(TargetUnreachable, match="did not answer"):
         await scan(ScanRequest(target=hostile_server + path, limits=LIMITS))
+
+
+async def test_a_root_that_outlasts_the_time_budget_is_unreachable_not_an_escape(
+    hostile_server: str,
+) -> None:
+    limits = LIMITS.model_copy(update={"time_budget": 1.5, "read_timeout": 5.0})
+
+    with pytest.raises(TargetUnreachable, match="did not answer"):
+        await scan(ScanRequest(target=hostile_server + "/stall", limits=limits))
