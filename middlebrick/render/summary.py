@@ -162,7 +162,10 @@ def _weight(finding: Finding) -> tuple[int, int]:
 
 
 def _operations(group: list[Finding]) -> str:
-    named = list(dict.fromkeys(where(f) for f in group))
+    named = list(dict.fromkeys(one_line(f.operation) for f in group))
+    if len(named) == 1:
+        return where(group[0])  # with its parameter
+    named = [name if name != "*" else "whole target" for name in named]
     shown = ", ".join(named[:_OPERATIONS_SHOWN])
     more = len(named) - _OPERATIONS_SHOWN
     return shown + (f" and {more} more" if more > 0 else "")
