@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from middlebrick.auth import parse_auth
 from middlebrick.cli._app import app
 from middlebrick.cli.scan import run_scan, scan_request
 from middlebrick.config import ScanRequest
-from middlebrick.errors import UsageError
+from middlebrick.errors import TargetUnreachable, UsageError
 from middlebrick.findings import Severity
 from middlebrick.render import render_bytes
 from middlebrick.report import Report
@@ -35,7 +36,7 @@ def demo(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the report folder {out}: {exc.strerror}") from None
-    with runner.start() as lab:
+    with _started(runner) as lab:
         typer.echo(
             f"Lab started on 127.0.0.1: {len(lab.targets)} targets. Scanning each in safe mode "
             "as its first user, the second as the other identity; reports go to "
@@ -70,6 +71,17 @@ def demo_row(service: str, variant: str, report: Report, path: Path) -> str:
     by_severity = report.counts_by_severity()
     counts = " ".join(f"{by_severity[s]:>4}" for s in _SEVERITY_COLUMNS)
     return f"{service:<9} {variant:<10} {report.verdict():<12} {counts}  {path}"
+
+
+@contextmanager
+def _started(runner):  # type: ignore[no-untyped-def]
+    """The running lab; a lab that cannot start is one error line (exit 3), not a traceback."""
+    try:
+        lab = runner.start()
+    except runner.LabError as exc:
+        raise TargetUnreachable(f"the lab did not start: {exc}") from None
+    with lab:
+        yield lab
 
 
 @lab_app.command("up")
