@@ -31,9 +31,11 @@ def render_table(report: Report, *, color: bool) -> str:
     if not report.complete and report.graded:
         head.append("  · partial scan", style="bold yellow")
     console.print(head)
-    for line in (*report.incomplete_reasons(), report.coverage_summary()):
-        if line:
-            console.print(Text(one_line(line), style="yellow" if line[0] != "c" else ""))
+    for reason in report.incomplete_reasons():
+        console.print(Text(f"no grade: {one_line(reason)}", style="yellow"))
+    coverage = report.coverage_summary()
+    if coverage is not None:
+        console.print(Text(one_line(coverage)))
     if report.findings:
         _findings(console, report)
     else:
