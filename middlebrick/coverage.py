@@ -53,7 +53,7 @@ class Coverage(BaseModel):
         if not self.requested:
             return f"no operation to request among the {self.operations} found"
         share = f"{self.usable / self.requested:.0%}".replace("%", " %")
-        text = f"{self.usable} of {self.requested} operations gave a usable answer ({share})"
+        text = f"{self.usable} of {_operations(self.requested)} gave a usable answer ({share})"
         if self.unusable:
             text += ": " + ", ".join(f"{n} {why}" for why, n in _worst_first(self.unusable))
         return text
@@ -117,7 +117,7 @@ def measure(
         share = f"{usable / len(keys):.0%}".replace("%", " %")
         why = ", ".join(f"{n} {reason}" for reason, n in _worst_first(reasons))
         incomplete.append(
-            f"only {usable} of {len(keys)} operations gave a usable answer ({share}"
+            f"only {usable} of {_operations(len(keys))} gave a usable answer ({share}"
             + (f"; {why})" if why else ")")
             + f"; a grade needs {MIN_USABLE} and {float(MIN_RATIO):.0%}".replace("%", " %")
         )
@@ -128,6 +128,10 @@ def measure(
         unusable=dict(_worst_first(reasons)),
         incomplete=incomplete,
     )
+
+
+def _operations(count: int) -> str:
+    return f"{count} operation" if count == 1 else f"{count} operations"
 
 
 def _says_json(content_type: str) -> bool:
