@@ -25,6 +25,8 @@ MIN_RATIO = Fraction(1, 2)
 """Smallest share of the requested operations that must answer usably for a grade."""
 
 _JSON_HINTS = ("json", "+json")
+_EXAMPLES = 3  # operations named in the reason for no grade
+_LISTED = 20  # operations listed in ``untested``; ``unusable`` counts them all
 
 
 class Coverage(BaseModel):
@@ -36,6 +38,7 @@ class Coverage(BaseModel):
     requested: int = Field(ge=0)  # of them, readable ones the baseline was to request
     usable: int = Field(ge=0)  # of those, answered with something a check can judge
     unusable: dict[str, int] = Field(default_factory=dict)  # why the others were not: count
+    untested: list[str] = Field(default_factory=list)  # "GET /a/{id}: answered 404", first 20
     incomplete: list[str] = Field(default_factory=list)  # why there is no grade; [] = graded
 
     @property
@@ -103,7 +106,8 @@ def measure(
     that stopped early (discovery, the baseline), each of which makes the scan incomplete.
     """
     keys = list(readable)
-    reasons = Counter(why for key in keys if (why := why_unusable(exchanges.get(key))))
+    failed = [(key, why) for key in keys if (why := why_unusable(exchanges.get(key)))]
+    reasons = Counter(why for _, why in failed)
     usable = len(keys) - sum(reasons.values())
     incomplete = list(stopped)
     if operations == 0:
@@ -116,9 +120,11 @@ def measure(
     elif usable < MIN_USABLE or Fraction(usable, len(keys)) < MIN_RATIO:
         share = f"{usable / len(keys):.0%}".replace("%", " %")
         why = ", ".join(f"{n} {reason}" for reason, n in _worst_first(reasons))
+        examples = ", ".join(key for key, _ in failed[:_EXAMPLES])
+        more = " …" if len(failed) > _EXAMPLES else ""
         incomplete.append(
             f"only {usable} of {_operations(len(keys))} gave a usable answer ({share}"
-            + (f"; {why})" if why else ")")
+            + (f"; {why}: {examples}{more})" if why else ")")
             + f"; a grade needs {MIN_USABLE} and {float(MIN_RATIO):.0%}".replace("%", " %")
         )
     return Coverage(
@@ -126,6 +132,7 @@ def measure(
         requested=len(keys),
         usable=usable,
         unusable=dict(_worst_first(reasons)),
+        untested=[f"{key}: {why}" for key, why in failed[:_LISTED]],
         incomplete=incomplete,
     )
 

@@ -66,9 +66,10 @@ def test_a_scan_where_most_requests_answered_404_is_not_graded() -> None:
 
     assert not coverage.graded
     assert coverage.incomplete == [
-        "only 4 of 10 operations gave a usable answer (40 %; 6 answered 404); "
-        "a grade needs 2 and 50 %"
+        "only 4 of 10 operations gave a usable answer (40 %; 6 answered 404: "
+        "GET /r4, GET /r5, GET /r6 …); a grade needs 2 and 50 %"
     ]
+    assert coverage.untested == [f"GET /r{n}: answered 404" for n in range(4, 10)]
 
 
 def test_the_ratio_threshold_is_inclusive() -> None:
