@@ -248,8 +248,8 @@ def render(data: Mapping[str, Any]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for row in data["scans"]:
-        score = "error" if row["error"] else f"{row['score']}/{row['grade']}"
-        if not row["complete"] and not row["error"]:
+        score = "error" if row["error"] else _verdict(row["score"], row["grade"], row["complete"])
+        if not row["complete"] and not row["error"] and row["score"] is not None:
             score += " (incomplete)"
         lines.append(
             f"| {row['app']} | {row['mode']} | {row['operations']} | {row['findings']} "
@@ -346,9 +346,16 @@ def _line(outcome: Outcome) -> str:
     t = outcome.tally
     return (
         f"{outcome.operations} operations, {t.findings} above info: {t.true} true, "
-        f"{t.false} false, {t.unjudged} not judged; {outcome.score}/{outcome.grade} "
-        f"in {outcome.scan_s:.0f} s"
+        f"{t.false} false, {t.unjudged} not judged; "
+        f"{_verdict(outcome.score, outcome.grade, outcome.complete)} in {outcome.scan_s:.0f} s"
     )
+
+
+def _verdict(score: int | None, grade: str | None, complete: bool) -> str:
+    """``79/C``, or ``incomplete`` for a scan that reached too little for a grade."""
+    if score is not None:
+        return f"{score}/{grade}"
+    return "not scored" if complete else "incomplete"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,7 +183,7 @@ class ScanRequest(BaseModel):
             raise UsageError(
                 f"target {value!r} is not an http(s) URL; give one like https://api.example.com/v1"
             )
-        return value
+        return _ascii_host(value)
 
 
 def _without_control_characters(
@@ -200,3 +200,27 @@ def _without_control_characters(
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed, as HTTP allows it
+
+
+def _ascii_host(url: str) -> str:
+    """``url`` with a non-ASCII host in the form it is contacted by (IDNA, NFKC: fullwidth
+    digits are digits), so every URL the scan builds from the target names the host it reaches.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    from yarl import URL
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host.isascii():
+        return url
+    try:
+        ascii_host = URL.build(scheme=parts.scheme, host=host).raw_host or host
+    except ValueError as exc:
+        raise UsageError(f"target host {host!r} is not a valid host name ({exc})") from None
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    start = hostport.lower().find(host)
+    if start < 0:  # a host written in another case or form than urlsplit gives it
+        return url
+    netloc = userinfo + at + hostport[:start] + ascii_host + hostport[start + len(host) :]
+    return urlunsplit(parts._replace(netloc=netloc))

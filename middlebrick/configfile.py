@@ -18,6 +18,7 @@
       - POST /v1/chat/completions
     exclude:               # never request these
       - /admin/**
+    allow_incomplete: false  # true: an incomplete scan may pass --threshold / --fail-on
 
 ``${VAR}`` is replaced by the environment variable VAR, so secrets stay out of the file; a
 variable that is not set is an error naming it. Flags given on the command line come after
@@ -64,6 +65,7 @@ class _FileModel(BaseModel):
     identities: dict[str, _IdentityEntry] = Field(default_factory=dict)
     include: list[str] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list)
+    allow_incomplete: bool = False
 
 
 class ScanConfig(BaseModel):
@@ -78,6 +80,7 @@ class ScanConfig(BaseModel):
     identities: dict[str, Credential] = Field(default_factory=dict)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    allow_incomplete: bool = False
 
 
 def load_config(path: Path) -> ScanConfig:
@@ -117,6 +120,7 @@ def load_config(path: Path) -> ScanConfig:
         identities=identities,
         include=tuple(model.include),
         exclude=tuple(model.exclude),
+        allow_incomplete=model.allow_incomplete,
     )
 
 

@@ -18,6 +18,7 @@ from middlebrick.baseline import Baseline, build_baseline
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
+from middlebrick.coverage import Coverage, measure
 from middlebrick.discovery import discover
 from middlebrick.discovery.wellknown import fetch_spec, spec_fetcher
 from middlebrick.errors import (
@@ -114,7 +115,9 @@ async def scan(
             spec=_spec_info(surface.spec),
             surface_origin=surface.origin,
             notes=_dedupe(notes),
+            coverage=outcome.coverage,
             complete=not outcome.credentials_lost
+            and outcome.coverage.graded
             and all(
                 status == "checked" or status == "not_checked" for status, _ in statuses.values()
             ),
@@ -143,24 +146,36 @@ class _Outcome:
     not_restored: list[NotRestored]
     safety_notes: list[str]
     cut: list[Cut]
+    coverage: Coverage
 
 
 async def _run(
     request: ScanRequest, client: HttpClient, spec: ApiSpec | None, emit: EventSink
 ) -> _Outcome:
-    root = await client.send(Request("GET", request.target))
+    try:
+        root = await client.send(Request("GET", request.target))
+    except ScanInterrupted as exc:  # a budget spent on the first request: nothing was reached
+        raise TargetUnreachable(
+            f"the target {request.target} did not answer before the scan's budget ran out "
+            f"({exc}); raise --timeout or check that the API is running"
+        ) from None
     if root.response is None:
         raise TargetUnreachable(
             f"the target {request.target} did not answer ({root.error}); "
             "check the URL and that the API is running"
         )
-    surface = await discover(
-        client,
-        request.target,
-        spec=spec,
-        find_served=request.find_served_spec,
-        max_spec_bytes=request.limits.max_spec_bytes,
-    )
+    stopped: list[str] = []
+    try:
+        surface = await discover(
+            client,
+            request.target,
+            spec=spec,
+            find_served=request.find_served_spec,
+            max_spec_bytes=request.limits.max_spec_bytes,
+        )
+    except ScanInterrupted as exc:  # the report says what was done; the gate fails on it
+        stopped.append(f"discovery stopped early: {exc}")
+        surface = _undiscovered(request.target, spec, stopped[-1])
     client.journal.learn(surface.operations)
     testable, skipped = client.scope.policy.learn(surface)
     surface = replace(surface, operations=testable)
@@ -175,7 +190,7 @@ async def _run(
             client, surface, root=root, on_event=emit, own=own_ids(request)
         )
     except ScanInterrupted as exc:
-        client.notes.append(f"the baseline stopped early: {exc}")
+        stopped.append(f"the baseline stopped early: {exc}")
         baseline = Baseline(root=root)
         readable = [op.key for op in surface.operations if op.method == "GET"]
         cut.append(_cut("baseline", _reason(exc), readable))
@@ -209,7 +224,7 @@ async def _run(
     statuses = _category_statuses(
         checks, [(check, status, note) for check, (_, status, note, _) in results.items()]
     )
-    cut += [stopped for _, _, _, stopped in results.values() if stopped is not None]
+    cut += [short for _, _, _, short in results.values() if short is not None]
     try:
         lost = await recheck(client, identities)
     except ScanInterrupted:
@@ -228,6 +243,23 @@ async def _run(
         [NotRestored(url=r.url, check=r.owner, detail=r.detail) for r in journal.not_restored],
         safety,
         cut,
+        measure(
+            len(surface.operations),
+            [op.key for op in surface.operations if op.method == "GET"],
+            baseline.exchanges,
+            stopped=stopped,
+        ),
+    )
+
+
+def _undiscovered(target: str, spec: ApiSpec | None, why: str) -> Surface:
+    """The surface when discovery stopped early: the spec's operations as given, else none."""
+    return Surface(
+        base_url=target.rstrip("/"),
+        operations=spec.operations if spec is not None else (),
+        spec=spec,
+        origin="spec file" if spec is not None else "url",
+        notes=(why,),
     )
 
 

@@ -14,6 +14,11 @@ Two ways to accept findings so that CI fails only on new ones:
   An entry *suppresses* its finding until it expires. An entry that expired, or that matches no
   finding of the scan, is *stale* and named in the verdict so the file stays honest.
 
+A scan that did not finish (``complete: false``: discovery or the baseline stopped early, too
+little of the API answered for a grade, a check was cut by a budget, a session broke) never
+passes a gate that asks for anything: ``--threshold`` or ``--fail-on`` fail it, unless
+``--allow-incomplete`` accepts it (and then judges what it did find).
+
 The score and the report are never changed by the gate: it only decides the exit code.
 """
 
@@ -63,6 +68,7 @@ class Gate:
     fail_on: Severity | None = None  # fail on a new finding at or above this severity
     known: frozenset[str] = frozenset()  # fingerprints of the baseline report
     ignore: tuple[IgnoreEntry, ...] = ()
+    allow_incomplete: bool = False  # an incomplete scan may pass (judged on what it found)
     today: date = field(default_factory=date.today)
 
 
@@ -101,6 +107,9 @@ def judge(report: Report, gate: Gate) -> Verdict:
         else:
             new.append(finding)
     reasons = []
+    asks = gate.threshold is not None or gate.fail_on is not None
+    if asks and not report.complete and not gate.allow_incomplete:
+        reasons.append(_incomplete_reason(report))
     if gate.threshold is not None and report.score is not None and report.score < gate.threshold:
         reasons.append(f"score {report.score} is below the threshold {gate.threshold}")
     if gate.fail_on is not None:
@@ -119,6 +128,16 @@ def judge(report: Report, gate: Gate) -> Verdict:
         known=tuple(known),
         suppressed=tuple(suppressed),
         stale=tuple(stale),
+    )
+
+
+def _incomplete_reason(report: Report) -> str:
+    why = report.coverage.incomplete[:2] if report.coverage is not None else []
+    if not why:
+        why = [report.cut_summary() or "a check or an identity's session stopped early"]
+    return (
+        f"the scan is incomplete ({'; '.join(why)}): it cannot pass the gate "
+        "(--allow-incomplete judges it on what it found)"
     )
 
 

@@ -68,6 +68,8 @@ def scan_arguments(env: Mapping[str, str], out: Path) -> list[str]:
                 args += [flag, line.strip()]
     if env.get("INPUT_ACTIVE", "").strip().lower() == "true":
         args.append("--active")
+    if env.get("INPUT_ALLOW_INCOMPLETE", "").strip().lower() == "true":
+        args.append("--allow-incomplete")
     server = env.get("INPUT_SERVER_URL", "").strip()
     if server:
         args += ["--server", server]
@@ -99,7 +101,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     outputs = {
         "score": "" if report["score"] is None else str(report["score"]),
-        "grade": report["grade"] or "",
+        "grade": report["grade"] or ("incomplete" if _ungraded(report) else ""),
         "findings": str(len(report["findings"])),
         "report-path": str(out / "report.json"),
         "sarif-path": str(out / "middlebrick.sarif"),
@@ -194,3 +196,9 @@ def _github(api: str, method: str, path: str, token: str, body: Any = None) -> A
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _ungraded(report: dict[str, Any]) -> bool:
+    """Whether the report has no grade because the scan reached too little of the API."""
+    coverage = report.get("coverage") or {}
+    return bool(coverage.get("incomplete"))

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from middlebrick.config import Context, Mode, Tier
+from middlebrick.coverage import Coverage
 from middlebrick.filtering import filter_findings
 from middlebrick.findings import Finding, Severity
 from middlebrick.knowledge import categories
@@ -133,16 +134,39 @@ class Report(BaseModel):
     restored: int = Field(0, ge=0)  # objects written and then restored or deleted
     not_restored: list[NotRestored] = Field(default_factory=list)
     cut: list[Cut] = Field(default_factory=list)  # what the budgets stopped early
+    coverage: Coverage | None = None  # None in reports written before coverage was measured
 
     @model_validator(mode="after")
     def _score_matches_categories(self) -> Report:
-        checked = any(c.status != "not_checked" for c in self.categories)
-        if checked == (self.score is None) or (self.score is None) != (self.grade is None):
+        scored = any(c.status != "not_checked" for c in self.categories) and self.graded
+        if scored == (self.score is None) or (self.score is None) != (self.grade is None):
             raise ValueError(
-                f"score {self.score!r} / grade {self.grade!r} do not match the categories: "
-                "score and grade are None exactly when no category was checked"
+                f"score {self.score!r} / grade {self.grade!r} do not match the categories and "
+                "coverage: score and grade are None exactly when no category was checked or "
+                "the scan is incomplete"
             )
+        if not self.graded and self.complete:
+            raise ValueError("a scan whose coverage allows no grade is not complete")
         return self
+
+    @property
+    def graded(self) -> bool:
+        """Whether the scan reached enough of the API for a score and a grade (see coverage)."""
+        return self.coverage is None or self.coverage.graded
+
+    def verdict(self) -> str:
+        """``87/100 B``, ``incomplete`` (no grade: too little was reached) or ``not scored``."""
+        if self.score is not None:
+            return f"{self.score}/100 {self.grade}"
+        return "incomplete" if not self.graded else "not scored"
+
+    def coverage_summary(self) -> str | None:
+        """``coverage: 12 of 14 operations gave a usable answer (86 %): 2 answered 404``."""
+        return None if self.coverage is None else "coverage: " + self.coverage.sentence()
+
+    def incomplete_reasons(self) -> list[str]:
+        """Why the scan has no grade (empty when it has one, or when it checked nothing)."""
+        return [] if self.coverage is None else list(self.coverage.incomplete)
 
     def cut_summary(self) -> str | None:
         """One line on what the budgets cut short, or ``None`` when nothing was."""
@@ -186,7 +210,8 @@ def build_report(
     ``category_status`` maps a category id to its status and an optional note ("2 of 3 checks
     cut by the time budget"); categories it omits are not checked. ``metadata`` holds the other
     ``Report`` fields (scan_id, target, started_at, finished_at, duration_s, mode, tier,
-    operations, requests, surface_origin, and optionally framework, spec, notes, complete, cut).
+    operations, requests, surface_origin, and optionally framework, spec, notes, complete, cut,
+    coverage). A coverage that allows no grade leaves the report without score and grade.
     """
     kept = filter_findings(findings, contradicted=contradicted)
     declared = {cid: status for cid, (status, _) in category_status.items()}
@@ -207,12 +232,14 @@ def build_report(
             )
         )
     notes = list(metadata.pop("notes", ()))
-    if card.cap is not None and card.uncapped is not None and card.uncapped > card.cap:
+    coverage: Coverage | None = metadata.get("coverage")
+    graded = coverage is None or coverage.graded
+    if graded and card.cap is not None and card.uncapped is not None and card.uncapped > card.cap:
         notes.append(_cap_note(card.cap, card.uncapped))
     return Report(
         context=context,
-        score=card.overall,
-        grade=card.grade,
+        score=card.overall if graded else None,
+        grade=card.grade if graded else None,
         categories=results,
         findings=kept,
         notes=notes,

@@ -58,7 +58,7 @@ def _by_severity(finding: Finding) -> tuple[int, str, str]:
 
 
 def _score(report: Report) -> str:
-    return "not scored" if report.score is None else f"{report.score} ({report.grade})"
+    return report.verdict() if report.score is None else f"{report.score} ({report.grade})"
 
 
 def _headline(diff: ReportDiff) -> str:

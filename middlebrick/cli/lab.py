@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import sys
+import os
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from middlebrick.auth import parse_auth
-from middlebrick.cli._app import app, use_color
+from middlebrick.cli._app import app
 from middlebrick.cli.scan import run_scan, scan_request
 from middlebrick.config import ScanRequest
-from middlebrick.render import render
+from middlebrick.errors import TargetUnreachable, UsageError
+from middlebrick.findings import Severity
+from middlebrick.render import render_bytes
+from middlebrick.report import Report
 
 lab_app = typer.Typer(help="Start and stop the bundled lab (vulnerable services and twins).")
 app.add_typer(lab_app, name="lab")
@@ -19,28 +24,66 @@ app.add_typer(lab_app, name="lab")
 
 @app.command()
 def demo(
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text output.")] = False,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder the HTML report of each scan is written to.")
+    ] = Path("demo-reports"),
 ) -> None:
-    """Start the bundled lab on loopback, scan every service and its secure twin, then stop it."""
+    """Start the bundled lab on loopback, scan every service and its secure twin, write each
+    HTML report to a folder, print one line per scan, then stop the lab."""
     from lab import runner
 
-    color = use_color(no_color, sys.stdout)
-    rows: list[tuple[str, str, str, int]] = []
-    with runner.start() as lab:
-        _print_lab(lab, tokens=False)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the report folder {out}: {exc.strerror}") from None
+    with _started(runner) as lab:
+        typer.echo(
+            f"Lab started on 127.0.0.1: {len(lab.targets)} targets. Scanning each in safe mode "
+            "as its first user, the second as the other identity; reports go to "
+            f"{out}{os.sep}\n"
+        )
+        typer.echo(demo_heading())
         for target in lab.targets:
             report, interrupted = run_scan(_lab_request(target), quiet=True)
             if interrupted:
                 raise KeyboardInterrupt
-            serious = sum(1 for f in report.findings if f.severity.rank >= 2)
-            grade = f"{report.score}/100 {report.grade}"
-            rows.append((f"{target.service} ({target.variant})", target.url, grade, serious))
-            if target.variant == "vulnerable":
-                typer.echo(f"\n=== {target.service} ({target.variant}) at {target.url} ===\n")
-                typer.echo(render(report, "summary", color=color), nl=False)
-    typer.echo("\nLab scanned (safe mode, as alice; bob as the second identity):")
-    for name, url, grade, serious in rows:
-        typer.echo(f"  {name:<26} {url:<24} {grade:<10} {serious} finding(s) medium or worse")
+            path = out / f"{target.service}-{target.variant}.html"
+            try:
+                path.write_bytes(render_bytes(report, "html"))
+            except OSError as exc:
+                raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+            typer.echo(demo_row(target.service, target.variant, report, path))
+    typer.echo(
+        "\nOpen a report in a browser for every finding with its evidence, curl and fix; "
+        "`middlebrick lab up` keeps the lab running for your own scans."
+    )
+
+
+_SEVERITY_COLUMNS = tuple(sorted(Severity, key=lambda s: s.rank, reverse=True))
+
+
+def demo_heading() -> str:
+    """The heading of the demo's table."""
+    counts = " ".join(f"{s.value[:4]:>4}" for s in _SEVERITY_COLUMNS)
+    return f"{'service':<9} {'variant':<10} {'score':<12} {counts}  report"
+
+
+def demo_row(service: str, variant: str, report: Report, path: Path) -> str:
+    """One line of the demo's table: the scan's verdict, findings by severity, its report."""
+    by_severity = report.counts_by_severity()
+    counts = " ".join(f"{by_severity[s]:>4}" for s in _SEVERITY_COLUMNS)
+    return f"{service:<9} {variant:<10} {report.verdict():<12} {counts}  {path}"
+
+
+@contextmanager
+def _started(runner):  # type: ignore[no-untyped-def]
+    """The running lab; a lab that cannot start is one error line (exit 3), not a traceback."""
+    try:
+        lab = runner.start()
+    except runner.LabError as exc:
+        raise TargetUnreachable(f"the lab did not start: {exc}") from None
+    with lab:
+        yield lab
 
 
 @lab_app.command("up")
@@ -60,10 +103,10 @@ def lab_down() -> None:
     typer.echo("lab stopped" if runner.down() else "no lab was running")
 
 
-def _print_lab(lab, *, tokens: bool = True) -> None:  # type: ignore[no-untyped-def]
+def _print_lab(lab) -> None:  # type: ignore[no-untyped-def]
     for target in lab.targets:
         typer.echo(f"{target.service:<9} {target.variant:<11} {target.url}  ({target.framework})")
-        for user, token in target.tokens.items() if tokens else ():
+        for user, token in target.tokens.items():
             typer.echo(f"    {user:<6} Authorization: {target.auth_scheme} {token}")
 
 

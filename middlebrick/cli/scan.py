@@ -162,6 +162,15 @@ def scan(
             envvar="MIDDLEBRICK_IGNORE_FILE",
         ),
     ] = None,
+    allow_incomplete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-incomplete",
+            help="Let an incomplete scan (too little of the API answered, or a step stopped "
+            "early) pass --threshold and --fail-on on what it found; by default it fails them.",
+            envvar="MIDDLEBRICK_ALLOW_INCOMPLETE",
+        ),
+    ] = False,
     save: Annotated[
         bool,
         typer.Option("--save/--no-save", help="Keep the report for `middlebrick results`."),
@@ -310,13 +319,14 @@ def scan(
     for _, file in outputs:
         if file is not None:
             check_writable(file)  # before the scan, not after it
+    settings = load_config(config) if config is not None else ScanConfig()
     gate = Gate(
         threshold=threshold,
         fail_on=fail_on,
         known=fingerprints(load_report(baseline).findings) if baseline else frozenset(),
         ignore=load_ignore_file(ignore_file) if ignore_file else (),
+        allow_incomplete=allow_incomplete or settings.allow_incomplete,
     )
-    settings = load_config(config) if config is not None else ScanConfig()
     _check_local_spec(spec or settings.spec)
     request = scan_request(
         target=url,

@@ -33,9 +33,9 @@ from middlebrick.http.evidence import Redactor, describe_error, to_evidence
 from middlebrick.http.exchange import (
     ANONYMOUS,
     Exchange,
-    Headers,
     Request,
     Response,
+    decode_headers,
 )
 from middlebrick.http.health import Health
 from middlebrick.http.journal import RUNNING, Journal, is_write
@@ -463,7 +463,7 @@ class HttpClient:
                     resp.close()  # the rest is not wanted: drop the connection, not reuse it
                 response = Response(
                     status=resp.status,
-                    headers=Headers(tuple(resp.headers.items())),
+                    headers=decode_headers(resp.raw_headers),
                     body=read.body,
                     url=url_text,
                     elapsed_ms=(time.perf_counter() - started) * 1000,

@@ -39,6 +39,7 @@ _KEPT = frozenset(
     {"scan_id", "fingerprint", "type_id", "category", "id", "name", "title", "owasp", "remediation"}
 )  # report keys holding identifiers or catalogue text, never redacted
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_PRINTABLE_ASCII = re.compile(r"[ -~\t]*")
 
 
 class Redactor:
@@ -211,11 +212,21 @@ def _redact_bytes(raw: bytes, redactor: Redactor) -> bytes:
     return redactor(text).encode("utf-8", errors="surrogateescape")
 
 
+def escape_header(text: str) -> str:
+    """A received header's text (latin-1, one character per byte) with every byte outside
+    printable ASCII written ``\\xHH``: safe in every format, and the bytes can be read back."""
+    if _PRINTABLE_ASCII.fullmatch(text):
+        return text
+    return "".join(c if " " <= c <= "~" or c == "\t" else f"\\x{ord(c):02x}" for c in text)
+
+
 def _response_headers(headers: Headers, redactor: Redactor) -> dict[str, str]:
-    """Every response header, secrets redacted; repeated headers joined with ``, ``."""
+    """Every response header, secrets redacted, bytes outside printable ASCII escaped;
+    repeated headers joined with ``, ``."""
     result: dict[str, str] = {}
-    for name, value in headers:
-        clean = redactor(value)
+    for raw_name, raw_value in headers:
+        name = escape_header(raw_name)
+        clean = escape_header(redactor(raw_value))
         if name.lower() == "set-cookie":
             clean = _redact_cookie_value(clean)
         result[name] = f"{result[name]}, {clean}" if name in result else clean

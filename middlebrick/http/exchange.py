@@ -18,6 +18,16 @@ DEFAULT_IDENTITY = "default"
 """Identity used when a request names none: the credentials the scan was given, if any."""
 
 
+def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
+    """Header fields as received, each byte one character (latin-1): lossless for any bytes.
+
+    RFC 9110 (5.5) leaves bytes outside ASCII in a field value opaque; decoding them as UTF-8
+    would fail on some and (with surrogates) break every format that writes the text later.
+    Evidence shows them escaped (``evidence.escape_header``).
+    """
+    return Headers(tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw))
+
+
 @dataclass(frozen=True)
 class Headers:
     """An ordered, case-insensitive, possibly repeating set of HTTP header fields."""

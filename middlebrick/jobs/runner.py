@@ -171,6 +171,15 @@ def report_summary(report: Report) -> dict[str, Any]:
             "operations": report.operations,
             "requests": report.requests,
             "complete": report.complete,
+            **(
+                {
+                    "requested": report.coverage.requested,
+                    "usable": report.coverage.usable,
+                    "incomplete": report.coverage.incomplete,
+                }
+                if report.coverage is not None
+                else {}
+            ),
         },
         "severities": {s.value: n for s, n in report.counts_by_severity().items()},
     }

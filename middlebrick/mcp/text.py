@@ -130,6 +130,8 @@ def explain(view: ScanView, finding: FindingView, *, number: int) -> str:
 
 
 def _score(view: ScanView) -> str:
+    if view.score is None and view.complete is False:
+        return "Incomplete: no score or grade, too little of the API was tested (see the notes)."
     if view.score is None:
         return "Not scored: no category could be checked (see the notes)."
     partial = "" if view.complete in (True, None) else " (partial scan: see the notes)"

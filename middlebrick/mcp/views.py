@@ -131,7 +131,12 @@ class ScanView(_Lenient):
                 for c in report.categories
             ],
             findings=[FindingView.model_validate(f.model_dump()) for f in report.findings],
-            notes=list(report.notes),
+            coverage=report.coverage.ratio if report.coverage is not None else None,
+            notes=[
+                *(f"no grade: {why}" for why in report.incomplete_reasons()),
+                *(line for line in (report.coverage_summary(),) if line),
+                *report.notes,
+            ],
         )
 
     @property

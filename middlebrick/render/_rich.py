@@ -70,6 +70,10 @@ def badge(severity: Severity) -> Text:
 
 def score_text(report: Report) -> Text:
     """``Score 62/100  grade D``, or why there is no score."""
+    if report.score is None and not report.graded:
+        return Text.assemble(
+            ("Score: incomplete", "bold yellow"), " (no score or grade: too little was tested)"
+        )
     if report.score is None:
         return Text("Score: not scored (no category was checked)", style="bold")
     return Text.assemble(

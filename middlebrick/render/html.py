@@ -89,7 +89,27 @@ def _header(report: Report) -> Safe:
         el("p", el("strong", "Target "), el("code", one_line(report.target)), class_="target"),
         el("p", " · ".join(facts), class_="facts muted"),
         el("p", one_line(" · ".join(surface)), class_="facts muted"),
-        el("p", "Partial scan: see the notes.", class_="partial") if not report.complete else None,
+        el("p", "Partial scan: see the notes.", class_="partial")
+        if not report.complete and report.graded
+        else None,
+        _coverage(report),
+    )
+
+
+def _coverage(report: Report) -> Safe | None:
+    coverage = report.coverage_summary()
+    if coverage is None:
+        return None
+    reasons = report.incomplete_reasons()
+    return el(
+        "div",
+        el("p", el("strong", "Incomplete: no score or grade, too little was tested."))
+        if reasons
+        else None,
+        el("ul", [el("li", one_line(why)) for why in reasons]) if reasons else None,
+        el("p", one_line(coverage), class_="facts"),
+        class_="partial" if reasons else "coverage",
+        id="coverage",
     )
 
 
@@ -103,7 +123,7 @@ def _overview(report: Report) -> Safe:
         el("h2", "Overview"),
         el(
             "div",
-            _gauge(report.score, report.grade),
+            _gauge(report.score, report.grade, incomplete=not report.graded),
             el(
                 "div",
                 el("p", el("strong", plural(len(report.findings), "finding"))),
@@ -115,11 +135,12 @@ def _overview(report: Report) -> Safe:
     )
 
 
-def _gauge(score: int | None, grade: str | None) -> Safe:
+def _gauge(score: int | None, grade: str | None, *, incomplete: bool = False) -> Safe:
     """A ring filled in proportion to the score, the score and grade in the middle."""
     circumference = 2 * math.pi * _GAUGE_RADIUS
     filled = circumference * (score or 0) / 100
-    label = "not scored" if score is None else f"Score {score} of 100, grade {grade}"
+    unscored = "incomplete" if incomplete else "not scored"
+    label = unscored if score is None else f"Score {score} of 100, grade {grade}"
     return el(
         "svg",
         el("title", label),
@@ -146,7 +167,7 @@ def _gauge(score: int | None, grade: str | None) -> Safe:
         ),
         el(
             "text",
-            "not scored" if score is None else f"grade {grade}",
+            unscored if score is None else f"grade {grade}",
             x=60,
             y=86,
             class_="grade",

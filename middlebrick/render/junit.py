@@ -44,6 +44,11 @@ def render_junit(report: Report, *, fail_on: Severity = DEFAULT_FAIL_ON) -> str:
         root.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
+    if report.coverage is not None:
+        suite = _coverage_suite(report)
+        root.append(suite)
+        totals["tests"] += 1
+        totals["failures"] += int(suite.get("failures", "0"))
     root.set("tests", str(totals["tests"]))
     root.set("failures", str(totals["failures"]))
     root.set("errors", "0")
@@ -88,6 +93,27 @@ def _suite(
     suite.set("failures", str(failures))
     suite.set("errors", "0")
     suite.set("skipped", str(skipped))
+    suite.set("time", "0")
+    return suite
+
+
+def _coverage_suite(report: Report) -> ET.Element:
+    """One case that fails when the scan reached too little of the API for a grade."""
+    suite = ET.Element("testsuite", name=f"{report.tool}.coverage")
+    suite.set("timestamp", _utc(report.started_at))
+    suite.set("hostname", _xml(one_line(report.target)))
+    case = ET.SubElement(suite, "testcase", name="coverage", classname=f"{report.tool}.coverage")
+    text = _xml(one_line(report.coverage_summary() or ""))
+    reasons = report.incomplete_reasons()
+    if reasons:
+        failure = ET.SubElement(case, "failure", type="incomplete")
+        failure.set("message", _xml("scan incomplete, no score or grade: " + one_line(reasons[0])))
+        failure.text = "\n".join([*(_xml(one_line(why)) for why in reasons), text])
+    else:
+        ET.SubElement(case, "system-out").text = text
+    for key, value in (("tests", 1), ("failures", int(bool(reasons))), ("errors", 0)):
+        suite.set(key, str(value))
+    suite.set("skipped", "0")
     suite.set("time", "0")
     return suite
 

@@ -63,13 +63,20 @@ def render_markdown_summary(report: Report, *, limit: int = 20) -> str:
 
 
 def _header(report: Report) -> str:
-    if report.score is None:
+    if report.score is None and not report.graded:
+        score = "**Incomplete**: no score or grade, too little was tested"
+    elif report.score is None:
         score = "**Not scored**: no category was checked"
     else:
         score = f"**Score {report.score}/100 · grade {report.grade}**"
     counts = ", ".join(f"{n} {sev.value}" for sev, n in report.counts_by_severity().items() if n)
     found = plural(len(report.findings), "finding") + (f" ({counts})" if counts else "")
-    partial = " · **partial scan** (see the notes)" if not report.complete else ""
+    partial = " · **partial scan** (see the notes)" if not report.complete and report.graded else ""
+    reasons = "".join(f"- {_inline(shorten(why, 400))}\n" for why in report.incomplete_reasons())
+    coverage = report.coverage_summary()
+    lines = (reasons + "\n" if reasons else "") + (
+        f"{_inline(shorten(coverage, 400))}\n\n" if coverage else ""
+    )
     facts = [
         f"mode {report.mode}",
         f"tier {report.tier.value}",
@@ -86,6 +93,7 @@ def _header(report: Report) -> str:
     return (
         f"## {report.tool} report for {_inline(shorten(report.target, 200))}\n\n"
         f"{score} · {found}{partial}\n\n"
+        f"{lines}"
         f"{_inline(shorten(' · '.join(facts), 600))}\n\n"
     )
 

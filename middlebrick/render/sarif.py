@@ -73,6 +73,7 @@ def render_sarif(report: Report, *, color: bool) -> str:
             "mode": report.mode,
             "tier": report.tier.value,
             "complete": report.complete,
+            **({"coverage": report.coverage.model_dump()} if report.coverage else {}),
         },
     }
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
@@ -81,7 +82,9 @@ def render_sarif(report: Report, *, color: bool) -> str:
 
 def _invocation(report: Report) -> dict[str, Any]:
     """When the scan ran, and what it could not check, as notifications GitHub shows."""
-    notes = [
+    notes = [f"scan incomplete, no score or grade: {why}" for why in report.incomplete_reasons()]
+    notes += [line for line in (report.coverage_summary(),) if line]
+    notes += [
         f"{c.name} not checked" + (f": {c.note}" if c.note else "")
         for c in report.categories
         if c.status == "not_checked"

@@ -1,4 +1,6 @@
-"""The terminal summary: score and grade, the 12 categories, then every finding in full.
+"""The terminal summary: grade (or "incomplete"), coverage, the 12 categories, the top findings
+by root cause (one line per finding type, with the operations it affects), and where the full
+report is. Every finding in full is in the other formats (``--format html:FILE``, ``json`` …).
 
 Every string that came from the target or the spec is passed through ``_text.clean`` (or
 ``one_line``/``shorten``) and printed as a rich ``Text``, never parsed as markup.
@@ -7,6 +9,7 @@ Every string that came from the target or the spec is passed through ``_text.cle
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.padding import Padding
@@ -35,6 +38,8 @@ _NOTE_INDENT = 2 + _NAME_WIDTH + 1 + 12  # under the bar
 _EXCERPT_CONTEXT = 40  # characters shown either side of a match
 _REMEDIATION_LINES = 2
 _MAX_SKIPPED = 20  # operations listed as not tested (the JSON report lists all)
+_TOP_CAUSES = 10  # root causes (finding types) shown; the full report has every finding
+_OPERATIONS_SHOWN = 2  # operations named per root cause before "and N more"
 
 
 @renderer("summary")
@@ -55,9 +60,14 @@ def _header(console: Console, report: Report) -> None:
         Text.assemble((f"{report.tool} {report.version}", "bold"), " · ", one_line(report.target))
     )
     score = score_text(report)
-    if not report.complete:
+    if not report.complete and report.graded:
         score.append("  · partial scan", style="bold yellow")
     console.print(score)
+    for reason in report.incomplete_reasons():
+        _indented(console, Text(f"- {one_line(reason)}", style="yellow"), 2)
+    coverage = report.coverage_summary()
+    if coverage is not None:
+        console.print(Text(one_line(coverage)))
     facts = [
         f"mode {report.mode}",
         f"tier {report.tier.value}",
@@ -109,25 +119,71 @@ def _findings(console: Console, report: Report) -> None:
     if not report.findings:
         console.print(Text("No findings in the categories that were checked.", style="bold"))
         return
+    causes = root_causes(report.findings)
     counts = [f"{n} {sev.value}" for sev, n in report.counts_by_severity().items() if n]
     console.print(
         Text.assemble(
-            (f"Findings ({len(report.findings)})", "bold underline"), "  ", ", ".join(counts)
+            (f"Top findings by root cause ({len(causes)})", "bold underline"),
+            "  ",
+            f"{plural(len(report.findings), 'finding')}: " + ", ".join(counts),
         )
     )
-    for index, finding in enumerate(report.findings, start=1):
+    for index, group in enumerate(causes[:_TOP_CAUSES], start=1):
         console.print()
-        _finding(console, index, finding)
+        _finding(console, index, group)
+    console.print()
+    rest = causes[_TOP_CAUSES:]
+    if rest:
+        hidden = sum(len(group) for group in rest)
+        console.print(
+            Text(f"… and {plural(len(rest), 'more root cause')} ({plural(hidden, 'finding')})")
+        )
+    console.print(
+        Text(
+            "Every finding with its evidence, curl and remediation is in the full report: "
+            f"middlebrick results {report.scan_id} --format html:report.html (or json, "
+            "markdown, sarif)",
+            style="dim",
+        )
+    )
 
 
-def _finding(console: Console, index: int, finding: Finding) -> None:
+def root_causes(findings: Sequence[Finding]) -> list[list[Finding]]:
+    """The findings grouped by type (one root cause), each group worst first, worst group first."""
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.type_id, []).append(finding)
+    ranked = [sorted(group, key=_weight) for group in groups.values()]
+    return sorted(ranked, key=lambda group: (_weight(group[0]), -len(group), group[0].type_id))
+
+
+def _weight(finding: Finding) -> tuple[int, int]:
+    return (-finding.severity.rank, -finding.confidence.rank)
+
+
+def _operations(group: list[Finding]) -> str:
+    named = list(dict.fromkeys(one_line(f.operation) for f in group))
+    if len(named) == 1:
+        return where(group[0])  # with its parameter
+    named = [name if name != "*" else "whole target" for name in named]
+    shown = ", ".join(named[:_OPERATIONS_SHOWN])
+    more = len(named) - _OPERATIONS_SHOWN
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _finding(console: Console, index: int, group: list[Finding]) -> None:
+    finding = group[0]
+    operations = len({f.operation for f in group})
     head = Text(f"{index:>2} ")
     head.append_text(badge(finding.severity))
     head.append(" ")
     head.append(one_line(finding.title), style="bold")
+    head.append(f" · {plural(operations, 'operation')}")
     console.print(head)
     lines: list[Text] = [
-        Text.assemble(where(finding), (f" · {finding.confidence.value}", "dim")),
+        Text.assemble(
+            _operations(group), (f" · {finding.confidence.value} · {finding.type_id}", "dim")
+        ),
         Text(clean(finding.detail).strip()),
     ]
     evidence = _shown_evidence(finding)
@@ -135,7 +191,7 @@ def _finding(console: Console, index: int, finding: Finding) -> None:
         lines.extend(_evidence_lines(evidence))
     for line in lines:
         _indented(console, line, _INDENT)
-    for item in finding.evidence:
+    for item in finding.evidence[:1]:
         # One line however long, so that the command can be copied whole.
         curl = Text.assemble(" " * _INDENT, ("$ ", "dim"), one_line(item.curl))
         if item.label and len(finding.evidence) > 1:

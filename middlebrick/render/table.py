@@ -28,9 +28,14 @@ def render_table(report: Report, *, color: bool) -> str:
     head = Text.assemble((one_line(report.target), "bold"), "  ")
     head.append_text(score_text(report))
     head.append(f"  · {plural(len(report.findings), 'finding')}")
-    if not report.complete:
+    if not report.complete and report.graded:
         head.append("  · partial scan", style="bold yellow")
     console.print(head)
+    for reason in report.incomplete_reasons():
+        console.print(Text(f"no grade: {one_line(reason)}", style="yellow"))
+    coverage = report.coverage_summary()
+    if coverage is not None:
+        console.print(Text(one_line(coverage)))
     if report.findings:
         _findings(console, report)
     else:

@@ -171,7 +171,7 @@ def scan_out(svc: Service, org_id: int, scan: ScanInfo) -> ScanOut:
         context=scan.options.get("context", "general"),
         identities=[i["name"] for i in scan.options.get("identities", [])],
         threshold=threshold,
-        passed=None if threshold is None or scan.score is None else scan.score >= threshold,
+        passed=_passed(threshold, scan.score, summary),
         phase=scan.phase,
         reason=scan.reason,
         failure=scan.failure,
@@ -185,3 +185,12 @@ def scan_out(svc: Service, org_id: int, scan: ScanInfo) -> ScanOut:
         findings=[FindingOut(**vars(f)) for f in findings],
         started_at=utc(scan.started_at),
     )
+
+
+def _passed(threshold: int | None, score: int | None, summary: dict[str, Any]) -> bool | None:
+    """Whether the scan passes its threshold: an incomplete scan never does (as in the CLI)."""
+    if threshold is None:
+        return None
+    if summary.get("coverage", {}).get("complete") is False:
+        return False
+    return None if score is None else score >= threshold

@@ -104,6 +104,11 @@ class CoverageOut(_Model):
     operations: int
     requests: int
     complete: bool
+    requested: int | None = Field(None, description="operations the baseline was to request")
+    usable: int | None = Field(None, description="of those, operations with a usable answer")
+    incomplete: list[str] = Field(
+        default_factory=list, description="why the scan has no grade (empty: it has one)"
+    )
 
 
 class ScanSummary(_Model):

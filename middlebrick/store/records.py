@@ -64,6 +64,12 @@ class ScanInfo:
     started_at: datetime | None
     finished_at: datetime | None
 
+    @property
+    def ungraded(self) -> bool:
+        """Finished without a grade: the scan reached too little of the API (coverage)."""
+        coverage = (self.summary or {}).get("coverage") or {}
+        return bool(coverage.get("incomplete"))
+
     @staticmethod
     def options_of(text: str) -> dict[str, Any]:
         """The stored options JSON as a dict."""

@@ -51,7 +51,8 @@ def render_payload(event: WebhookEvent, fmt: PayloadFormat = "json") -> bytes:
 def _describe(event: WebhookEvent) -> _Message:
     if isinstance(event, ScanCompleted):
         scan = event.data
-        score = "not scored" if scan.score is None else f"{scan.score}/100 (grade {scan.grade})"
+        unscored = "incomplete (no grade)" if not scan.complete else "not scored"
+        score = unscored if scan.score is None else f"{scan.score}/100 (grade {scan.grade})"
         counts = ", ".join(f"{n} {sev}" for sev, n in scan.counts.model_dump().items() if n)
         return _Message(
             title=f"middlebrick: {scan.target} scored {score}",

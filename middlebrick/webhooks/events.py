@@ -367,6 +367,9 @@ def _regressions(diff: ReportDiff, rules: AlertRules) -> list[str]:
     old, new = diff.old.grade or "", diff.new.grade or ""
     if rules.grade_change and old and new and _GRADES.find(new) > _GRADES.find(old):
         reasons.append(f"grade changed from {old} to {new}")
+    if rules.grade_change and old and not diff.new.graded:
+        why = "; ".join(diff.new.incomplete_reasons()[:1])
+        reasons.append(f"the scan is incomplete, no grade (was {old}): {why}")
     return reasons
 
 

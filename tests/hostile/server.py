@@ -16,9 +16,16 @@ Raw asyncio, one request per connection, so every route can misbehave at the byt
     /severed         headers and half the body, then a TCP reset
     /severed-early   a TCP reset before any response
     /garbage         bytes that are not HTTP at all
+    /http09          an HTTP/0.9-style answer: a body with no status line and no headers
+    /error           500 Internal Server Error with an HTML body
+    /not-json        200 under a JSON content type, with a body that is not JSON
+    /bad-header      200 JSON whose Server, X-Note and Set-Cookie headers hold bytes that are not
+                     UTF-8 (``\xff\xfe``, ``\xc3\x28``) and a version the inventory check reports
     /deflate-garbage Content-Encoding: gzip on bytes that are not gzip
 
-Every request is counted in ``hits`` by path (query stripped).
+Every request is counted in ``hits`` by path (query stripped). Any other path answers 404, or,
+with ``otherwise="/stall"`` (any route's name), as that route does: a root that answers while
+every other path stalls, trickles or lies about its length.
 """
 
 from __future__ import annotations
@@ -42,7 +49,8 @@ STALL_SECONDS = 30.0
 class HostileServer:
     """Serve the hostile routes on 127.0.0.1 (a free port) until closed."""
 
-    def __init__(self) -> None:
+    def __init__(self, otherwise: str | None = None) -> None:
+        self.otherwise = otherwise
         self.hits: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self._server: asyncio.Server | None = None
@@ -115,8 +123,23 @@ class HostileServer:
             "/severed": _reset_mid_body,
             "/severed-early": _reset_early,
             "/garbage": _garbage,
+            "/http09": _http09,
+            "/not-json": _fixed(b"<html>this is not JSON</html>"),
+            "/bad-header": _fixed(
+                b'{"ok": true}',
+                ("Server", "Werkzeug/2.0.1 Python/3.9.7 \xff\xfe"),
+                ("X-Note", "caf\xe9 \xc3\x28"),
+                ("Set-Cookie", "session=\xff\xfeabc; Path=/"),
+            ),
+            "/error": _fixed(
+                b"<html><body>Internal Server Error</body></html>",
+                ("Content-Type", "text/html"),
+                status=b"500 Internal Server Error",
+            ),
             "/deflate-garbage": _fixed(b"this is not gzip at all", ("Content-Encoding", "gzip")),
         }
+        if path not in routes and self.otherwise is not None:
+            return routes[self.otherwise]
         return routes.get(path, _fixed(b'{"detail": "Not Found"}', status=b"404 Not Found"))
 
     async def _bomb(self, writer: asyncio.StreamWriter) -> None:
@@ -201,6 +224,11 @@ async def _reset_early(writer: asyncio.StreamWriter) -> None:
 
 async def _garbage(writer: asyncio.StreamWriter) -> None:
     writer.write(b"\x00\xffNOT HTTP AT ALL\r\n\x16\x03\x01garbage\r\n\r\n")
+    await writer.drain()
+
+
+async def _http09(writer: asyncio.StreamWriter) -> None:
+    writer.write(b'{"ok": true, "items": [1, 2, 3]}\n')
     await writer.drain()
 
 

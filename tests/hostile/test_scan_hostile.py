@@ -49,11 +49,14 @@ async def test_scan_of_every_hostile_route_ends_in_budget_with_a_partial_report(
 
 
 @pytest.mark.parametrize("path", ["/deep-json", "/invalid-utf8", "/bomb", "/endless", "/loop"])
-async def test_scan_of_a_hostile_root_gives_a_report(hostile_server: str, path: str) -> None:
+async def test_scan_of_a_hostile_root_gives_an_incomplete_report(
+    hostile_server: str, path: str
+) -> None:
     report = await scan(ScanRequest(target=hostile_server + path, limits=LIMITS))
 
     assert report.target.endswith(path)
-    assert report.score is not None
+    assert report.grade is None and report.score is None and not report.complete
+    assert report.coverage is not None and report.coverage.incomplete
 
 
 @pytest.mark.parametrize("path", ["/garbage", "/severed-early", "/stall"])
@@ -84,3 +87,12 @@ async def test_a_target_that_serves_a_bomb_on_every_path_gives_one_note_per_caus
     )
     assert grouped is not None, cut
     assert int(grouped.group(1)) > 50 and int(grouped.group(2)) == int(grouped.group(1)) - 3
+
+
+async def test_a_root_that_outlasts_the_time_budget_is_unreachable_not_an_escape(
+    hostile_server: str,
+) -> None:
+    limits = LIMITS.model_copy(update={"time_budget": 1.5, "read_timeout": 5.0})
+
+    with pytest.raises(TargetUnreachable, match="did not answer"):
+        await scan(ScanRequest(target=hostile_server + "/stall", limits=limits))

@@ -262,3 +262,15 @@ def test_action_passes_the_spec_root_as_a_flag(tmp_path: Path) -> None:
 
     assert "--spec-root" not in without and "spec-root" in ACTION["inputs"]
     assert [(a, b) for a, b in pairwise(widened) if a == "--spec-root"] == [("--spec-root", ".")]
+
+
+def test_action_passes_allow_incomplete_only_when_true(tmp_path: Path) -> None:
+    base = {"INPUT_URL": "https://staging.example.test", "INPUT_THRESHOLD": "80"}
+
+    assert "--allow-incomplete" in scan_arguments(
+        {**base, "INPUT_ALLOW_INCOMPLETE": "true"}, tmp_path
+    )
+    assert "--allow-incomplete" not in scan_arguments(
+        {**base, "INPUT_ALLOW_INCOMPLETE": "false"}, tmp_path
+    )
+    assert ACTION["inputs"]["allow-incomplete"]["default"] == "false"

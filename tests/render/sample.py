@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from middlebrick.config import Context, Tier
+from middlebrick.coverage import Coverage
 from middlebrick.findings import (
     Confidence,
     Evidence,
@@ -281,6 +282,9 @@ def sample_report(*extra: Finding, spec_source: str | None = "openapi.yaml") -> 
         surface_origin="spec" if spec is not None else "url",
         notes=["partial scan: time budget of 120 s reached; 1 check did not finish"],
         complete=False,
+        coverage=Coverage(
+            operations=12, requested=10, usable=9, unusable={"answered 404": 1}, incomplete=[]
+        ),
         skipped=[
             SkippedOperation(
                 operation="GET /admin/cache/reset",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from middlebrick.coverage import Coverage
 from middlebrick.knowledge.models import FindingType
 from middlebrick.render import render, render_bytes
 from tests.render.sample import sample_report
@@ -80,6 +81,7 @@ def test_renderer_handles_a_report_without_findings_or_score(fmt: str) -> None:
             "score": None,
             "grade": None,
             "notes": [],
+            "coverage": None,
             "categories": [c.model_copy(update=unchecked) for c in sample_report().categories],
         }
     )
@@ -88,3 +90,29 @@ def test_renderer_handles_a_report_without_findings_or_score(fmt: str) -> None:
 
     assert UNSCORED[fmt] in out
     assert "59" not in out
+
+
+INCOMPLETE = {
+    "sarif": "scan incomplete, no score or grade: only 0 of 6 operations gave a usable answer",
+    "junit": '<failure type="incomplete" message="scan incomplete, no score or grade: only 0',
+    "markdown": "**Incomplete**: no score or grade, too little was tested",
+    "html": ">incomplete</text>",
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(GOLDEN))
+def test_renderer_says_incomplete_when_too_little_was_tested(fmt: str) -> None:
+    coverage = Coverage(
+        operations=6,
+        requested=6,
+        usable=0,
+        unusable={"answered 5xx": 6},
+        incomplete=["only 0 of 6 operations gave a usable answer (0 %; 6 answered 5xx)"],
+    )
+    report = sample_report().model_copy(update={"score": None, "grade": None, "coverage": coverage})
+
+    out = render(report, fmt, color=False)
+
+    assert INCOMPLETE[fmt] in out
+    assert "6 answered 5xx" in out
+    assert "grade F" not in out and "59/100" not in out

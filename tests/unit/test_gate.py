@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from middlebrick.coverage import measure
 from middlebrick.errors import UsageError
 from middlebrick.findings import Severity
 from middlebrick.gate import Gate, IgnoreEntry, judge, load_ignore_file, load_report
+from middlebrick.report import Report
 from middlebrick.report_diff import diff_reports, render_diff
 from tests.unit.test_report import CHECKED, _finding, _report
 
@@ -82,3 +84,39 @@ def test_diff_lists_new_resolved_and_unchanged_findings_and_the_score_change() -
     assert "new (1):" in text and "data_exposure.ssn" in text and "unchanged: 1" in text
     assert '"score_change"' in render_diff(changes, "json")
     assert "### Resolved (1)" in render_diff(changes, "markdown")
+
+
+def _incomplete_report() -> Report:
+    coverage = measure(6, [f"GET /r{n}" for n in range(6)], {})  # nothing answered
+    return _report([], CHECKED, coverage=coverage, complete=False)
+
+
+def test_gate_fails_an_incomplete_scan_that_has_no_finding_and_no_score() -> None:
+    report = _incomplete_report()
+    assert report.score is None and report.verdict() == "incomplete"
+
+    for gate in (Gate(threshold=90, today=TODAY), Gate(fail_on=Severity.low, today=TODAY)):
+        verdict = judge(report, gate)
+        assert verdict.failed
+        assert verdict.reasons[0].startswith("the scan is incomplete (only 0 of 6 operations")
+
+
+def test_gate_passes_an_incomplete_scan_when_incomplete_is_allowed_or_nothing_is_asked() -> None:
+    report = _incomplete_report()
+
+    assert not judge(report, Gate(threshold=90, allow_incomplete=True, today=TODAY)).failed
+    assert not judge(report, Gate(today=TODAY)).failed
+
+
+def test_allow_incomplete_still_fails_on_the_findings_an_incomplete_scan_made() -> None:
+    report = _report([HIGH], CHECKED, complete=False)
+
+    gate = Gate(fail_on=Severity.high, allow_incomplete=True, today=TODAY)
+    assert judge(report, gate).failed
+    assert not judge(_report([], CHECKED, complete=False), gate).failed
+
+
+def test_a_complete_scan_passes_as_before() -> None:
+    report = _report([LOW], CHECKED)
+
+    assert not judge(report, Gate(threshold=50, fail_on=Severity.high, today=TODAY)).failed

@@ -15,10 +15,11 @@ from middlebrick.http.evidence import (
     Redactor,
     curl_command,
     env_var_name,
+    escape_header,
     excerpt_of,
     to_evidence,
 )
-from middlebrick.http.exchange import Exchange, Headers, Request, Response
+from middlebrick.http.exchange import Exchange, Headers, Request, Response, decode_headers
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.sig-Xy9"
 BOB_KEY = "bob-api-key-93f1c2"
@@ -219,3 +220,16 @@ def test_evidence_curl_holds_placeholders_not_secrets() -> None:
     assert '"X-API-Key: $MIDDLEBRICK_BOB_X_API_KEY"' in evidence.curl
     assert '"Cookie: $MIDDLEBRICK_BOB_COOKIE"' in evidence.curl
     assert TOKEN not in evidence.curl and BOB_KEY not in evidence.curl
+
+
+def test_received_header_bytes_decode_losslessly_whatever_they_are() -> None:
+    raw = ((b"X-Note", b"caf\xe9 \xff\xfe \xc3\x28"), (b"Server", b"gunicorn"))
+
+    headers = decode_headers(raw)
+
+    assert [(n.encode("latin-1"), v.encode("latin-1")) for n, v in headers] == list(raw)
+
+
+def test_evidence_escapes_header_bytes_outside_printable_ascii() -> None:
+    assert escape_header("caf\xe9 \xff\x1b[2J") == "caf\\xe9 \\xff\\x1b[2J"
+    assert escape_header("gunicorn/20.1.0") == "gunicorn/20.1.0"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from middlebrick.config import Context, Tier
+from middlebrick.coverage import Coverage
 from middlebrick.findings import (
     Confidence,
     Evidence,
@@ -196,6 +197,9 @@ def sample_report(*extra: Finding) -> Report:
         surface_origin="spec",
         notes=["partial scan: time budget of 120 s reached; 1 check did not finish"],
         complete=False,
+        coverage=Coverage(
+            operations=12, requested=10, usable=9, unusable={"answered 404": 1}, incomplete=[]
+        ),
         skipped=[
             SkippedOperation(
                 operation="POST /orgs/{org}/invitations",
@@ -383,3 +387,76 @@ def test_clean_removes_escape_sequences_and_controls_but_keeps_text(
 
 def test_markup_escapes_rich_markup_after_cleaning() -> None:
     assert markup("[bold]x\x1b[31m[/]") == "\\[bold]x\\[/]"
+
+
+def _ssn_on(path: str, confidence: Confidence = Confidence.firm) -> Finding:
+    return _finding(
+        "data_exposure.ssn-in-response",
+        Severity.high,
+        confidence,
+        f"GET {path}",
+        title="US Social Security number in a response",
+        detail=f"an SSN in {path}",
+        evidence=(_evidence(f"http://127.0.0.1:8080{path.replace('{id}', '7')}"),),
+    )
+
+
+def test_summary_groups_findings_by_root_cause_with_their_operations() -> None:
+    extra = [_ssn_on("/staff/{id}", Confidence.confirmed), _ssn_on("/people"), _ssn_on("/hr")]
+    report = sample_report(*extra)
+
+    out = render(report, "summary", color=False)
+
+    ssn_heads = [line for line in out.splitlines() if "US Social Security number" in line]
+    assert len(ssn_heads) == 1  # one root cause, one entry
+    assert ssn_heads[0].endswith("· 4 operations")
+    assert "    GET /staff/{id}, " in out  # the confirmed one first
+    assert "and 2 more · confirmed · data_exposure.ssn-in-response" in out
+    assert out.index("Another identity's object") < out.index("US Social Security number")
+    assert "Top findings by root cause (4)  7 findings" in out
+    assert f"middlebrick results {report.scan_id} --format html:report.html" in " ".join(
+        out.split()
+    )
+
+
+def test_summary_stays_short_when_one_flaw_repeats_on_many_operations() -> None:
+    report = sample_report(*(_ssn_on(f"/r{n}") for n in range(40)))
+
+    out = render(report, "summary", color=False)
+
+    assert out.count("US Social Security number") == 1
+    assert out.count("$ curl") == 4  # one per root cause
+
+
+def _incomplete(report: Report) -> Report:
+    coverage = Coverage(
+        operations=14,
+        requested=14,
+        usable=1,
+        unusable={"answered 404": 13},
+        incomplete=["only 1 of 14 operations gave a usable answer (7 %; 13 answered 404)"],
+    )
+    return report.model_copy(
+        update={"score": None, "grade": None, "coverage": coverage, "notes": []}
+    )
+
+
+@pytest.mark.parametrize("fmt", ["summary", "table"])
+def test_terminal_formats_say_incomplete_and_why_when_too_little_was_tested(fmt: str) -> None:
+    out = render(_incomplete(sample_report()), fmt, color=False)
+
+    assert "Score: incomplete" in out
+    assert "only 1 of 14 operations gave a usable answer (7 %; 13 answered 404)" in out
+    assert "coverage: 1 of 14 operations gave a usable answer (7 %): 13 answered 404" in out
+    assert "grade F" not in out and "partial scan" not in out
+
+
+def test_json_output_carries_the_coverage_and_reads_back() -> None:
+    report = _incomplete(sample_report())
+
+    data = json.loads(render(report, "json", color=False))
+
+    assert data["score"] is None and data["grade"] is None
+    assert data["coverage"]["usable"] == 1
+    assert data["coverage"]["incomplete"]
+    assert Report.model_validate(data).verdict() == "incomplete"

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from middlebrick.coverage import Coverage
 from middlebrick.findings import Severity
 from middlebrick.report import Report
 from middlebrick.report_diff import diff_reports
@@ -122,6 +123,18 @@ def test_monitor_reports_a_worse_grade_even_for_a_small_drop() -> None:
     new = _rescored(old, 89, "B")
     (event,) = monitor_events(MONITOR, diff_reports(old, new), AlertRules(score_drop=10))
     assert event.data.reasons == ["grade changed from A to B"]
+
+
+def test_monitor_reports_a_scan_that_became_incomplete() -> None:
+    old = _rescored(sample_report(), 90, "A")
+    coverage = Coverage(
+        operations=5, requested=5, usable=0, unusable={"answered 5xx": 5}, incomplete=["all 5xx"]
+    )
+    new = old.model_copy(update={"score": None, "grade": None, "coverage": coverage})
+
+    (event,) = monitor_events(MONITOR, diff_reports(old, new), AlertRules(score_drop=10))
+
+    assert event.data.reasons == ["the scan is incomplete, no grade (was A): all 5xx"]
 
 
 def test_monitor_stays_quiet_when_nothing_got_worse() -> None:
