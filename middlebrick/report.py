@@ -228,7 +228,7 @@ def _tool_version() -> str:
 
 def _cap_note(cap: int, uncapped: int) -> str:
     reason = {
-        CRITICAL_CAP: "a critical finding is firm or confirmed",
-        HIGH_CONFIRMED_CAP: "a high-severity finding is confirmed",
+        CRITICAL_CAP: "a critical finding is confirmed",
+        HIGH_CONFIRMED_CAP: "a high-severity finding is confirmed or a critical one firm",
     }.get(cap, "a high-severity finding is open")
     return f"overall score capped at {cap} (would be {uncapped}): {reason}"
