@@ -6,14 +6,14 @@ assembles the result; renderers never compute anything the report does not hold.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from middlebrick.config import Context, Mode, Tier
-from middlebrick.filtering import filter_findings
+from middlebrick.filtering import ScanFacts, filter_findings
 from middlebrick.findings import Finding, Severity
 from middlebrick.knowledge import categories
 from middlebrick.scoring import CRITICAL_CAP, HIGH_CONFIRMED_CAP, CategoryStatus, score_findings
@@ -178,17 +178,19 @@ def build_report(
     findings: Iterable[Finding],
     category_status: Mapping[str, tuple[CategoryStatus, str | None]],
     context: Context,
-    contradicted: Collection[str] = frozenset(),
+    facts: ScanFacts | None = None,
     **metadata: Any,
 ) -> Report:
     """Filter and score a scan's raw findings and assemble its report.
 
     ``category_status`` maps a category id to its status and an optional note ("2 of 3 checks
-    cut by the time budget"); categories it omits are not checked. ``metadata`` holds the other
+    cut by the time budget"); categories it omits are not checked. ``facts`` are what the
+    Filter's evidence rules read (``filtering.ScanFacts``). ``metadata`` holds the other
     ``Report`` fields (scan_id, target, started_at, finished_at, duration_s, mode, tier,
     operations, requests, surface_origin, and optionally framework, spec, notes, complete, cut).
     """
-    kept = filter_findings(findings, contradicted=contradicted)
+    filtered = filter_findings(findings, facts)
+    kept = filtered.findings
     declared = {cid: status for cid, (status, _) in category_status.items()}
     card = score_findings(kept, declared, context)
     results: list[CategoryResult] = []
@@ -206,7 +208,7 @@ def build_report(
                 note=category_status.get(cid, ("not_checked", None))[1],
             )
         )
-    notes = list(metadata.pop("notes", ()))
+    notes = list(metadata.pop("notes", ())) + filtered.notes()
     if card.cap is not None and card.uncapped is not None and card.uncapped > card.cap:
         notes.append(_cap_note(card.cap, card.uncapped))
     return Report(

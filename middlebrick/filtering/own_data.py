@@ -1,0 +1,86 @@
+"""Rule: the caller's own data, returned to the caller, is not an exposure (issue 21, class 3).
+
+A user's own e-mail, phone, role, admin flag or token in its own ``me`` answer, or in records
+that name it as their owner, is what the API exists to return to it. When every record of the
+answer that holds the reported field is the caller's own, and an anonymous request does not get
+the same answer, the finding is kept at ``info``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from middlebrick.filtering.facts import Caller, ScanFacts, objects, text
+from middlebrick.filtering.rules import Verdict, evidence_rule
+from middlebrick.findings import Finding, Severity
+
+__all__ = ["OWNER_FIELDS"]
+
+OWNER_FIELDS = frozenset(
+    {"user_id", "userId", "username", "user_name", "email", "sub", "uid", "login"}
+    | {"owner", "owner_id", "ownerId", "created_by", "createdBy", "author", "author_id"}
+)
+"""Fields whose value says who a record is or belongs to. Sources: the identity fields of a
+``me`` answer that ``identities`` reads (Django's ``User``, OpenID Connect's ``sub``), and the
+owner columns of REST frameworks' conventions (Django REST framework's ``owner``/``created_by``
+tutorial fields, GitHub's ``login``). A record's own ``id`` counts only in the caller's ``me``
+answer: elsewhere it is the record's id, not the user's."""
+
+_OWN_TYPES = (
+    "data_exposure.email-address",
+    "data_exposure.phone-number",
+    "data_exposure.jwt-in-body",
+    "data_exposure.secret-token",
+    "bfla.role-field-leaked",
+    "property_authorization.undeclared-property",
+)
+
+
+@evidence_rule(applies_to=_OWN_TYPES)
+def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
+    """Every record holding the reported field is the caller's own: ``info``."""
+    caller = facts.callers[0] if facts.callers else None
+    answer = facts.authenticated.get(finding.operation)
+    if caller is None or answer is None or not answer.ok or finding.severity is Severity.info:
+        return None
+    anonymous = facts.anonymous.get(finding.operation)
+    if anonymous is not None and anonymous.ok and anonymous.same_content(answer):
+        return None  # anyone gets it: not data returned to its owner
+    field = _field(finding)
+    body = answer.json
+    if field is None or body is None:
+        return None
+    holders = [record for record in objects(body) if field in record]
+    if not holders:
+        return None
+    reasons = [_whose(record, field, body, finding.operation, caller) for record in holders]
+    if not all(reasons):
+        return None
+    why = sorted({r for r in reasons if r})
+    return Verdict.demote(
+        f"the caller's own data: every record holding `{field}` is {caller.name}'s "
+        f"({'; '.join(why)}), and an anonymous request does not get it",
+        severity=Severity.info,
+    )
+
+
+def _field(finding: Finding) -> str | None:
+    if finding.parameter:
+        return finding.parameter.rsplit(".", 1)[-1].removesuffix("[]")
+    match = next((e.match for e in finding.evidence if e.match), None)
+    return match.strip('"') if match else None
+
+
+def _whose(
+    record: Mapping[str, Any], field: str, body: Any, operation: str, caller: Caller
+) -> str | None:
+    """Why ``record`` is the caller's own, or ``None`` when nothing says it is."""
+    if record is body and operation == caller.me:
+        return f"the answer of its own `{operation}`"
+    if text(record.get(field)) in caller.values:
+        return f"`{field}` is its own"
+    for name in sorted(OWNER_FIELDS & record.keys()):
+        if text(record.get(name)) in caller.values:
+            return f"the record's `{name}` names it"
+    return None
