@@ -1,7 +1,9 @@
 """Rule: the caller's own data, returned to the caller, is not an exposure (issue 21, class 3).
 
 A user's own e-mail, phone, role, admin flag or token in its own ``me`` answer, or in records
-that name it as their owner, is what the API exists to return to it. When every record of the
+that name it as their owner, is what the API exists to return to it. (A sensitive property the
+check rated above medium, a password hash or a secret, stays: even its owner should not read
+it back.) When every record of the
 answer that holds the reported field is the caller's own, and an anonymous request does not get
 the same answer, the finding is kept at ``info``.
 """
@@ -34,7 +36,9 @@ _OWN_TYPES = (
     "data_exposure.secret-token",
     "bfla.role-field-leaked",
     "property_authorization.undeclared-property",
+    "property_authorization.sensitive-property",
 )
+_SENSITIVE = "property_authorization.sensitive-property"
 
 
 @evidence_rule(applies_to=_OWN_TYPES)
@@ -44,6 +48,8 @@ def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
     answer = facts.authenticated.get(finding.operation)
     if caller is None or answer is None or not answer.ok or finding.severity is Severity.info:
         return None
+    if finding.type_id == _SENSITIVE and finding.severity.rank > Severity.medium.rank:
+        return None  # a password hash or secret is not the caller's to read, even its own
     anonymous = facts.anonymous.get(finding.operation)
     if anonymous is not None and anonymous.ok and anonymous.same_content(answer):
         return None  # anyone gets it: not data returned to its owner
