@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from middlebrick.auth import is_credential_header
 from middlebrick.baseline import Baseline
+from middlebrick.config import ScanRequest
 from middlebrick.errors import ScanInterrupted
 from middlebrick.filtering import Answer, Caller, ScanFacts
 from middlebrick.filtering.scan_caused import after_writes, server_error_read
@@ -20,6 +22,8 @@ from middlebrick.http.exchange import ANONYMOUS, Response
 from middlebrick.identities import Identities, me_exchange
 
 __all__ = ["RECONFIRMED_AT_MOST", "gather_facts", "reconfirm"]
+
+_SECRET_MIN = 8  # a shorter credential value would match ordinary values by chance
 
 RECONFIRMED_AT_MOST = 20
 """Findings sent again after the scan's writes; past this many they are dropped unconfirmed."""
@@ -49,7 +53,12 @@ def gather_facts(
             anonymous[operation.key] = _answer(replayed.response)
     me = me_exchange(baseline)
     callers = tuple(
-        Caller(identity.name, identity.self_ids, me.operation if me is not None else None)
+        Caller(
+            identity.name,
+            identity.self_ids,
+            me.operation if me is not None else None,
+            _secrets(client.scan, identity.name, primary=identity is identities.primary),
+        )
         for identity in (identities.primary, *identities.others)
         if identity is not None
     )
@@ -81,6 +90,22 @@ async def reconfirm(client: HttpClient, facts: ScanFacts, findings: list[Finding
         else:
             contradicted.add(finding.fingerprint)
     return replace(facts, reconfirmed=frozenset(reconfirmed), contradicted=frozenset(contradicted))
+
+
+def _secrets(scan: ScanRequest, name: str, *, primary: bool) -> frozenset[str]:
+    """The credential values an identity was given: header values (and the token after a
+    scheme), cookie values, query values."""
+    given = scan.identities.get(name)
+    pairs = [*(given.headers if given else ()), *(given.query if given else ())]
+    if primary:
+        pairs += [(n, v) for n, v in scan.headers if is_credential_header(n)]
+    values: set[str] = set()
+    for _, value in pairs:
+        values.add(value.strip())
+        values.add(value.partition(" ")[2].strip())
+        for cookie in value.split(";"):
+            values.add(cookie.partition("=")[2].strip())
+    return frozenset(v for v in values if len(v) >= _SECRET_MIN)
 
 
 def _answer(response: Response) -> Answer:

@@ -52,12 +52,14 @@ class Caller:
     """One identity the scan acted as, and the stable identifiers that name it.
 
     ``values``: its user id, username, e-mail and JWT subject, as its ``me``/``whoami`` answer
-    and its token say (``Identity.self_ids``); ``me``: the operation key of that answer.
+    and its token say (``Identity.self_ids``); ``me``: the operation key of that answer;
+    ``secrets``: the credential values it was given (compared, never shown).
     """
 
     name: str
     values: frozenset[str] = frozenset()
     me: str | None = None
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,11 @@ def _whose(
     """Why ``record`` is the caller's own, or ``None`` when nothing says it is."""
     if record is body and operation == caller.me:
         return f"the answer of its own `{operation}`"
-    if text(record.get(field)) in caller.values:
+    value = text(record.get(field))
+    if value in caller.values:
         return f"`{field}` is its own"
+    if value in caller.secrets:
+        return f"`{field}` is the credential it was given"
     for name in sorted(OWNER_FIELDS & record.keys()):
         if text(record.get(name)) in caller.values:
             return f"the record's `{name}` names it"

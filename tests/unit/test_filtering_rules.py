@@ -362,3 +362,38 @@ def test_own_data_keeps_the_callers_own_password_hash() -> None:
     me = {"id": 2, "username": "alice", "password": "$2b$12$" + "a" * 53}
 
     assert _only([flaw], _own_facts("GET /api/me", me)) == flaw
+
+
+def _token_facts(token: str) -> ScanFacts:
+    alice = Caller("alice", frozenset({"2"}), secrets=frozenset({"f00dcafe-alice-token"}))
+    return ScanFacts(
+        authenticated={"GET /api/current-user/token": _answer({"token": token})},
+        anonymous={"GET /api/current-user/token": _answer({"detail": "no"}, 401)},
+        callers=(alice,),
+    )
+
+
+def test_own_data_demotes_the_token_returned_to_the_identity_that_holds_it() -> None:
+    flaw = _finding(
+        "property_authorization.undeclared-property",
+        "GET /api/current-user/token",
+        L,
+        evidence=(_evidence("/api/current-user/token", match='"token"'),),
+    )
+
+    kept = _only([flaw], _token_facts("f00dcafe-alice-token"))
+
+    assert kept.severity is INFO
+    assert "`token` is the credential it was given" in kept.detail
+    assert "f00dcafe" not in kept.detail
+
+
+def test_own_data_keeps_a_token_that_is_not_the_callers() -> None:
+    flaw = _finding(
+        "data_exposure.secret-token",
+        "GET /api/current-user/token",
+        H,
+        parameter="token",
+    )
+
+    assert _only([flaw], _token_facts("deadbeef-someone-else")) == flaw
