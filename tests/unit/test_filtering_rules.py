@@ -168,24 +168,31 @@ def test_own_data_demotes_the_callers_email_in_its_me_answer() -> None:
     )
 
 
-def test_own_data_demotes_a_role_field_in_records_the_caller_owns() -> None:
+def test_own_data_demotes_a_role_field_in_the_callers_own_user_record() -> None:
     flaw = _finding(
         "bfla.role-field-leaked",
-        "GET /api/memberships",
+        "GET /api/users/search",
         M,
-        evidence=(_evidence("/api/memberships", match="role"),),
+        evidence=(_evidence("/api/users/search", match="role"),),
     )
-    mine = {
-        "results": [
-            {"id": 9, "user_id": 2, "role": "owner"},
-            {"id": 12, "user_id": 2, "role": "member"},
-        ]
-    }
+    found = {"results": [{"id": 9, "username": "alice", "role": "owner"}]}
 
-    kept = _only([flaw], _own_facts("GET /api/memberships", mine))
+    kept = _only([flaw], _own_facts("GET /api/users/search", found))
 
     assert kept.severity is INFO
-    assert "the record's `user_id` names it" in kept.detail
+    assert "the record is its own user record (`username`)" in kept.detail
+
+
+def test_own_data_keeps_a_role_field_of_a_record_the_caller_merely_owns() -> None:
+    flaw = _finding(
+        "bfla.role-field-leaked",
+        "GET /api/items",
+        M,
+        evidence=(_evidence("/api/items", match="is_admin"),),
+    )
+    items = [{"id": 9, "owner_id": "2", "is_admin": True}]
+
+    assert _only([flaw], _own_facts("GET /api/items", items)) == flaw
 
 
 def test_own_data_stays_quiet_on_a_directory_of_other_members() -> None:
@@ -397,3 +404,10 @@ def test_own_data_keeps_a_token_that_is_not_the_callers() -> None:
     )
 
     assert _only([flaw], _token_facts("deadbeef-someone-else")) == flaw
+
+
+def test_own_data_keeps_a_secret_inside_a_record_the_caller_owns() -> None:
+    flaw = _finding("data_exposure.secret-token", "GET /items/{id}", C, parameter="api_key")
+    item = {"id": 7, "owner_id": "2", "api_key": "sk_live_" + "4" * 24}
+
+    assert _only([flaw], _own_facts("GET /items/{id}", item)) == flaw
