@@ -188,11 +188,14 @@ def test_accuracy_json_marks_categories_without_checks_as_not_built():
         assert {"expected", "found", "tpr", "precision", "fpr", "youden"} <= set(figures)
 
 
-KNOWN_MISSES = {
+_LISTED = [
     line
     for line in (Path(__file__).parents[2] / "lab" / "known_misses.txt").read_text().splitlines()
     if line and not line.startswith("#")
-}
+]
+_ACTIVE = "[active] "
+KNOWN_MISSES = {line for line in _LISTED if not line.startswith(_ACTIVE)}
+KNOWN_ACTIVE_MISSES = {line.removeprefix(_ACTIVE) for line in _LISTED if line.startswith(_ACTIVE)}
 
 
 async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
@@ -208,9 +211,12 @@ async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
 
 async def test_accuracy_gate_in_active_mode_finds_every_entry_and_no_false_positive(lab):
     """Active mode adds its own entries; every target's store is the same after each scan (and
-    the scan's own cleanup) as before it: nothing is reseeded in between."""
+    the scan's own cleanup) as before it: nothing is reseeded in between. Its accepted misses
+    are the lines of lab/known_misses.txt marked ``[active]``."""
     services = sorted({t.service for t in lab.targets})
     result = await accuracy.evaluate(lab, load(services=services), mode="active")
-    assert accuracy.regressions(result) == []
+    problems = set(accuracy.regressions(result))
+    assert sorted(problems - KNOWN_ACTIVE_MISSES) == [], "new misses or false positives"
+    assert sorted(KNOWN_ACTIVE_MISSES - problems) == [], "now found: remove from the list"
     active = [e for e in load(services=services).entries("items") if e.mode == "active"]
     assert active, "the ground truth has active-mode entries to prove"

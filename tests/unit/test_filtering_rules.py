@@ -411,3 +411,24 @@ def test_own_data_keeps_a_secret_inside_a_record_the_caller_owns() -> None:
     item = {"id": 7, "owner_id": "2", "api_key": "sk_live_" + "4" * 24}
 
     assert _only([flaw], _own_facts("GET /items/{id}", item)) == flaw
+
+
+def test_cross_identity_and_adjacent_id_on_one_operation_are_one_root_cause() -> None:
+    cross = _finding("bola.cross-identity-access", "GET /orders/{id}", C, confidence=CONFIRMED)
+    adjacent = _finding("bola.adjacent-id-access", "GET /orders/{id}", H, parameter="id")
+    elsewhere = _finding("bola.adjacent-id-access", "GET /invoices/{id}", H, parameter="id")
+
+    kept = filter_findings([adjacent, elsewhere, cross]).findings
+
+    assert [(f.type_id, f.operation) for f in kept] == [
+        ("bola.cross-identity-access", "GET /orders/{id}"),
+        ("bola.adjacent-id-access", "GET /invoices/{id}"),
+    ]
+    assert kept[0].occurrences == (
+        Occurrence(
+            type_id="bola.adjacent-id-access",
+            operation="GET /orders/{id}",
+            parameter="id",
+            severity=H,
+        ),
+    )
