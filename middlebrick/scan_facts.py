@@ -7,7 +7,7 @@ seen after the scan's own writes are sent again, fresh, once every write has bee
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from middlebrick.auth import is_credential_header
@@ -15,10 +15,12 @@ from middlebrick.baseline import Baseline
 from middlebrick.config import ScanRequest
 from middlebrick.errors import ScanInterrupted
 from middlebrick.filtering import Answer, Caller, ScanFacts
+from middlebrick.filtering.facts import record_of, text
+from middlebrick.filtering.own_data import IDENTITY_FIELDS
 from middlebrick.filtering.scan_caused import after_writes, server_error_read
 from middlebrick.findings import Finding
 from middlebrick.http.client import HttpClient
-from middlebrick.http.exchange import ANONYMOUS, Response
+from middlebrick.http.exchange import ANONYMOUS, Exchange, Response
 from middlebrick.identities import Identities, me_exchange
 
 __all__ = ["RECONFIRMED_AT_MOST", "gather_facts", "reconfirm"]
@@ -52,10 +54,11 @@ def gather_facts(
         if replayed is not None and replayed.response is not None:
             anonymous[operation.key] = _answer(replayed.response)
     me = me_exchange(baseline)
+    mine = _identity_values(me)
     callers = tuple(
         Caller(
             identity.name,
-            identity.self_ids,
+            identity.self_ids | (mine if identity is identities.primary else frozenset()),
             me.operation if me is not None else None,
             _secrets(client.scan, identity.name, primary=identity is identities.primary),
         )
@@ -90,6 +93,16 @@ async def reconfirm(client: HttpClient, facts: ScanFacts, findings: list[Finding
         else:
             contradicted.add(finding.fingerprint)
     return replace(facts, reconfirmed=frozenset(reconfirmed), contradicted=frozenset(contradicted))
+
+
+def _identity_values(me: Exchange | None) -> frozenset[str]:
+    """The identity fields of the caller's own ``me`` record (a lone wrapper opened)."""
+    body = me.response.json if me is not None and me.response is not None else None
+    record = record_of(body)
+    if not isinstance(record, Mapping):
+        return frozenset()
+    values = (text(record.get(name)) for name in IDENTITY_FIELDS)
+    return frozenset(v for v in values if v)
 
 
 def _secrets(scan: ScanRequest, name: str, *, primary: bool) -> frozenset[str]:

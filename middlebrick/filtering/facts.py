@@ -123,6 +123,16 @@ def objects(value: Any) -> Iterator[Mapping[str, Any]]:
             yield from objects(item)
 
 
+def record_of(body: Any) -> Any:
+    """The record an answer is about: the body, or the object a lone wrapper key holds
+    (``{"result": {…}}``, ``{"data": {…}}``, ``{"user": {…}}``)."""
+    if isinstance(body, Mapping) and len(body) == 1:
+        (inner,) = body.values()
+        if isinstance(inner, Mapping):
+            return inner
+    return body
+
+
 def text(value: Any) -> str | None:
     """A JSON scalar as the text that names it (``2`` → ``"2"``); ``None`` for null or bool."""
     if value is None or isinstance(value, bool):

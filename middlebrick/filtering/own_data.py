@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from middlebrick.filtering.facts import Caller, ScanFacts, objects, text
+from middlebrick.filtering.facts import Caller, ScanFacts, objects, record_of, text
 from middlebrick.filtering.rules import Verdict, evidence_rule
 from middlebrick.findings import Finding, Severity
 
@@ -108,7 +108,7 @@ def _whose(
     record: Mapping[str, Any], field: str, body: Any, operation: str, caller: Caller
 ) -> str | None:
     """Why ``record`` is the caller's own, or ``None`` when nothing says it is."""
-    if record is body and operation == caller.me:
+    if operation == caller.me and record is record_of(body):
         return f"the answer of its own `{operation}`"
     if field != "id" and text(record.get(field)) in caller.values:
         return f"`{field}` is its own"

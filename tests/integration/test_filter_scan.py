@@ -2,7 +2,8 @@
 
 One small API whose spec declares bearer security everywhere: a catalogue that is public by
 design (anonymous and authenticated answers are equal and name nobody), a vault that answers
-anonymously with a secret (private by nature), and the caller's own ``/me`` record.
+anonymously with a secret (private by nature), and the caller's own ``/me`` record (in a
+wrapper object, as Flask-AppBuilder answers).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def make_app() -> web.Application:
     async def me(request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"detail": "authentication required"}, status=401)
-        return web.json_response(ME)
+        return web.json_response({"result": ME})  # a wrapper, as Flask-AppBuilder answers
 
     async def spec(request: web.Request) -> web.Response:
         return web.json_response(SPEC)

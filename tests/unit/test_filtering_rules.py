@@ -432,3 +432,17 @@ def test_cross_identity_and_adjacent_id_on_one_operation_are_one_root_cause() ->
             severity=H,
         ),
     )
+
+
+def test_own_data_opens_the_lone_wrapper_of_a_me_answer() -> None:
+    flaw = _finding(EMAIL, "GET /api/me", L, parameter="email")
+    me = {"result": {"id": 2, "username": "alice", "email": "alice@example.org"}}
+
+    assert _only([flaw], _own_facts("GET /api/me", me)).severity is INFO
+
+
+def test_own_data_keeps_a_wrapped_list_of_other_users_on_the_me_operation() -> None:
+    flaw = _finding(EMAIL, "GET /api/me", L, parameter="email")
+    me = {"result": {"me": {"email": "alice@example.org"}, "team": [{"email": "bob@example.org"}]}}
+
+    assert _only([flaw], _own_facts("GET /api/me", me)) == flaw
