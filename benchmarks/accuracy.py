@@ -14,13 +14,18 @@ location; ``--spec crawl`` also forbids that, so the surface is what crawling an
 How it counts. Each scan of a vulnerable variant is given the ground-truth entries it can show
 (its mode, whether it has the spec, how many identities it has): each is *expected* once and
 *found* when a finding of the same id names the same operation (``"*"`` on either side matches
-any operation). The scan of the twin, under the same conditions, has as many *negatives*; each
-distinct (id, operation) it reports above ``info`` is a *false positive*; FPR = false positives /
-negatives (at most 1). Categories with no check yet are reported as "not built" and left out of
-the overall figures. Each target's store is compared before and after each scan (nothing is
-reseeded in between): a change is a regression. ``--check`` exits 1 when an entry whose id a
-check emits is missed, a twin shows a false positive, or a scan left the store changed: the
-regression gate CI runs.
+any operation) at or above the severity the entry declares (``low`` by default: an ``info``
+finding never finds an entry). A finding the Filter merged stands for each of its occurrences.
+Every finding above ``info`` on a vulnerable variant is *true* when it (or one of its
+occurrences) is an entry of the service or one of its listed ``extras``, else a *false
+positive*: precision = true / findings above ``info``. The scan of the twin, under the same
+conditions, has as many *negatives* as entries; each distinct (id, operation) it reports above
+``info`` is a twin false positive; FPR = twin false positives / negatives (at most 1).
+Categories with no check yet are reported as "not built" and left out of the overall figures.
+Each target's store is compared before and after each scan (nothing is reseeded in between): a
+change is a regression. ``--check`` exits 1 when an entry whose id a check emits is missed, a
+vulnerable variant shows a finding that is neither expected nor a listed extra, a twin shows a
+false positive, or a scan left the store changed: the regression gate CI runs.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ if str(_REPO) not in sys.path:  # the lab is not installed with the scanner
 
 from lab import runner  # noqa: E402
 from lab.state import differences  # noqa: E402
-from lab.truth import Expected, GroundTruth, load  # noqa: E402
+from lab.truth import Expected, Extra, GroundTruth, load  # noqa: E402
 from middlebrick.checks.registry import load_all  # noqa: E402
 from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
 from middlebrick.engine import scan  # noqa: E402
@@ -68,7 +73,9 @@ class Tally:
     expected: int = 0
     found: int = 0
     negatives: int = 0
-    false_positives: int = 0
+    false_positives: int = 0  # on the secure twins
+    reported: int = 0  # findings above info on the vulnerable variants
+    true: int = 0  # of those, expected or listed as a true extra
 
     def add(self, other: Tally) -> None:
         """Add ``other``'s counts to this one."""
@@ -76,10 +83,13 @@ class Tally:
         self.found += other.found
         self.negatives += other.negatives
         self.false_positives += other.false_positives
+        self.reported += other.reported
+        self.true += other.true
 
     def figures(self) -> dict[str, Any]:
-        """The JSON figures: expected, found, tpr, fpr, youden (and the raw counts)."""
+        """The JSON figures: expected, found, tpr, precision, fpr, youden (and raw counts)."""
         tpr = self.found / self.expected if self.expected else None
+        precision = self.true / self.reported if self.reported else None
         if self.negatives:
             fpr: float | None = min(1.0, self.false_positives / self.negatives)
         else:
@@ -89,10 +99,13 @@ class Tally:
             "expected": self.expected,
             "found": self.found,
             "tpr": _round(tpr),
+            "precision": _round(precision),
             "fpr": _round(fpr),
             "youden": _round(youden),
             "negatives": self.negatives,
             "false_positives": self.false_positives,
+            "reported": self.reported,
+            "true": self.true,
         }
 
 
@@ -141,6 +154,7 @@ class Evaluation:
     scans: list[ScanOutcome] = field(default_factory=list)
     misses: list[tuple[str, str, Expected]] = field(default_factory=list)
     false_positives: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    unexplained: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # vulnerable
     residue: list[tuple[str, str, str]] = field(default_factory=list)  # target, scan, change
 
 
@@ -200,6 +214,13 @@ async def _scan(
     )
 
 
+def instances(finding: Any) -> list[tuple[str, str, str]]:
+    """(type id, operation, severity) of a finding and of each occurrence merged into it."""
+    own = (finding.type_id, finding.operation, Severity(finding.severity).value)
+    merged = getattr(finding, "occurrences", ())
+    return [own, *((o.type_id, o.operation, Severity(o.severity).value) for o in merged)]
+
+
 def score_pair(
     entries: Iterable[Expected],
     vulnerable: ScanOutcome,
@@ -208,21 +229,46 @@ def score_pair(
     identities: int,
     built_categories: set[str],
     into: Evaluation,
+    extras: Iterable[Extra] = (),
 ) -> None:
     """Count one vulnerable/secure pair of scans (same service, mode and spec) into ``into``."""
+    entries = list(entries)
     applicable = [
         e
         for e in entries
         if e.applies(mode=vulnerable.mode, spec=vulnerable.spec, identities=identities)
     ]
+    shown = [i for f in vulnerable.findings for i in instances(f)]
     for entry in applicable:
         tally = into.tallies[entry.category]
         tally.expected += 1
         tally.negatives += 1
-        if any(entry.matched_by(f.type_id, f.operation) for f in vulnerable.findings):
+        if any(entry.matched_by(*instance) for instance in shown):
             tally.found += 1
         elif entry.category in built_categories:
             into.misses.append((vulnerable.service, vulnerable.label, entry))
+    explained: list[Expected | Extra] = [*entries, *extras]
+    for finding in vulnerable.findings:
+        if finding.severity == Severity.info:
+            continue
+        tally = into.tallies[finding.category]
+        tally.reported += 1
+        if any(
+            known.matched_by(type_id, operation)
+            for type_id, operation, _ in instances(finding)
+            for known in explained
+        ):
+            tally.true += 1
+        else:
+            into.unexplained.append(
+                (
+                    vulnerable.service,
+                    vulnerable.label,
+                    finding.type_id,
+                    finding.operation,
+                    finding.category,
+                )
+            )
     reported = {
         (f.type_id, f.operation, f.category) for f in secure.findings if f.severity != Severity.info
     }
@@ -273,6 +319,7 @@ async def evaluate(
                 identities=len(lab.target(service, "vulnerable").tokens),
                 built_categories=built_categories,
                 into=result,
+                extras=truth.extras(service),
             )
     return result
 
@@ -289,7 +336,7 @@ def to_json(result: Evaluation, *, wall_s: float) -> dict[str, Any]:
             overall.add(tally)
             figures["status"] = "built"
         else:
-            figures.update(tpr=None, fpr=None, youden=None, status=NOT_BUILT)
+            figures.update(tpr=None, precision=None, fpr=None, youden=None, status=NOT_BUILT)
         per_category[cid] = figures
     return {
         "overall": overall.figures(),
@@ -301,12 +348,17 @@ def to_json(result: Evaluation, *, wall_s: float) -> dict[str, Any]:
 
 
 def regressions(result: Evaluation) -> list[str]:
-    """What the CI gate fails on: misses of ids a check emits, and any twin false positive."""
+    """What the CI gate fails on: misses of ids a check emits, findings of a vulnerable variant
+    that are neither expected nor a listed extra, and any twin false positive."""
     _, emitted = built()
     problems = [
         f"missed {e.finding} on {service} {e.operation} ({label})"
         for service, label, e in result.misses
         if e.finding in emitted
+    ]
+    problems += [
+        f"unexplained {type_id} on {service} (vulnerable) {operation} ({label})"
+        for service, label, type_id, operation, _ in result.unexplained
     ]
     problems += [
         f"false positive {type_id} on {service} (secure) {operation} ({label})"
@@ -325,7 +377,8 @@ def _pct(value: float | None) -> str:
 def render(data: dict[str, Any]) -> str:
     """The figures as a plain-text table."""
     lines = [
-        f"{'category':<24}{'expected':>9}{'found':>7}{'TPR':>8}{'FP':>5}{'FPR':>8}{'Youden':>8}",
+        f"{'category':<24}{'expected':>9}{'found':>7}{'TPR':>8}{'above info':>11}{'true':>6}"
+        f"{'precision':>10}{'twin FP':>8}{'FPR':>8}{'Youden':>8}",
     ]
     rows = [*data["categories"].items(), ("overall", data["overall"])]
     for cid, f in rows:
@@ -335,7 +388,8 @@ def render(data: dict[str, Any]) -> str:
         youden = "-" if f["youden"] is None else f"{f['youden']:+.3f}"
         lines.append(
             f"{cid:<24}{f['expected']:>9}{f['found']:>7}{_pct(f['tpr']):>8}"
-            f"{f['false_positives']:>5}{_pct(f['fpr']):>8}{youden:>8}"
+            f"{f['reported']:>11}{f['true']:>6}{_pct(f['precision']):>10}"
+            f"{f['false_positives']:>8}{_pct(f['fpr']):>8}{youden:>8}"
         )
     lines.append(f"requests {data['requests']}, wall time {data['wall_s']:.1f} s")
     return "\n".join(lines)
@@ -391,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for service, where, entry in result.misses:
             print(f"  missed  {entry.finding} {entry.operation} [{service}, {where}]")
+        for service, where, type_id, operation, _ in result.unexplained:
+            print(f"  extra?  {type_id} {operation} [{service} vulnerable, {where}]")
         for service, where, type_id, operation, _ in result.false_positives:
             print(f"  FP      {type_id} {operation} [{service} secure, {where}]")
     if args.json:

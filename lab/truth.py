@@ -2,7 +2,11 @@
 
 ``load()`` reads the file (optionally only some services). ``Expected.applies`` says whether a
 scan of a given mode, with or without the spec, can show an entry; ``Expected.matched_by``
-says whether a finding (type id and operation key) is that entry.
+says whether a finding (type id, operation key and severity) is that entry: the same id and
+operation, at or above the severity the entry declares (``low`` unless it says otherwise), so an
+``info`` finding never finds an entry. ``Extra`` lists true findings a vulnerable variant shows
+besides its flaws (the reason each is true): any other finding above ``info`` there is a false
+positive.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ _ID = re.compile(r"^[a-z_]+\.[a-z0-9]+(-[a-z0-9]+)*$")
 _OPERATION = re.compile(r"^(\*|(GET|HEAD|OPTIONS|POST|PUT|PATCH|DELETE|TRACE) /\S*)$")
 
 Need = Literal["two-identities", "spec", "no-spec", "include"]
+Level = Literal["critical", "high", "medium", "low"]
+_RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
 class Expected(BaseModel):
@@ -33,6 +39,7 @@ class Expected(BaseModel):
     parameter: str | None = None
     mode: Literal["safe", "active"]
     needs: tuple[Need, ...] = ()
+    severity: Level = "low"  # the least severity a finding must have to find this entry
     why: str = Field(min_length=1)
 
     @field_validator("finding")
@@ -67,8 +74,25 @@ class Expected(BaseModel):
             return False
         return not ("two-identities" in self.needs and identities < 2)
 
+    def matched_by(self, type_id: str, operation: str, severity: str = "low") -> bool:
+        """Same id, the same operation (``"*"`` on either side matches any operation), and a
+        severity at or above the entry's (never ``info``)."""
+        if type_id != self.finding or _RANK[severity] < max(1, _RANK[self.severity]):
+            return False
+        return "*" in (self.operation, operation) or operation == self.operation
+
+
+class Extra(BaseModel):
+    """A true finding of a vulnerable variant that is not one of its planted flaws."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    finding: str
+    operation: str
+    why: str = Field(min_length=10)
+
     def matched_by(self, type_id: str, operation: str) -> bool:
-        """Same id, and the same operation (``"*"`` on either side matches any operation)."""
+        """Same id and operation (``"*"`` on either side matches any operation)."""
         if type_id != self.finding:
             return False
         return "*" in (self.operation, operation) or operation == self.operation
@@ -81,6 +105,7 @@ class ServiceTruth(BaseModel):
 
     framework: str
     expected: tuple[Expected, ...]
+    extras: tuple[Extra, ...] = ()
 
 
 class GroundTruth(BaseModel):
@@ -95,6 +120,11 @@ class GroundTruth(BaseModel):
         """The expected findings of ``service`` (none for a service the file does not name)."""
         found = self.services.get(service)
         return found.expected if found is not None else ()
+
+    def extras(self, service: str) -> tuple[Extra, ...]:
+        """The true extra findings of ``service``'s vulnerable variant."""
+        found = self.services.get(service)
+        return found.extras if found is not None else ()
 
 
 def _read(path: Path) -> GroundTruth:

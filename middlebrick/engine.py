@@ -39,6 +39,7 @@ from middlebrick.events import (
     ScanStarted,
     SurfaceReady,
 )
+from middlebrick.filtering import ScanFacts
 from middlebrick.findings import Finding
 from middlebrick.fingerprint import detect_framework
 from middlebrick.http.client import HttpClient
@@ -48,6 +49,7 @@ from middlebrick.http.policy import Skipped
 from middlebrick.identities import Identities, establish, own_ids, recheck
 from middlebrick.knowledge import categories
 from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
+from middlebrick.scan_facts import RECONFIRMED_AT_MOST, gather_facts, reconfirm
 from middlebrick.scoring import CategoryStatus
 from middlebrick.spec.background import off_loop
 from middlebrick.spec.load import load_spec
@@ -125,6 +127,7 @@ async def scan(
             restored=outcome.restored,
             not_restored=outcome.not_restored,
             cut=outcome.cut,
+            facts=outcome.facts,
         )
         report = client.redactor.model(report)  # every text, whatever put a secret there
         if client.limiter.interrupted:
@@ -147,6 +150,7 @@ class _Outcome:
     safety_notes: list[str]
     cut: list[Cut]
     coverage: Coverage
+    facts: ScanFacts
 
 
 async def _run(
@@ -221,6 +225,9 @@ async def _run(
     await _undo(client, None)
     raised = [(at, finding) for found, _, _, _ in results.values() for at, finding in found]
     findings, dropped = _before_breaks(client, raised)
+    facts = gather_facts(client, baseline, identities, raised)
+    with client.limiter.overtime(requests=RECONFIRMED_AT_MOST, seconds=_UNDO_SECONDS):
+        facts = await reconfirm(client, facts, findings)
     statuses = _category_statuses(
         checks, [(check, status, note) for check, (_, status, note, _) in results.items()]
     )
@@ -249,6 +256,7 @@ async def _run(
             baseline.exchanges,
             stopped=stopped,
         ),
+        facts,
     )
 
 

@@ -75,8 +75,23 @@ class Evidence(BaseModel):
     error: str | None = None  # transport error instead of a response
 
 
+class Occurrence(BaseModel):
+    """Another finding the Filter merged into this one because it has the same root cause."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type_id: str
+    operation: str
+    parameter: str | None = None
+    severity: Severity
+
+
 class Finding(BaseModel):
-    """One flaw on one operation (and parameter), with everything a reader needs."""
+    """One flaw on one operation (and parameter), with everything a reader needs.
+
+    ``occurrences`` lists the other findings of the same root cause that the Filter merged into
+    this one (other operations, or other finding types one flaw produces); empty for most.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -95,6 +110,11 @@ class Finding(BaseModel):
     pci_dss: tuple[str, ...] = ()
     soc2: tuple[str, ...] = ()
     remediation: str = ""
+    occurrences: tuple[Occurrence, ...] = ()
+
+    def operations(self) -> tuple[str, ...]:
+        """Every operation this finding stands for: its own, then its occurrences', in order."""
+        return tuple(dict.fromkeys((self.operation, *(o.operation for o in self.occurrences))))
 
 
 def fingerprint(type_id: str, operation: str, parameter: str | None = None) -> str:

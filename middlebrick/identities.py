@@ -23,7 +23,15 @@ from middlebrick.errors import CredentialsRejected
 from middlebrick.http.exchange import ANONYMOUS, DEFAULT_IDENTITY, Exchange, Sender
 from middlebrick.tokens import bearer_token, decode_jwt
 
-__all__ = ["Identities", "Identity", "establish", "own_ids", "primary_name", "recheck"]
+__all__ = [
+    "Identities",
+    "Identity",
+    "establish",
+    "me_exchange",
+    "own_ids",
+    "primary_name",
+    "recheck",
+]
 
 _DENIED = frozenset({401, 403})
 _CANDIDATES = 4  # baseline operations tried as anonymous to find a verifying one
@@ -89,7 +97,7 @@ async def establish(client: Sender, scan: ScanRequest, baseline: Baseline) -> Id
         )
     notes: list[str] = []
     verifier = await _find_verifier(client, baseline)
-    me = _me_exchange(baseline)
+    me = me_exchange(baseline)
     primary = _identity(acting, _credential(scan, acting), verifier is not None, me)
     others: list[Identity] = []
     for name, credential in scan.identities.items():
@@ -175,7 +183,8 @@ async def _find_verifier(client: Sender, baseline: Baseline) -> Exchange | None:
     return None
 
 
-def _me_exchange(baseline: Baseline) -> Exchange | None:
+def me_exchange(baseline: Baseline) -> Exchange | None:
+    """The baseline's answer that is the caller's own record (``/me``, ``/whoami`` …), if any."""
     for op, exchange in baseline.successful():
         path = op.path.rstrip("/").lower()
         body = exchange.response.json if exchange.response is not None else None

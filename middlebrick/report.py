@@ -6,7 +6,7 @@ assembles the result; renderers never compute anything the report does not hold.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from middlebrick.config import Context, Mode, Tier
 from middlebrick.coverage import Coverage
-from middlebrick.filtering import filter_findings
+from middlebrick.filtering import ScanFacts, filter_findings
 from middlebrick.findings import Finding, Severity
 from middlebrick.knowledge import categories
 from middlebrick.scoring import CRITICAL_CAP, HIGH_CONFIRMED_CAP, CategoryStatus, score_findings
@@ -202,18 +202,20 @@ def build_report(
     findings: Iterable[Finding],
     category_status: Mapping[str, tuple[CategoryStatus, str | None]],
     context: Context,
-    contradicted: Collection[str] = frozenset(),
+    facts: ScanFacts | None = None,
     **metadata: Any,
 ) -> Report:
     """Filter and score a scan's raw findings and assemble its report.
 
     ``category_status`` maps a category id to its status and an optional note ("2 of 3 checks
-    cut by the time budget"); categories it omits are not checked. ``metadata`` holds the other
+    cut by the time budget"); categories it omits are not checked. ``facts`` are what the
+    Filter's evidence rules read (``filtering.ScanFacts``). ``metadata`` holds the other
     ``Report`` fields (scan_id, target, started_at, finished_at, duration_s, mode, tier,
     operations, requests, surface_origin, and optionally framework, spec, notes, complete, cut,
     coverage). A coverage that allows no grade leaves the report without score and grade.
     """
-    kept = filter_findings(findings, contradicted=contradicted)
+    filtered = filter_findings(findings, facts)
+    kept = filtered.findings
     declared = {cid: status for cid, (status, _) in category_status.items()}
     card = score_findings(kept, declared, context)
     results: list[CategoryResult] = []
@@ -231,7 +233,7 @@ def build_report(
                 note=category_status.get(cid, ("not_checked", None))[1],
             )
         )
-    notes = list(metadata.pop("notes", ()))
+    notes = list(metadata.pop("notes", ())) + filtered.notes()
     coverage: Coverage | None = metadata.get("coverage")
     graded = coverage is None or coverage.graded
     if graded and card.cap is not None and card.uncapped is not None and card.uncapped > card.cap:
@@ -255,7 +257,7 @@ def _tool_version() -> str:
 
 def _cap_note(cap: int, uncapped: int) -> str:
     reason = {
-        CRITICAL_CAP: "a critical finding is firm or confirmed",
-        HIGH_CONFIRMED_CAP: "a high-severity finding is confirmed",
+        CRITICAL_CAP: "a critical finding is confirmed",
+        HIGH_CONFIRMED_CAP: "a high-severity finding is confirmed or a critical one firm",
     }.get(cap, "a high-severity finding is open")
     return f"overall score capped at {cap} (would be {uncapped}): {reason}"

@@ -51,7 +51,7 @@ SEVERITY_WEIGHT: Mapping[Severity, int] = {
 CONFIDENCE_FACTOR: Mapping[Confidence, Fraction] = {
     Confidence.confirmed: Fraction(1),
     Confidence.firm: Fraction("0.8"),
-    Confidence.tentative: Fraction("0.4"),
+    Confidence.tentative: Fraction("0.1"),  # an indicator: it weighs little until confirmed
 }
 
 # The n-th finding of one type in a category deducts REPEAT_DECAY ** (n - 1) of its base.
@@ -76,8 +76,8 @@ CONTEXT_MULTIPLIERS: Mapping[Context, Mapping[str, Fraction]] = {
     Context.internal: {"encryption": _X("0.6"), "inventory": _X("0.6")},
 }
 
-CRITICAL_CAP = 59  # any critical finding of confidence firm or confirmed: below a D
-HIGH_CONFIRMED_CAP = 79  # any confirmed high finding: at most a C
+CRITICAL_CAP = 59  # any confirmed critical finding: below a D
+HIGH_CONFIRMED_CAP = 79  # any confirmed high or firm critical finding: at most a C
 HIGH_FIRM_CAP = 89  # any firm high finding: no A while it is open
 
 GRADE_BANDS: tuple[tuple[str, int], ...] = (("A", 90), ("B", 80), ("C", 70), ("D", 60))
@@ -143,16 +143,26 @@ def overall_score(scores: Mapping[str, int | None], context: Context) -> int | N
 
 
 def score_cap(findings: Iterable[Finding]) -> int | None:
-    """The highest overall score the findings allow, or None when they impose no cap."""
+    """The highest overall score the findings allow, or None when they impose no cap.
+
+    Only evidence caps: a confirmed critical caps at ``CRITICAL_CAP``, a firm critical or a
+    confirmed high at ``HIGH_CONFIRMED_CAP``, a firm high at ``HIGH_FIRM_CAP``; tentative
+    findings never cap.
+    """
     cap: int | None = None
     for finding in findings:
-        if finding.severity is Severity.critical and finding.confidence is not Confidence.tentative:
-            return CRITICAL_CAP
-        if finding.severity is Severity.high and finding.confidence is Confidence.confirmed:
-            cap = HIGH_CONFIRMED_CAP
-        elif finding.severity is Severity.high and finding.confidence is Confidence.firm:
-            cap = min(cap if cap is not None else HIGH_FIRM_CAP, HIGH_FIRM_CAP)
+        limit = _CAPS.get((finding.severity, finding.confidence))
+        if limit is not None:
+            cap = limit if cap is None else min(cap, limit)
     return cap
+
+
+_CAPS: Mapping[tuple[Severity, Confidence], int] = {
+    (Severity.critical, Confidence.confirmed): CRITICAL_CAP,
+    (Severity.critical, Confidence.firm): HIGH_CONFIRMED_CAP,
+    (Severity.high, Confidence.confirmed): HIGH_CONFIRMED_CAP,
+    (Severity.high, Confidence.firm): HIGH_FIRM_CAP,
+}
 
 
 def grade(score: int | None) -> str | None:

@@ -112,6 +112,8 @@ class HttpClient:
         self.credentials = Credentials(scan)
         self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
         self._cache_bytes = 0
+        self.writes: list[float] = []  # when (time.monotonic) each write was handed on
+        self._recorded: dict[str, Request] = {}  # evidence curl -> the request it shows
         self._session: aiohttp.ClientSession | None = None
         connect = scan.limits.connect_timeout
         self._max_exchange = connect + scan.limits.read_timeout  # bounds one whole exchange
@@ -195,6 +197,7 @@ class HttpClient:
         if refusal is not None:
             return self._refuse(request, refusal)
         if is_write(request.method):
+            self.writes.append(time.monotonic())
             running = RUNNING.get()
             owner = running.name if running is not None else "scan"
             send = functools.partial(self._unjournaled, follow=follow_redirects, watch=True)
@@ -239,10 +242,10 @@ class HttpClient:
         self, exchange: Exchange, *, label: str | None = None, match: str | None = None
     ) -> Evidence:
         """The exchange as redacted, bounded evidence with a curl command."""
-        request = exchange.request
+        request = original = exchange.request
         names = self.credentials.secret_names(request.headers, request.identity)
         query = [name for name, _ in self.credentials.query(request.identity)]
-        return to_evidence(
+        evidence = to_evidence(
             exchange,
             self.redactor,
             label=label,
@@ -250,6 +253,18 @@ class HttpClient:
             credential_headers=names,
             credential_query=query,
         )
+        self._recorded.setdefault(evidence.curl, original)
+        return evidence
+
+    def request_of(self, evidence: Evidence) -> Request | None:
+        """The request (credentials and all) that ``record`` turned into ``evidence``."""
+        return self._recorded.get(evidence.curl)
+
+    def cached(self, request: Request) -> Exchange | None:
+        """The answer the scan's cache holds for ``request``, without sending anything."""
+        key = request.cache_key
+        entry = self._cache.get((key, True)) if key is not None else None
+        return entry if isinstance(entry, Exchange) else None
 
     async def _unjournaled(
         self, request: Request, *, follow: bool = True, watch: bool = False

@@ -20,6 +20,7 @@ from middlebrick.knowledge.models import (
     FindingType,
     FrameworkRule,
     LlmProbePack,
+    RootCause,
     SafetyWords,
     Signature,
     SqlDialect,
@@ -30,6 +31,7 @@ __all__ = [
     "Category",
     "FindingType",
     "FrameworkRule",
+    "RootCause",
     "Signature",
     "SqlDialect",
     "admin_paths",
@@ -39,6 +41,7 @@ __all__ = [
     "framework_rules",
     "llm_probes",
     "read_yaml",
+    "root_causes",
     "safety_words",
     "signatures",
     "sql_dialects",
@@ -162,6 +165,21 @@ def llm_probes() -> LlmProbePack:
 def admin_paths() -> AdminPaths:
     """The privileged-function paths the bfla admin-path check requests, validated."""
     return _load_one("admin_paths.yaml", AdminPaths)
+
+
+@cache
+def root_causes() -> tuple[RootCause, ...]:
+    """The finding types one flaw produces together (``root_causes.yaml``), in file order.
+
+    Every type named must be in the catalogue.
+    """
+    causes = tuple(_load_list("root_causes.yaml", RootCause))
+    known = catalogue()
+    for cause in causes:
+        unknown = [t for t in (cause.keep, *cause.fold, *cause.types) if t and t not in known]
+        if unknown:
+            raise RuntimeError(f"knowledge/root_causes.yaml: {cause.id} names unknown {unknown}")
+    return causes
 
 
 @cache

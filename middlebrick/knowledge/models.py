@@ -465,3 +465,30 @@ class SafetyWords(_Strict):
 
 
 _SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")
+
+
+class RootCause(_Strict):
+    """One flaw that several findings show: ``root_causes.yaml``, read by the Filter step.
+
+    ``keep`` + ``fold``: findings of the ``fold`` types are merged into the ``keep`` finding
+    where they meet (``where``: ``operation`` the same operation, ``target`` anywhere,
+    ``evidence-path`` a folded finding's request path is one of the kept one's). ``types`` with
+    ``where: field``: findings of one of these types on the same field (the parameter, else the
+    matched property) on several operations are one finding listing the operations.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]+$")
+    where: Literal["operation", "target", "evidence-path", "field"]
+    keep: str | None = None
+    fold: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    why: str = Field(min_length=20)
+
+    @model_validator(mode="after")
+    def _shape(self) -> RootCause:
+        if self.where == "field":
+            if not self.types or self.keep is not None or self.fold:
+                raise ValueError("where: field takes `types` only")
+        elif self.keep is None or not self.fold or self.types:
+            raise ValueError(f"where: {self.where} takes `keep` and `fold`")
+        return self

@@ -83,9 +83,16 @@ def call(
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    """The whole lab, started once for the session."""
+    """The whole lab, started once for the session.
+
+    Without Node.js (dynalite) the lab tests are skipped locally; with
+    ``MIDDLEBRICK_REQUIRE_LAB=1`` (CI: ``.ci/run`` installs Node.js) they fail instead.
+    """
     if not (os.environ.get("AWS_ENDPOINT_URL") or shutil.which("node")):
-        pytest.skip("the lab needs Node.js (dynalite) or AWS_ENDPOINT_URL")
+        reason = "the lab needs Node.js (dynalite) or AWS_ENDPOINT_URL"
+        if os.environ.get("MIDDLEBRICK_REQUIRE_LAB") == "1":
+            pytest.fail(f"{reason}; MIDDLEBRICK_REQUIRE_LAB=1 makes that a failure")
+        pytest.skip(reason)
     running = start()
     try:
         yield running

@@ -181,6 +181,7 @@ def sample_findings() -> list[Finding]:
         finding(
             "data_exposure.secret-token",
             "GET /config",
+            confidence=Confidence.confirmed,
             detail="an AWS access key id is returned in field 'aws_key'",
             evidence=(
                 evidence(

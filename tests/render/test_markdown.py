@@ -71,7 +71,7 @@ def test_markdown_stays_within_githubs_comment_limit_and_says_what_was_left_out(
     shown = out.count("<details>")
     assert 0 < shown < 205
     assert f"**{205 - shown} more findings left out**" in out
-    assert out.rstrip().endswith("a critical finding is firm or confirmed")  # notes kept
+    assert out.rstrip().endswith("a critical finding is confirmed")  # notes kept
 
 
 def test_markdown_keeps_every_finding_when_they_fit() -> None:

@@ -1,10 +1,13 @@
-"""Filter step: duplicates merged by fingerprint, contradicted findings dropped, stable order."""
+"""Filter step: duplicates merged by fingerprint, contradicted findings dropped, stable order.
+
+The evidence rules and root causes have their own twin tests (test_filtering_rules.py).
+"""
 
 from __future__ import annotations
 
 import itertools
 
-from middlebrick.filtering import MAX_EVIDENCE, filter_findings
+from middlebrick.filtering import MAX_EVIDENCE, ScanFacts, filter_findings
 from middlebrick.findings import (
     Confidence,
     Evidence,
@@ -52,17 +55,17 @@ def test_filter_merges_duplicates_keeping_the_most_severe_and_confident_one() ->
     strong = _finding(severity=H, confidence=TENTATIVE, detail="strong", evidence=(_evidence(2),))
     surer = _finding(severity=H, confidence=FIRM, detail="surer", evidence=(_evidence(3),))
 
-    [merged] = filter_findings([weak, strong, surer])
+    [merged] = filter_findings([weak, strong, surer]).findings
 
     assert (merged.severity, merged.confidence, merged.detail) == (H, FIRM, "surer")
     assert merged.evidence == (_evidence(3), _evidence(2), _evidence(1))
 
 
-def test_filter_keeps_at_most_three_distinct_evidence_items_winner_first() -> None:
+def test_filter_keeps_at_most_max_evidence_distinct_items_winner_first() -> None:
     winner = _finding(severity=C, evidence=(_evidence(9), _evidence(1)))
-    others = [_finding(severity=L, evidence=(_evidence(n), _evidence(1))) for n in (2, 3, 4)]
+    others = [_finding(severity=L, evidence=(_evidence(n), _evidence(1))) for n in range(2, 8)]
 
-    [merged] = filter_findings([*others, winner])
+    [merged] = filter_findings([*others, winner]).findings
 
     assert len(merged.evidence) == MAX_EVIDENCE
     assert merged.evidence[:2] == (_evidence(9), _evidence(1))
@@ -74,16 +77,29 @@ def test_filter_keeps_findings_whose_fingerprints_differ() -> None:
     b = _finding(parameter="owner")
     c = _finding(operation="GET /other/{id}")
 
-    assert len(filter_findings([a, b, c])) == 3
+    assert len(filter_findings([a, b, c]).findings) == 3
 
 
 def test_filter_drops_every_copy_of_a_contradicted_fingerprint() -> None:
     flaw = _finding()
     kept = _finding(type_id="authentication.no-auth", severity=C)
 
-    result = filter_findings([flaw, flaw, kept], contradicted={flaw.fingerprint})
+    result = filter_findings(
+        [flaw, flaw, kept], ScanFacts(contradicted=frozenset({flaw.fingerprint}))
+    )
 
-    assert result == [kept]
+    assert result.findings == [kept]
+    assert result.dropped == [
+        "bola.adjacent-id on GET /items/{id}: sent again fresh, its request no longer showed it"
+    ]
+
+
+def test_filter_keeps_a_finding_no_probe_contradicted_and_drops_nothing() -> None:
+    flaw = _finding()
+
+    result = filter_findings([flaw], ScanFacts(contradicted=frozenset({"0123456789abcdef"})))
+
+    assert (result.findings, result.dropped, result.notes()) == ([flaw], [], [])
 
 
 def test_filter_sorts_by_severity_confidence_category_operation_parameter_and_type() -> None:
@@ -99,7 +115,7 @@ def test_filter_sorts_by_severity_confidence_category_operation_parameter_and_ty
         _finding("authentication.no-auth", L, CONFIRMED, "GET /a"),
     ]
 
-    assert filter_findings(reversed(expected)) == expected
+    assert filter_findings(reversed(expected)).findings == expected
 
 
 def test_filter_result_does_not_depend_on_input_order() -> None:
@@ -111,7 +127,7 @@ def test_filter_result_does_not_depend_on_input_order() -> None:
         _finding("inventory.banner", L, TENTATIVE, "*"),
     ]
     results = {
-        tuple(f.model_dump_json() for f in filter_findings(order))
+        tuple(f.model_dump_json() for f in filter_findings(order).findings)
         for order in itertools.permutations(findings)
     }
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 import middlebrick
 from middlebrick.config import Context, Tier
+from middlebrick.filtering import ScanFacts
 from middlebrick.findings import (
     Confidence,
     Evidence,
@@ -125,9 +126,14 @@ def test_build_report_filters_and_scores_findings() -> None:
     flaw = _finding("bola.adjacent-id", Severity.high)
     gone = _finding("bola.foreign-id", Severity.critical, Confidence.confirmed)
 
-    report = _report([flaw, flaw, gone], CHECKED, contradicted={gone.fingerprint})
+    facts = ScanFacts(contradicted=frozenset({gone.fingerprint}))
+
+    report = _report([flaw, flaw, gone], CHECKED, facts=facts)
 
     assert report.findings == [flaw]
+    assert report.notes[-1].startswith(
+        "1 finding(s) dropped by the evidence rules: bola.foreign-id"
+    )
     bola = report.category("bola")
     assert (bola.score, bola.findings, bola.worst) == (80, 1, Severity.high)
     assert report.score == 89  # (80 * 1.5 + 100 * 1.2) / 2.7 = 88.9

@@ -48,16 +48,16 @@ def _finding(
     [
         (C, CONFIRMED, 60),
         (C, FIRM, 68),
-        (C, TENTATIVE, 84),
+        (C, TENTATIVE, 96),
         (H, CONFIRMED, 75),
         (H, FIRM, 80),
-        (H, TENTATIVE, 90),
+        (H, TENTATIVE, 98),  # 100 - 2.5, halves round up
         (M, CONFIRMED, 90),
         (M, FIRM, 92),
-        (M, TENTATIVE, 96),
+        (M, TENTATIVE, 99),
         (L, CONFIRMED, 97),
         (L, FIRM, 98),  # 100 - 2.4 = 97.6, rounded
-        (L, TENTATIVE, 99),  # 100 - 1.2
+        (L, TENTATIVE, 100),  # 100 - 0.3
         (INFO, CONFIRMED, 100),
     ],
 )
@@ -78,10 +78,10 @@ def test_category_score_halves_each_repeat_of_a_type_on_other_operations() -> No
 
 
 def test_category_score_counts_the_largest_repeat_at_full_weight_whatever_the_order() -> None:
-    weak = _finding(confidence=TENTATIVE, operation="GET /a")  # base 10
+    weak = _finding(confidence=FIRM, operation="GET /a")  # base 20
     strong = _finding(confidence=CONFIRMED, operation="GET /b")  # base 25
 
-    assert category_score([weak, strong]) == category_score([strong, weak]) == 70  # 25 + 5
+    assert category_score([weak, strong]) == category_score([strong, weak]) == 65  # 25 + 10
 
 
 def test_category_score_survives_one_high_flaw_repeated_on_40_operations() -> None:
@@ -186,16 +186,24 @@ def test_resolve_status_rejects_unknown_category_ids_naming_the_valid_ones() -> 
         resolve_status({"bolla": "checked"}, [])
 
 
-@pytest.mark.parametrize("confidence", [CONFIRMED, FIRM])
-def test_a_firm_or_confirmed_critical_finding_caps_the_overall_score_at_59(
-    confidence: Confidence,
-) -> None:
-    card = score_findings(
-        [_finding(severity=C, confidence=confidence)], ALL_CHECKED, Context.general
-    )
+def test_a_confirmed_critical_finding_caps_the_overall_score_at_59() -> None:
+    card = score_findings([_finding(severity=C)], ALL_CHECKED, Context.general)
 
     assert card.uncapped is not None and card.uncapped > 90
     assert (card.cap, card.overall, card.grade) == (59, 59, "F")
+
+
+def test_a_firm_critical_finding_caps_the_overall_score_at_79_not_59() -> None:
+    card = score_findings([_finding(severity=C, confidence=FIRM)], ALL_CHECKED, Context.general)
+
+    assert (card.cap, card.overall, card.grade) == (79, 79, "C")
+
+
+def test_the_strictest_cap_wins_whatever_the_order() -> None:
+    findings = [_finding("bola.a", severity=H, confidence=FIRM), _finding("bola.b", severity=C)]
+
+    for order in (findings, findings[::-1]):
+        assert score_findings(order, ALL_CHECKED, Context.general).cap == 59
 
 
 def test_a_tentative_critical_finding_does_not_cap_the_score() -> None:
@@ -296,15 +304,15 @@ def test_the_worked_example_of_docs_scoring_md_holds() -> None:
         "bfla": 100,
         "property_authorization": 100,
         "input_validation": 100,
-        "rate_limiting": 96,
-        "data_exposure": 84,
+        "rate_limiting": 99,
+        "data_exposure": 85,
         "encryption": 98,
         "ssrf": None,
         "inventory": 100,
         "unsafe_consumption": None,
         "llm_security": None,
     }
-    assert (card.uncapped, card.overall, card.grade) == (92, 89, "B")
+    assert (card.uncapped, card.overall, card.grade) == (93, 89, "B")
     assert score_findings(findings, status, Context.financial).uncapped == 91
 
     findings[1] = _finding("bola.foreign-id-access", H, CONFIRMED, "GET /invoices/{id}")

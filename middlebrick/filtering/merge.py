@@ -1,39 +1,32 @@
-"""Filter step: merge duplicate findings, drop contradicted ones, sort them deterministically.
+"""Duplicates merged by fingerprint, and the report order of findings.
 
-Pure: the same findings, in any order, give the same list.
+Pure: the same findings, in any order, give the same result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from functools import cache
 
 from middlebrick.findings import Evidence, Finding
 from middlebrick.knowledge import categories
 
-__all__ = ["MAX_EVIDENCE", "filter_findings", "sort_key"]
+__all__ = ["MAX_EVIDENCE", "merge_duplicates", "sort_key", "strength"]
 
-MAX_EVIDENCE = 3  # evidence items a merged finding keeps
+MAX_EVIDENCE = 5  # evidence items a merged finding keeps
 
 
-def filter_findings(
-    findings: Iterable[Finding], *, contradicted: Collection[str] = frozenset()
-) -> list[Finding]:
-    """Merge findings by fingerprint, drop contradicted fingerprints, and sort the rest.
+def merge_duplicates(findings: Iterable[Finding]) -> list[Finding]:
+    """Merge findings that share a fingerprint (same type, operation and parameter).
 
     Of findings sharing a fingerprint the one with the highest severity, then confidence, wins
     (ties broken on content, never on input order); it keeps its own detail and gains the
-    others' evidence after its own, up to ``MAX_EVIDENCE`` distinct items. The result is sorted
-    by ``sort_key``: severity and confidence descending, then category report order, operation,
-    parameter and type id.
+    others' evidence after its own, up to ``MAX_EVIDENCE`` distinct items.
     """
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
-        if finding.fingerprint in contradicted:
-            continue
         groups.setdefault(finding.fingerprint, []).append(finding)
-    merged = [_merge(group) for group in groups.values()]
-    return sorted(merged, key=sort_key)
+    return [_merge(group) for group in groups.values()]
 
 
 def sort_key(finding: Finding) -> tuple[int, int, int, str, str, str, str]:
@@ -49,14 +42,8 @@ def sort_key(finding: Finding) -> tuple[int, int, int, str, str, str, str]:
     )
 
 
-@cache
-def _category_order(category: str) -> int:
-    order = list(categories())
-    return order.index(category) if category in order else len(order)
-
-
-def _strength(finding: Finding) -> tuple[int, int, int, str]:
-    # Higher is stronger. The JSON dump breaks ties on content so that input order never matters.
+def strength(finding: Finding) -> tuple[int, int, int, str]:
+    """Which of two findings wins a merge: higher is stronger, ties broken on content."""
     return (
         finding.severity.rank,
         finding.confidence.rank,
@@ -65,10 +52,16 @@ def _strength(finding: Finding) -> tuple[int, int, int, str]:
     )
 
 
+@cache
+def _category_order(category: str) -> int:
+    order = list(categories())
+    return order.index(category) if category in order else len(order)
+
+
 def _merge(group: list[Finding]) -> Finding:
     if len(group) == 1:
         return group[0]
-    ranked = sorted(group, key=_strength, reverse=True)
+    ranked = sorted(group, key=strength, reverse=True)
     best = ranked[0]
     evidence: list[Evidence] = []
     for finding in ranked:

@@ -1,0 +1,118 @@
+"""Rule: the caller's own data, returned to the caller, is not an exposure (issue 21, class 3).
+
+A user's own e-mail, phone, role or admin flag in its own user record (its ``me`` answer, or a
+record whose identity field names it), its own e-mail wherever it appears, and the token it was
+given, are what the API exists to return to it. (A sensitive property the
+check rated above medium, a password hash or a secret, stays: even its owner should not read
+it back.) When every record of the
+answer that holds the reported field is the caller's own, and an anonymous request does not get
+the same answer, the finding is kept at ``info``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from middlebrick.filtering.facts import Caller, ScanFacts, objects, record_of, text
+from middlebrick.filtering.rules import Verdict, evidence_rule
+from middlebrick.findings import Finding, Severity
+
+__all__ = ["IDENTITY_FIELDS", "OWNER_FIELDS"]
+
+IDENTITY_FIELDS = frozenset({"username", "user_name", "login", "email", "sub", "uid"})
+"""Fields whose value says which user a record *is*: the identity fields of a ``me`` answer that
+``identities`` reads (Django's ``User.username``/``email``, OpenID Connect's ``sub``, GitHub's
+``login``). A record's own ``id`` counts only in the caller's ``me`` answer: elsewhere it is the
+record's id, not the user's (project 2 is not the project of user 2)."""
+
+OWNER_FIELDS = IDENTITY_FIELDS | frozenset(
+    {"user_id", "userId", "owner", "owner_id", "ownerId", "created_by", "createdBy", "author"}
+    | {"author_id"}
+)
+"""Fields whose value says who a record is or belongs to: the identity fields, and the owner
+columns of REST frameworks' conventions (Django REST framework tutorial's ``owner``,
+``created_by``/``author`` foreign keys)."""
+
+_BY_RECORD = frozenset(
+    {
+        "data_exposure.email-address",
+        "data_exposure.phone-number",
+        "bfla.role-field-leaked",
+        "property_authorization.sensitive-property",
+    }
+)
+"""Facts about a person: the caller's own when the value is the caller's (its own e-mail) or the
+record holding them is the caller's own user record."""
+
+_BY_CREDENTIAL = frozenset(
+    {
+        "data_exposure.secret-token",
+        "data_exposure.jwt-in-body",
+        "property_authorization.undeclared-property",
+    }
+)
+"""Secrets and tokens: the caller's own only when the value is the credential it was given (a
+secret inside a record it owns is still a secret the API should not hand out)."""
+
+_SENSITIVE = "property_authorization.sensitive-property"
+
+
+@evidence_rule(applies_to=sorted(_BY_RECORD | _BY_CREDENTIAL))
+def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
+    """Every record holding the reported field is the caller's own: ``info``."""
+    caller = facts.callers[0] if facts.callers else None
+    answer = facts.authenticated.get(finding.operation)
+    if caller is None or answer is None or not answer.ok or finding.severity is Severity.info:
+        return None
+    if finding.type_id == _SENSITIVE and finding.severity.rank > Severity.medium.rank:
+        return None  # a password hash or secret is not the caller's to read, even its own
+    anonymous = facts.anonymous.get(finding.operation)
+    if anonymous is not None and anonymous.ok and anonymous.same_content(answer):
+        return None  # anyone gets it: not data returned to its owner
+    field = _field(finding)
+    body = answer.json
+    if field is None or body is None:
+        return None
+    holders = [record for record in objects(body) if field in record]
+    if not holders:
+        return None
+    if finding.type_id in _BY_CREDENTIAL:
+        reasons = [_credential(record, field, caller) for record in holders]
+    else:
+        reasons = [_whose(record, field, body, finding.operation, caller) for record in holders]
+    if not all(reasons):
+        return None
+    why = sorted({r for r in reasons if r})
+    return Verdict.demote(
+        f"the caller's own data: every record holding `{field}` is {caller.name}'s "
+        f"({'; '.join(why)}), and an anonymous request does not get it",
+        severity=Severity.info,
+    )
+
+
+def _field(finding: Finding) -> str | None:
+    if finding.parameter:
+        return finding.parameter.rsplit(".", 1)[-1].removesuffix("[]")
+    match = next((e.match for e in finding.evidence if e.match), None)
+    return match.strip('"') if match else None
+
+
+def _credential(record: Mapping[str, Any], field: str, caller: Caller) -> str | None:
+    if text(record.get(field)) in caller.secrets:
+        return f"`{field}` is the credential it was given"
+    return None
+
+
+def _whose(
+    record: Mapping[str, Any], field: str, body: Any, operation: str, caller: Caller
+) -> str | None:
+    """Why ``record`` is the caller's own, or ``None`` when nothing says it is."""
+    if operation == caller.me and record is record_of(body):
+        return f"the answer of its own `{operation}`"
+    if field != "id" and text(record.get(field)) in caller.values:
+        return f"`{field}` is its own"
+    for name in sorted(IDENTITY_FIELDS & record.keys()):
+        if text(record.get(name)) in caller.values:
+            return f"the record is its own user record (`{name}`)"
+    return None
