@@ -108,12 +108,13 @@ async def test_plain_http_check_stays_quiet_when_http_counterpart_is_out_of_scop
 # --- HSTS -----------------------------------------------------------------------------------------
 
 
-async def test_hsts_check_reports_missing_header() -> None:
+async def test_hsts_check_reports_missing_header_over_https_above_info() -> None:
     pairs = [(_op(), _get("/items", response(200, [])))]
 
     found = await _run("encryption.hsts", pairs)
 
     assert [(f.type_id, f.operation) for f in found] == [("encryption.hsts-missing", "*")]
+    assert found[0].severity == Severity.medium
 
 
 async def test_hsts_check_stays_quiet_when_max_age_is_a_year() -> None:
@@ -131,7 +132,7 @@ async def test_hsts_check_reports_weak_max_age_and_notes_missing_include_subdoma
     assert "max-age=300" in found[0].detail and "includeSubDomains" in found[0].detail
 
 
-async def test_hsts_check_reads_plain_http_responses_of_a_local_target() -> None:
+async def test_hsts_check_reports_plain_http_answers_at_info_only() -> None:
     plain = [(_op(), exchange("GET", "/items", response(200, [])))]
     hardened = [
         (_op(), exchange("GET", "/items", response(200, [], {"Strict-Transport-Security": YEAR})))
@@ -139,8 +140,8 @@ async def test_hsts_check_reads_plain_http_responses_of_a_local_target() -> None
 
     found = await _run("encryption.hsts", plain, target="http://127.0.0.1:8000")
 
-    assert [f.type_id for f in found] == ["encryption.hsts-missing"]
-    assert "plain-HTTP" in found[0].detail
+    assert [(f.type_id, f.severity) for f in found] == [("encryption.hsts-missing", Severity.info)]
+    assert "plain-HTTP" in found[0].detail and "could not be assessed" in found[0].detail
     assert await _run("encryption.hsts", hardened, target="http://127.0.0.1:8000") == []
 
 
@@ -189,21 +190,28 @@ async def test_cookie_check_ignores_cookies_being_deleted() -> None:
     assert await _run("encryption.cookie_flags", pairs) == []
 
 
-async def test_cookie_check_reports_missing_secure_even_on_a_loopback_http_target() -> None:
-    pairs = [
-        (
-            _op("/login"),
-            exchange(
-                "GET", "/login", response(200, {}, {"Set-Cookie": "s=1; HttpOnly; SameSite=Lax"})
-            ),
-        )
-    ]
+async def test_cookie_check_does_not_ask_secure_over_plain_http() -> None:
+    cookie = {"Set-Cookie": "sessionid=1; HttpOnly; SameSite=Lax"}
+    pairs = [(_op("/login"), exchange("GET", "/login", response(200, {}, cookie)))]
+
+    assert await _run("encryption.cookie_flags", pairs, target="http://127.0.0.1:8000") == []
+
+
+async def test_cookie_check_reports_a_session_cookie_without_httponly_over_plain_http() -> None:
+    cookie = {"Set-Cookie": "sessionid=1; SameSite=Lax"}
+    pairs = [(_op("/login"), exchange("GET", "/login", response(200, {}, cookie)))]
 
     found = await _run("encryption.cookie_flags", pairs, target="http://127.0.0.1:8000")
 
     assert [(f.parameter, f.detail.split(" (")[0]) for f in found] == [
-        ("s", "cookie `s` is set without Secure")
+        ("sessionid", "cookie `sessionid` is set without HttpOnly")
     ]
+
+
+async def test_cookie_check_stays_quiet_on_cookies_that_authenticate_nothing() -> None:
+    pairs = _cookie_pairs("fake=fake_value; Path=/", "theme=dark", "possession=pawn; Path=/")
+
+    assert await _run("encryption.cookie_flags", pairs) == []
 
 
 async def test_cookie_check_requires_httponly_only_of_session_like_cookies() -> None:
