@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from middlebrick.checks._net import is_loopback, origin, same_host
+from middlebrick.checks._net import origin, same_host
 from middlebrick.checks._signatures import Candidate, ScanEnv
 
 Validator = Callable[[Candidate, ScanEnv], bool]
@@ -73,6 +73,10 @@ _ROLE_MAILBOXES = {
     "donotreply", "do-not-reply", "abuse", "postmaster", "webmaster", "hostmaster", "sales",
     "legal", "admin", "api", "team", "git", "dev", "developers", "feedback", "press", "jobs",
 }  # fmt: skip
+# Addresses that templates write in place of a real one: GNU gettext's PO header template
+# (`"Language-Team: LANGUAGE <LL@li.org>\n"`, copied into every translation catalogue that
+# xgettext/pybabel starts).
+_TEMPLATE_ADDRESSES = {"ll@li.org"}
 _FILE_TLDS = {
     "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "mjs", "map", "json", "html",
     "htm", "txt", "xml", "pdf", "zip", "gz", "woff", "woff2", "ttf", "py", "java", "ts",
@@ -85,6 +89,8 @@ def _email(c: Candidate, env: ScanEnv) -> bool:
     local, _, domain = address.rpartition("@")
     tld = domain.rsplit(".", 1)[-1].lower()
     if tld in _FILE_TLDS or local.lower() in _ROLE_MAILBOXES:
+        return False
+    if address.lower() in _TEMPLATE_ADDRESSES:
         return False
     return not _URL_USERINFO.search(c.before(120))
 
@@ -216,19 +222,48 @@ def _aws_secret(c: Candidate, env: ScanEnv) -> bool:
 
 
 _SECRET_KEYS = re.compile(r"apikey|secret|accesskey|privatetoken|signingkey|authkey")
+# Words that make a secret-sounding name a flag or a question about a secret, not the secret:
+# `has_api_key`, `needsApiKey`, `requires_api_key`, `isSecret`, `secret_required`.
+_FLAG_WORDS = {
+    "has", "is", "needs", "need", "requires", "required", "require", "use", "uses", "enable",
+    "enabled", "show", "can", "should", "allow", "allowed", "missing", "valid",
+}  # fmt: skip
+# Code, not a literal: calls, comparisons, logic and brackets (`null===(c=e.hasApiKey)||void`).
+_CODE = re.compile(r"[()|&!?<>\[\]{}]|==|=>")
+_LITERALS = {"null", "true", "false", "undefined", "none", "nil"}
 
 
 def _generic_secret(c: Candidate, env: ScanEnv) -> bool:
     tokens = key_tokens(c.key)
     if not _SECRET_KEYS.search(_key_flat(c.key)) or tokens & {"public", "publishable", "id"}:
         return False
+    if tokens & _FLAG_WORDS:
+        return False
     value = c.value
+    if _CODE.search(value) or value.split(".", 1)[0].lower() in _LITERALS:
+        return False
+    if not _literal_or_env_line(c):
+        return False
     if any(ch.isspace() for ch in value) or value.startswith(("http://", "https://", "/", "eyJ")):
         return False
     classes = sum(
         bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
     )
     return classes >= 2 and _token(c, env) and shannon_entropy(value) >= 3.5
+
+
+def _literal_or_env_line(c: Candidate) -> bool:
+    """A quoted string literal, or an unquoted value on a ``KEY=value`` line (``.env``).
+
+    An unquoted value after ``key:`` inside a script is an expression or an identifier.
+    """
+    groups = c.match.re.groupindex
+    if "q" not in groups or c.match.group("q"):
+        return True
+    start = c.match.start("key") if "key" in groups else c.match.start()
+    line = c.text[c.text.rfind("\n", 0, start) + 1 : start]
+    separator = c.text[c.match.end("key") : c.match.start("value")] if "key" in groups else "="
+    return "=" in separator and line.strip() in ("", "export")
 
 
 _PASSWORD_WORDS = re.compile(r"passwd|password|pwd|secret")
@@ -269,11 +304,10 @@ def _dynamodb_not_found(c: Candidate, env: ScanEnv) -> bool:
 _VERSION_WORDS = re.compile(r"\b(?:version|ver|release|build|firmware|v)\W{0,3}\Z")
 
 
-def _not_own_host(host: str, port: int | None, env: ScanEnv) -> bool:
-    if not any(same_host(host, own) for own in env.own_hosts | {env.target_host}):
-        return True
-    # A loopback URL is the scan's own target only on the target's own port.
-    return is_loopback(host) and port != env.target_port
+def _not_own_host(host: str, env: ScanEnv) -> bool:
+    # Any port: on a loopback target, a loopback web URL names the machine the scan already
+    # talks to (another port of it, such as a server's configured own `api_url`).
+    return not any(same_host(host, own) for own in env.own_hosts | {env.target_host})
 
 
 def _private_ip(c: Candidate, env: ScanEnv) -> bool:
@@ -310,8 +344,8 @@ def _loopback_url(c: Candidate, env: ScanEnv) -> bool:
         return True  # redis://localhost, postgres://127.0.0.1 … are never the API itself
     if scheme not in _WEB_SCHEMES:
         return False
-    _, host, port = origin(f"{scheme}://{c.value}")
-    return _not_own_host(host, port, env)
+    host = origin(f"{scheme}://{c.value}")[1]
+    return _not_own_host(host, env)
 
 
 # --- transport ------------------------------------------------------------------------------

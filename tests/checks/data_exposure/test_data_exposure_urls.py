@@ -194,6 +194,28 @@ async def test_personal_headers_check_reports_an_email_in_a_tracing_header() -> 
     assert "a***@acme.example (email address) in the header X-User-Email" in found[0].detail
 
 
+async def test_personal_headers_check_reports_a_protocol_field_at_info() -> None:
+    challenge = {"WWW-Authenticate": 'Digest realm="me@kennethreitz.com", nonce="abc"'}
+
+    found = await _headers(_pair("/digest-auth", response(401, {}, challenge)))
+
+    assert _seen(found) == [("GET /digest-auth", "WWW-Authenticate", Severity.info)]
+    assert "protocol field" in found[0].detail
+
+
+async def test_personal_headers_check_reports_a_value_constant_across_operations_at_info() -> None:
+    header = {"X-Contact": "ann.lee@acme.example"}
+
+    found = await _headers(
+        _pair("/a", response(200, {}, header)), _pair("/b", response(200, {}, header))
+    )
+
+    assert _seen(found) == [
+        ("GET /a", "X-Contact", Severity.info),
+        ("GET /b", "X-Contact", Severity.info),
+    ]
+
+
 async def test_personal_headers_check_reports_an_ssn_at_the_severity_it_has_in_a_body() -> None:
     resp = response(200, {}, {"X-Customer-SSN": "332-28-5358"})
 
