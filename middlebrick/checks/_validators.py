@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from urllib.parse import urlsplit
 
 from middlebrick.checks._net import origin, same_host
@@ -32,8 +32,38 @@ def key_tokens(key: str | None) -> set[str]:
     return {t for t in _SPLIT.split(_CAMEL.sub("_", key).lower()) if t}
 
 
-def _key_flat(key: str | None) -> str:
-    return re.sub(r"[^a-z0-9]", "", key.lower()) if key else ""
+def key_words(key: str | None) -> list[str]:
+    """The words of a field name in order: ``macAddress__n`` -> [mac, address, n]."""
+    if not key:
+        return []
+    return [t for t in _SPLIT.split(_CAMEL.sub("_", key).lower()) if t]
+
+
+_SUFFIX_MIN = 5  # a one-word name ends with a phrase this long at least: `clientsecret`
+
+
+def names(key: str | None, phrases: Collection[str]) -> bool:
+    """Whether a field name says one of ``phrases``, as whole words of the name.
+
+    A phrase is the words run together (``apikey``, ``socialsecurity``), matched against every
+    run of consecutive words: ``social_security_number`` and ``creditCardNumber`` name
+    ``socialsecurity`` and ``cardnumber``, while ``mac_address__n`` names no ``ssn`` although
+    its letters hold it. A name of one word (``clientsecret``) may also end with a phrase of
+    five letters or more.
+    """
+    words = key_words(key)
+    longest = max((len(p) for p in phrases), default=0)
+    for start in range(len(words)):
+        run = ""
+        for word in words[start:]:
+            run += word
+            if len(run) > longest:
+                break
+            if run in phrases:
+                return True
+    if len(words) == 1:
+        return any(len(p) >= _SUFFIX_MIN and words[0].endswith(p) for p in phrases)
+    return False
 
 
 def shannon_entropy(value: str) -> float:
@@ -123,7 +153,7 @@ def _digits(value: str) -> str:
 def phone_key(key: str | None) -> bool:
     """True when a field name says it holds a phone number (``phone``, ``mobileNumber`` …)."""
     tokens = key_tokens(key)
-    return bool(tokens & _PHONE_KEYS) or any(word in _key_flat(key) for word in _PHONE_JOINED)
+    return bool(tokens & _PHONE_KEYS) or names(key, _PHONE_JOINED)
 
 
 def _phone_common(c: Candidate) -> bool:
@@ -151,6 +181,7 @@ def _phone_field(c: Candidate, env: ScanEnv) -> bool:
 
 
 _CARD_KEYS = {"card", "pan", "cc", "ccn", "ccnum", "creditcard", "credit", "cardnumber"}
+_CARD_PHRASES = frozenset({"creditcard", "cardnumber", "cardnum", "cardno", "paymentcard"})
 _IIN = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[068]|35|6(?:011|5|4[4-9]|2)")
 
 
@@ -161,13 +192,15 @@ def _card(c: Candidate, env: ScanEnv) -> bool:
     if not _IIN.match(digits):
         return False
     tokens = key_tokens(c.key)
-    if tokens & _CARD_KEYS or "card" in _key_flat(c.key):
+    if tokens & _CARD_KEYS or names(c.key, _CARD_PHRASES):
         return True
     return not tokens & _ID_KEYS
 
 
 _SSN_TOKENS = {"ssn", "ssns", "tin", "itin", "sin"}
-_SSN_FLAT = re.compile(r"ssn|socialsec|taxid|taxpayer|nationalid")
+_SSN_PHRASES = frozenset(
+    {"ssn", "socialsecurity", "socialsec", "taxid", "taxpayer", "taxpayerid", "nationalid"}
+)
 _SSN_NEARBY = re.compile(
     r"\bssns?\b|social[\s_-]?sec|tax[\s_-]?id|taxpayer|\bi?tin\b|national[\s_-]?id"
 )
@@ -184,7 +217,7 @@ def _ssn_number_ok(value: str) -> bool:
 
 def ssn_key(key: str | None) -> bool:
     """True when a field name says it holds an SSN or tax id (``ssn``, ``taxpayerId`` …)."""
-    return bool(key_tokens(key) & _SSN_TOKENS or _SSN_FLAT.search(_key_flat(key)))
+    return bool(key_tokens(key) & _SSN_TOKENS) or names(key, _SSN_PHRASES)
 
 
 def _ssn_in_context(c: Candidate) -> bool:
@@ -221,7 +254,9 @@ def _aws_secret(c: Candidate, env: ScanEnv) -> bool:
     return _token(c, env) and shannon_entropy(c.value) >= 4.0
 
 
-_SECRET_KEYS = re.compile(r"apikey|secret|accesskey|privatetoken|signingkey|authkey")
+_SECRET_KEYS = frozenset(
+    {"apikey", "secret", "accesskey", "privatetoken", "signingkey", "authkey"}
+)
 # Words that make a secret-sounding name a flag or a question about a secret, not the secret:
 # `has_api_key`, `needsApiKey`, `requires_api_key`, `isSecret`, `secret_required`.
 _FLAG_WORDS = {
@@ -235,7 +270,7 @@ _LITERALS = {"null", "true", "false", "undefined", "none", "nil"}
 
 def _generic_secret(c: Candidate, env: ScanEnv) -> bool:
     tokens = key_tokens(c.key)
-    if not _SECRET_KEYS.search(_key_flat(c.key)) or tokens & {"public", "publishable", "id"}:
+    if not names(c.key, _SECRET_KEYS) or tokens & {"public", "publishable", "id"}:
         return False
     if tokens & _FLAG_WORDS:
         return False
@@ -266,7 +301,7 @@ def _literal_or_env_line(c: Candidate) -> bool:
     return "=" in separator and line.strip() in ("", "export")
 
 
-_PASSWORD_WORDS = re.compile(r"passwd|password|pwd|secret")
+_PASSWORD_WORDS = frozenset({"passwd", "password", "pwd", "secret"})
 
 
 def _url_credential(c: Candidate, env: ScanEnv) -> bool:
@@ -274,7 +309,7 @@ def _url_credential(c: Candidate, env: ScanEnv) -> bool:
     value = c.value
     if _own(value, env) or _PLACEHOLDER.search(value):
         return False
-    if _PASSWORD_WORDS.search(_key_flat(c.key)):
+    if names(c.key, _PASSWORD_WORDS):
         return len(value) >= 4
     return len(value) >= 16 and shannon_entropy(value) >= 3.0
 

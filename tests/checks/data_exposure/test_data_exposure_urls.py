@@ -149,7 +149,8 @@ async def test_sensitive_urls_check_needs_context_for_an_unlabelled_ssn() -> Non
 # --- parameters the API asks for --------------------------------------------------------------
 
 
-async def test_sensitive_urls_check_reports_query_parameters_named_for_secrets_or_ssns() -> None:
+async def test_sensitive_urls_check_reports_query_parameters_named_for_secrets_at_info() -> None:
+    # A name alone: a filter named like an SSN or a key may hold anything (issue 21, class 11).
     parameters = (Parameter("ssn", "query"), Parameter("limit", "query"))
     lookup = _pair(
         "/patients/lookup",
@@ -162,10 +163,11 @@ async def test_sensitive_urls_check_reports_query_parameters_named_for_secrets_o
     found = await _urls(lookup, sent)
 
     assert sorted(_seen(found)) == [
-        ("GET /export", "api_key", Severity.medium),
-        ("GET /patients/lookup", "ssn", Severity.high),
+        ("GET /export", "api_key", Severity.info),
+        ("GET /patients/lookup", "ssn", Severity.info),
     ]
     assert "declares `ssn` as a query parameter" in found[0].detail + found[1].detail
+    assert "the name alone says so" in found[0].detail
 
 
 async def test_sensitive_urls_check_stays_quiet_on_ordinary_or_refused_query_parameters() -> None:
