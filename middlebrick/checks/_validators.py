@@ -254,9 +254,7 @@ def _aws_secret(c: Candidate, env: ScanEnv) -> bool:
     return _token(c, env) and shannon_entropy(c.value) >= 4.0
 
 
-_SECRET_KEYS = frozenset(
-    {"apikey", "secret", "accesskey", "privatetoken", "signingkey", "authkey"}
-)
+_SECRET_KEYS = frozenset({"apikey", "secret", "accesskey", "privatetoken", "signingkey", "authkey"})
 # Words that make a secret-sounding name a flag or a question about a secret, not the secret:
 # `has_api_key`, `needsApiKey`, `requires_api_key`, `isSecret`, `secret_required`.
 _FLAG_WORDS = {
