@@ -146,7 +146,10 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     property the schema marks ``writeOnly`` counts too when an answer carries it.
 
     One finding per operation listing the undeclared property paths (``items[].ssn``); the
-    answer itself is the proof, so confidence is confirmed.
+    answer itself is the proof, so confidence is confirmed. OpenAPI's own default is
+    ``additionalProperties: true``, so an undeclared property is spec drift (``info``) unless
+    one of them is sensitive by name and content (a password hash, a secret, an SSN with a
+    value, an authorization flag): then it keeps the catalogue's severity and names it.
     """
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
@@ -160,16 +163,32 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
             continue
         listed = ", ".join(f"`{path}`" for path in extras[:_SHOWN])
         more = f" and {len(extras) - _SHOWN} more" if len(extras) > _SHOWN else ""
-        first = extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
+        paths = {path.split(" ", 1)[0] for path in extras}
+        grave = next(
+            (p for p in properties(resp.json) if p.path in paths and sensitivity(p.key, p.value)),
+            None,
+        )
+        first = (
+            grave.key
+            if grave is not None
+            else extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
+        )
+        why = (
+            f"; `{grave.path}` is sensitive by name and content "
+            f"({_KIND_WORDS[sensitivity(grave.key, grave.value) or 'secret']})"
+            if grave is not None
+            else "; none of them is sensitive by name and content: spec drift"
+        )
         yield ctx.finding(
             _UNDECLARED,
             operation,
             detail=f"the {resp.status} answer to `{operation.key}` ({as_whom(ctx)}) carries "
             f"{listed}{more}, "
-            f"which its declared {resp.status} response schema does not list",
+            f"which its declared {resp.status} response schema does not list{why}",
             evidence=[("baseline", exchange)],
             confidence=Confidence.confirmed,
             match=f'"{first}"',
+            severity=None if grave is not None else Severity.info,
         )
 
 
