@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from middlebrick.fingerprint import detect_framework
+from middlebrick.fingerprint import detect_framework, detect_store
+from middlebrick.knowledge import catalogue
 from middlebrick.testing import response
 
 
@@ -23,3 +24,28 @@ def test_fingerprint_names_no_framework_from_the_standard_library_server() -> No
     answer = response(200, {}, {"Server": "WSGIServer/0.2 CPython/3.11.7"})
 
     assert detect_framework([answer]) is None
+
+
+def test_fingerprint_recognises_dynamodb_by_its_own_texts() -> None:
+    paged = response(200, {"Items": [], "LastEvaluatedKey": {"id": {"S": "a1"}}})
+    failed = response(
+        500, "An error occurred (ValidationException) when calling the Query operation"
+    )
+
+    assert detect_store([paged]) == "dynamodb" and detect_store([failed]) == "dynamodb"
+    assert detect_framework([paged]) is None  # a store is not a framework
+
+
+def test_fingerprint_names_no_store_from_an_ordinary_answer() -> None:
+    assert (
+        detect_store([response(200, {"items": [], "next": None, "detail": "Query failed"})]) is None
+    )
+
+
+def test_dynamodb_advice_follows_the_framework_only_when_the_store_is_proven() -> None:
+    remediation = catalogue()["bola.cross-identity-access"].remediation
+
+    assert "ConditionExpression" not in remediation.for_framework("fastapi")
+    assert "ConditionExpression" not in remediation.for_framework(None)
+    proven = remediation.for_framework("fastapi", "dynamodb")
+    assert proven.startswith(remediation.fastapi or "") and "ConditionExpression" in proven
