@@ -24,6 +24,7 @@ from middlebrick.checks._properties import (
 )
 from middlebrick.checks._schemas import response_schema, undeclared
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
+from middlebrick.checks._validators import shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -56,6 +57,8 @@ _KIND_WORDS: dict[Sensitivity, str] = {
     "authorization": "authorization flag",
 }
 _SHOWN = 8  # properties named in a detail sentence
+_SECRET_LENGTH = 16  # characters of the shortest value taken for a secret key
+_SECRET_ENTROPY = 3.0  # bits per character of a random key
 _LOGIN_OPERATION = re.compile(r"log-?in|sign-?in|sign_in|token|oauth|auth|session|refresh", re.I)
 
 _LIST_PARAMETER = re.compile(
@@ -101,9 +104,13 @@ async def sensitive_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     (bcrypt, argon2, PBKDF2, scrypt, SHA-crypt) and the card-number, SSN, secret-key and
     private-key signatures of the data-exposure packs.
 
-    One finding per operation listing the properties. Severity high when a credential, secret or
-    personal datum is among them, medium for flags and internal notes alone; confirmed when a
-    property is sensitive by name and by value (``password_hash`` holding a bcrypt hash).
+    One finding per operation listing the properties. A name alone gives at most ``info``:
+    severity is high only when a value proves it — a password hash, card number, SSN, key or
+    private key recognised by its format, or, under a credential's or secret's name, a value
+    with that shape (a word without spaces for a password; 16+ random characters, not a link,
+    for a key). Personal data by name only, flags (``is_admin``) and internal notes are
+    informational. Confirmed when a property is sensitive by name and by value
+    (``password_hash`` holding a bcrypt hash).
     """
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     sigs = signatures_for(_VALUE_FINDINGS)
@@ -128,7 +135,7 @@ async def sensitive_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
             + f" in {max(1, len(leak.holders))} record(s)",
             evidence=[("baseline", source.exchange)],
             confidence=Confidence.confirmed if leak.both else Confidence.firm,
-            severity=None if leak.grave else Severity.medium,
+            severity=None if leak.grave else Severity.info,
             match=f'"{first}"',
         )
 
@@ -257,8 +264,9 @@ def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Lea
         if kind is None or (kind == "secret" and (login or prop.value in env.own_secrets)):
             continue
         named.add(prop.key)
-        grave = kind in ("credential", "secret", "personal")
-        leak.add(prop.path, _KIND_WORDS[kind], grave=grave, record=prop.record)
+        grave = kind in ("credential", "secret") and _shaped(kind, prop.value)
+        reason = _KIND_WORDS[kind] if grave else f"{_KIND_WORDS[kind]} by name only"
+        leak.add(prop.path, reason, grave=grave, record=prop.record)
         for hit in by_key.get(prop.key, []):
             leak.add(prop.path, f"holds {_VALUE_KINDS[hit.finding]}", grave=True)
             leak.both = True
@@ -267,6 +275,19 @@ def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Lea
             continue
         leak.add(key, f"by value: {_VALUE_KINDS[found[0].finding]}", grave=True)
     return leak
+
+
+def _shaped(kind: Sensitivity, value: object) -> bool:
+    """Whether a value has the shape of the credential or secret its name announces.
+
+    A link, a sentence or a short word is not a key (a field named ``token`` that holds an
+    invite URL); a password is any word without spaces, a secret a long random string.
+    """
+    if not isinstance(value, str) or "://" in value or any(ch.isspace() for ch in value):
+        return False
+    if kind == "credential":
+        return len(value) >= 4
+    return len(value) >= _SECRET_LENGTH and shannon_entropy(value) >= _SECRET_ENTROPY
 
 
 def _issues_tokens(source: Source) -> bool:

@@ -53,13 +53,29 @@ async def test_sensitive_properties_reports_a_password_hash_and_ssn_by_name_and_
     assert "`ssn`" in finding.detail
 
 
-async def test_sensitive_properties_reports_flags_and_internal_notes_as_medium():
+async def test_sensitive_properties_reports_flags_and_internal_notes_at_info():
+    # A name alone gives at most info (issue 21, class 11).
     found = await _run(
         SENSITIVE, {"items": [{"id": 1, "is_admin": False, "internal_notes": "margin 20%"}]}
     )
 
-    assert found[0].severity is Severity.medium
-    assert "`items[].is_admin` (authorization flag)" in found[0].detail
+    assert found[0].severity is Severity.info
+    assert "`items[].is_admin` (authorization flag by name only)" in found[0].detail
+
+
+async def test_sensitive_properties_reports_a_token_name_holding_a_link_at_info():
+    # Label Studio's invite: a field named token that holds the organisation's invite link.
+    found = await _run(SENSITIVE, {"token": "http://127.0.0.1:8080/user/signup/?token=abc123"})
+
+    assert [(f.severity, "secret by name only" in f.detail) for f in found] == [
+        (Severity.info, True)
+    ]
+
+
+async def test_sensitive_properties_reports_a_key_shaped_value_under_a_secret_name():
+    found = await _run(SENSITIVE, {"id": "u-1", "api_key": "zq8Jv3tPpW4LrNfX9aKd"})
+
+    assert [(f.severity, "`api_key` (secret" in f.detail) for f in found] == [(Severity.high, True)]
 
 
 async def test_sensitive_properties_reports_a_value_whatever_its_name():
@@ -69,7 +85,8 @@ async def test_sensitive_properties_reports_a_value_whatever_its_name():
 
 
 async def test_sensitive_properties_reads_dynamodb_wire_format():
-    found = await _run(SENSITIVE, {"Item": {"id": {"S": "u-1"}, "api_key": {"S": "k" * 8 + "9x"}}})
+    key = "zq8Jv3tPpW4LrNfX9aKd"
+    found = await _run(SENSITIVE, {"Item": {"id": {"S": "u-1"}, "api_key": {"S": key}}})
 
     assert "`Item.api_key` (secret)" in found[0].detail
 
