@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import Source, finding_of, group_hits, sources
-from middlebrick.checks._net import is_loopback, origin, same_host
+from middlebrick.checks._net import is_loopback, is_private, origin, same_host
 from middlebrick.checks._validators import key_tokens, shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -62,21 +62,23 @@ async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
     so in a note. Cookies that the plain-HTTP answer sets are audited as ``cookie_flags``
     audits the baseline's.
 
-    A loopback target (localhost, 127.0.0.0/8, ::1) served over http:// gets one informational
-    finding saying transport was not assessed: local development servers are expected to
-    speak plain HTTP; an https:// loopback target is not probed (port 80 of a development
-    machine is usually another program). Confidence is confirmed: the answer over HTTP is the
-    proof.
+    A loopback or private-address target (localhost, 127.0.0.0/8, ::1, RFC 1918, link-local)
+    served over http:// gets one informational finding saying transport was not assessed:
+    local servers and origins behind a TLS-terminating proxy are expected to speak plain
+    HTTP; an https:// loopback target is not probed (port 80 of a development machine is
+    usually another program). Confidence is confirmed: the answer over HTTP is the proof.
     """
     target = ctx.scan.target
     scheme, host, _ = origin(target)
-    if scheme == "http" and is_loopback(host):
+    if scheme == "http" and is_private(host):
         root = _target_exchange(ctx)
+        where = "a loopback" if is_loopback(host) else "a private"
         yield ctx.finding(
             _PLAIN,
             "*",
-            detail=f"transport was not assessed on a local target: {target} is a loopback "
-            "address, where plain HTTP is expected; scan the deployed URL to assess it",
+            detail=f"transport was not assessed on a local target: {target} is {where} "
+            "address, where plain HTTP is expected (TLS is usually terminated in front); scan "
+            "the deployed URL to assess it",
             evidence=[root] if root is not None else [],
             severity=Severity.info,
             confidence=Confidence.tentative,

@@ -80,6 +80,16 @@ async def test_plain_http_check_reports_info_only_for_a_loopback_target() -> Non
     assert "not assessed on a local target" in found[0].detail
 
 
+async def test_plain_http_check_reports_info_only_for_a_private_address_target() -> None:
+    target = "http://10.0.3.7:8000"
+    root = _get("/", response(200, {"ok": True}), target)
+
+    found = await _run("encryption.plain_http", [], target=target, root=root)
+
+    assert [(f.type_id, f.severity) for f in found] == [("encryption.plain-http", Severity.info)]
+    assert "a private address" in found[0].detail
+
+
 async def test_plain_http_check_reports_https_target_whose_http_counterpart_serves_the_api() -> (
     None
 ):
