@@ -17,6 +17,7 @@ from middlebrick.checks._privilege import as_whom
 from middlebrick.checks._probes import current_value, with_parameter
 from middlebrick.checks._properties import (
     Sensitivity,
+    flat,
     has_value,
     plain,
     properties,
@@ -156,8 +157,11 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     answer itself is the proof, so confidence is confirmed. OpenAPI's own default is
     ``additionalProperties: true``, so an undeclared property is spec drift (``info``) unless
     one of them is sensitive by name and content (a password hash, a secret, an SSN with a
-    value, an authorization flag): then it keeps the catalogue's severity and names it.
+    value, an authorization flag): then it keeps the catalogue's severity and names it. The
+    caller's own secret (the scan's credential) and what the operation exists to return
+    (``token`` from ``GET /current-user/token``) are not sensitive there.
     """
+    env = ScanEnv.of(ctx.scan, ctx.base_url)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if resp is None or not resp.ok or not resp.is_json:
@@ -172,7 +176,13 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
         more = f" and {len(extras) - _SHOWN} more" if len(extras) > _SHOWN else ""
         paths = {path.split(" ", 1)[0] for path in extras}
         grave = next(
-            (p for p in properties(resp.json) if p.path in paths and sensitivity(p.key, p.value)),
+            (
+                p
+                for p in properties(resp.json)
+                if p.path in paths
+                and sensitivity(p.key, p.value)
+                and not _returned_by_contract(operation, p.key, p.value, env)
+            ),
             None,
         )
         first = (
@@ -275,6 +285,14 @@ def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Lea
             continue
         leak.add(key, f"by value: {_VALUE_KINDS[found[0].finding]}", grave=True)
     return leak
+
+
+def _returned_by_contract(operation: Operation, key: str, value: object, env: ScanEnv) -> bool:
+    """The caller's own secret, or what the operation exists to return (``GET …/token``)."""
+    if isinstance(value, str) and value in env.own_secrets:
+        return True
+    last = next((s for s in reversed(operation.path.split("/")) if s and "{" not in s), "")
+    return bool(last) and flat(last) == flat(key)
 
 
 def _shaped(kind: Sensitivity, value: object) -> bool:
