@@ -44,6 +44,10 @@ _NOT_ASSESSED = (
     "; transport could not be assessed: browsers honour the header only over HTTPS, which a "
     "proxy in front of this server may terminate and add it"
 )
+_LAX = (
+    "; browsers treat a cookie without SameSite as Lax, and cross-site writes are the CSRF "
+    "defence's business: hardening only"
+)
 _TOKEN_LENGTH = 24
 _TOKEN_ENTROPY = 3.5  # bits per character of a random session id
 
@@ -182,8 +186,8 @@ async def cookie_flags(ctx: CheckContext) -> AsyncIterator[Finding]:
     HTTPS: over plain HTTP (a local server, or an origin behind a TLS-terminating proxy)
     Secure cannot apply and transport is not assessed. Cookies being deleted (Max-Age=0, or
     Expires in the past) are ignored. One finding per cookie name for the whole target,
-    listing every flag missing anywhere it is set; severity is low when only SameSite is
-    missing (browsers default to Lax).
+    listing every flag missing anywhere it is set; informational when only SameSite is
+    missing (browsers default to Lax, and CSRF tokens guard writes).
     """
     for finding in _cookie_findings(ctx, sources(ctx)):
         yield finding
@@ -239,9 +243,9 @@ def _cookie_findings(ctx: CheckContext, answers: Iterable[Source]) -> list[Findi
             "*",
             parameter=name,
             detail=f"cookie `{name}` is set without {', '.join(missing)} (first seen on "
-            f"`{source.key}`)",
+            f"`{source.key}`)" + (_LAX if missing == ["SameSite"] else ""),
             evidence=[source.exchange],
-            severity=Severity.low if missing == ["SameSite"] else None,
+            severity=Severity.info if missing == ["SameSite"] else None,
         )
         for name, (missing, source) in reported.items()
     ]
