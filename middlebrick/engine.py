@@ -41,7 +41,7 @@ from middlebrick.events import (
 )
 from middlebrick.filtering import ScanFacts
 from middlebrick.findings import Finding
-from middlebrick.fingerprint import detect_framework
+from middlebrick.fingerprint import detect_framework, detect_store
 from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
 from middlebrick.http.journal import RUNNING, Running
@@ -206,8 +206,10 @@ async def _run(
         identities = Identities()
     notes = list(identities.notes)
     _watch(client, identities)
-    framework = detect_framework(ex.response for ex in baseline.responses() if ex.response)
-    context = (request, surface, baseline, client, framework, identities, emit)
+    answers = [ex.response for ex in baseline.responses() if ex.response]
+    framework = detect_framework(answers)
+    stack = (framework, detect_store(answers))
+    context = (request, surface, baseline, client, stack, identities, emit)
     may_write = request.mode == "active" or bool(request.include)
     writers = [check for check in checks if check.writes and may_write]
     readers = [check for check in checks if check not in writers]
@@ -361,7 +363,7 @@ async def _run_check(
     surface: Surface,
     baseline: Baseline,
     client: HttpClient,
-    framework: str | None,
+    stack: tuple[str | None, str | None],
     identities: Identities,
     emit: EventSink,
 ) -> tuple[list[tuple[float, Finding]], str, str | None, Cut | None]:
@@ -371,7 +373,8 @@ async def _run_check(
         baseline,
         client,
         spec=check,
-        framework=framework,
+        framework=stack[0],
+        store=stack[1],
         identities=identities,
     )
     emit(CheckStarted(check.name))

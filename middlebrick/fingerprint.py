@@ -8,6 +8,7 @@ from functools import cache
 
 from middlebrick.http.exchange import Response
 from middlebrick.knowledge import framework_rules
+from middlebrick.knowledge.models import STORES
 
 
 @cache
@@ -17,11 +18,23 @@ def _compiled() -> list[tuple[str, str, re.Pattern[str]]]:
 
 def detect_framework(responses: Iterable[Response]) -> str | None:
     """The framework id of the first rule matching any response, or ``None``."""
+    return _first(responses, kind_is_store=False)
+
+
+def detect_store(responses: Iterable[Response]) -> str | None:
+    """The data store the responses prove (``"dynamodb"``), or ``None``: stack-specific
+    advice follows only what the evidence shows."""
+    return _first(responses, kind_is_store=True)
+
+
+def _first(responses: Iterable[Response], *, kind_is_store: bool) -> str | None:
     responses = list(responses)
-    for framework, part, pattern in _compiled():
+    for found, part, pattern in _compiled():
+        if (found in STORES) != kind_is_store:
+            continue
         for response in responses:
             if _matches(response, part, pattern):
-                return framework
+                return found
     return None
 
 

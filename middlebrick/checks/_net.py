@@ -19,6 +19,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_private(host: str) -> bool:
+    """True for loopback, and for private or link-local IP addresses (RFC 1918, RFC 4193…)."""
+    if is_loopback(host):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_private or address.is_link_local
+
+
 def origin(url: str) -> tuple[str, str, int | None]:
     """``(scheme, host, port)`` of a URL, lower-case, with the scheme's default port filled in."""
     parts = urlsplit(url)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from middlebrick.checks._validators import key_tokens
+from middlebrick.checks._validators import key_tokens, names
 
 MAX_NODES = 5000
 """JSON nodes visited per answer, however large it is."""
@@ -190,13 +190,13 @@ def sensitivity(key: str, value: Any) -> Sensitivity | None:
     if tokens & _META:
         return None
     text = isinstance(value, str)
-    if tokens & _PASSWORD or any(word in name for word in _PASSWORD_FLAT):
+    if tokens & _PASSWORD or names(key, _PASSWORD_FLAT):
         return "credential" if text and len(value) >= 4 else None
-    if "secret" in tokens or any(word in name for word in _SECRET_FLAT):
+    if "secret" in tokens or names(key, _SECRET_FLAT):
         return "secret" if text and len(value) >= 8 else None
     if tokens & {"token", "tokens"} and not tokens & _NOT_SECRET_TOKENS:
         return "secret" if text and len(value) >= 8 else None
-    if "ssn" in tokens or any(word in name for word in _PERSONAL_FLAT):
+    if "ssn" in tokens or names(key, _PERSONAL_FLAT):
         return "personal"
     if "internal" in tokens or (tokens & _NOTE_WORDS and tokens & _RESTRICTED_WORDS):
         return "internal" if text else None

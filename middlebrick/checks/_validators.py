@@ -13,10 +13,10 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from urllib.parse import urlsplit
 
-from middlebrick.checks._net import is_loopback, origin, same_host
+from middlebrick.checks._net import origin, same_host
 from middlebrick.checks._signatures import Candidate, ScanEnv
 
 Validator = Callable[[Candidate, ScanEnv], bool]
@@ -32,8 +32,38 @@ def key_tokens(key: str | None) -> set[str]:
     return {t for t in _SPLIT.split(_CAMEL.sub("_", key).lower()) if t}
 
 
-def _key_flat(key: str | None) -> str:
-    return re.sub(r"[^a-z0-9]", "", key.lower()) if key else ""
+def key_words(key: str | None) -> list[str]:
+    """The words of a field name in order: ``macAddress__n`` -> [mac, address, n]."""
+    if not key:
+        return []
+    return [t for t in _SPLIT.split(_CAMEL.sub("_", key).lower()) if t]
+
+
+_SUFFIX_MIN = 5  # a one-word name ends with a phrase this long at least: `clientsecret`
+
+
+def names(key: str | None, phrases: Collection[str]) -> bool:
+    """Whether a field name says one of ``phrases``, as whole words of the name.
+
+    A phrase is the words run together (``apikey``, ``socialsecurity``), matched against every
+    run of consecutive words: ``social_security_number`` and ``creditCardNumber`` name
+    ``socialsecurity`` and ``cardnumber``, while ``mac_address__n`` names no ``ssn`` although
+    its letters hold it. A name of one word (``clientsecret``) may also end with a phrase of
+    five letters or more.
+    """
+    words = key_words(key)
+    longest = max((len(p) for p in phrases), default=0)
+    for start in range(len(words)):
+        run = ""
+        for word in words[start:]:
+            run += word
+            if len(run) > longest:
+                break
+            if run in phrases:
+                return True
+    if len(words) == 1:
+        return any(len(p) >= _SUFFIX_MIN and words[0].endswith(p) for p in phrases)
+    return False
 
 
 def shannon_entropy(value: str) -> float:
@@ -73,6 +103,10 @@ _ROLE_MAILBOXES = {
     "donotreply", "do-not-reply", "abuse", "postmaster", "webmaster", "hostmaster", "sales",
     "legal", "admin", "api", "team", "git", "dev", "developers", "feedback", "press", "jobs",
 }  # fmt: skip
+# Addresses that templates write in place of a real one: GNU gettext's PO header template
+# (`"Language-Team: LANGUAGE <LL@li.org>\n"`, copied into every translation catalogue that
+# xgettext/pybabel starts).
+_TEMPLATE_ADDRESSES = {"ll@li.org"}
 _FILE_TLDS = {
     "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "css", "js", "mjs", "map", "json", "html",
     "htm", "txt", "xml", "pdf", "zip", "gz", "woff", "woff2", "ttf", "py", "java", "ts",
@@ -85,6 +119,8 @@ def _email(c: Candidate, env: ScanEnv) -> bool:
     local, _, domain = address.rpartition("@")
     tld = domain.rsplit(".", 1)[-1].lower()
     if tld in _FILE_TLDS or local.lower() in _ROLE_MAILBOXES:
+        return False
+    if address.lower() in _TEMPLATE_ADDRESSES:
         return False
     return not _URL_USERINFO.search(c.before(120))
 
@@ -117,7 +153,7 @@ def _digits(value: str) -> str:
 def phone_key(key: str | None) -> bool:
     """True when a field name says it holds a phone number (``phone``, ``mobileNumber`` …)."""
     tokens = key_tokens(key)
-    return bool(tokens & _PHONE_KEYS) or any(word in _key_flat(key) for word in _PHONE_JOINED)
+    return bool(tokens & _PHONE_KEYS) or names(key, _PHONE_JOINED)
 
 
 def _phone_common(c: Candidate) -> bool:
@@ -145,6 +181,7 @@ def _phone_field(c: Candidate, env: ScanEnv) -> bool:
 
 
 _CARD_KEYS = {"card", "pan", "cc", "ccn", "ccnum", "creditcard", "credit", "cardnumber"}
+_CARD_PHRASES = frozenset({"creditcard", "cardnumber", "cardnum", "cardno", "paymentcard"})
 _IIN = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[068]|35|6(?:011|5|4[4-9]|2)")
 
 
@@ -155,13 +192,15 @@ def _card(c: Candidate, env: ScanEnv) -> bool:
     if not _IIN.match(digits):
         return False
     tokens = key_tokens(c.key)
-    if tokens & _CARD_KEYS or "card" in _key_flat(c.key):
+    if tokens & _CARD_KEYS or names(c.key, _CARD_PHRASES):
         return True
     return not tokens & _ID_KEYS
 
 
 _SSN_TOKENS = {"ssn", "ssns", "tin", "itin", "sin"}
-_SSN_FLAT = re.compile(r"ssn|socialsec|taxid|taxpayer|nationalid")
+_SSN_PHRASES = frozenset(
+    {"ssn", "socialsecurity", "socialsec", "taxid", "taxpayer", "taxpayerid", "nationalid"}
+)
 _SSN_NEARBY = re.compile(
     r"\bssns?\b|social[\s_-]?sec|tax[\s_-]?id|taxpayer|\bi?tin\b|national[\s_-]?id"
 )
@@ -178,7 +217,7 @@ def _ssn_number_ok(value: str) -> bool:
 
 def ssn_key(key: str | None) -> bool:
     """True when a field name says it holds an SSN or tax id (``ssn``, ``taxpayerId`` …)."""
-    return bool(key_tokens(key) & _SSN_TOKENS or _SSN_FLAT.search(_key_flat(key)))
+    return bool(key_tokens(key) & _SSN_TOKENS) or names(key, _SSN_PHRASES)
 
 
 def _ssn_in_context(c: Candidate) -> bool:
@@ -215,14 +254,29 @@ def _aws_secret(c: Candidate, env: ScanEnv) -> bool:
     return _token(c, env) and shannon_entropy(c.value) >= 4.0
 
 
-_SECRET_KEYS = re.compile(r"apikey|secret|accesskey|privatetoken|signingkey|authkey")
+_SECRET_KEYS = frozenset({"apikey", "secret", "accesskey", "privatetoken", "signingkey", "authkey"})
+# Words that make a secret-sounding name a flag or a question about a secret, not the secret:
+# `has_api_key`, `needsApiKey`, `requires_api_key`, `isSecret`, `secret_required`.
+_FLAG_WORDS = {
+    "has", "is", "needs", "need", "requires", "required", "require", "use", "uses", "enable",
+    "enabled", "show", "can", "should", "allow", "allowed", "missing", "valid",
+}  # fmt: skip
+# Code, not a literal: calls, comparisons, logic and brackets (`null===(c=e.hasApiKey)||void`).
+_CODE = re.compile(r"[()|&!?<>\[\]{}]|==|=>")
+_LITERALS = {"null", "true", "false", "undefined", "none", "nil"}
 
 
 def _generic_secret(c: Candidate, env: ScanEnv) -> bool:
     tokens = key_tokens(c.key)
-    if not _SECRET_KEYS.search(_key_flat(c.key)) or tokens & {"public", "publishable", "id"}:
+    if not names(c.key, _SECRET_KEYS) or tokens & {"public", "publishable", "id"}:
+        return False
+    if tokens & _FLAG_WORDS:
         return False
     value = c.value
+    if _CODE.search(value) or value.split(".", 1)[0].lower() in _LITERALS:
+        return False
+    if not _literal_or_env_line(c):
+        return False
     if any(ch.isspace() for ch in value) or value.startswith(("http://", "https://", "/", "eyJ")):
         return False
     classes = sum(
@@ -231,7 +285,21 @@ def _generic_secret(c: Candidate, env: ScanEnv) -> bool:
     return classes >= 2 and _token(c, env) and shannon_entropy(value) >= 3.5
 
 
-_PASSWORD_WORDS = re.compile(r"passwd|password|pwd|secret")
+def _literal_or_env_line(c: Candidate) -> bool:
+    """A quoted string literal, or an unquoted value on a ``KEY=value`` line (``.env``).
+
+    An unquoted value after ``key:`` inside a script is an expression or an identifier.
+    """
+    groups = c.match.re.groupindex
+    if "q" not in groups or c.match.group("q"):
+        return True
+    start = c.match.start("key") if "key" in groups else c.match.start()
+    line = c.text[c.text.rfind("\n", 0, start) + 1 : start]
+    separator = c.text[c.match.end("key") : c.match.start("value")] if "key" in groups else "="
+    return "=" in separator and line.strip() in ("", "export")
+
+
+_PASSWORD_WORDS = frozenset({"passwd", "password", "pwd", "secret"})
 
 
 def _url_credential(c: Candidate, env: ScanEnv) -> bool:
@@ -239,7 +307,7 @@ def _url_credential(c: Candidate, env: ScanEnv) -> bool:
     value = c.value
     if _own(value, env) or _PLACEHOLDER.search(value):
         return False
-    if _PASSWORD_WORDS.search(_key_flat(c.key)):
+    if names(c.key, _PASSWORD_WORDS):
         return len(value) >= 4
     return len(value) >= 16 and shannon_entropy(value) >= 3.0
 
@@ -269,11 +337,10 @@ def _dynamodb_not_found(c: Candidate, env: ScanEnv) -> bool:
 _VERSION_WORDS = re.compile(r"\b(?:version|ver|release|build|firmware|v)\W{0,3}\Z")
 
 
-def _not_own_host(host: str, port: int | None, env: ScanEnv) -> bool:
-    if not any(same_host(host, own) for own in env.own_hosts | {env.target_host}):
-        return True
-    # A loopback URL is the scan's own target only on the target's own port.
-    return is_loopback(host) and port != env.target_port
+def _not_own_host(host: str, env: ScanEnv) -> bool:
+    # Any port: on a loopback target, a loopback web URL names the machine the scan already
+    # talks to (another port of it, such as a server's configured own `api_url`).
+    return not any(same_host(host, own) for own in env.own_hosts | {env.target_host})
 
 
 def _private_ip(c: Candidate, env: ScanEnv) -> bool:
@@ -310,8 +377,8 @@ def _loopback_url(c: Candidate, env: ScanEnv) -> bool:
         return True  # redis://localhost, postgres://127.0.0.1 … are never the API itself
     if scheme not in _WEB_SCHEMES:
         return False
-    _, host, port = origin(f"{scheme}://{c.value}")
-    return _not_own_host(host, port, env)
+    host = origin(f"{scheme}://{c.value}")[1]
+    return _not_own_host(host, env)
 
 
 # --- transport ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
@@ -10,7 +11,7 @@ from middlebrick.checks._compare import is_empty_json, looks_like_denial, same_s
 from middlebrick.checks._exposure import sources
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import ANONYMOUS, Exchange, Headers
 from middlebrick.identities import primary_name
 from middlebrick.spec.model import Operation
@@ -22,6 +23,14 @@ _HEADERS = "authentication.missing-security-headers"
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _EXAMPLES = 3
+_SAMESITE_NONE = re.compile(r";\s*samesite\s*=\s*none\b", re.I)
+_ACTIVE_HTML = re.compile(r"<(?:form|button)\b", re.I)
+_NO_IMPACT = {
+    "X-Content-Type-Options": "every such answer declares its Content-Type, so there is "
+    "nothing for a browser to sniff: hardening only",
+    "X-Frame-Options": "no cookie is set with SameSite=None, so a cross-site frame loads "
+    "logged out: hardening only",
+}
 
 
 class _Verdict(Enum):
@@ -114,21 +123,44 @@ async def security_headers(ctx: CheckContext) -> AsyncIterator[Finding]:
     a response has neither ``X-Frame-Options: DENY/SAMEORIGIN`` nor a Content-Security-Policy
     with ``frame-ancestors``. One finding per header for the whole target (operation "*"),
     naming how many responses lack it and examples.
+
+    A missing hardening header is informational unless it has an impact the answers show:
+    ``nosniff`` matters (low) when a body is served with no ``Content-Type`` at all, which a
+    browser would sniff; framing matters (low) when an HTML page with a form or button is
+    served and the API sets a cookie with ``SameSite=None``, the only kind a cross-site frame
+    carries (with Lax or Strict, the framed page loads logged out).
     """
     lacking: dict[str, list[tuple[str, Exchange]]] = {
         "X-Content-Type-Options": [],
         "X-Frame-Options": [],
     }
+    impact: dict[str, str] = {}
     total = 0
+    cross_site_cookie = False
     async for source in ctx.each(sources(ctx)):
         resp = source.exchange.response
         if resp is None or resp.status < 200 or resp.status in (204, 304):
             continue
         total += 1
+        cross_site_cookie = cross_site_cookie or any(
+            _SAMESITE_NONE.search(value) for value in resp.headers.get_all("set-cookie")
+        )
         if (resp.headers.get("x-content-type-options") or "").strip().lower() != "nosniff":
             lacking["X-Content-Type-Options"].append((source.key, source.exchange))
+            if resp.body.strip() and not resp.headers.get("content-type"):
+                impact.setdefault(
+                    "X-Content-Type-Options",
+                    f"`{source.key}` serves a body without any Content-Type, which browsers sniff",
+                )
         if not _frame_protected(resp.headers):
             lacking["X-Frame-Options"].append((source.key, source.exchange))
+            if _ACTIVE_HTML.search(resp.text[:65536]) and "html" in (resp.content_type or ""):
+                impact.setdefault(
+                    "X-Frame-Options",
+                    f"`{source.key}` serves an HTML page with controls a foreign site may frame",
+                )
+    if not cross_site_cookie:
+        impact.pop("X-Frame-Options", None)
     for header, missing in lacking.items():
         if not missing:
             continue
@@ -136,13 +168,17 @@ async def security_headers(ctx: CheckContext) -> AsyncIterator[Finding]:
             "nosniff" if header == "X-Content-Type-Options" else "DENY or CSP frame-ancestors"
         )
         examples = ", ".join(f"`{key}`" for key, _ in missing[:_EXAMPLES])
+        why = impact.get(header)
+        if why is not None and header == "X-Frame-Options":
+            why += ", and a cookie set with SameSite=None travels into the frame"
         yield ctx.finding(
             _HEADERS,
             "*",
             parameter=header,
             detail=f"{len(missing)} of {total} responses lack {header} ({expected}), "
-            f"e.g. {examples}",
+            f"e.g. {examples}; " + (why or _NO_IMPACT[header]),
             evidence=[missing[0][1]],
+            severity=Severity.low if why else None,
         )
 
 

@@ -35,6 +35,7 @@ class CheckContext:
     client: Sender
     spec: CheckSpec | None = None
     framework: str | None = None  # "flask", "django", "fastapi", … when fingerprinted
+    store: str | None = None  # "dynamodb" when the answers prove it (stack-specific advice)
     identities: Identities = field(default_factory=Identities)  # who the scan acts as, verified
     sent: int = field(default=0, init=False)
     _walk: list[Any] = field(default_factory=list, init=False, repr=False)  # see ``each``
@@ -224,7 +225,7 @@ class CheckContext:
             pci_dss=entry.pci_dss,
             soc2=entry.soc2,
             remediation=" ".join(
-                filter(None, [entry.remediation.for_framework(self.framework), advice])
+                filter(None, [entry.remediation.for_framework(self.framework, self.store), advice])
             ),
         )
 

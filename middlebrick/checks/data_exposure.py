@@ -18,8 +18,9 @@ from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatur
 from middlebrick.checks._validators import key_tokens, phone_key, ssn_key
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
-from middlebrick.findings import Confidence, Finding
-from middlebrick.http.exchange import Exchange
+from middlebrick.findings import Confidence, Finding, Severity
+from middlebrick.http.exchange import ANONYMOUS, Exchange
+from middlebrick.identities import primary_name
 from middlebrick.spec.model import Operation
 
 _EMAIL = "data_exposure.email-address"
@@ -36,6 +37,10 @@ _DYNAMO_RAW = "data_exposure.dynamodb-raw-attributes"
 _INTERNAL = "data_exposure.internal-address"
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_MEMBERS_ONLY = (
+    "; returned to an authenticated caller: its own record or a directory the API's members "
+    "share, information unless an anonymous caller or another tenant gets it"
+)
 _PROBED_PARAMETERS = 2
 
 _LOGIN_OPERATION = re.compile(r"log-?in|sign-?in|sign_in|token|oauth|auth|session|refresh", re.I)
@@ -59,20 +64,33 @@ async def personal_data(ctx: CheckContext) -> AsyncIterator[Finding]:
     One finding per type, operation and JSON field. Confidence is firm, or tentative for a
     single email address behind authentication (often the caller's own) and for phone numbers
     or SSNs recognised from format and scan context alone.
+
+    An email address returned to an authenticated caller is informational: it is the caller's
+    own record, or a directory the API's members share by design (a project's creator, a team's
+    member list). It is low only when the answer was anonymous (the scan had no credentials,
+    or the baseline request was sent without them); another tenant's data is the BOLA checks'
+    business.
     """
     groups = await group_hits(
         ctx, {_EMAIL, _PHONE, _CARD, _SSN}, parameter=lambda hit: hit.key, skip=_is_api_description
     )
+    anonymous_scan = primary_name(ctx.scan) is None
     for group in groups:
         first = group.first
         masked = ", ".join(mask(first.finding, value) for value in group.values())
+        member_only = (
+            first.finding == _EMAIL
+            and not anonymous_scan
+            and group.source.exchange.request.identity != ANONYMOUS
+        )
         yield finding_of(
             ctx,
             group,
             parameter=first.key,
             detail=f"{masked} in the {where(first)} of the {group.source.status} response "
-            f"to `{group.source.key}`",
+            f"to `{group.source.key}`" + (_MEMBERS_ONLY if member_only else ""),
             confidence=_pii_confidence(group, ctx.scan.context.value),
+            severity=Severity.info if member_only else None,
         )
 
 

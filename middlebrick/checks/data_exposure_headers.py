@@ -9,7 +9,7 @@ from middlebrick.checks._signatures import Hit
 from middlebrick.checks._validators import ssn_key
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.knowledge import catalogue
 
 _HEADER = "data_exposure.pii-in-header"
@@ -21,6 +21,9 @@ _KINDS = {
     "card": ("data_exposure.card-number", "card number"),
     "ssn": ("data_exposure.ssn", "SSN"),
 }
+# Headers whose values the protocol defines (RFC 9110 §11.6.1 challenges carry a realm, the
+# protection space's name; Server and Via name software): a value there is configuration.
+_PROTOCOL = frozenset({"www-authenticate", "proxy-authenticate", "server", "via"})
 # Read by other checks: cookies (cookie_flags) and URLs (sensitive_urls).
 _NOT_HERE = frozenset({"set-cookie", "location", "content-location", "link", "refresh"})
 
@@ -41,20 +44,41 @@ async def personal_headers(ctx: CheckContext) -> AsyncIterator[Finding]:
     One finding per operation and header; its severity is the one the same data has in a body
     (an email address or a phone number low, a card number or an SSN high). An SSN recognised
     from the scan's context alone is tentative.
+
+    A value that is the server's own constant is nobody's personal data and is informational:
+    one in a protocol field (an authentication challenge's ``realm``, ``Server``, ``Via``), or
+    the same value in the same header of the answers to two or more operations (httpbin's
+    digest realm ``me@kennethreitz.com`` on every challenge).
     """
     groups = await group_hits(ctx, {_HEADER}, parameter=lambda hit: hit.key, keep=_kept)
+    operations: dict[tuple[str, str], set[str]] = {}
+    for group in groups:
+        for value in group.values(limit=50):
+            operations.setdefault(((group.first.key or "").lower(), value), set()).add(
+                group.source.key
+            )
     for group in groups:
         first = group.first
         kind, word = _KINDS[first.signature.split("-", 1)[0]]
         masked = ", ".join(mask(kind, value) for value in group.values())
         contextual = kind == "data_exposure.ssn" and not ssn_key(first.key)
+        name = (first.key or "").lower()
+        spread = len(operations.get((name, first.value), ()))
+        constant = (
+            f"; a protocol field ({first.key}), the server's own constant, not personal data"
+            if name in _PROTOCOL
+            else f"; the same value in {first.key} on {spread} operations: the server's own "
+            "constant, not personal data"
+            if spread > 1
+            else ""
+        )
         yield finding_of(
             ctx,
             group,
             parameter=first.key,
             detail=f"{masked} ({word}) in the header {first.key} of the {group.source.status} "
-            f"response to `{group.source.key}`",
-            severity=catalogue()[kind].severity,
+            f"response to `{group.source.key}`{constant}",
+            severity=Severity.info if constant else catalogue()[kind].severity,
             confidence=Confidence.tentative if contextual else Confidence.firm,
         )
 

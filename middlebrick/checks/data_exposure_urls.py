@@ -54,11 +54,11 @@ _STATE_WORDS = frozenset(
     {"cursor", "page", "next", "after", "before", "continuation", "marker", "state", "offset"}
 )
 # Signatures that decide by a field's name, each with a stand-in value it accepts: they judge
-# a parameter's name alone. With what the name says it holds, and whose severity that has.
+# a parameter's name alone. With what the name says it holds.
 _STAND_INS = (
-    ("url-credential-parameter", "q7Vx2LmP9sKd4RtZ8wYb", "a credential", _URL),
-    ("ssn-field", "219099999", "an SSN", "data_exposure.ssn"),
-    ("phone-field", "4155552671", "a phone number", "data_exposure.phone-number"),
+    ("url-credential-parameter", "q7Vx2LmP9sKd4RtZ8wYb", "a credential"),
+    ("ssn-field", "219099999", "an SSN"),
+    ("phone-field", "4155552671", "a phone number"),
 )
 _BODY_URL = re.compile(
     r"""(?:https?://|(?<=["'])/)[^\s"'<>\\?#]{0,2000}[?#][^\s"'<>\\]{1,4000}""", re.I
@@ -92,7 +92,8 @@ async def sensitive_urls(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     It also reads the query parameters of every operation the baseline reached (2xx): those
     the spec declares and those the baseline's request sent. One named for a credential, an
-    SSN or a phone number means the API asks its clients to put that in URLs.
+    SSN or a phone number means the API asks its clients to put that in URLs; a name alone
+    (a search filter named ``phone`` may hold anything) is informational.
 
     URLs end up in server, proxy and CDN logs, browser history and Referer headers. One finding
     per operation and parameter; its severity is the one the same data has in a body (an
@@ -126,10 +127,9 @@ def _requested(
         for name in dict.fromkeys([*declared, *sent]):
             if (operation.key, name) in reported:
                 continue
-            named = _named_kind(name, env)
-            if named is None:
+            kind = _named_kind(name, env)
+            if kind is None:
                 continue
-            kind, like = named
             reported.add((operation.key, name))
             how = "declares" if name in declared else "took"
             status = exchange.response.status if exchange.response else None
@@ -139,17 +139,18 @@ def _requested(
                 parameter=name,
                 detail=f"`{operation.key}` {how} `{name}` as a query parameter ({kind}; the "
                 f"baseline's request answered {status}): clients must put it in the URL, "
-                "where logs, browser history and Referer headers keep it",
+                "where logs, browser history and Referer headers keep it; the name alone says "
+                f"so (a filter named like {kind} may hold anything), so this is information",
                 evidence=[exchange],
-                severity=_severity(like),
+                severity=Severity.info,
             )
 
 
-def _named_kind(name: str, env: ScanEnv) -> tuple[str, str] | None:
-    """What a parameter's name alone says it holds (and the finding whose severity that has)."""
-    for signature_id, stand_in, kind, like in _STAND_INS:
+def _named_kind(name: str, env: ScanEnv) -> str | None:
+    """What a parameter's name alone says it holds."""
+    for signature_id, stand_in, kind in _STAND_INS:
         if scan_text(json.dumps({name: stand_in}), "body", [signature(signature_id)], env):
-            return kind, like
+            return kind
     return None
 
 

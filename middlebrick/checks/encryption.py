@@ -10,8 +10,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import Source, finding_of, group_hits, sources
-from middlebrick.checks._net import is_loopback, origin, same_host
-from middlebrick.checks._validators import shannon_entropy
+from middlebrick.checks._net import is_loopback, is_private, origin, same_host
+from middlebrick.checks._validators import key_tokens, shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.errors import ScopeViolation
@@ -29,11 +29,24 @@ HSTS_MIN_MAX_AGE = 15_552_000
 
 _MAX_AGE = re.compile(r"""(?:^|;)\s*max-age\s*=\s*"?(\d+)"?""", re.I)
 _INCLUDE_SUBDOMAINS = re.compile(r"(?:^|;)\s*includesubdomains\s*(?:;|$)", re.I)
-_CSRF_COOKIE = re.compile(r"csrf|xsrf", re.I)
-_SESSION_COOKIE = re.compile(
-    r"sess|(?:^|[^a-z])sid(?:$|[^a-z])|token|auth|jwt|login|remember|identity|credential|sso|"
-    r"saml|oidc|bearer|access|refresh|user_?id",
-    re.I,
+_CSRF_WORDS = {"csrf", "xsrf", "csrftoken", "xsrftoken"}
+# Words of a cookie name that say it authenticates (whole words of the name, split on
+# separators and camelCase): the session cookies of the common frameworks (Django's
+# `sessionid`, Express's `connect.sid`, Rails' `_app_session`, `remember_token`, JWT cookies)
+# and single sign-on (SAML, OIDC).
+_SESSION_WORDS = {
+    "session", "sessionid", "sess", "sid", "token", "auth", "jwt", "login", "remember",
+    "identity", "credential", "credentials", "sso", "saml", "oidc", "bearer", "refresh",
+    "access", "userid", "uid",
+}  # fmt: skip
+_SESSION_FLAT = re.compile(r"sessid|sessionid")  # PHPSESSID, JSESSIONID, ASPSESSIONID…
+_NOT_ASSESSED = (
+    "; transport could not be assessed: browsers honour the header only over HTTPS, which a "
+    "proxy in front of this server may terminate and add it"
+)
+_LAX = (
+    "; browsers treat a cookie without SameSite as Lax, and cross-site writes are the CSRF "
+    "defence's business: hardening only"
 )
 _TOKEN_LENGTH = 24
 _TOKEN_ENTROPY = 3.5  # bits per character of a random session id
@@ -53,21 +66,23 @@ async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
     so in a note. Cookies that the plain-HTTP answer sets are audited as ``cookie_flags``
     audits the baseline's.
 
-    A loopback target (localhost, 127.0.0.0/8, ::1) served over http:// gets one informational
-    finding saying transport was not assessed: local development servers are expected to
-    speak plain HTTP; an https:// loopback target is not probed (port 80 of a development
-    machine is usually another program). Confidence is confirmed: the answer over HTTP is the
-    proof.
+    A loopback or private-address target (localhost, 127.0.0.0/8, ::1, RFC 1918, link-local)
+    served over http:// gets one informational finding saying transport was not assessed:
+    local servers and origins behind a TLS-terminating proxy are expected to speak plain
+    HTTP; an https:// loopback target is not probed (port 80 of a development machine is
+    usually another program). Confidence is confirmed: the answer over HTTP is the proof.
     """
     target = ctx.scan.target
     scheme, host, _ = origin(target)
-    if scheme == "http" and is_loopback(host):
+    if scheme == "http" and is_private(host):
         root = _target_exchange(ctx)
+        where = "a loopback" if is_loopback(host) else "a private"
         yield ctx.finding(
             _PLAIN,
             "*",
-            detail=f"transport was not assessed on a local target: {target} is a loopback "
-            "address, where plain HTTP is expected; scan the deployed URL to assess it",
+            detail=f"transport was not assessed on a local target: {target} is {where} "
+            "address, where plain HTTP is expected (TLS is usually terminated in front); scan "
+            "the deployed URL to assess it",
             evidence=[root] if root is not None else [],
             severity=Severity.info,
             confidence=Confidence.tentative,
@@ -112,13 +127,12 @@ async def plain_http(ctx: CheckContext) -> AsyncIterator[Finding]:
 async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether the API sends a strong Strict-Transport-Security header.
 
-    Reads the baseline's responses from the target host (its https:// ones when there are
-    any); sends no requests. Reports the header missing when no response carries it, and weak
-    when the first one seen has a max-age under 15552000 seconds (180 days) or none; a missing
-    includeSubDomains is noted in the detail. On an http:// target (a local server, or an
-    origin behind a TLS-terminating proxy) the plain-HTTP responses are read: browsers honour
-    the header only over HTTPS, but its absence shows the application does not set it, so the
-    proxy alone would have to.
+    Reads the baseline's responses from the target host; sends no requests. Over HTTPS, reports
+    the header missing when no response carries it, and weak when the first one seen has a
+    max-age under 15552000 seconds (180 days) or none; a missing includeSubDomains is noted in
+    the detail. A target that answered only over plain HTTP (a local server, or an origin
+    behind a TLS-terminating proxy) cannot be judged: browsers ignore the header there and the
+    proxy in front usually sets it, so what the plain-HTTP answers show is reported at ``info``.
     """
     _, host, _ = origin(ctx.scan.target)
     answers = [s for s in sources(ctx) if _is_from(s.exchange, host)]
@@ -127,6 +141,8 @@ async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
     if not assessed:
         return
     over = "HTTPS" if secure else "plain-HTTP"
+    severity = None if secure else Severity.info
+    caveat = "" if secure else _NOT_ASSESSED
     with_header = [s for s in assessed if _hsts_value(s.exchange)]
     if not with_header:
         examples = ", ".join(f"`{s.key}`" for s in assessed[:3])
@@ -134,8 +150,9 @@ async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
             _HSTS_MISSING,
             "*",
             detail=f"no Strict-Transport-Security header on any of {len(assessed)} {over} "
-            f"responses (e.g. {examples})",
+            f"responses (e.g. {examples}){caveat}",
             evidence=[assessed[0].exchange],
+            severity=severity,
         )
         return
     source = with_header[0]
@@ -150,26 +167,27 @@ async def hsts(ctx: CheckContext) -> AsyncIterator[Finding]:
         _HSTS_WEAK,
         "*",
         detail=f"Strict-Transport-Security: {value!r} on `{source.key}` has {said}, expected at "
-        f"least {HSTS_MIN_MAX_AGE} seconds (180 days){note}",
+        f"least {HSTS_MIN_MAX_AGE} seconds (180 days){note}{caveat}",
         evidence=[source.exchange],
+        severity=severity,
     )
 
 
 @check(category="encryption", emits={_COOKIE})
 async def cookie_flags(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Whether cookies the API sets carry Secure, HttpOnly and SameSite.
+    """Whether the cookies that authenticate carry Secure, HttpOnly and SameSite.
 
     Reads every Set-Cookie header of the baseline's responses, error answers and the target's
-    root included; sends no requests. Secure is required on cookies set over HTTPS, and on a
-    loopback target's (a development server shows the cookie configuration a deployment will
-    have); a deployed plain-HTTP API has the plain-HTTP finding instead, and browsers drop
-    Secure cookies it sets. HttpOnly is required of session-like cookies: a name that says
-    session, sid, token, auth, JWT, login, remember … or a value that looks like a token (a
-    JWT, or 24+ random characters); never of CSRF-token cookies (csrftoken, XSRF-TOKEN), which
-    scripts must read. SameSite is required of every cookie. Cookies being deleted (Max-Age=0,
-    or Expires in the past) are ignored. One finding per cookie name for the whole target,
-    listing every flag missing anywhere it is set; severity is low when only SameSite is
-    missing (browsers default to Lax).
+    root included; sends no requests. Only cookies that carry a session or credential are
+    judged: a name whose words say session, sid, token, auth, JWT, login, remember … (whole
+    words of the name: ``theme`` or ``fake`` are not), or a value that looks like a token (a
+    JWT, or 24+ random characters); never CSRF-token cookies (csrftoken, XSRF-TOKEN), which
+    scripts must read. Such a cookie needs HttpOnly and SameSite, and Secure when it is set over
+    HTTPS: over plain HTTP (a local server, or an origin behind a TLS-terminating proxy)
+    Secure cannot apply and transport is not assessed. Cookies being deleted (Max-Age=0, or
+    Expires in the past) are ignored. One finding per cookie name for the whole target,
+    listing every flag missing anywhere it is set; informational when only SameSite is
+    missing (browsers default to Lax, and CSRF tokens guard writes).
     """
     for finding in _cookie_findings(ctx, sources(ctx)):
         yield finding
@@ -208,8 +226,8 @@ def _cookie_findings(ctx: CheckContext, answers: Iterable[Source]) -> list[Findi
         resp = source.exchange.response
         if resp is None:
             continue
-        scheme, host, _ = origin(resp.url)
-        secure_expected = scheme == "https" or is_loopback(host)
+        scheme = origin(resp.url)[0]
+        secure_expected = scheme == "https"
         for raw in resp.headers.get_all("set-cookie"):
             cookie = _parse_cookie(raw)
             if cookie is None or cookie.deleted(resp.headers.get("date")):
@@ -225,9 +243,9 @@ def _cookie_findings(ctx: CheckContext, answers: Iterable[Source]) -> list[Findi
             "*",
             parameter=name,
             detail=f"cookie `{name}` is set without {', '.join(missing)} (first seen on "
-            f"`{source.key}`)",
+            f"`{source.key}`)" + (_LAX if missing == ["SameSite"] else ""),
             evidence=[source.exchange],
-            severity=Severity.low if missing == ["SameSite"] else None,
+            severity=Severity.info if missing == ["SameSite"] else None,
         )
         for name, (missing, source) in reported.items()
     ]
@@ -300,10 +318,13 @@ class _Cookie:
         return expires <= now
 
     def missing(self, *, secure_expected: bool) -> list[str]:
+        """The flags an authenticating cookie lacks; other cookies need none."""
+        if not self.session_like():
+            return []
         flags = []
         if secure_expected and "secure" not in self.attributes:
             flags.append("Secure")
-        if "httponly" not in self.attributes and self.session_like():
+        if "httponly" not in self.attributes:
             flags.append("HttpOnly")
         if not self.attributes.get("samesite"):
             flags.append("SameSite")
@@ -311,9 +332,10 @@ class _Cookie:
 
     def session_like(self) -> bool:
         """A cookie that authenticates: named like a session or holding a token-like value."""
-        if _CSRF_COOKIE.search(self.name):
+        named = key_tokens(self.name)
+        if named & _CSRF_WORDS:
             return False
-        if _SESSION_COOKIE.search(self.name):
+        if named & _SESSION_WORDS or _SESSION_FLAT.search(self.name.lower()):
             return True
         value = self.value.strip('"')
         return value.startswith("eyJ") or (

@@ -67,8 +67,11 @@ async def cors(ctx: CheckContext) -> AsyncIterator[Finding]:
     these answers is a wildcard.
 
     Severity: reflected or null origin with ``Access-Control-Allow-Credentials: true`` is
-    high, without it low; a wildcard is low. One finding of each kind for the whole target
-    (operation ``*``); the evidence holds the baseline (no Origin), the probe and the control.
+    high. Without it, and for a wildcard, it is informational: the browser sends no cookies
+    or credentials with such a request, and a foreign page cannot add an ``Authorization`` it
+    does not know, so it reads only what an anonymous request reads. One finding of each kind
+    for the whole target (operation ``*``); the evidence holds the baseline (no Origin), the
+    probe and the control.
     """
     reported: set[str] = set()
     for baseline in _targets(ctx):
@@ -109,9 +112,11 @@ async def _test(ctx: CheckContext, baseline: Exchange, reported: set[str]) -> li
                     "*",
                     detail=f"{_what(probe)} with Origin: {PROBE_ORIGIN} was answered with "
                     f"{answer.header_text()}, and with Origin: {CONTROL_ORIGIN} with that origin "
-                    "in turn: any origin is reflected" + _baseline_note(baseline),
+                    "in turn: any origin is reflected"
+                    + _baseline_note(baseline)
+                    + _credentials_note(answer),
                     evidence=[("baseline", baseline), ("probe", probe), ("control", control)],
-                    severity=None if answer.credentials else Severity.low,
+                    severity=None if answer.credentials else Severity.info,
                     confidence=Confidence.confirmed,
                 )
             )
@@ -127,9 +132,11 @@ async def _test(ctx: CheckContext, baseline: Exchange, reported: set[str]) -> li
                     "*",
                     detail=f"{_what(null)} with Origin: null was answered with "
                     f"{null_answer.header_text()}: sandboxed iframes and data: URLs of any "
-                    "site get that origin" + _baseline_note(baseline),
+                    "site get that origin"
+                    + _baseline_note(baseline)
+                    + _credentials_note(null_answer),
                     evidence=[("baseline", baseline), ("probe", null), ("control", probe)],
-                    severity=None if null_answer.credentials else Severity.low,
+                    severity=None if null_answer.credentials else Severity.info,
                     confidence=Confidence.confirmed,
                 )
             )
@@ -141,7 +148,8 @@ def _wildcard(ctx: CheckContext, baseline: Exchange, probe: Exchange, answer: _A
         _WILDCARD,
         "*",
         detail=f"{_what(probe)} with Origin: {PROBE_ORIGIN} was answered with "
-        f"{answer.header_text()}: every site may read what the API serves without credentials",
+        f"{answer.header_text()}: every site may read what the API serves without credentials, "
+        "which is what anyone reads (browsers never send credentials to a wildcard)",
         evidence=[("baseline", baseline), ("probe", probe)],
         confidence=Confidence.firm,
     )
@@ -162,6 +170,15 @@ def _same_kind(request: Request, origin: str) -> Request:
 def _what(exchange: Exchange) -> str:
     method = exchange.request.method
     return "a preflight (OPTIONS)" if method == "OPTIONS" else f"a {method} request"
+
+
+def _credentials_note(answer: _Answer) -> str:
+    if answer.credentials:
+        return ": the browser sends the user's cookies and the page reads the answer"
+    return (
+        "; without Access-Control-Allow-Credentials: true the browser sends no credentials, "
+        "so a foreign page reads only what an anonymous request reads"
+    )
 
 
 def _baseline_note(baseline: Exchange) -> str:

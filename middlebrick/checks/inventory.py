@@ -51,7 +51,7 @@ _PAGING = re.compile(
 _MIN_OPERATIONS = 3  # fewer known operations than this: too little to judge versioning
 
 
-@check(category="inventory", emits={_UNDOCUMENTED}, max_requests=DEFAULT_MAX_REQUESTS)
+@check(category="inventory", emits={_UNDOCUMENTED}, max_requests=2 * DEFAULT_MAX_REQUESTS)
 async def undocumented_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Operations that answer with real content but are missing from the API description.
 
@@ -68,6 +68,14 @@ async def undocumented_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
     operation at most) so that the finding shows both exchanges. Confidence is confirmed: the
     control is the differential. Without an API description nothing is documented, so
     nothing is reported (the operations still join the surface).
+
+    An undocumented route is inventory (``info``) unless it is reachable without the
+    authentication the rest of the API requires: when the scan has credentials, the request
+    is sent once more without them, and a 2xx answer with content (not a login page or an
+    "unauthorized" message) keeps the default severity; when the scan has none, the route
+    keeps it when it answered while most documented operations refused the anonymous scan
+    (401/403). A route that refuses anonymous callers as the rest does (Jupyter's
+    ``/metrics``) is informational.
     """
     spec = ctx.surface.spec
     if spec is None:
@@ -75,6 +83,8 @@ async def undocumented_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
     documented = [op.path for op in ctx.surface.operations if op.source != "probed"]
     token = control_token(ctx.base_url)
     base_path = urlsplit(ctx.base_url).path.rstrip("/")
+    credentialed = bool(ctx.scan.headers or ctx.scan.identities)
+    refused_rest = _most_refused(ctx)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if operation.source != "probed" or resp is None or not resp.ok:
@@ -82,15 +92,37 @@ async def undocumented_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
         path = urlsplit(exchange.request.url).path.removeprefix(base_path) or "/"
         control = await ctx.send(ctx.get(control_path(operation.path, path, documented, token)))
         said = f"{control.response.status}" if control.response else f"no answer ({control.error})"
+        evidence: list[tuple[str, Exchange]] = [("probe", exchange), ("control", control)]
+        if credentialed:
+            anonymous = await ctx.send(exchange.request.without_credentials())
+            evidence.append(("anonymous", anonymous))
+            open_ = _answers_with_content(anonymous)
+            how = (
+                f"without credentials it answered {_status_of(anonymous)} too: reachable "
+                "without the authentication the rest of the API requires"
+                if open_
+                else f"without credentials it answered {_status_of(anonymous)}: it enforces "
+                "authentication like the rest, so this is inventory"
+            )
+        else:
+            open_ = refused_rest
+            how = (
+                "the scan sent no credentials and most documented operations refused it: "
+                "reachable without the authentication the rest of the API requires"
+                if open_
+                else "the scan sent no credentials, and the documented operations answered "
+                "it too: this is inventory"
+            )
         yield ctx.finding(
             _UNDOCUMENTED,
             operation,
             detail=f"`{operation.key}` is not in the API description ({spec.source}) but "
             f"answered {resp.status} with {_size(resp.body)} of {resp.content_type or 'data'} "
             f"to GET {exchange.request.url}; the control GET {control.request.url}, a path "
-            f"that cannot exist, answered {said}",
-            evidence=[("probe", exchange), ("control", control)],
+            f"that cannot exist, answered {said}; {how}",
+            evidence=evidence,
             confidence=Confidence.confirmed,
+            severity=None if open_ else Severity.info,
         )
 
 
@@ -100,7 +132,8 @@ async def deprecated_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Reads the baseline; sends no requests. Reports every operation with ``deprecated: true``
     whose baseline answered 2xx with a body that is not a login page or an "unauthorized"
-    message. 410 Gone, 404 and every other non-2xx answer count as retired. Confidence is
+    message. 410 Gone, 404 and every other non-2xx answer count as retired. Informational: a
+    deprecated operation is expected to keep working until it is removed. Confidence is
     confirmed: the answer is the proof.
     """
     async for operation, exchange in ctx.each(ctx.baseline.items()):
@@ -112,7 +145,8 @@ async def deprecated_operations(ctx: CheckContext) -> AsyncIterator[Finding]:
             operation,
             detail=f"the API description marks `{operation.key}` deprecated, yet GET "
             f"{exchange.request.url} answered {resp.status} with {_size(resp.body)} of "
-            f"{resp.content_type or 'data'}; a retired operation answers 410 Gone",
+            f"{resp.content_type or 'data'}: deprecated is not retired (a deprecated operation "
+            "keeps working until it is removed), so this is inventory to plan its retirement",
             evidence=[exchange],
             confidence=Confidence.confirmed,
         )
@@ -301,6 +335,26 @@ async def pagination(ctx: CheckContext) -> AsyncIterator[Finding]:
             confidence=Confidence.tentative,
             severity=Severity.info,
         )
+
+
+def _answers_with_content(exchange: Exchange) -> bool:
+    resp = exchange.response
+    return resp is not None and resp.ok and bool(resp.body.strip()) and not looks_like_denial(resp)
+
+
+def _status_of(exchange: Exchange) -> str:
+    return str(exchange.response.status) if exchange.response else f"nothing ({exchange.error})"
+
+
+def _most_refused(ctx: CheckContext) -> bool:
+    """Whether most documented operations' baseline answers refused the caller (401/403)."""
+    statuses = [
+        exchange.response.status
+        for operation, exchange in ctx.baseline.items()
+        if operation.source != "probed" and exchange.response is not None
+    ]
+    refused = sum(status in (401, 403) for status in statuses)
+    return bool(statuses) and refused * 2 > len(statuses)
 
 
 def _versioned(path: str) -> tuple[tuple[str, ...], int] | None:

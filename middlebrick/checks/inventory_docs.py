@@ -12,7 +12,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.discovery.undocumented import control_token
 from middlebrick.errors import ScopeViolation
-from middlebrick.findings import Confidence, Finding, Severity
+from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.knowledge import discovery_paths
 
@@ -39,11 +39,11 @@ async def docs_exposed(ctx: CheckContext) -> AsyncIterator[Finding]:
     control does not answer the same body (a single-page app that embeds a docs viewer on
     every route is not reported).
 
-    One finding for the target listing the pages. Severity is the catalogue's (low) on a
-    host that looks like production, which includes a bare IP address or loopback: the docs
-    are switched on in the application and ship with it. On a host named like a development
-    environment (``dev``, ``staging``, ``test``, ``sandbox``, ``qa``, ``uat``, ``preview``,
-    ``local`` labels) it is informational. A raw OpenAPI document served alone is not
+    One finding for the target listing the pages, informational: a map of the operations is
+    inventory, not a flaw (the description of an open-source server is public knowledge, and
+    every operation it lists must hold without it); the detail says when the host is named
+    like a development environment (``dev``, ``staging``, ``test``, ``sandbox``, ``qa``,
+    ``uat``, ``preview``, ``local`` labels). A raw OpenAPI document served alone is not
     reported: publishing it is often intended.
     """
     urls = _page_urls(ctx)
@@ -79,7 +79,6 @@ async def docs_exposed(ctx: CheckContext) -> AsyncIterator[Finding]:
         evidence=evidence,
         match=found[0][1],
         confidence=Confidence.confirmed,
-        severity=Severity.info if development else None,
     )
 
 

@@ -17,6 +17,7 @@ from middlebrick.checks._privilege import as_whom
 from middlebrick.checks._probes import current_value, with_parameter
 from middlebrick.checks._properties import (
     Sensitivity,
+    flat,
     has_value,
     plain,
     properties,
@@ -24,6 +25,7 @@ from middlebrick.checks._properties import (
 )
 from middlebrick.checks._schemas import response_schema, undeclared
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
+from middlebrick.checks._validators import shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -56,6 +58,8 @@ _KIND_WORDS: dict[Sensitivity, str] = {
     "authorization": "authorization flag",
 }
 _SHOWN = 8  # properties named in a detail sentence
+_SECRET_LENGTH = 16  # characters of the shortest value taken for a secret key
+_SECRET_ENTROPY = 3.0  # bits per character of a random key
 _LOGIN_OPERATION = re.compile(r"log-?in|sign-?in|sign_in|token|oauth|auth|session|refresh", re.I)
 
 _LIST_PARAMETER = re.compile(
@@ -101,9 +105,13 @@ async def sensitive_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     (bcrypt, argon2, PBKDF2, scrypt, SHA-crypt) and the card-number, SSN, secret-key and
     private-key signatures of the data-exposure packs.
 
-    One finding per operation listing the properties. Severity high when a credential, secret or
-    personal datum is among them, medium for flags and internal notes alone; confirmed when a
-    property is sensitive by name and by value (``password_hash`` holding a bcrypt hash).
+    One finding per operation listing the properties. A name alone gives at most ``info``:
+    severity is high only when a value proves it — a password hash, card number, SSN, key or
+    private key recognised by its format, or, under a credential's or secret's name, a value
+    with that shape (a word without spaces for a password; 16+ random characters, not a link,
+    for a key). Personal data by name only, flags (``is_admin``) and internal notes are
+    informational. Confirmed when a property is sensitive by name and by value
+    (``password_hash`` holding a bcrypt hash).
     """
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     sigs = signatures_for(_VALUE_FINDINGS)
@@ -128,7 +136,7 @@ async def sensitive_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
             + f" in {max(1, len(leak.holders))} record(s)",
             evidence=[("baseline", source.exchange)],
             confidence=Confidence.confirmed if leak.both else Confidence.firm,
-            severity=None if leak.grave else Severity.medium,
+            severity=None if leak.grave else Severity.info,
             match=f'"{first}"',
         )
 
@@ -146,8 +154,14 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     property the schema marks ``writeOnly`` counts too when an answer carries it.
 
     One finding per operation listing the undeclared property paths (``items[].ssn``); the
-    answer itself is the proof, so confidence is confirmed.
+    answer itself is the proof, so confidence is confirmed. OpenAPI's own default is
+    ``additionalProperties: true``, so an undeclared property is spec drift (``info``) unless
+    one of them is sensitive by name and content (a password hash, a secret, an SSN with a
+    value, an authorization flag): then it keeps the catalogue's severity and names it. The
+    caller's own secret (the scan's credential) and what the operation exists to return
+    (``token`` from ``GET /current-user/token``) are not sensitive there.
     """
+    env = ScanEnv.of(ctx.scan, ctx.base_url)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if resp is None or not resp.ok or not resp.is_json:
@@ -160,16 +174,38 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
             continue
         listed = ", ".join(f"`{path}`" for path in extras[:_SHOWN])
         more = f" and {len(extras) - _SHOWN} more" if len(extras) > _SHOWN else ""
-        first = extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
+        paths = {path.split(" ", 1)[0] for path in extras}
+        grave = next(
+            (
+                p
+                for p in properties(resp.json)
+                if p.path in paths
+                and sensitivity(p.key, p.value)
+                and not _returned_by_contract(operation, p.key, p.value, env)
+            ),
+            None,
+        )
+        first = (
+            grave.key
+            if grave is not None
+            else extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
+        )
+        why = (
+            f"; `{grave.path}` is sensitive by name and content "
+            f"({_KIND_WORDS[sensitivity(grave.key, grave.value) or 'secret']})"
+            if grave is not None
+            else "; none of them is sensitive by name and content: spec drift"
+        )
         yield ctx.finding(
             _UNDECLARED,
             operation,
             detail=f"the {resp.status} answer to `{operation.key}` ({as_whom(ctx)}) carries "
             f"{listed}{more}, "
-            f"which its declared {resp.status} response schema does not list",
+            f"which its declared {resp.status} response schema does not list{why}",
             evidence=[("baseline", exchange)],
             confidence=Confidence.confirmed,
             match=f'"{first}"',
+            severity=None if grave is not None else Severity.info,
         )
 
 
@@ -238,8 +274,9 @@ def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Lea
         if kind is None or (kind == "secret" and (login or prop.value in env.own_secrets)):
             continue
         named.add(prop.key)
-        grave = kind in ("credential", "secret", "personal")
-        leak.add(prop.path, _KIND_WORDS[kind], grave=grave, record=prop.record)
+        grave = kind in ("credential", "secret") and _shaped(kind, prop.value)
+        reason = _KIND_WORDS[kind] if grave else f"{_KIND_WORDS[kind]} by name only"
+        leak.add(prop.path, reason, grave=grave, record=prop.record)
         for hit in by_key.get(prop.key, []):
             leak.add(prop.path, f"holds {_VALUE_KINDS[hit.finding]}", grave=True)
             leak.both = True
@@ -248,6 +285,27 @@ def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Lea
             continue
         leak.add(key, f"by value: {_VALUE_KINDS[found[0].finding]}", grave=True)
     return leak
+
+
+def _returned_by_contract(operation: Operation, key: str, value: object, env: ScanEnv) -> bool:
+    """The caller's own secret, or what the operation exists to return (``GET …/token``)."""
+    if isinstance(value, str) and value in env.own_secrets:
+        return True
+    last = next((s for s in reversed(operation.path.split("/")) if s and "{" not in s), "")
+    return bool(last) and flat(last) == flat(key)
+
+
+def _shaped(kind: Sensitivity, value: object) -> bool:
+    """Whether a value has the shape of the credential or secret its name announces.
+
+    A link, a sentence or a short word is not a key (a field named ``token`` that holds an
+    invite URL); a password is any word without spaces, a secret a long random string.
+    """
+    if not isinstance(value, str) or "://" in value or any(ch.isspace() for ch in value):
+        return False
+    if kind == "credential":
+        return len(value) >= 4
+    return len(value) >= _SECRET_LENGTH and shannon_entropy(value) >= _SECRET_ENTROPY
 
 
 def _issues_tokens(source: Source) -> bool:

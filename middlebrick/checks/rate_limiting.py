@@ -22,7 +22,7 @@ from middlebrick.checks._probes import with_parameter
 from middlebrick.checks._signatures import ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
 from middlebrick.http.policy import authenticates
 from middlebrick.spec.model import Operation, Parameter
@@ -46,6 +46,15 @@ COMMON_CAPS = frozenset(
     | {2000, 2500, 5000, 10_000}
 )
 """Page lengths that look like a server's cap rather than the end of the data."""
+
+_SHORT_PAGE = (
+    "; but the page is short enough to be the whole table under a cap, so the bound could not "
+    "be assessed"
+)
+EVIDENT_PAGE = 1000
+"""Without a declared maximum, a page is shown unbounded only when it is longer than this: the
+caps servers commonly set (DRF's and Django Ninja's ``max_limit``, GitHub's 100, Stripe's 100)
+are at or below it, so a shorter page may be the whole collection under a cap."""
 
 _SIGNAL_HEADER = re.compile(r"(?i)(?:x-)?rate-?limit(?:$|-)|retry-after$")
 _THROTTLED = re.compile(r"answered 429")
@@ -121,9 +130,11 @@ async def page_sizes(ctx: CheckContext) -> AsyncIterator[Finding]:
     - unbounded-page-size: the 100000 page is longer than the baseline's page, is longer than
       the parameter's declared ``maximum`` when there is one, announces no next page (unless
       it holds all 100000), and, without a declared maximum, its length is not a common cap
-      (10, 20, 25, 50, 100, 128, 250, 500, 1000 …). Confirmed when the declared maximum was
-      exceeded; firm when the baseline announced a next page that the long page no longer
-      does (everything came back); tentative otherwise.
+      (10, 20, 25, 50, 100, 128, 250, 500, 1000 …). A page larger than the server's cap must
+      actually come back: confirmed when the declared maximum was exceeded; firm when, with
+      no maximum declared, more than 1000 records came back; otherwise (a short collection
+      returned whole, which a cap above its size would return too) informational and
+      tentative. A schema without ``maximum`` is never enough.
     - dynamodb-unbounded-limit: the 0 probe brings back DynamoDB's (or botocore's) own
       refusal of ``Limit`` (``Value '0' at 'limit' failed to satisfy constraint``), so the
       client's value reaches the query unchecked (confirmed); or the page size is unbounded
@@ -165,8 +176,10 @@ async def _page_probe(
             parameter=parameter.name,
             detail=f"the baseline's `{field}` is DynamoDB's LastEvaluatedKey and "
             f"{parameter.name}={HUGE_PAGE} made it disappear with every record returned: "
-            "the client's page size reaches DynamoDB's Limit without bounds",
+            "the client's page size reaches DynamoDB's Limit without bounds"
+            + ("" if unbounded.severity != Severity.info else _SHORT_PAGE),
             evidence=[("probe", huge), ("baseline", exchange)],
+            severity=Severity.info if unbounded.severity == Severity.info else None,
         )
 
 
@@ -209,14 +222,21 @@ def _unbounded(ctx: CheckContext, probed: _PageProbe, huge: Exchange) -> Finding
     maximum = declared_maximum(probed.parameter)
     if maximum is not None and page.count <= maximum:
         return None
+    severity: Severity | None = None
     if maximum is not None:
         confidence, reason = Confidence.confirmed, f"the declared maximum is {maximum:g}"
     elif page.count in COMMON_CAPS:
         return None
-    elif probed.page.continuation is not None:
-        confidence, reason = Confidence.firm, "the baseline announced a next page, this one none"
+    elif page.count > EVIDENT_PAGE:
+        confidence = Confidence.firm
+        reason = f"no maximum is declared, and no common cap ({EVIDENT_PAGE} or less) held it"
     else:
-        confidence, reason = Confidence.tentative, "no maximum is declared for it"
+        # As many records as there are, it seems: a cap above that cannot be shown.
+        severity, confidence = Severity.info, Confidence.tentative
+        reason = (
+            "no maximum is declared, but a page this short may be the whole collection under "
+            "a cap the data never reached: the bound could not be assessed"
+        )
     name, key = probed.parameter.name, probed.operation.key
     return ctx.finding(
         _PAGE_SIZE,
@@ -226,6 +246,7 @@ def _unbounded(ctx: CheckContext, probed: _PageProbe, huge: Exchange) -> Finding
         f"baseline page held {probed.page.count}; {reason}",
         evidence=[("probe", huge), ("baseline", probed.baseline)],
         confidence=confidence,
+        severity=severity,
     )
 
 

@@ -49,7 +49,11 @@ class Category(_Strict):
 
 
 class Remediation(_Strict):
-    """How to fix a finding type, generically and per framework where the fix differs."""
+    """How to fix a finding type, generically and per framework where the fix differs.
+
+    ``dynamodb`` is advice for an API whose answers prove DynamoDB behind it (botocore's error
+    text, DynamoDB's wire format); it follows the framework's advice, never replaces it.
+    """
 
     generic: str
     flask: str | None = None
@@ -59,11 +63,14 @@ class Remediation(_Strict):
     spring: str | None = None
     rails: str | None = None
     aspnet: str | None = None
+    dynamodb: str | None = None
 
-    def for_framework(self, framework: str | None) -> str:
-        """The framework's own advice when there is one, else the generic text."""
-        specific = getattr(self, framework, None) if framework else None
-        return specific or self.generic
+    def for_framework(self, framework: str | None, store: str | None = None) -> str:
+        """The framework's own advice when there is one, else the generic text; then the
+        store's advice when the evidence proved that store."""
+        specific = getattr(self, framework, None) if framework in FRAMEWORKS else None
+        stored = getattr(self, store, None) if store in STORES else None
+        return " ".join(filter(None, [specific or self.generic, stored]))
 
 
 class FindingType(_Strict):
@@ -124,10 +131,14 @@ class Signature(_Strict):
         return tuple(re.compile(p, flags) for p in self.regex)
 
 
-class FrameworkRule(_Strict):
-    """A pattern in a response that reveals the framework behind the API."""
+FRAMEWORKS = ("flask", "django", "fastapi", "express", "spring", "rails", "aspnet")
+STORES = ("dynamodb",)
 
-    id: Literal["flask", "django", "fastapi", "express", "spring", "rails", "aspnet"]
+
+class FrameworkRule(_Strict):
+    """A pattern in a response that reveals the framework (or data store) behind the API."""
+
+    id: Literal["flask", "django", "fastapi", "express", "spring", "rails", "aspnet", "dynamodb"]
     part: str  # "body", "cookie" or "header:<Name>"
     regex: str
 

@@ -56,3 +56,23 @@ def test_every_catalogue_id_is_emitted_by_a_check() -> None:
     orphans = sorted(set(catalogue()) - set(_emitted()))
 
     assert not orphans, f"catalogue ids that no registered check emits: {orphans}"
+
+
+_DYNAMODB_WORDS = re.compile(
+    r"DynamoDB|boto|ConditionExpression|ProjectionExpression|ExclusiveStartKey|"
+    r"LastEvaluatedKey|get_item|Key\(\"",
+)
+
+
+@pytest.mark.parametrize("entry", list(catalogue().values()), ids=lambda e: e.id)
+def test_dynamodb_advice_is_given_only_where_the_evidence_proves_dynamodb(
+    entry: FindingType,
+) -> None:
+    # Issue 21, class 10: stack-specific advice only for a stack the evidence proves. A type
+    # that is not DynamoDB's own keeps DynamoDB advice in `dynamodb`, shown when the answers
+    # prove the store.
+    if re.search(r"dynamodb|partiql|table-name", entry.id):
+        return
+    texts = {k: v for k, v in entry.remediation.model_dump().items() if v and k != "dynamodb"}
+    mentions = [k for k, text in texts.items() if _DYNAMODB_WORDS.search(text)]
+    assert not mentions, f"{entry.id}: DynamoDB advice in {mentions}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from middlebrick.config import ScanRequest
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
 from middlebrick.spec.model import ApiSpec, Operation, SecurityScheme, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
@@ -230,12 +230,43 @@ async def test_security_headers_check_names_only_the_responses_that_lack_a_heade
         response(200, {}, good), response(200, {}, {"X-Frame-Options": "DENY"})
     )
 
-    assert [(f.parameter, f.detail) for f in found] == [
+    assert [(f.parameter, f.detail.split(";")[0]) for f in found] == [
         (
             "X-Content-Type-Options",
             "1 of 2 responses lack X-Content-Type-Options (nosniff), e.g. `GET /r1`",
         )
     ]
+
+
+async def test_security_headers_check_reports_hardening_without_impact_at_info() -> None:
+    # Typed JSON answers and no cross-site cookie: nothing to sniff, a frame loads logged out.
+    lax = {"Content-Type": "text/html", "Set-Cookie": "sessionid=abc; HttpOnly; SameSite=Lax"}
+    found = await _headers_check(response(200, {}), response(200, "<form></form>", lax))
+
+    assert [(f.parameter, f.severity) for f in found] == [
+        ("X-Content-Type-Options", Severity.info),
+        ("X-Frame-Options", Severity.info),
+    ]
+    assert "hardening only" in found[0].detail
+
+
+async def test_security_headers_check_reports_an_untyped_body_above_info() -> None:
+    found = await _headers_check(response(200, b"<b>hello</b>"))
+
+    assert [(f.parameter, f.severity) for f in found if f.severity != Severity.info] == [
+        ("X-Content-Type-Options", Severity.low)
+    ]
+
+
+async def test_security_headers_check_reports_a_framable_form_with_a_cross_site_cookie() -> None:
+    page = {"Content-Type": "text/html", "Set-Cookie": "sid=abc; Secure; SameSite=None"}
+    found = await _headers_check(response(200, "<form method=post></form>", page))
+
+    assert [(f.parameter, f.severity) for f in found] == [
+        ("X-Content-Type-Options", Severity.info),
+        ("X-Frame-Options", Severity.low),
+    ]
+    assert "SameSite=None" in found[1].detail
 
 
 async def test_declared_security_check_sends_at_most_one_request_per_operation() -> None:

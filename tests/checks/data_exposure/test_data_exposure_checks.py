@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from middlebrick.config import Context, ScanRequest
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
-from middlebrick.spec.model import Operation, Parameter
+from middlebrick.spec.model import Operation, Parameter, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
 
 CHECKS = (
@@ -283,6 +283,35 @@ async def test_personal_data_check_marks_a_single_email_behind_auth_as_tentative
     assert [f.confidence for f in found] == [Confidence.tentative]
 
 
+async def test_personal_data_check_reports_emails_an_anonymous_caller_gets_as_low() -> None:
+    found = await _scan(_pair([{"email": "ann.lee@acme.example"}], path="/members"))
+
+    assert [(f.type_id, f.severity) for f in found] == [
+        ("data_exposure.email-address", Severity.low)
+    ]
+
+
+async def test_personal_data_check_reports_emails_a_member_gets_at_info() -> None:
+    # Label Studio's shape: the member directory, shown to an authenticated member.
+    members = [{"email": "ann.lee@acme.example"}, {"email": "bob.ray@acme.example"}]
+    operation, answered = _pair(members, path="/members", secured=True)
+    baseline = make_baseline([(operation, answered)])
+    scan = ScanRequest(target=BASE, headers=(("Authorization", "Bearer t"),))
+
+    found = await run_check("data_exposure.personal_data", baseline=baseline, scan=scan)
+
+    assert [(f.type_id, f.severity) for f in found] == [
+        ("data_exposure.email-address", Severity.info)
+    ]
+    assert "returned to an authenticated caller" in found[0].detail
+
+
+async def test_personal_data_check_skips_the_gettext_template_address() -> None:
+    described = {"description": "Language-Team: en <LL@li.org>\nMIME-Version: 1.0"}
+
+    assert await _scan(_pair(described, path="/languages")) == []
+
+
 async def test_personal_data_check_skips_the_contact_email_of_a_served_api_description() -> None:
     spec = {
         "openapi": "3.0.3",
@@ -327,8 +356,30 @@ async def test_internal_addresses_check_never_reports_the_scans_own_target() -> 
     body = {"next": f"{BASE}/items?page=2", "self": "http://localhost:8000/items"}
 
     assert await _scan(_pair(body)) == []
-    other_port = await _scan(_pair({"cache": "http://localhost:6379/0"}))
-    assert [f.type_id for f in other_port] == ["data_exposure.internal-address"]
+
+
+async def test_internal_addresses_check_stays_quiet_on_loopback_urls_of_a_loopback_target() -> None:
+    # Prefect's shape: the server's configured own api_url, another port of the same machine.
+    assert await _scan(_pair({"api_url": "http://127.0.0.1:4200/api"})) == []
+
+
+async def test_internal_addresses_check_reports_loopback_urls_of_a_remote_target() -> None:
+    remote = "https://api.example.test"
+    operation = _op()
+    answered = exchange(
+        "GET", "/items", response(200, {"cache": "http://localhost:6379/0"}), base=remote
+    )
+    baseline = make_baseline([(operation, answered)])
+    surface = Surface(base_url=remote, operations=(operation,))
+
+    found = await run_check(
+        "data_exposure.internal_addresses",
+        baseline=baseline,
+        scan=ScanRequest(target=remote),
+        surface=surface,
+    )
+
+    assert [f.type_id for f in found] == ["data_exposure.internal-address"]
 
 
 async def test_data_exposure_checks_scan_the_root_response_too() -> None:

@@ -76,6 +76,24 @@ async def test_config_files_check_stays_quiet_on_public_configuration() -> None:
     assert await _config(routes) == []
 
 
+async def test_config_files_check_stays_quiet_on_property_names_in_minified_code() -> None:
+    # MLflow's UI bundle: secret-sounding names in expressions, no value is a key.
+    bundle = (
+        "var a={has_api_key:null===(c=e.hasApiKey)||void 0===c?void 0:c.value,"
+        "needsApiKey:t.requires_api_key&&!t.has_api_key,apiSecret:someModule.k8s7Qz2LmXw9Pv4R};"
+    )
+
+    assert await _config({("GET", "/config.js"): response(200, bundle, JS)}) == []
+
+
+async def test_config_files_check_reports_a_quoted_secret_inside_minified_code() -> None:
+    bundle = 'var a={has_api_key:!0,apiSecret:"k8s7Qz2LmXw9Pv4RtY6uJ3nB"};'
+
+    found = await _config({("GET", "/config.js"): response(200, bundle, JS)})
+
+    assert [(f.parameter, f.severity) for f in found] == [("apiSecret", Severity.critical)]
+
+
 async def test_config_files_check_stays_quiet_on_a_catch_all_that_answers_every_path() -> None:
     page = f'var boot = {{ stripeSecret: "{STRIPE}" }};'
 

@@ -149,7 +149,8 @@ async def test_sensitive_urls_check_needs_context_for_an_unlabelled_ssn() -> Non
 # --- parameters the API asks for --------------------------------------------------------------
 
 
-async def test_sensitive_urls_check_reports_query_parameters_named_for_secrets_or_ssns() -> None:
+async def test_sensitive_urls_check_reports_query_parameters_named_for_secrets_at_info() -> None:
+    # A name alone: a filter named like an SSN or a key may hold anything (issue 21, class 11).
     parameters = (Parameter("ssn", "query"), Parameter("limit", "query"))
     lookup = _pair(
         "/patients/lookup",
@@ -162,10 +163,11 @@ async def test_sensitive_urls_check_reports_query_parameters_named_for_secrets_o
     found = await _urls(lookup, sent)
 
     assert sorted(_seen(found)) == [
-        ("GET /export", "api_key", Severity.medium),
-        ("GET /patients/lookup", "ssn", Severity.high),
+        ("GET /export", "api_key", Severity.info),
+        ("GET /patients/lookup", "ssn", Severity.info),
     ]
     assert "declares `ssn` as a query parameter" in found[0].detail + found[1].detail
+    assert "the name alone says so" in found[0].detail
 
 
 async def test_sensitive_urls_check_stays_quiet_on_ordinary_or_refused_query_parameters() -> None:
@@ -192,6 +194,28 @@ async def test_personal_headers_check_reports_an_email_in_a_tracing_header() -> 
 
     assert _seen(found) == [("GET /me", "X-User-Email", Severity.low)]
     assert "a***@acme.example (email address) in the header X-User-Email" in found[0].detail
+
+
+async def test_personal_headers_check_reports_a_protocol_field_at_info() -> None:
+    challenge = {"WWW-Authenticate": 'Digest realm="me@kennethreitz.com", nonce="abc"'}
+
+    found = await _headers(_pair("/digest-auth", response(401, {}, challenge)))
+
+    assert _seen(found) == [("GET /digest-auth", "WWW-Authenticate", Severity.info)]
+    assert "protocol field" in found[0].detail
+
+
+async def test_personal_headers_check_reports_a_value_constant_across_operations_at_info() -> None:
+    header = {"X-Contact": "ann.lee@acme.example"}
+
+    found = await _headers(
+        _pair("/a", response(200, {}, header)), _pair("/b", response(200, {}, header))
+    )
+
+    assert _seen(found) == [
+        ("GET /a", "X-Contact", Severity.info),
+        ("GET /b", "X-Contact", Severity.info),
+    ]
 
 
 async def test_personal_headers_check_reports_an_ssn_at_the_severity_it_has_in_a_body() -> None:

@@ -80,6 +80,16 @@ async def test_plain_http_check_reports_info_only_for_a_loopback_target() -> Non
     assert "not assessed on a local target" in found[0].detail
 
 
+async def test_plain_http_check_reports_info_only_for_a_private_address_target() -> None:
+    target = "http://10.0.3.7:8000"
+    root = _get("/", response(200, {"ok": True}), target)
+
+    found = await _run("encryption.plain_http", [], target=target, root=root)
+
+    assert [(f.type_id, f.severity) for f in found] == [("encryption.plain-http", Severity.info)]
+    assert "a private address" in found[0].detail
+
+
 async def test_plain_http_check_reports_https_target_whose_http_counterpart_serves_the_api() -> (
     None
 ):
@@ -108,12 +118,13 @@ async def test_plain_http_check_stays_quiet_when_http_counterpart_is_out_of_scop
 # --- HSTS -----------------------------------------------------------------------------------------
 
 
-async def test_hsts_check_reports_missing_header() -> None:
+async def test_hsts_check_reports_missing_header_over_https_above_info() -> None:
     pairs = [(_op(), _get("/items", response(200, [])))]
 
     found = await _run("encryption.hsts", pairs)
 
     assert [(f.type_id, f.operation) for f in found] == [("encryption.hsts-missing", "*")]
+    assert found[0].severity == Severity.medium
 
 
 async def test_hsts_check_stays_quiet_when_max_age_is_a_year() -> None:
@@ -131,7 +142,7 @@ async def test_hsts_check_reports_weak_max_age_and_notes_missing_include_subdoma
     assert "max-age=300" in found[0].detail and "includeSubDomains" in found[0].detail
 
 
-async def test_hsts_check_reads_plain_http_responses_of_a_local_target() -> None:
+async def test_hsts_check_reports_plain_http_answers_at_info_only() -> None:
     plain = [(_op(), exchange("GET", "/items", response(200, [])))]
     hardened = [
         (_op(), exchange("GET", "/items", response(200, [], {"Strict-Transport-Security": YEAR})))
@@ -139,8 +150,8 @@ async def test_hsts_check_reads_plain_http_responses_of_a_local_target() -> None
 
     found = await _run("encryption.hsts", plain, target="http://127.0.0.1:8000")
 
-    assert [f.type_id for f in found] == ["encryption.hsts-missing"]
-    assert "plain-HTTP" in found[0].detail
+    assert [(f.type_id, f.severity) for f in found] == [("encryption.hsts-missing", Severity.info)]
+    assert "plain-HTTP" in found[0].detail and "could not be assessed" in found[0].detail
     assert await _run("encryption.hsts", hardened, target="http://127.0.0.1:8000") == []
 
 
@@ -167,10 +178,11 @@ async def test_cookie_check_stays_quiet_when_every_flag_is_set() -> None:
     assert await _run("encryption.cookie_flags", pairs) == []
 
 
-async def test_cookie_check_reports_low_when_only_samesite_is_missing() -> None:
+async def test_cookie_check_reports_info_when_only_samesite_is_missing() -> None:
+    # Jupyter Server's login cookie: HttpOnly, no SameSite (browsers take it as Lax).
     found = await _run("encryption.cookie_flags", _cookie_pairs("sid=1; Secure; HttpOnly"))
 
-    assert [(f.parameter, f.severity) for f in found] == [("sid", Severity.low)]
+    assert [(f.parameter, f.severity) for f in found] == [("sid", Severity.info)]
 
 
 async def test_cookie_check_does_not_require_httponly_of_csrf_cookies() -> None:
@@ -189,21 +201,28 @@ async def test_cookie_check_ignores_cookies_being_deleted() -> None:
     assert await _run("encryption.cookie_flags", pairs) == []
 
 
-async def test_cookie_check_reports_missing_secure_even_on_a_loopback_http_target() -> None:
-    pairs = [
-        (
-            _op("/login"),
-            exchange(
-                "GET", "/login", response(200, {}, {"Set-Cookie": "s=1; HttpOnly; SameSite=Lax"})
-            ),
-        )
-    ]
+async def test_cookie_check_does_not_ask_secure_over_plain_http() -> None:
+    cookie = {"Set-Cookie": "sessionid=1; HttpOnly; SameSite=Lax"}
+    pairs = [(_op("/login"), exchange("GET", "/login", response(200, {}, cookie)))]
+
+    assert await _run("encryption.cookie_flags", pairs, target="http://127.0.0.1:8000") == []
+
+
+async def test_cookie_check_reports_a_session_cookie_without_httponly_over_plain_http() -> None:
+    cookie = {"Set-Cookie": "sessionid=1; SameSite=Lax"}
+    pairs = [(_op("/login"), exchange("GET", "/login", response(200, {}, cookie)))]
 
     found = await _run("encryption.cookie_flags", pairs, target="http://127.0.0.1:8000")
 
     assert [(f.parameter, f.detail.split(" (")[0]) for f in found] == [
-        ("s", "cookie `s` is set without Secure")
+        ("sessionid", "cookie `sessionid` is set without HttpOnly")
     ]
+
+
+async def test_cookie_check_stays_quiet_on_cookies_that_authenticate_nothing() -> None:
+    pairs = _cookie_pairs("fake=fake_value; Path=/", "theme=dark", "possession=pawn; Path=/")
+
+    assert await _run("encryption.cookie_flags", pairs) == []
 
 
 async def test_cookie_check_requires_httponly_only_of_session_like_cookies() -> None:
@@ -232,7 +251,7 @@ async def test_cookie_check_does_not_ask_secure_of_a_deployed_plain_http_api() -
     found = await _run("encryption.cookie_flags", pairs, target=REMOTE_HTTP)
 
     assert [(f.parameter, f.detail.split(" (")[0], f.severity) for f in found] == [
-        ("sid", "cookie `sid` is set without SameSite", Severity.low)
+        ("sid", "cookie `sid` is set without SameSite", Severity.info)
     ]
 
 

@@ -38,7 +38,7 @@ async def test_encryption_checks_report_the_vulnerable_twin() -> None:
 
     assert {(f.type_id, f.parameter, f.severity) for f in found} == {
         ("encryption.plain-http", None, Severity.info),
-        ("encryption.hsts-missing", None, Severity.medium),
+        ("encryption.hsts-missing", None, Severity.info),  # plain HTTP: not assessed
         ("encryption.cookie-missing-flags", "session", Severity.medium),
     }
 

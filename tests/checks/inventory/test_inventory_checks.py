@@ -8,7 +8,7 @@ from typing import Any
 from middlebrick.config import ScanRequest
 from middlebrick.discovery.undocumented import control_token
 from middlebrick.findings import Confidence, Severity
-from middlebrick.http.exchange import ANONYMOUS
+from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
 from middlebrick.spec.load import parse_spec
 from middlebrick.spec.model import ApiSpec, Operation, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
@@ -51,6 +51,59 @@ async def test_undocumented_operations_reports_a_probed_operation_with_its_contr
     assert [e.label for e in found[0].evidence] == ["probe", "control"]
     assert found[0].evidence[1].request.url == f"{BASE}/{control_token(BASE)}"
     assert found[0].evidence[1].status == 404
+    assert found[0].severity == Severity.info  # anonymous, like the documented operation
+
+
+def _credentialed_export(anonymous_status: int) -> tuple[FakeSender, list[Any], Surface]:
+    """An undocumented /export found with credentials; the route answers anonymous callers
+    with ``anonymous_status``."""
+    spec = _spec({"/items": {"get": {}}})
+    export = Operation(method="GET", path="/export", source="probed")
+    request = Request("GET", BASE + "/export", identity="alice")
+    pairs = [(export, Exchange(request, response(200, {"Items": [{"id": "a1"}]})))]
+
+    def answer(sent: Request) -> Response:
+        if sent.identity == ANONYMOUS:
+            return response(
+                anonymous_status,
+                {"detail": "Forbidden"} if anonymous_status >= 400 else {"Items": [{"id": "a1"}]},
+            )
+        return response(200, {"Items": [{"id": "a1"}]})
+
+    return FakeSender({("GET", "/export"): answer}), pairs, _surface(spec, export)
+
+
+async def test_undocumented_operations_reports_a_route_open_to_anonymous_callers() -> None:
+    sender, pairs, surface = _credentialed_export(200)
+
+    found = await run_check(
+        "inventory.undocumented_operations",
+        baseline=make_baseline(pairs),
+        sender=sender,
+        surface=surface,
+        scan=ScanRequest(target=BASE, headers=(("Authorization", "Bearer t"),)),
+    )
+
+    assert [(f.type_id, f.severity) for f in found] == [
+        ("inventory.undocumented-operation", Severity.medium)
+    ]
+    assert [e.label for e in found[0].evidence] == ["probe", "control", "anonymous"]
+
+
+async def test_undocumented_operations_is_inventory_when_the_route_refuses_anonymous() -> None:
+    sender, pairs, surface = _credentialed_export(403)
+
+    found = await run_check(
+        "inventory.undocumented_operations",
+        baseline=make_baseline(pairs),
+        sender=sender,
+        surface=surface,
+        scan=ScanRequest(target=BASE, headers=(("Authorization", "Bearer t"),)),
+    )
+
+    assert [(f.severity, f.detail.endswith("so this is inventory")) for f in found] == [
+        (Severity.info, True)
+    ]
 
 
 async def test_undocumented_operations_stays_quiet_without_an_api_description() -> None:
@@ -89,7 +142,8 @@ async def test_deprecated_operations_reports_a_deprecated_operation_answering_20
     assert [(f.type_id, f.operation) for f in found] == [
         ("inventory.deprecated-operation-live", "GET /legacy/items")
     ]
-    assert "answers 410 Gone" in found[0].detail
+    assert "deprecated is not retired" in found[0].detail
+    assert found[0].severity == Severity.info
 
 
 async def test_deprecated_operations_stays_quiet_when_it_is_gone_or_refused() -> None:
@@ -286,7 +340,7 @@ async def test_docs_exposed_reports_swagger_ui_served_without_credentials() -> N
     found = await run_check("inventory.docs_exposed", baseline=make_baseline([]), sender=sender)
 
     assert [(f.type_id, f.operation, f.severity) for f in found] == [
-        ("inventory.docs-exposed", "*", Severity.low)
+        ("inventory.docs-exposed", "*", Severity.info)
     ]
     assert f"{BASE}/docs" in found[0].detail
     assert {r.identity for r in sender.sent} == {ANONYMOUS}

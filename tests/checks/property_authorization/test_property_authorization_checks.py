@@ -53,13 +53,29 @@ async def test_sensitive_properties_reports_a_password_hash_and_ssn_by_name_and_
     assert "`ssn`" in finding.detail
 
 
-async def test_sensitive_properties_reports_flags_and_internal_notes_as_medium():
+async def test_sensitive_properties_reports_flags_and_internal_notes_at_info():
+    # A name alone gives at most info (issue 21, class 11).
     found = await _run(
         SENSITIVE, {"items": [{"id": 1, "is_admin": False, "internal_notes": "margin 20%"}]}
     )
 
-    assert found[0].severity is Severity.medium
-    assert "`items[].is_admin` (authorization flag)" in found[0].detail
+    assert found[0].severity is Severity.info
+    assert "`items[].is_admin` (authorization flag by name only)" in found[0].detail
+
+
+async def test_sensitive_properties_reports_a_token_name_holding_a_link_at_info():
+    # Label Studio's invite: a field named token that holds the organisation's invite link.
+    found = await _run(SENSITIVE, {"token": "http://127.0.0.1:8080/user/signup/?token=abc123"})
+
+    assert [(f.severity, "secret by name only" in f.detail) for f in found] == [
+        (Severity.info, True)
+    ]
+
+
+async def test_sensitive_properties_reports_a_key_shaped_value_under_a_secret_name():
+    found = await _run(SENSITIVE, {"id": "u-1", "api_key": "zq8Jv3tPpW4LrNfX9aKd"})
+
+    assert [(f.severity, "`api_key` (secret" in f.detail) for f in found] == [(Severity.high, True)]
 
 
 async def test_sensitive_properties_reports_a_value_whatever_its_name():
@@ -69,7 +85,8 @@ async def test_sensitive_properties_reports_a_value_whatever_its_name():
 
 
 async def test_sensitive_properties_reads_dynamodb_wire_format():
-    found = await _run(SENSITIVE, {"Item": {"id": {"S": "u-1"}, "api_key": {"S": "k" * 8 + "9x"}}})
+    key = "zq8Jv3tPpW4LrNfX9aKd"
+    found = await _run(SENSITIVE, {"Item": {"id": {"S": "u-1"}, "api_key": {"S": key}}})
 
     assert "`Item.api_key` (secret)" in found[0].detail
 
@@ -121,6 +138,30 @@ async def test_undeclared_properties_reports_what_the_schema_does_not_list():
 
     assert found[0].confidence is Confidence.confirmed
     assert "`password_hash`, `ssn`" in found[0].detail
+    assert found[0].severity is Severity.low  # a password hash, sensitive by name and content
+    assert "`password_hash` is sensitive by name and content" in found[0].detail
+
+
+async def test_undeclared_properties_reports_the_token_a_token_operation_returns_at_info():
+    # Label Studio's GET /api/current-user/token: the operation exists to return it.
+    operation = Operation(method="GET", path="/api/current-user/token", responses=_ok(USER_SCHEMA))
+    found = await _run(
+        UNDECLARED,
+        {"id": "u-1", "token": "f3a9c2d17b4e8a6052c1d9e7"},
+        path="/api/current-user/token",
+        operation=operation,
+    )
+
+    assert [f.severity for f in found] == [Severity.info]
+
+
+async def test_undeclared_properties_reports_spec_drift_at_info():
+    # Label Studio's `reload`, Flask-AppBuilder's `label_columns`: undeclared, harmless.
+    body = {"id": "u-1", "name": "Ann", "reload": False, "label_columns": {"name": "Name"}}
+
+    found = await _undeclared(body, USER_SCHEMA)
+
+    assert [(f.severity, f.detail.endswith("spec drift")) for f in found] == [(Severity.info, True)]
 
 
 async def test_undeclared_properties_follows_arrays_and_composed_schemas():

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from middlebrick.checks.rate_limiting import HUGE_PAGE
 from middlebrick.config import Limits, ScanRequest
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
 from middlebrick.spec.model import Operation, Parameter
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
@@ -167,13 +167,25 @@ async def test_rate_limit_signals_check_stays_quiet_when_the_burst_is_inconclusi
 # --- page sizes ---------------------------------------------------------------------------------
 
 
-async def test_page_sizes_check_reports_a_limit_that_returns_everything() -> None:
+async def test_page_sizes_check_reports_a_page_longer_than_any_common_cap() -> None:
+    found = await _page_sizes(_search(), _Pages(total=1500))
+
+    assert [(f.type_id, f.confidence, f.severity) for f in found] == [
+        ("rate_limiting.unbounded-page-size", Confidence.firm, Severity.medium),
+        ("rate_limiting.dynamodb-unbounded-limit", Confidence.firm, Severity.medium),
+    ]
+    assert "no common cap (1000 or less) held it" in found[0].detail
+
+
+async def test_page_sizes_check_reports_a_short_collection_returned_whole_at_info() -> None:
+    # 60 records for limit=100000: a server capping at 100 would answer the same.
     found = await _page_sizes(_search(), _Pages(total=60))
 
-    assert [(f.type_id, f.parameter, f.confidence) for f in found] == [
-        ("rate_limiting.unbounded-page-size", "limit", Confidence.firm),
-        ("rate_limiting.dynamodb-unbounded-limit", "limit", Confidence.firm),
+    assert [(f.type_id, f.parameter, f.confidence, f.severity) for f in found] == [
+        ("rate_limiting.unbounded-page-size", "limit", Confidence.tentative, Severity.info),
+        ("rate_limiting.dynamodb-unbounded-limit", "limit", Confidence.firm, Severity.info),
     ]
+    assert "the bound could not be assessed" in found[0].detail
     assert f"limit={HUGE_PAGE} made `GET /search` return 60 records" in found[0].detail
     assert "where the baseline page held 10" in found[0].detail
     assert "LastEvaluatedKey" in found[1].detail
