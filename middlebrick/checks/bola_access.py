@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from middlebrick.checks._owners import (
     Owners,
     is_collection,
+    is_empty,
     is_id_key,
     owner_fields,
+    parent_of,
     path_parameters,
     readable,
     record_ids,
     records,
+    row_id,
     same_object,
 )
 from middlebrick.checks._properties import flat
+from middlebrick.checks._sharing import listed_to
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -33,22 +39,27 @@ _WRITERS = 2  # other identities tried per write operation
 _PREFERRED = ("title", "description", "status", "label", "priority", "display_name", "name")
 
 
-@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 1)
+@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 2)
 async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user reads the objects the primary identity fetched.
 
     Needs two identities. For each operation with path parameters whose baseline (sent as the
-    primary identity, with the ids of its own objects) answered 2xx, the same request is sent
-    as each other identity in turn (at most 3) until one reads it, then once without
-    credentials: at most 4 requests per operation.
+    primary identity) answered 2xx with something (an empty list, object or page is never
+    evidence), the same request is sent as each other identity in turn (at most 3) until one
+    reads it, then once without credentials, then the collection the object belongs to
+    (``/projects/`` for ``/projects/{id}``) as that other identity: at most 5 requests per
+    operation.
 
-    Reported when another identity gets 2xx with the same object (equal body, or the same
-    shape and the same ids), and either the anonymous request is denied (otherwise the
-    object is public, or it is an authentication problem) or the object names the primary.
-    Confirmed, and critical, when the object names the primary identity: an owner field
-    (``owner_id``, ``created_by``, ``user_id`` beside a record id), or the record's own id
-    or e-mail (a user record); firm (high) otherwise. An answer that is the other identity's
-    own object (the server ignored the id) is not reported.
+    A BOLA needs three facts, and the detail says which decided: the anonymous request is
+    denied (or the object names the primary: then it is private by nature); the object is
+    proven the primary's, by an owner field equal to one of its own stable identifiers (token
+    subject, ``/me`` record; ``created_by.email`` in an owner object counts), by an id given
+    with ``--owns``, or as its own user record (its e-mail or user name, or an own id that is
+    not a bare number); and the other identity's own listing of the collection does not show
+    it. Then it is confirmed and critical. Without proven ownership it is ``info`` (another
+    identity reads it, whose it is is unknown); when the other identity's listing shows it,
+    ``info`` too (shared with that identity by design). An answer that is the other
+    identity's own object (the server ignored the id) is not reported.
     """
     primary = ctx.identities.primary
     if primary is None or not ctx.identities.others:
@@ -57,19 +68,27 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not path_parameters(op) or not readable(baseline) or baseline.response is None:
             continue
+        if baseline.response.is_json and is_empty(baseline.response.json):
+            continue
         owner = _object_owner(owners, baseline)
         for other in [o for o in ctx.identities.others if o != owner][:_MAX_OTHERS]:
             theirs = await ctx.send(baseline.request.as_identity(other.name))
             if not _same(baseline, theirs):
                 continue
             anonymous = await ctx.send(baseline.request.without_credentials())
-            finding = _verdict(ctx, op, primary, other, owner, (baseline, theirs, anonymous))
+            owned = owner is not None and owner.name == primary.name
+            listing = None
+            if owned and not readable(anonymous):
+                listing = await listed_to(ctx, other, op, baseline.request.url)
+            finding = _verdict(
+                ctx, op, primary, other, owner, (baseline, theirs, anonymous), listing=listing
+            )
             if finding is not None:
                 yield finding
             break
 
 
-@check(category="bola", emits={_CROSS}, mode="active", per_operation=_WRITERS + 1)
+@check(category="bola", emits={_CROSS}, mode="active", per_operation=_WRITERS + 2)
 async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user can change the primary identity's objects (active mode only).
 
@@ -85,7 +104,10 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Reported when another identity's ``PATCH`` answers 2xx (with the same object, or no
     content) while the anonymous one is denied, or the object names the primary. Confirmed,
-    and critical, when the object names the primary identity; firm (high) otherwise.
+    and critical, when the object is proven the primary's (as for reads) and the other
+    identity's own listing does not show it, or the object is the primary's own user record
+    (a member directory shows every member, but no member may rewrite another's profile);
+    ``info`` otherwise (ownership not proven, or an object shared with that identity).
     """
     primary = ctx.identities.primary
     if primary is None or not ctx.identities.others:
@@ -112,6 +134,9 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
                 continue
             anonymous = await ctx.send(write.without_credentials())
             field = next(iter(body))
+            listing = None
+            if owner is not None and owner.name == primary.name and not _account(owners, read):
+                listing = await listed_to(ctx, other, op, read.request.url)
             finding = _verdict(
                 ctx,
                 op,
@@ -119,6 +144,7 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
                 other,
                 owner,
                 (read, theirs, anonymous),
+                listing=listing,
                 write_note=f"the PATCH body re-sent `{field}` with its current value, so "
                 "nothing changed",
             )
@@ -127,18 +153,25 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
             break
 
 
-@check(category="bola", emits={_FOREIGN})
+@check(category="bola", emits={_FOREIGN}, per_operation=1)
 async def foreign_records(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Collections that hand the primary identity records of other owners.
+    """Collections that hand the primary identity records the API refuses it by id.
 
-    Sends no requests: it reads every baseline answer (made as the primary identity) that
-    holds a list of at least two records, and their owner fields (``owner_id``, ``owner``,
-    ``created_by``, and ``user_id``/``account_id``… beside a record id of their own;
-    DynamoDB AttributeValues are read too). Reported when one owner field holds, besides
-    values naming the primary, values naming someone else, or names another verified
-    identity outright. Confirmed, and critical, when a value names another identity of the
-    scan (its token subject, e-mail, /me id); firm when the list mixes the primary's records
-    with records of owners the scan does not know.
+    Reads every baseline answer (made as the primary identity) that holds a list of at least
+    two records, and their owner fields (``owner_id``, ``owner``, ``created_by``, an owner
+    object's ``created_by.email``, and ``user_id``/``account_id``… beside a record id of their
+    own; DynamoDB AttributeValues are read too). A candidate is a list where one owner field
+    holds, besides values naming the primary, values naming someone else, or names another
+    verified identity outright.
+
+    A list that shows other owners' records is also what a shared workspace looks like (a
+    team's projects, a tenant's tickets), so one record of another owner is then requested by
+    id as the primary, through the collection's own ``GET …/{id}`` (one request). Reported
+    when that read is refused (401, 403, 404): the list hands over what the API protects.
+    Confirmed, and critical, when the record names another identity of the scan; firm (high)
+    when its owner is unknown. When the read by id is answered too, or the collection has no
+    read by id, it is ``info``: the records are shared with the caller, or no read checks an
+    owner (the cross-identity check tells which).
     """
     primary = ctx.identities.primary
     if primary is None:
@@ -152,51 +185,120 @@ async def foreign_records(ctx: CheckContext) -> AsyncIterator[Finding]:
         rows = records(body)
         if len(rows) < 2:
             continue
-        finding = _mixed(ctx, op, exchange, rows, owners, mine, primary)
-        if finding is not None:
-            yield finding
+        mixed = _mixed(rows, owners, mine)
+        if mixed is None:
+            continue
+        read = _read_by_id(ctx, op, exchange, mixed.row)
+        probe = await ctx.send(read) if read is not None else None
+        yield _foreign_finding(ctx, op, exchange, len(rows), mixed, primary, probe)
 
 
-def _mixed(
-    ctx: CheckContext,
-    op: Operation,
-    exchange: Exchange,
-    rows: list[dict[str, Any]],
-    owners: Owners,
-    mine: set[str],
-    primary: Identity,
-) -> Finding | None:
-    """The finding for a list whose owner field names the primary and others, if it does."""
-    columns: dict[str, list[str]] = {}
+@dataclass(frozen=True)
+class _Mixed:
+    """A list's owner column naming the primary and others: counts, and one foreign record."""
+
+    key: str
+    own: int
+    foreign: int
+    known: tuple[str, ...]  # the other identities of the scan it names
+    strangers: int  # distinct owner values the scan does not know
+    row: dict[str, Any]  # a record of another owner (a known identity's first)
+
+
+def _mixed(rows: list[dict[str, Any]], owners: Owners, mine: set[str]) -> _Mixed | None:
+    """The owner column of a list that names the primary and others, if one does."""
+    columns: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for row in rows:
         for key, value in owner_fields(row).items():
-            columns.setdefault(key, []).append(value)
-    for key, values in columns.items():
-        own = [v for v in values if v in mine]
-        foreign = [v for v in values if v not in mine]
-        known = list(
-            dict.fromkeys(owners.by_value[v].name for v in foreign if v in owners.by_value)
+            columns.setdefault(key, []).append((value, row))
+    for key, pairs in columns.items():
+        own = [v for v, _ in pairs if v in mine]
+        foreign = [(v, row) for v, row in pairs if v not in mine]
+        known = tuple(
+            dict.fromkeys(owners.by_value[v].name for v, _ in foreign if v in owners.by_value)
         )
         if not foreign or not (own or known):
             continue
-        confirmed = bool(known)
-        who = (
-            "identit" + ("y " if len(known) == 1 else "ies ") + ", ".join(repr(k) for k in known)
-            if confirmed
-            else f"{len(set(foreign))} owner(s) the scan does not know"
+        first = next((row for v, row in foreign if v in owners.by_value), foreign[0][1])
+        strangers = len({v for v, _ in foreign if v not in owners.by_value})
+        return _Mixed(key, len(own), len(foreign), known, strangers, first)
+    return None
+
+
+def _read_by_id(
+    ctx: CheckContext, op: Operation, exchange: Exchange, row: dict[str, Any]
+) -> Request | None:
+    """The collection's own read by id (``GET /items/{item_id}``) of ``row``, if listed."""
+    base = op.path.rstrip("/")
+    for candidate in ctx.surface.operations:
+        parent = parent_of(candidate.path.rstrip("/"))
+        if candidate.method != "GET" or parent is None or parent[0] != base:
+            continue
+        if not candidate.path.rstrip("/").endswith("}"):
+            continue
+        value = row_id(row, parent[1])
+        if value is None:
+            return None
+        url = exchange.request.url.split("?", 1)[0].rstrip("/") + "/" + quote(value, safe="")
+        if candidate.path.endswith("/"):
+            url += "/"
+        return Request("GET", url) if ctx.in_scope(url) else None
+    return None
+
+
+def _foreign_finding(
+    ctx: CheckContext,
+    op: Operation,
+    exchange: Exchange,
+    count: int,
+    mixed: _Mixed,
+    primary: Identity,
+    probe: Exchange | None,
+) -> Finding:
+    known = mixed.known
+    who = (
+        "identit" + ("y " if len(known) == 1 else "ies ") + ", ".join(repr(k) for k in known)
+        if known
+        else f"{mixed.strangers} owner(s) the scan does not know"
+    )
+    detail = (
+        f"`{op.key}` answered identity {primary.name!r} with {count} records: {mixed.own} of "
+        f"them its own by `{mixed.key}`, {mixed.foreign} whose `{mixed.key}` names {who}"
+    )
+    evidence = [(f"as {primary.name}", exchange)]
+    status = probe.response.status if probe is not None and probe.response is not None else None
+    refused = probe is not None and not readable(probe) and status in (401, 403, 404)
+    if probe is not None:
+        evidence.append((f"read by id as {primary.name}", probe))
+    if refused and probe is not None:
+        detail += (
+            f"; read by id (`GET {_path(probe)}`) the same record is refused to "
+            f"{primary.name!r} ({status}): the list hands over what the API protects"
         )
         return ctx.finding(
             _FOREIGN,
             op,
-            parameter=key,
-            detail=f"`{op.key}` answered identity {primary.name!r} with {len(rows)} records: "
-            f"{len(own)} of them its own by `{key}`, {len(foreign)} whose `{key}` names "
-            f"{who}; the list is not filtered by the caller",
-            evidence=[(f"as {primary.name}", exchange)],
-            confidence=Confidence.confirmed if confirmed else Confidence.firm,
-            severity=Severity.critical if confirmed else None,
+            parameter=mixed.key,
+            detail=detail,
+            evidence=evidence,
+            confidence=Confidence.confirmed if known else Confidence.firm,
+            severity=Severity.critical if known else Severity.high,
         )
-    return None
+    detail += (
+        f"; read by id the record is answered to {primary.name!r} too ({status}), so it is "
+        "shared with the caller or no read checks an owner"
+        if probe is not None
+        else "; the collection has no read by id to tell a shared list from an unfiltered one"
+    )
+    return ctx.finding(
+        _FOREIGN,
+        op,
+        parameter=mixed.key,
+        detail=detail,
+        evidence=evidence,
+        confidence=Confidence.tentative,
+        severity=Severity.info,
+    )
 
 
 def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
@@ -232,9 +334,12 @@ def _verdict(
     owner: Identity | None,
     exchanges: tuple[Exchange, Exchange, Exchange],
     *,
+    listing: Exchange | None = None,
     write_note: str = "",
 ) -> Finding | None:
-    """The cross-identity finding, unless the object is public (anonymous reads it too)."""
+    """The cross-identity finding: critical when the object is proven the primary's and not
+    shared with the other identity, ``info`` when either is not shown; ``None`` when the
+    object is public (anonymous reads it too and it names nobody)."""
     baseline, theirs, anonymous = exchanges
     owned = owner is not None and owner.name == primary.name
     anonymous_too = readable(anonymous)
@@ -246,26 +351,48 @@ def _verdict(
     ids = ", ".join(f"{k}={v}" for k, v in sorted(record_ids(_json(baseline)))[:3]) or "the object"
     body = theirs.response.body.strip() if theirs.response is not None else b""
     answer = "with the same object" if body else "(no content)"
+    if not owned:
+        whose = (
+            f"nothing proves the object is {primary.name!r}'s (no owner field names one of its "
+            "own identifiers, no --owns id, not its own record), so this is not a BOLA verdict"
+        )
+    elif listing is not None:
+        whose = (
+            f"its owner (or own id) field names {primary.name!r}, but {other.name!r}'s own "
+            f"listing `GET {_path(listing)}` shows it: shared with {other.name!r} by design"
+        )
+    else:
+        whose = f"its owner (or own id) field names {primary.name!r}"
     parts = [
         f"identity {other.name!r} {verb} the object of {primary.name!r} ({ids}) through "
         f"`{op.method} {_path(baseline)}`: {status} {answer}",
-        f"its owner (or own id) field names {primary.name!r}" if owned else "",
+        whose,
         write_note,
         f"the same request without credentials {'was also answered' if anonymous_too else 'got'} "
         f"{anon_status}",
     ]
+    evidence = [
+        (f"as {primary.name}", baseline),
+        (f"as {other.name}", theirs),
+        ("anonymous", anonymous),
+    ]
+    if listing is not None:
+        evidence.append((f"listing as {other.name}", listing))
+    proven = owned and listing is None
     return ctx.finding(
         _CROSS,
         op,
         detail="; ".join(p for p in parts if p),
-        evidence=[
-            (f"as {primary.name}", baseline),
-            (f"as {other.name}", theirs),
-            ("anonymous", anonymous),
-        ],
-        confidence=Confidence.confirmed if owned else Confidence.firm,
-        severity=None if owned else Severity.high,
+        evidence=evidence,
+        confidence=Confidence.confirmed if proven else Confidence.tentative,
+        severity=None if proven else Severity.info,
     )
+
+
+def _account(owners: Owners, exchange: Exchange) -> bool:
+    """True when the object is a user record itself (no owner field; its own fields name it)."""
+    rows = records(_json(exchange))
+    return len(rows) == 1 and owners.whose(rows[0]) is None and owners.subject(rows[0]) is not None
 
 
 def _no_op_body(op: Operation, current: Any) -> dict[str, Any] | None:
