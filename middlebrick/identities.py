@@ -204,6 +204,12 @@ def _identity(
 
 
 def _self_fields(body: Any) -> set[str]:
+    """The identity fields of a ``/me`` answer, opened when it is an envelope
+    (``{"user": {"id": 1, …}}``, ``{"data": {…}}``)."""
+    if isinstance(body, Mapping) and len(body) == 1:
+        inner = next(iter(body.values()))
+        if isinstance(inner, Mapping):
+            body = inner
     if not isinstance(body, Mapping):
         return set()
     return {

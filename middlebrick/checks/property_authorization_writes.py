@@ -35,71 +35,90 @@ _CONFIRMED = "property_authorization.mass-assignment-confirmed"
 
 _WRITES = ("POST", "PUT", "PATCH")
 _ESCALATED = 2  # privileged fields written at once
+_PREFERENCE = ("PATCH", "PUT", "POST")
 _SINGLE_ROLE = {"role", "userrole", "accountrole", "memberrole", "orgrole", "tenantrole"}
 
 
 @check(category="property_authorization", emits={_SURFACE})
 async def mass_assignment_surface(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Write operations whose request body may set privileged properties.
+    """Request schemas that let a write set privileged properties: inventory, ``info``.
 
     Reads the request-body schemas of POST, PUT and PATCH operations (from the spec) and the
     baseline of the GET operation on the same path (the record the write changes, or the list
     a POST adds to); sends no requests. ``allOf`` / ``oneOf`` / ``anyOf`` are merged.
 
-    - firm, medium: the body schema declares a privileged property that is not ``readOnly``:
-      a role, permission or flag (``role``, ``is_admin``, ``permissions``, ``scopes``,
-      ``groups``) or an owner (``owner_id``, ``user_id``, ``tenant_id``, ``account_id``);
-    - firm, medium: the body is an open object (``additionalProperties: true`` or no listed
-      properties) and the records as read carry privileged properties;
-    - tentative, low: the body lists other properties only, but the record it writes, as read
-      back, carries privileged properties: the server must refuse them, which only an active
-      scan (mass-assignment-confirmed) can show.
+    A schema is a surface when it declares a privileged property that is not ``readOnly`` (a
+    role, permission or flag: ``role``, ``is_admin``, ``permissions``, ``scopes``, ``groups``;
+    or an owner: ``owner_id``, ``user_id``, ``tenant_id``, ``account_id``), when it is an open
+    object and the records as read carry privileged properties, or when it lists other
+    properties only but the record it writes, as read back, carries privileged ones.
 
-    One finding per write operation, naming the properties and where they were seen.
+    What a spec makes writable is not a flaw: servers refuse or ignore such fields (a sharing
+    model's ``permissions`` checked on every write, a ``created_by`` the server sets itself),
+    so this is ``info``, one finding per schema (the operations sharing it named in the
+    detail, reported on the first PATCH, else PUT, else POST). Only the active
+    mass-assignment check, writing the field and reading it back, reports above ``info``.
     """
-    async for operation in ctx.each(ctx.surface.operations):
+    schemas: dict[tuple[str, ...], list[tuple[Operation, str]]] = {}
+    for operation in ctx.surface.operations:
         if operation.method not in _WRITES or operation.request_body is None:
             continue
         if "json" not in operation.request_body.content_type:
             continue
-        body = shape(operation.request_body.schema)
-        declared = [
-            name
-            for name, prop in body.properties.items()
-            if is_privileged_input(name) and prop.get("readOnly") is not True
-        ]
-        seen_in, read_fields = _read_privileged(ctx, operation)
-        if declared:
-            detail = (
-                f"the request body of `{operation.key}` declares {_names(declared)} as writable"
-            )
-            confidence, severity = Confidence.firm, None
-        elif read_fields and body.free_form:
-            detail = (
-                f"the request body of `{operation.key}` is an open object (any property is "
-                f"accepted by the schema) and the records it writes, as `{seen_in}` returns "
-                f"them, carry {_names(read_fields)}"
-            )
-            confidence, severity = Confidence.firm, None
-        elif read_fields and operation.method != "POST":
-            listed = _names(list(body.properties)) if body.properties else "nothing"
-            detail = (
-                f"the request body of `{operation.key}` lists {listed}, but the record it "
-                f"writes, as `{seen_in}` returns it, carries {_names(read_fields)}: the server "
-                "must refuse those in a write"
-            )
-            confidence, severity = Confidence.tentative, Severity.low
-        else:
+        surface = _surface(ctx, operation)
+        if surface is None:
             continue
-        evidence = _read_evidence(ctx, operation)
+        key, detail = surface
+        schemas.setdefault(key, []).append((operation, detail))
+    for group in schemas.values():
+        ranked = sorted(group, key=lambda pair: _PREFERENCE.index(pair[0].method))
+        operation, detail = ranked[0]
+        others = [op.key for op, _ in group if op is not operation]
+        if others:
+            shown_others = ", ".join(f"`{key}`" for key in others[:6])
+            more = f" and {len(others) - 6} more" if len(others) > 6 else ""
+            detail += f"; the same schema is written by {shown_others}{more}"
+        detail += (
+            "; whether the server accepts them needs a write read back (active mode, on an "
+            "object the scan created)"
+        )
         yield ctx.finding(
             _SURFACE,
             operation,
             detail=detail,
-            evidence=evidence,
-            confidence=confidence,
-            severity=severity,
+            evidence=_read_evidence(ctx, operation),
+            confidence=Confidence.tentative,
+            severity=Severity.info,
         )
+
+
+def _surface(ctx: CheckContext, operation: Operation) -> tuple[tuple[str, ...], str] | None:
+    """The schema's key (its properties) and the sentence saying what it makes writable."""
+    assert operation.request_body is not None
+    body = shape(operation.request_body.schema)
+    declared = [
+        name
+        for name, prop in body.properties.items()
+        if is_privileged_input(name) and prop.get("readOnly") is not True
+    ]
+    key = (operation.path.rstrip("/").rsplit("/{", 1)[0], *sorted(body.properties))
+    if declared:
+        return key, f"the request body of `{operation.key}` declares {_names(declared)} as writable"
+    seen_in, read_fields = _read_privileged(ctx, operation)
+    if read_fields and body.free_form:
+        return key, (
+            f"the request body of `{operation.key}` is an open object (any property is "
+            f"accepted by the schema) and the records it writes, as `{seen_in}` returns "
+            f"them, carry {_names(read_fields)}"
+        )
+    if read_fields and operation.method != "POST":
+        listed = _names(list(body.properties)) if body.properties else "nothing"
+        return key, (
+            f"the request body of `{operation.key}` lists {listed}, but the record it "
+            f"writes, as `{seen_in}` returns it, carries {_names(read_fields)}: the server "
+            "must refuse those in a write"
+        )
+    return None
 
 
 @check(

@@ -134,3 +134,23 @@ def test_own_ids_come_from_the_token_and_the_owned_objects() -> None:
         },
     )
     assert own_ids(scan) == {"u-alice", "i-9"}
+
+
+async def test_establish_reads_the_identity_fields_of_a_me_envelope() -> None:
+    def me(request: Request) -> Response:
+        who = {"bob": 2}.get(str(request.identity), 1)
+        return response(200, {"user": {"id": who, "username": f"user{who}"}})
+
+    sender = FakeSender({("GET", "/items"): _api({None, "bob"}).routes[("GET", "/items")]})
+    sender.routes[("GET", "/users/me")] = me
+    baseline = make_baseline(
+        [
+            (ITEMS, exchange("GET", "/items", response(200, [{"id": "i-1"}]), operation=ITEMS.key)),
+            (ME, exchange("GET", "/users/me", me(Request("GET", BASE)), operation=ME.key)),
+        ]
+    )
+
+    found = await establish(sender, _scan(alice=ALICE, bob=BOB), baseline)
+
+    assert found.primary is not None and {"1", "user1"} <= found.primary.self_ids
+    assert {"2", "user2"} <= found.others[0].self_ids

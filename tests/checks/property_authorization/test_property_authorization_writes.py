@@ -43,14 +43,31 @@ async def _surface(write: Operation, read_body: Any = ITEM) -> list[Finding]:
 CLOSED = {"type": "object", "additionalProperties": False, "properties": {"name": {}}}
 
 
-async def test_mass_assignment_surface_reports_a_writable_role_in_the_request_schema():
+async def test_mass_assignment_surface_reports_a_writable_role_in_the_request_schema_as_info():
     found = await _surface(_write({"type": "object", "properties": {"name": {}, "role": {}}}))
 
     assert [(f.type_id, f.operation) for f in found] == [
         ("property_authorization.mass-assignment-surface", "PATCH /items/{item_id}")
     ]
-    assert found[0].confidence is Confidence.firm and found[0].severity is Severity.medium
+    assert found[0].confidence is Confidence.tentative and found[0].severity is Severity.info
     assert "declares `role` as writable" in found[0].detail
+
+
+async def test_mass_assignment_surface_reports_one_schema_once():
+    # Given one schema written by POST, PUT and PATCH
+    schema = {"type": "object", "properties": {"name": {}, "permissions": {}}}
+    writes = [_write(schema, "POST"), _write(schema, "PUT"), _write(schema, "PATCH")]
+    pair = (READ, exchange("GET", "/items/i-1", response(200, ITEM), operation=READ.key))
+
+    found = await run_check(
+        SURFACE,
+        baseline=make_baseline([pair]),
+        surface=Surface(base_url=BASE, operations=(READ, *writes)),
+    )
+
+    # Then one finding, on the PATCH, naming the others
+    assert [f.operation for f in found] == ["PATCH /items/{item_id}"]
+    assert "written by `POST /items/{item_id}`, `PUT /items/{item_id}`" in found[0].detail
 
 
 async def test_mass_assignment_surface_reports_an_open_body_over_privileged_records():
@@ -63,7 +80,7 @@ async def test_mass_assignment_surface_reports_an_open_body_over_privileged_reco
 async def test_mass_assignment_surface_reports_a_closed_body_over_privileged_records_tentatively():
     found = await _surface(_write(CLOSED))
 
-    assert found[0].confidence is Confidence.tentative and found[0].severity is Severity.low
+    assert found[0].confidence is Confidence.tentative and found[0].severity is Severity.info
 
 
 @pytest.mark.parametrize(
