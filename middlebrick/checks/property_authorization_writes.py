@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from middlebrick.checks._owners import is_id_key
 from middlebrick.checks._privilege import ADMIN_VALUE
 from middlebrick.checks._properties import (
     flat,
@@ -36,6 +37,7 @@ _CONFIRMED = "property_authorization.mass-assignment-confirmed"
 _WRITES = ("POST", "PUT", "PATCH")
 _ESCALATED = 2  # privileged fields written at once
 _PREFERENCE = ("PATCH", "PUT", "POST")
+_PERSONAL = {"email", "username", "password", "firstname", "lastname", "phone"}
 _SINGLE_ROLE = {"role", "userrole", "accountrole", "memberrole", "orgrole", "tenantrole"}
 
 
@@ -125,7 +127,7 @@ def _surface(ctx: CheckContext, operation: Operation) -> tuple[tuple[str, ...], 
     category="property_authorization",
     emits={_CONFIRMED},
     mode="active",
-    per_operation=4,
+    per_operation=8,
 )
 async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Privileged properties written on an object the scan's identity owns, read back, restored.
@@ -137,12 +139,16 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
     a false flag (``is_admin``, ``is_superuser``, ``is_staff``) set to true, and a role that is
     not an administrator's (``role``, ``user_role`` …) set to ``"admin"``. Owner and tenant
     fields are never written (the object would change hands). Then it reads the object back
-    (GET), and whenever anything changed, PATCHes the original values back and reads once more:
-    at most four requests per operation.
+    (GET), and whenever anything changed, PATCHes the original values back and reads once more.
+    Before it, a control: a no-op PATCH of one ordinary field of the object (its current value)
+    and a read back, which must leave the privileged properties as they were. At most eight
+    requests per operation.
 
-    Confirmed when a written value is read back. The detail names the object, the values
-    written and read, and whether the journal's restore was confirmed; a write answered with
-    an error, or whose values did not stick, is not a finding. Objects of other users are never
+    Confirmed when a written value is read back and the control write left it unchanged (any
+    write that changes it is not mass assignment of that field); without an ordinary field to
+    send as a control, there is no finding. The detail names the object, the values written
+    and read, the control, and whether the journal's restore was confirmed; a write answered
+    with an error, or whose values did not stick, is not a finding. Objects of other users are never
     written by this check, and neither is a record that is one of the scan's identities (an
     identity field such as ``user_id``, ``email`` or ``username`` names one of them): the scan
     never raises its own privileges.
@@ -166,6 +172,17 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
         wanted = _escalation(record)
         if not wanted:
             continue
+        control_field = _control_field(record, wanted)
+        if control_field is None:
+            continue
+        control = Change(
+            read.request,
+            json_media(operation),
+            original={key: record[key] for key in wanted},
+            wanted={control_field: record[control_field]},
+        )
+        if not await control.apply(ctx) or not _unchanged(control, record, wanted):
+            continue
         change = Change(
             read.request,
             json_media(operation),
@@ -180,9 +197,13 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
             _CONFIRMED,
             operation,
             detail=f"as {primary.name}, `PATCH {read.request.url}` (an object it owns) with "
-            f"{written} answered 2xx and a GET read {stuck} back with the written value; "
+            f"{written} answered 2xx and a GET read {stuck} back with the written value, while "
+            f"a control PATCH of `{control_field}` alone left them unchanged; "
             f"{change.restore_sentence()}",
-            evidence=[(label, exchange) for label, exchange in change.exchanges],
+            evidence=[
+                *((f"control {label}", exchange) for label, exchange in control.exchanges[:2]),
+                *change.exchanges,
+            ],
             confidence=Confidence.confirmed,
         )
 
@@ -229,6 +250,25 @@ def _owned(record: Mapping[str, Any], mine: set[str], owned: set[str]) -> bool:
         return True
     scalars = {str(v) for v in record.values() if isinstance(v, str | int)}
     return bool(scalars & owned)
+
+
+def _control_field(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> str | None:
+    """An ordinary string field of ``record`` to re-send as the control write, if any."""
+    for key, value in record.items():
+        if key in wanted or not isinstance(value, str) or not value:
+            continue
+        if is_privileged_input(key) or is_role(key, value, record) or is_id_key(key):
+            continue
+        if flat(key) in _PERSONAL:
+            continue
+        return key
+    return None
+
+
+def _unchanged(control: Change, record: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """True when the control write's read-back shows the privileged fields as they were."""
+    after = next((record_of(ex) for label, ex in control.exchanges if label == "read back"), None)
+    return after is not None and all(after.get(key) == record.get(key) for key in wanted)
 
 
 def _escalation(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -136,11 +136,22 @@ def test_no_bola_finding_carries_a_scan_token(lab: Lab, scans) -> None:
             assert not any(token in text for token in tokens for text in texts), finding.type_id
 
 
-def test_active_scan_writes_another_user_s_item_with_a_no_op_patch(lab: Lab) -> None:
+def test_active_scan_writes_another_user_s_address_with_a_no_op_patch(lab: Lab) -> None:
+    vulnerable = _scan(lab, "shop", "vulnerable", mode="active")
+    secure = _scan(lab, "shop", "secure", mode="active")
+
+    operation = "PATCH /api/v2/addresses/{address_id}"
+    finding = _one(vulnerable, "bola.cross-identity-access", operation)
+    assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
+    assert "with its current value" in finding.detail
+    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH"]
+    assert [f for f in _bola(secure) if f.severity is not Severity.info] == []
+
+
+def test_active_scan_judges_a_write_to_an_item_every_user_lists_as_shared(lab: Lab) -> None:
     vulnerable = _scan(lab, "items", "vulnerable", mode="active")
-    secure = _scan(lab, "items", "secure", mode="active")
 
     finding = _one(vulnerable, "bola.cross-identity-access", "PATCH /items/{item_id}")
     assert "re-sent `description` with its current value" in finding.detail
-    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH"]
-    assert _bola(secure) == []
+    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH", "GET"]
+    assert finding.severity is Severity.info

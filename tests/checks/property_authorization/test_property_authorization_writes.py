@@ -108,8 +108,11 @@ async def test_mass_assignment_surface_stays_quiet_without_a_privileged_property
 class _Items:
     """One item; the PATCH copies every field (or only ``name``)."""
 
-    def __init__(self, *, copies_everything: bool, owner: str = "u-alice") -> None:
+    def __init__(
+        self, *, copies_everything: bool, owner: str = "u-alice", any_write_promotes: bool = False
+    ) -> None:
         self.copies_everything = copies_everything
+        self.any_write_promotes = any_write_promotes
         self.row = {**ITEM, "owner_id": owner}
         self.writes: list[dict[str, Any]] = []
 
@@ -120,6 +123,8 @@ class _Items:
             if not self.copies_everything and set(body) - {"name"}:
                 return response(422, {"detail": "extra fields not permitted"})
             self.row.update(body)
+            if self.any_write_promotes:
+                self.row["is_admin"] = True
         return response(200, self.row)
 
 
@@ -145,18 +150,39 @@ async def test_mass_assignment_reports_a_flag_written_read_back_and_restored():
     assert [(f.type_id, f.confidence) for f in found] == [
         ("property_authorization.mass-assignment-confirmed", Confidence.confirmed)
     ]
-    assert store.writes == [{"is_admin": True}, {"is_admin": False}]
+    assert store.writes == [{"name": "kit"}, {"is_admin": True}, {"is_admin": False}]
     assert store.row["is_admin"] is False
     assert "written back and read again" in found[0].detail
+    assert "a control PATCH of `name` alone left them unchanged" in found[0].detail
     labels = [e.label for e in found[0].evidence]
-    assert labels == ["write", "read back", "read before restore", "restore", "read after restore"]
+    assert labels == [
+        "control write",
+        "control read back",
+        "write",
+        "read back",
+        "read before restore",
+        "restore",
+        "read after restore",
+    ]
+
+
+async def test_mass_assignment_stays_quiet_when_any_write_changes_the_field():
+    # Given a server that sets is_admin on every write, whatever the body says
+    store = _Items(copies_everything=True, any_write_promotes=True)
+
+    found = await _confirm(store)
+
+    # Then the control write already changed it: the field was not mass-assigned
+    assert found == []
+    assert store.writes[0] == {"name": "kit"}
+    assert {"is_admin": True} not in store.writes
 
 
 async def test_mass_assignment_stays_quiet_when_the_write_is_refused():
     store = _Items(copies_everything=False)
 
     assert await _confirm(store) == []
-    assert store.writes == [{"is_admin": True}]  # refused: nothing to restore
+    assert store.writes == [{"name": "kit"}, {"is_admin": True}]  # refused: nothing to restore
 
 
 async def test_mass_assignment_never_writes_an_object_the_identity_does_not_own():
