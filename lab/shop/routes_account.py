@@ -52,6 +52,13 @@ class CartLine(BaseModel):
     quantity: int = Field(1, ge=1, le=99)
 
 
+class NewAddress(BaseModel):
+    """A delivery address to add."""
+
+    label: str = Field(max_length=40, examples=["office"])
+    city: str = Field(max_length=80, examples=["Shelbyville"])
+
+
 class AddressEdit(BaseModel):
     """The fields of an address its owner may change."""
 
@@ -187,6 +194,20 @@ def build(shop: Shop) -> APIRouter:
     def address(address_id: int, db: Session = session, user: User = CurrentUser) -> Any:
         """One of the caller's delivery addresses."""
         return {"data": address_json(one_address(db, user, address_id))}
+
+    @router.post("/api/v2/addresses", status_code=201, tags=["account"])
+    def add_address(body: NewAddress, db: Session = session, user: User = CurrentUser) -> Any:
+        """Add a delivery address for the caller."""
+        row = Address(user_id=user.id, label=body.label, city=body.city)
+        db.add(row)
+        db.commit()
+        return {"data": address_json(row)}
+
+    @router.delete("/api/v2/addresses/{address_id}", status_code=204, tags=["account"])
+    def remove_address(address_id: int, db: Session = session, user: User = CurrentUser) -> None:
+        """Remove one of the caller's addresses."""
+        db.delete(one_address(db, user, address_id))
+        db.commit()
 
     @router.patch("/api/v2/addresses/{address_id}", tags=["account"])
     def edit_address(
