@@ -38,6 +38,7 @@ _WRITES = ("POST", "PUT", "PATCH")
 _ESCALATED = 2  # privileged fields written at once
 _PREFERENCE = ("PATCH", "PUT", "POST")
 _PERSONAL = {"email", "username", "password", "firstname", "lastname", "phone"}
+_ORDINARY = ("title", "description", "label", "name", "display_name", "status", "priority")
 _SINGLE_ROLE = {"role", "userrole", "accountrole", "memberrole", "orgrole", "tenantrole"}
 
 
@@ -172,7 +173,7 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
         wanted = _escalation(record)
         if not wanted:
             continue
-        control_field = _control_field(record, wanted)
+        control_field = _control_field(operation, record, wanted)
         if control_field is None:
             continue
         control = Change(
@@ -252,9 +253,15 @@ def _owned(record: Mapping[str, Any], mine: set[str], owned: set[str]) -> bool:
     return bool(scalars & owned)
 
 
-def _control_field(record: Mapping[str, Any], wanted: Mapping[str, Any]) -> str | None:
-    """An ordinary string field of ``record`` to re-send as the control write, if any."""
-    for key, value in record.items():
+def _control_field(
+    operation: Operation, record: Mapping[str, Any], wanted: Mapping[str, Any]
+) -> str | None:
+    """An ordinary string field of ``record`` to re-send as the control write: one the request
+    schema declares, else a descriptive one (``title``, ``description``, ``name`` …)."""
+    schema = operation.request_body.schema if operation.request_body is not None else {}
+    declared = [n for n, p in shape(schema).properties.items() if p.get("readOnly") is not True]
+    for key in [*declared, *_ORDINARY]:
+        value = record.get(key)
         if key in wanted or not isinstance(value, str) or not value:
             continue
         if is_privileged_input(key) or is_role(key, value, record) or is_id_key(key):
