@@ -202,6 +202,11 @@ def _harvested_value(
 ) -> str | None:
     if harvested.get(param.name):
         return harvested[param.name][0]
+    # one name across conventions: {userId} takes the user_id, user-id or UserID seen
+    wanted = _flat(param.name)
+    for key, values in harvested.items():
+        if values and _flat(key) == wanted:
+            return values[0]
     # "/items/{item_id}": the "id" of the first record the parent collection "/items" returned
     parent = op.path.split("/{" + param.name + "}", 1)[0]
     parent_exchange = by_path.get(parent)
@@ -210,6 +215,11 @@ def _harvested_value(
         if ids:
             return ids[0]
     return None
+
+
+def _flat(name: str) -> str:
+    """A name without case or separators: ``userId``, ``user_id``, ``User-ID`` -> ``userid``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 _ME = re.compile(r"/(me|whoami|profile|account|users/me|api/me)/?$", re.I)

@@ -342,7 +342,8 @@ def _identities(
         if not sep or name.strip() not in identities:
             known = ", ".join(identities) or "none"
             raise UsageError(
-                f"--owns {text!r} names no identity; write NAME=[RESOURCE:]ID[,…] with NAME one of: {known}"
+                f"--owns {text!r} names no identity; write NAME=[RESOURCE:]ID[,…] with NAME "
+                f"one of: {known}"
             )
         credential = identities[name.strip()]
         extra = tuple(i.strip() for i in ids.split(",") if i.strip())

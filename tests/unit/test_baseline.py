@@ -70,3 +70,23 @@ async def test_baseline_ignores_ids_owns_gives_for_another_resource() -> None:
     baseline = await build_baseline(_sender(), surface, root=None, owned={"books": ["b-1"]})
 
     assert baseline.exchanges[ITEM.key].request.url == BASE + "/items/i-bob-1"
+
+
+async def test_baseline_matches_a_parameter_name_across_conventions() -> None:
+    # Given /orders answers user_id, and /users/{userId}/cart is spelled in camelCase
+    orders = Operation(method="GET", path="/orders")
+    cart = Operation(
+        method="GET",
+        path="/users/{userId}/cart",
+        parameters=(Parameter(name="userId", location="path", required=True),),
+    )
+    sender = FakeSender(
+        {
+            ("GET", "/orders"): response(200, [{"order_id": "o-1", "user_id": "u-7"}]),
+            ("GET", "/users/u-7/cart"): response(200, {"lines": []}),
+        }
+    )
+
+    baseline = await build_baseline(sender, Surface(BASE, (orders, cart)), root=None)
+
+    assert baseline.exchanges[cart.key].request.url == BASE + "/users/u-7/cart"
