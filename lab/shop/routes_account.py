@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lab.identities import AUDIENCE, ISSUER, USERS, mint
 from lab.shop.app import CurrentUser, Shop
-from lab.shop.models import Address, CartItem, Order, PasswordReset, User
+from lab.shop.models import Address, CartItem, Order, PasswordReset, ShoppingList, User
 from lab.shop.seed import password_hash
 
 
@@ -57,6 +57,19 @@ class NewAddress(BaseModel):
 
     label: str = Field(max_length=40, examples=["office"])
     city: str = Field(max_length=80, examples=["Shelbyville"])
+
+
+class NewList(BaseModel):
+    """A shopping list to start."""
+
+    name: str = Field(max_length=80, examples=["groceries"])
+
+
+class NewListAnyRole(NewList):
+    """FLAW: the creator's role on the list taken from the body (``admin`` lets one manage
+    every member of a shared list)."""
+
+    role: str = Field("editor", max_length=20)
 
 
 class AddressEdit(BaseModel):
@@ -219,6 +232,50 @@ def build(shop: Shop) -> APIRouter:
             setattr(row, name, value)
         db.commit()
         return {"data": address_json(row)}
+
+    def list_json(row: ShoppingList) -> dict[str, Any]:
+        return {"id": row.id, "user_id": row.user_id, "name": row.name, "role": row.role}
+
+    def one_list(db: Session, user: User, list_id: int) -> ShoppingList:
+        row = db.scalars(
+            select(ShoppingList).where(ShoppingList.id == list_id, ShoppingList.user_id == user.id)
+        ).first()
+        if row is None:
+            raise HTTPException(404, "no such list")
+        return row
+
+    if shop.secure:
+
+        @router.post("/api/v2/lists", status_code=201, tags=["account"])
+        def start_list(body: NewList, db: Session = session, user: User = CurrentUser) -> Any:
+            """Start a shopping list."""
+            row = ShoppingList(user_id=user.id, name=body.name, role="editor")  # FIX: set here
+            db.add(row)
+            db.commit()
+            return {"data": list_json(row)}
+
+    else:
+
+        @router.post("/api/v2/lists", status_code=201, tags=["account"])
+        def start_any_list(
+            body: NewListAnyRole, db: Session = session, user: User = CurrentUser
+        ) -> Any:
+            """Start a shopping list."""
+            row = ShoppingList(user_id=user.id, name=body.name, role=body.role)
+            db.add(row)
+            db.commit()
+            return {"data": list_json(row)}
+
+    @router.get("/api/v2/lists/{list_id}", tags=["account"])
+    def shopping_list(list_id: int, db: Session = session, user: User = CurrentUser) -> Any:
+        """One of the caller's shopping lists."""
+        return {"data": list_json(one_list(db, user, list_id))}
+
+    @router.delete("/api/v2/lists/{list_id}", status_code=204, tags=["account"])
+    def drop_list(list_id: int, db: Session = session, user: User = CurrentUser) -> None:
+        """Delete one of the caller's shopping lists."""
+        db.delete(one_list(db, user, list_id))
+        db.commit()
 
     @router.get("/api/v2/orders", tags=["account"])
     def orders(

@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
-from middlebrick.checks._owners import readable, records, row_id, same_object
+from middlebrick.checks._created import Created, Resource, create, resources
+from middlebrick.checks._owners import readable, same_object
 from middlebrick.checks._properties import flat, is_privileged_input, is_role
 from middlebrick.checks._schemas import shape
 from middlebrick.checks._sharing import listed_to
@@ -27,31 +26,10 @@ from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.identities import Identity
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
-from middlebrick.spec.values import value_for_schema
 
 _CROSS = "bola.cross-identity-access"
 _COST = 11  # create, read, read as other, anonymous, listing, write, read back, delete, read ×2
 _GONE = frozenset({404, 410})
-
-
-@dataclass(frozen=True)
-class _Resource:
-    """A collection the scan may create in, and the operations on one of its objects."""
-
-    create: Operation  # POST /addresses
-    read: Operation  # GET /addresses/{address_id}
-    write: Operation | None  # PATCH /addresses/{address_id}
-    delete: Operation  # DELETE /addresses/{address_id}
-    parameter: str  # address_id
-
-
-@dataclass
-class _Created:
-    """One object the primary created: its URL and how it read as the primary."""
-
-    url: str
-    mine: Exchange
-    record: dict[str, Any]
 
 
 @check(category="bola", emits={_CROSS}, mode="active", per_operation=_COST)
@@ -82,73 +60,16 @@ async def created_object_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     if primary is None or not ctx.identities.others:
         return
     other = ctx.identities.others[0]
-    async for resource in ctx.each(_resources(ctx)):
-        created = await _create(ctx, resource)
+    async for resource in ctx.each(resources(ctx)):
+        created = await create(ctx, resource)
         if created is None:
             continue
         async for finding in _probe(ctx, resource, created, primary, other):
             yield finding
 
 
-def _resources(ctx: CheckContext) -> list[_Resource]:
-    """The collections with a JSON ``POST`` and a documented ``GET`` and ``DELETE`` by id."""
-    by_key = {op.key: op for op in ctx.surface.operations}
-    found = []
-    for op in ctx.surface.operations:
-        body = op.request_body
-        if op.method != "POST" or body is None or "json" not in body.content_type:
-            continue
-        if op.path.rstrip("/").endswith("}"):
-            continue
-        base = op.path.rstrip("/")
-        for item in ctx.surface.operations:
-            path = item.path.rstrip("/")
-            if (
-                item.method != "GET"
-                or not path.startswith(base + "/{")
-                or "/" in path[len(base) + 1 :]
-            ):
-                continue
-            delete = by_key.get(f"DELETE {item.path}")
-            if delete is None:
-                continue
-            found.append(
-                _Resource(
-                    op, item, by_key.get(f"PATCH {item.path}"), delete, path[len(base) + 2 : -1]
-                )
-            )
-            break
-    return found
-
-
-async def _create(ctx: CheckContext, resource: _Resource) -> _Created | None:
-    """Create one object as the primary and read it; ``None`` when either fails."""
-    url = ctx.url(resource.create.path)
-    if not ctx.may_send("POST", url):
-        return None
-    schema = resource.create.request_body.schema if resource.create.request_body else {}
-    body = value_for_schema(schema)
-    if not isinstance(body, dict) or not body:
-        return None
-    headers = Headers.of({"Content-Type": json_media(resource.create)})
-    made = await ctx.send(Request("POST", url, headers=headers, body=json.dumps(body).encode()))
-    record = record_of(made)
-    rows = records(record) if record is not None else []
-    value = row_id(rows[0], resource.parameter) if rows else None
-    if not made.ok or value is None:
-        return None
-    item = url.rstrip("/") + "/" + quote(value, safe="")
-    if resource.read.path.endswith("/"):
-        item += "/"
-    mine = await ctx.send(fresh(Request("GET", item), 0))
-    again = record_of(mine)
-    if not readable(mine) or again is None:
-        return None
-    return _Created(item, mine, again)
-
-
 async def _probe(
-    ctx: CheckContext, resource: _Resource, created: _Created, primary: Identity, other: Identity
+    ctx: CheckContext, resource: Resource, created: Created, primary: Identity, other: Identity
 ) -> AsyncIterator[Finding]:
     read = Request("GET", created.url)
     theirs = await ctx.send(fresh(read, 1).as_identity(other.name))
@@ -194,7 +115,7 @@ async def _probe(
 async def _try_write(
     ctx: CheckContext,
     write: Operation,
-    created: _Created,
+    created: Created,
     who: tuple[Identity, Identity],
     shared: str,
 ) -> Finding | None:

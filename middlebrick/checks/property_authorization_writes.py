@@ -11,10 +11,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from middlebrick.checks._owners import is_id_key
-from middlebrick.checks._privilege import ADMIN_VALUE
+from middlebrick.checks._privilege import escalation
 from middlebrick.checks._properties import (
     flat,
-    is_flag,
     is_privileged_input,
     is_role,
     owner_values,
@@ -35,11 +34,9 @@ _SURFACE = "property_authorization.mass-assignment-surface"
 _CONFIRMED = "property_authorization.mass-assignment-confirmed"
 
 _WRITES = ("POST", "PUT", "PATCH")
-_ESCALATED = 2  # privileged fields written at once
 _PREFERENCE = ("PATCH", "PUT", "POST")
 _PERSONAL = {"email", "username", "password", "firstname", "lastname", "phone"}
 _ORDINARY = ("title", "description", "label", "name", "display_name", "status", "priority")
-_SINGLE_ROLE = {"role", "userrole", "accountrole", "memberrole", "orgrole", "tenantrole"}
 
 
 @check(category="property_authorization", emits={_SURFACE})
@@ -170,7 +167,7 @@ async def mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
         record = record_of(read)
         if record is None or not _owned(record, mine, owned) or principal_values(record) & everyone:
             continue
-        wanted = _escalation(record)
+        wanted = escalation(record)
         if not wanted:
             continue
         control_field = _control_field(operation, record, wanted)
@@ -276,25 +273,6 @@ def _unchanged(control: Change, record: Mapping[str, Any], wanted: Mapping[str, 
     """True when the control write's read-back shows the privileged fields as they were."""
     after = next((record_of(ex) for label, ex in control.exchanges if label == "read back"), None)
     return after is not None and all(after.get(key) == record.get(key) for key in wanted)
-
-
-def _escalation(record: Mapping[str, Any]) -> dict[str, Any]:
-    """At most two privileged fields of ``record`` and the raised values to write to them."""
-    wanted: dict[str, Any] = {}
-    for key, value in record.items():
-        if len(wanted) >= _ESCALATED:
-            break
-        if is_flag(key, value) and value is False:
-            wanted[key] = True
-        elif _raisable_role(key, value):
-            wanted[key] = "admin"
-    return wanted
-
-
-def _raisable_role(key: str, value: Any) -> bool:
-    """A single role field whose value is not already an administrator's."""
-    is_role_name = flat(key) in _SINGLE_ROLE and isinstance(value, str) and bool(value)
-    return is_role_name and not ADMIN_VALUE.search(value)
 
 
 def _names(names: list[str]) -> str:
