@@ -120,7 +120,18 @@ async def test_undeclared_properties_reports_what_the_schema_does_not_list():
     found = await _undeclared(USER, USER_SCHEMA)
 
     assert found[0].confidence is Confidence.confirmed
+    assert found[0].severity is Severity.low
     assert "`password_hash`, `ssn`" in found[0].detail
+
+
+async def test_undeclared_properties_is_info_when_nothing_undeclared_is_sensitive():
+    # Given Flask-AppBuilder-style metadata beside the declared record
+    body = {"id": "u-1", "name": "Ann", "label_columns": {"name": "Name"}, "reload": False}
+
+    found = await _undeclared(body, USER_SCHEMA)
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.info, Confidence.confirmed)]
+    assert "none sensitive by name: spec drift" in found[0].detail
 
 
 async def test_undeclared_properties_follows_arrays_and_composed_schemas():
