@@ -150,8 +150,10 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     they declare, and generated schemas lag behind their code, so an undeclared property is
     spec drift, ``info``, unless one of them is sensitive by name and value (what
     ``sensitive_properties`` reads: ``password_hash``, ``ssn``, ``is_admin`` …) or the schema
-    marks it ``writeOnly``: then low.
+    marks it ``writeOnly``: then low. The scan's own credentials echoed back (a ``/token``
+    operation returning the caller's own key) are not sensitive here.
     """
+    env = ScanEnv.of(ctx.scan, ctx.base_url)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if resp is None or not resp.ok or not resp.is_json:
@@ -163,7 +165,9 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
         if not extras:
             continue
         sensitive = {
-            prop.key for prop in properties(plain(resp.json)) if sensitivity(prop.key, prop.value)
+            prop.key
+            for prop in properties(plain(resp.json))
+            if sensitivity(prop.key, prop.value) and prop.value not in env.own_secrets
         }
         telling = [p for p in extras if p.endswith("(writeOnly)") or _leaf(p) in sensitive]
         shown_paths = telling or extras

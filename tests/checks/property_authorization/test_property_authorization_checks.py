@@ -263,3 +263,13 @@ async def test_client_projection_tries_an_undeclared_fields_parameter_once():
     assert [r.url.removeprefix(BASE) for r in sender.sent] == [
         "/members?sort_key=name&fields=password_hash"  # the baseline request, one more parameter
     ]
+
+
+async def test_undeclared_properties_is_info_for_the_scans_own_key_echoed_back():
+    key = "k3y-0f-the-scan-1234"
+    scan = ScanRequest(target=BASE, identities={"alice": Credential(query=(("api_key", key),))})
+    operation = Operation(method="GET", path="/me/token", responses=_ok(USER_SCHEMA))
+
+    found = await _run(UNDECLARED, {"id": "u-1", "api_key": key}, operation=operation, scan=scan)
+
+    assert [f.severity for f in found] == [Severity.info]
