@@ -63,6 +63,7 @@ class ShoppingList(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     name: Mapped[str] = mapped_column(String(80))
     role: Mapped[str] = mapped_column(String(20), default="editor")  # editor | admin
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id"), default=None)
 
 
 class Order(Base):
