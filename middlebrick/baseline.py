@@ -72,6 +72,7 @@ async def build_baseline(
     root: Exchange | None,
     on_event: EventSink | None = None,
     own: Collection[str] = (),
+    owned: Mapping[str, list[str]] | None = None,
 ) -> Baseline:
     """Request each readable (GET) operation once with realistic values, in waves.
 
@@ -79,7 +80,9 @@ async def build_baseline(
     the path parameters of later waves (``/items`` answers ``[{"id": "a1"}]`` so ``/items/{id}``
     is requested as ``/items/a1``). ``own`` holds the values that name the scanning identity
     (its user id, objects it owns): records that mention one are preferred, so the baseline
-    reads the identity's own objects rather than another owner's listed beside them.
+    reads the identity's own objects rather than another owner's listed beside them. ``owned``
+    holds ids given for a resource (``--owns alice=books:12``): a path parameter of that
+    resource (``/books/{book_id}``, ``/books/{id}``) takes them first.
     """
     prefer = set(own)
     sources: list[object] = []
@@ -94,7 +97,8 @@ async def build_baseline(
     for count in sorted(waves):
         harvested = _harvest(sources, prefer)
         requests = (  # built as they are sent, so a large wave never holds up the loop
-            build_request(op, surface.base_url, harvested, by_path, prefer) for op in waves[count]
+            build_request(op, surface.base_url, harvested, by_path, prefer, owned)
+            for op in waves[count]
         )
         results = await send_all(client, requests)
         for op, exchange in zip(waves[count], results, strict=True):
@@ -146,12 +150,16 @@ def build_request(
     harvested: Mapping[str, list[str]] | None = None,
     by_path: Mapping[str, Exchange] | None = None,
     prefer: Collection[str] = (),
+    owned: Mapping[str, list[str]] | None = None,
 ) -> Request:
-    """The realistic request for an operation: harvested ids, else examples and schema values."""
+    """The realistic request for an operation: ids given for its resource with ``--owns``,
+    harvested ids, else examples and schema values."""
     harvested = harvested or {}
     path = op.path
     for param in op.params("path"):
-        value = _harvested_value(op, param, harvested, by_path or {}, prefer)
+        value = _owned_value(op, param, owned or {})
+        if value is None:
+            value = _harvested_value(op, param, harvested, by_path or {}, prefer)
         if value is None:
             value = serialize(value_for_parameter(param))
         path = path.replace("{" + param.name + "}", quote(str(value), safe=""))
@@ -173,6 +181,18 @@ def build_request(
     return Request("GET", url, headers=headers)
 
 
+def _owned_value(op: Operation, param: Parameter, owned: Mapping[str, list[str]]) -> str | None:
+    """An id given with ``--owns NAME=RESOURCE:ID`` for the collection ``param`` sits under."""
+    if not owned:
+        return None
+    before = op.path.split("{" + param.name + "}", 1)[0].rstrip("/")
+    collection = before.rsplit("/", 1)[-1].lower()
+    for resource, values in owned.items():
+        if values and collection in (resource, resource + "s", resource.removesuffix("s")):
+            return values[0]
+    return None
+
+
 def _harvested_value(
     op: Operation,
     param: Parameter,
@@ -182,6 +202,11 @@ def _harvested_value(
 ) -> str | None:
     if harvested.get(param.name):
         return harvested[param.name][0]
+    # one name across conventions: {userId} takes the user_id, user-id or UserID seen
+    wanted = _flat(param.name)
+    for key, values in harvested.items():
+        if values and _flat(key) == wanted:
+            return values[0]
     # "/items/{item_id}": the "id" of the first record the parent collection "/items" returned
     parent = op.path.split("/{" + param.name + "}", 1)[0]
     parent_exchange = by_path.get(parent)
@@ -190,6 +215,11 @@ def _harvested_value(
         if ids:
             return ids[0]
     return None
+
+
+def _flat(name: str) -> str:
+    """A name without case or separators: ``userId``, ``user_id``, ``User-ID`` -> ``userid``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 _ME = re.compile(r"/(me|whoami|profile|account|users/me|api/me)/?$", re.I)

@@ -46,7 +46,7 @@ from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
 from middlebrick.http.journal import RUNNING, Running
 from middlebrick.http.policy import Skipped
-from middlebrick.identities import Identities, establish, own_ids, recheck
+from middlebrick.identities import Identities, establish, own_ids, owned_by_resource, recheck
 from middlebrick.knowledge import categories
 from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scan_facts import RECONFIRMED_AT_MOST, gather_facts, reconfirm
@@ -191,7 +191,12 @@ async def _run(
     cut: list[Cut] = []
     try:
         baseline = await build_baseline(
-            client, surface, root=root, on_event=emit, own=own_ids(request)
+            client,
+            surface,
+            root=root,
+            on_event=emit,
+            own=own_ids(request),
+            owned=owned_by_resource(request),
         )
     except ScanInterrupted as exc:
         stopped.append(f"the baseline stopped early: {exc}")

@@ -10,6 +10,7 @@ reported.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ __all__ = [
     "establish",
     "me_exchange",
     "own_ids",
+    "owned_by_resource",
+    "owned_id",
     "primary_name",
     "recheck",
 ]
@@ -37,6 +40,7 @@ _DENIED = frozenset({401, 403})
 _CANDIDATES = 4  # baseline operations tried as anonymous to find a verifying one
 _ME_PATH = ("/me", "/whoami", "/profile", "/account", "/user", "/users/me", "/api/me")
 _SELF_FIELDS = ("id", "user_id", "userId", "username", "user_name", "email", "sub", "uid")
+_OWNED = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):(.+)$")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,15 @@ class Identities:
         return None
 
 
+def owned_id(entry: str) -> tuple[str | None, str]:
+    """An ``--owns`` entry as (resource, id): ``books:12`` names book 12, ``item-17`` an id
+    of any resource. The resource is a word (letters, digits, ``_``, ``-``)."""
+    match = _OWNED.match(entry)
+    if match is None:
+        return None, entry
+    return match.group(1).lower(), match.group(2)
+
+
 def own_ids(scan: ScanRequest) -> set[str]:
     """What names the primary identity before any request: its token's subject, what it owns."""
     name = primary_name(scan)
@@ -80,7 +93,21 @@ def own_ids(scan: ScanRequest) -> set[str]:
     credential = _credential(scan, name)
     token = bearer_token(credential.headers)
     jwt = decode_jwt(token) if token else None
-    return (jwt.identity_values() if jwt else set()) | set(credential.owns)
+    owned = {owned_id(entry)[1] for entry in credential.owns}
+    return (jwt.identity_values() if jwt else set()) | owned
+
+
+def owned_by_resource(scan: ScanRequest) -> dict[str, list[str]]:
+    """The primary identity's ``--owns`` ids given with a resource (``books:12``), by resource."""
+    name = primary_name(scan)
+    found: dict[str, list[str]] = {}
+    if name is None:
+        return found
+    for entry in _credential(scan, name).owns:
+        resource, value = owned_id(entry)
+        if resource is not None:
+            found.setdefault(resource, []).append(value)
+    return found
 
 
 async def establish(client: Sender, scan: ScanRequest, baseline: Baseline) -> Identities:
@@ -207,12 +234,18 @@ def _identity(
         name=name,
         verified=verified,
         self_ids=frozenset(ids),
-        owns=credential.owns,
+        owns=tuple(owned_id(entry)[1] for entry in credential.owns),
         expires_at=jwt.expires_at if jwt else None,
     )
 
 
 def _self_fields(body: Any) -> set[str]:
+    """The identity fields of a ``/me`` answer, opened when it is an envelope
+    (``{"user": {"id": 1, …}}``, ``{"data": {…}}``)."""
+    if isinstance(body, Mapping) and len(body) == 1:
+        inner = next(iter(body.values()))
+        if isinstance(inner, Mapping):
+            body = inner
     if not isinstance(body, Mapping):
         return set()
     return {

@@ -55,6 +55,17 @@ class Address(Base):
     city: Mapped[str] = mapped_column(String(80))
 
 
+class ShoppingList(Base):
+    """A shopping list; ``role`` is the creator's role on it (lists can be shared)."""
+
+    __tablename__ = "shopping_lists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20), default="editor")  # editor | admin
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id"), default=None)
+
+
 class Order(Base):
     """A user's order."""
 

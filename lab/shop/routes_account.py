@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from lab.identities import AUDIENCE, ISSUER, USERS, mint
 from lab.shop.app import CurrentUser, Shop
-from lab.shop.models import Address, CartItem, Order, PasswordReset, User
+from lab.shop.models import Address, CartItem, Order, PasswordReset, ShoppingList, User
 from lab.shop.seed import password_hash
 
 
@@ -50,6 +50,44 @@ class CartLine(BaseModel):
 
     product_id: int = Field(ge=1)
     quantity: int = Field(1, ge=1, le=99)
+
+
+class NewAddress(BaseModel):
+    """A delivery address to add."""
+
+    label: str = Field(max_length=40, examples=["office"])
+    city: str = Field(max_length=80, examples=["Shelbyville"])
+
+
+class NewList(BaseModel):
+    """A shopping list to start, optionally with the address to deliver it to."""
+
+    name: str = Field(max_length=80, examples=["groceries"])
+    address_id: int | None = None
+
+
+class NewListAnyRole(NewList):
+    """FLAW: the creator's role on the list taken from the body (``admin`` lets one manage
+    every member of a shared list)."""
+
+    role: str = Field("editor", max_length=20)
+
+
+class AddressEdit(BaseModel):
+    """The fields of an address its owner may change."""
+
+    label: str | None = Field(None, max_length=40)
+    city: str | None = Field(None, max_length=80)
+
+
+def address_json(address: Address) -> dict[str, Any]:
+    """An address as its owner sees it, with whose it is."""
+    return {
+        "id": address.id,
+        "user_id": address.user_id,
+        "label": address.label,
+        "city": address.city,
+    }
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -155,6 +193,106 @@ def build(shop: Shop) -> APIRouter:
         """The caller's delivery addresses."""
         rows = db.scalars(select(Address).where(Address.user_id == user.id)).all()
         return {"data": [{"id": a.id, "label": a.label, "city": a.city} for a in rows]}
+
+    def one_address(db: Session, user: User, address_id: int) -> Address:
+        query = select(Address).where(Address.id == address_id)
+        if shop.secure:  # FIX: the caller's own address, or 404
+            query = query.where(Address.user_id == user.id)
+        # FLAW (vulnerable): fetched by its id alone, whoever owns it
+        address = db.scalars(query).first()
+        if address is None:
+            raise HTTPException(404, "no such address")
+        return address
+
+    @router.get("/api/v2/addresses/{address_id}", tags=["account"])
+    def address(address_id: int, db: Session = session, user: User = CurrentUser) -> Any:
+        """One of the caller's delivery addresses."""
+        return {"data": address_json(one_address(db, user, address_id))}
+
+    @router.post("/api/v2/addresses", status_code=201, tags=["account"])
+    def add_address(body: NewAddress, db: Session = session, user: User = CurrentUser) -> Any:
+        """Add a delivery address for the caller."""
+        row = Address(user_id=user.id, label=body.label, city=body.city)
+        db.add(row)
+        db.commit()
+        return {"data": address_json(row)}
+
+    @router.delete("/api/v2/addresses/{address_id}", status_code=204, tags=["account"])
+    def remove_address(address_id: int, db: Session = session, user: User = CurrentUser) -> None:
+        """Remove one of the caller's addresses."""
+        db.delete(one_address(db, user, address_id))
+        db.commit()
+
+    @router.patch("/api/v2/addresses/{address_id}", tags=["account"])
+    def edit_address(
+        address_id: int, body: AddressEdit, db: Session = session, user: User = CurrentUser
+    ) -> Any:
+        """Rename one of the caller's addresses or move it to another city."""
+        row = one_address(db, user, address_id)
+        for name, value in body.model_dump(exclude_unset=True).items():
+            setattr(row, name, value)
+        db.commit()
+        return {"data": address_json(row)}
+
+    def list_json(row: ShoppingList) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "user_id": row.user_id,
+            "name": row.name,
+            "role": row.role,
+            "address_id": row.address_id,
+        }
+
+    def delivery_address(db: Session, user: User, address_id: int | None) -> int | None:
+        if address_id is None:
+            return None
+        if shop.secure:  # FIX: the address must be the caller's own
+            return one_address(db, user, address_id).id
+        return address_id  # FLAW: any address id is stored, whoever owns it
+
+    def one_list(db: Session, user: User, list_id: int) -> ShoppingList:
+        row = db.scalars(
+            select(ShoppingList).where(ShoppingList.id == list_id, ShoppingList.user_id == user.id)
+        ).first()
+        if row is None:
+            raise HTTPException(404, "no such list")
+        return row
+
+    if shop.secure:
+
+        @router.post("/api/v2/lists", status_code=201, tags=["account"])
+        def start_list(body: NewList, db: Session = session, user: User = CurrentUser) -> Any:
+            """Start a shopping list."""
+            address = delivery_address(db, user, body.address_id)
+            row = ShoppingList(user_id=user.id, name=body.name, role="editor", address_id=address)
+            # FIX: the role is set here, never taken from the body
+            db.add(row)
+            db.commit()
+            return {"data": list_json(row)}
+
+    else:
+
+        @router.post("/api/v2/lists", status_code=201, tags=["account"])
+        def start_any_list(
+            body: NewListAnyRole, db: Session = session, user: User = CurrentUser
+        ) -> Any:
+            """Start a shopping list."""
+            address = delivery_address(db, user, body.address_id)
+            row = ShoppingList(user_id=user.id, name=body.name, role=body.role, address_id=address)
+            db.add(row)
+            db.commit()
+            return {"data": list_json(row)}
+
+    @router.get("/api/v2/lists/{list_id}", tags=["account"])
+    def shopping_list(list_id: int, db: Session = session, user: User = CurrentUser) -> Any:
+        """One of the caller's shopping lists."""
+        return {"data": list_json(one_list(db, user, list_id))}
+
+    @router.delete("/api/v2/lists/{list_id}", status_code=204, tags=["account"])
+    def drop_list(list_id: int, db: Session = session, user: User = CurrentUser) -> None:
+        """Delete one of the caller's shopping lists."""
+        db.delete(one_list(db, user, list_id))
+        db.commit()
 
     @router.get("/api/v2/orders", tags=["account"])
     def orders(

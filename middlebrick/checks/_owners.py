@@ -6,6 +6,14 @@ wrapper is opened). DynamoDB AttributeValues (``{"S": "x"}``) are read as plain 
 *owner field* names who a record belongs to: ``owner``, ``owner_id``, ``owner_email``,
 ``created_by`` always; ``user_id``, ``account_id``, ``customer_id``, ``username``… only when
 the record also has an id of its own (in a user record ``user_id`` is the record's own key).
+An owner field may hold the owner as an object (``"created_by": {"id": 2, "email": …}``): its
+identifying fields count, named ``created_by.email``.
+
+Ownership is proven by an owner field equal to one of the identity's own stable identifiers (its
+token subject, its ``/me`` record), by an id given with ``--owns``, or, for a user record, by
+its own id together with its own e-mail or user name. A record's own id alone, equal to a small
+integer that also numbers the identity, proves nothing (project 2 is not the project of the
+user whose id is 2).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from middlebrick.auth import is_credential_header
-from middlebrick.checks._compare import looks_like_denial, same_shape
+from middlebrick.checks._compare import is_empty_json, looks_like_denial, same_shape
 from middlebrick.config import ScanRequest
 from middlebrick.http.exchange import Exchange, Response
 from middlebrick.identities import Identities, Identity
@@ -40,6 +48,8 @@ _AV_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"
 _WRAPPERS = ("Item", "item", "data", "result", "record")
 _MAX_RECORDS = 200
 _SELF_KEYS = frozenset({"email", "username", "user_name", "login", "sub"})
+_NESTED_KEYS = ("id", "pk", "uuid", "email", "username", "user_name", "login", "sub")
+_NUMBER = re.compile(r"^[0-9]{1,12}$")
 
 
 def plain(value: Any) -> Any:
@@ -118,16 +128,34 @@ def is_id_key(key: str) -> bool:
 
 
 def owner_fields(record: Mapping[str, Any]) -> dict[str, str]:
-    """The owner fields of one record and their values."""
+    """The owner fields of one record and their values (an owner object's as ``key.field``)."""
     values = {k: v for k, raw in record.items() if (v := scalar(raw)) is not None}
     own_id = any(
         is_id_key(k) and not _STRONG_OWNER.match(k) and not _WEAK_OWNER.match(k) for k in values
     )
-    return {
+    found = {
         k: v
         for k, v in values.items()
         if _STRONG_OWNER.match(k) or (own_id and _WEAK_OWNER.match(k))
     }
+    for key, raw in record.items():
+        inner = plain(raw)
+        if not isinstance(inner, Mapping):
+            continue
+        if not (_STRONG_OWNER.match(key) or (own_id and _WEAK_OWNER.match(key))):
+            continue
+        for name in _NESTED_KEYS:
+            value = scalar(inner.get(name))
+            if value is not None:
+                found[f"{key}.{name}"] = value
+    return found
+
+
+def is_empty(body: Any) -> bool:
+    """True for an answer that holds nothing: ``[]``, ``{}``, ``null``, an empty page."""
+    if is_empty_json(body):
+        return True
+    return isinstance(body, list) and all(is_empty_json(item) for item in body)
 
 
 def tenant_values(body: Any) -> set[str]:
@@ -170,9 +198,14 @@ def readable(exchange: Exchange) -> bool:
 
 
 def same_object(a: Response, b: Response) -> bool:
-    """True when two answers hold the same object(s): equal bodies, or one shape and equal ids."""
+    """True when two answers hold the same object(s): equal bodies, or one shape and equal ids.
+
+    An empty answer (no body, ``[]``, ``{}``, ``null``, an empty page) is never the same object.
+    """
+    if not a.body.strip() or (a.is_json and is_empty(a.json)):
+        return False
     if a.body == b.body:
-        return bool(a.body)
+        return True
     if not (a.is_json and b.is_json) or not same_shape(a.json, b.json):
         return False
     ids = record_ids(a.json)
@@ -198,6 +231,7 @@ class Owners:
 
     primary: Identity | None
     by_value: Mapping[str, Identity]
+    given: frozenset[str] = frozenset()  # the values given with --owns
 
     @classmethod
     def of(cls, identities: Identities) -> Owners:
@@ -210,7 +244,13 @@ class Owners:
                 if value:
                     named.setdefault(value, []).append(identity)
         by_value = {value: who[0] for value, who in named.items() if len(who) == 1}
-        return cls(identities.primary, by_value)
+        given = frozenset(
+            value
+            for identity in (identities.primary, *identities.others)
+            if identity is not None
+            for value in identity.owns
+        )
+        return cls(identities.primary, by_value, given)
 
     def whose(self, record: Mapping[str, Any]) -> Identity | None:
         """The identity a record's owner fields name, if any."""
@@ -220,16 +260,30 @@ class Owners:
         return None
 
     def subject(self, record: Mapping[str, Any]) -> Identity | None:
-        """Whose record it is: its owner fields, else its own id or e-mail (a user record)."""
+        """Whose record it is: its owner fields, else its own e-mail or user name (a user
+        record), else its own id when ``--owns`` gave it or it is not a bare number.
+
+        An own id that is a bare number (``"id": 2``) names an identity only beside the same
+        identity's e-mail or user name in the record: small integers number every table.
+        """
         owner = self.whose(record)
         if owner is not None:
             return owner
+        by_self: Identity | None = None
+        by_id: list[tuple[str, Identity]] = []
         for key, raw in record.items():
             value = scalar(raw)
             if value is None or value not in self.by_value:
                 continue
-            if is_id_key(key) or key.lower() in _SELF_KEYS:
-                return self.by_value[value]
+            if key.lower() in _SELF_KEYS:
+                by_self = by_self or self.by_value[value]
+            elif is_id_key(key):
+                by_id.append((value, self.by_value[value]))
+        if by_self is not None:
+            return by_self
+        for value, who in by_id:
+            if value in self.given or not _NUMBER.match(value):
+                return who
         return None
 
     def named(self, body: Any) -> list[Identity]:

@@ -38,6 +38,8 @@ _CLAIMS = (
     "role", "roles", "user_role", "groups", "cognito:groups", "scope", "scp", "permissions",
     "authorities", "is_admin", "isAdmin", "admin", "is_superuser", "is_staff",
 )  # fmt: skip
+_ESCALATED = 2  # privileged fields written at once
+_SINGLE_ROLE = {"role", "userrole", "accountrole", "memberrole", "orgrole", "tenantrole"}
 _DECISIVE = {"role", "roles", "userrole", "realmaccessroles", "authorities", "usertype"}
 
 
@@ -153,3 +155,24 @@ def _own_records(ctx: CheckContext, identity: Identity) -> list[dict[str, Any]]:
             if roles:
                 found.append(roles)
     return found
+
+
+def escalation(record: Mapping[str, Any]) -> dict[str, Any]:
+    """At most two privileged fields of ``record`` and the raised values to write to them: a
+    false flag (``is_admin``) set to true, a role that is not an administrator's set to
+    ``"admin"``. Owner and tenant fields are never among them."""
+    wanted: dict[str, Any] = {}
+    for key, value in record.items():
+        if len(wanted) >= _ESCALATED:
+            break
+        if is_flag(key, value) and value is False:
+            wanted[key] = True
+        elif _raisable_role(key, value):
+            wanted[key] = "admin"
+    return wanted
+
+
+def _raisable_role(key: str, value: Any) -> bool:
+    """A single role field whose value is not already an administrator's."""
+    is_role_name = flat(key) in _SINGLE_ROLE and isinstance(value, str) and bool(value)
+    return is_role_name and not ADMIN_VALUE.search(value)

@@ -3,7 +3,8 @@
 Every write goes through the scan's journal (``http.journal``), which reads the object first and
 undoes the write after the check. ``Change`` writes, reads back, and asks the journal to undo at
 once, keeping every exchange for the evidence. Read-backs carry a ``Cache-Control: no-cache``
-spelling of their own so the scan's cache of identical GETs never answers them.
+spelling of their own and are always sent on the wire: the scan's cache of identical GETs never
+answers them, even when one check reads the same object back twice.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def read_twin(ctx: CheckContext, write: Operation) -> tuple[Operation, Exchange]
 def fresh(request: Request, step: int) -> Request:
     """``request`` as a GET that the scan's cache cannot answer (one spelling per step)."""
     get = Request("GET", request.url, headers=request.headers, identity=request.identity)
-    return get.with_header("Cache-Control", _NO_CACHE[step % len(_NO_CACHE)])
+    return get.with_header("Cache-Control", _NO_CACHE[step % len(_NO_CACHE)]).sent_fresh()
 
 
 def json_write(read: Request, method: str, body: Mapping[str, Any], media: str) -> Request:

@@ -11,14 +11,25 @@ import asyncio
 import hashlib
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from middlebrick.checks._compare import is_empty_json, looks_like_denial, same_shape
 from middlebrick.checks._exposure import sources
 from middlebrick.checks._privilege import Standing, as_whom, ordinary, standing
-from middlebrick.checks._properties import has_value, is_role, plain, properties, shown
+from middlebrick.checks._properties import (
+    flat,
+    has_value,
+    is_flag,
+    is_role,
+    names_principal,
+    plain,
+    principal_values,
+    properties,
+    shown,
+)
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -34,6 +45,7 @@ _MAX_CONFIRM = 4  # answers with content re-sent anonymously and as an ordinary 
 _SHARED_BODY = 3  # this many paths with one body: a catch-all, not functions
 _MIN_TEXT = 64  # bytes a non-JSON answer needs to count as content
 _MIN_JSON = 32  # bytes a JSON answer needs: `{"status": "ok"}` is not a function
+_RIGHTS = {"permission", "permissions", "perms", "privileges", "authorities", "acl", "accesslevel"}
 _TITLE = re.compile(r"<(?:title|h1)[^>]*>([^<]{1,200})<", re.I)
 
 
@@ -66,10 +78,11 @@ async def admin_paths(ctx: CheckContext) -> AsyncIterator[Finding]:
     Then who may see it (at most four answers, two requests each): the same request without
     credentials, and, when the scan's identity is not known to be an ordinary user, as the first
     identity whose token or own record says it is one (``role=user``, ``is_admin=false``).
-    Reported when the anonymous request gets the same kind of content (confirmed), when an
-    ordinary user does (firm), or, when no identity's rights are known, when the scan's own
-    identity does (tentative, medium severity). An identity the scan knows to be an
-    administrator reaching an admin path is not a finding.
+    Reported when the anonymous request gets the same kind of content (confirmed), or when an
+    ordinary user does (firm). When no identity's rights are known (one identity, or none
+    whose token or record says it is an ordinary user), privilege cannot be told from
+    behaviour: ``info``. An identity the scan knows to be an administrator reaching an admin
+    path is not a finding.
     """
     wordlist = ["/" + path for path in admin_path_list().paths[:_MAX_PATHS]]
     listed = {op.path: op for op in ctx.surface.operations if op.method == "GET"}
@@ -116,38 +129,64 @@ async def role_fields(ctx: CheckContext) -> AsyncIterator[Finding]:
     ``email`` …). A chat message's ``role`` (``assistant``, ``user`` beside ``content``) is not
     one, and served API descriptions are skipped.
 
-    One finding per operation, listing the fields and a few values. Severity low when the
-    answer shows one record's attributes (often the caller's own), medium when it shows those of
-    several records (a directory of who is an administrator).
+    A role field is a right *of a principal*: ``permission``/``permissions``, ``privileges``,
+    ``authorities``, ``acl`` and ``access_level`` count only in a record that names a user (a
+    catalogue of the permission each UI action requires, or the caller's rights on a resource
+    type, are not), and a boolean counts only for the flags (a health answer's
+    ``"permission": true`` says its permission backend is up).
+
+    One finding per operation, listing the fields and a few values. ``info`` when every record
+    holding them is the caller's own (its own role is no leak); low when the answer shows one
+    record's attributes, medium when it shows those of several records (a directory of who is
+    an administrator).
     """
+    primary = ctx.identities.primary
+    mine = set(primary.self_ids) if primary is not None else set()
     async for source in ctx.each(sources(ctx)):
         resp = source.exchange.response
         if resp is None or not resp.ok or not resp.is_json or _is_api_description(resp):
             continue
         found: dict[str, list[str]] = {}
-        holders: set[int] = set()
+        holders: dict[int, Mapping[str, Any]] = {}
         for prop in properties(plain(resp.json)):
             if not has_value(prop.value) or isinstance(prop.value, dict):
                 continue
-            if is_role(prop.key, prop.value, prop.record):
+            if _principal_role(prop.key, prop.value, prop.record):
                 found.setdefault(prop.path, []).append(shown(prop.value))
-                holders.add(id(prop.record))
+                holders[id(prop.record)] = prop.record
         if not found:
             continue
+        own = bool(mine) and all(principal_values(r) & mine for r in holders.values())
         fields = ", ".join(
             f"`{path}` ({', '.join(dict.fromkeys(values[:3]))})"
             for path, values in list(found.items())[:6]
         )
         several = len(holders) > 1
+        severity = Severity.medium if several else None
+        whose = ""
+        if own:
+            severity = Severity.info
+            whose = ": the caller's own record, whose rights it may know"
         yield ctx.finding(
             _ROLE,
             source.operation or source.key,
             detail=f"the {resp.status} answer to `{source.key}` ({as_whom(ctx)}) carries "
-            f"{fields} in {len(holders)} record(s)",
+            f"{fields} in {len(holders)} record(s){whose}",
             evidence=[("baseline", source.exchange)],
-            severity=Severity.medium if several else None,
+            severity=severity,
             match=_first_key(found),
         )
+
+
+def _principal_role(key: str, value: Any, record: Mapping[str, Any]) -> bool:
+    """A role, flag or permission of a principal, not a word of content (see ``role_fields``)."""
+    if not is_role(key, value, record):
+        return False
+    if is_flag(key, value):
+        return True
+    if isinstance(value, bool):
+        return False
+    return flat(key) not in _RIGHTS or names_principal(record)
 
 
 def _privileged_listed(ctx: CheckContext, wordlist: list[str]) -> list[Operation]:
@@ -260,11 +299,13 @@ async def _judge_access(
         ctx,
         answer,
         f"`GET {answer.path}` answered {described} to {actor.identity.name}, whose rights the "
-        f"scan cannot tell (no role in its token or record); without credentials it answered "
-        f"{_status_text(anonymous)}: check that only administrators reach it",
+        f"scan cannot tell (no role in its token or record, and no identity known to be an "
+        f"ordinary user to compare with); without credentials it answered "
+        f"{_status_text(anonymous)}. Privilege is behaviour: this could not be assessed, so "
+        "it is no finding; scan with an ordinary user's identity to tell",
         [(f"as {actor.identity.name}", seen), ("anonymous", anonymous), ("control", control)],
         Confidence.tentative,
-        Severity.medium,
+        Severity.info,
     )
 
 

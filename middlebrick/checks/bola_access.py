@@ -1,4 +1,7 @@
-"""BOLA across identities: another user reads or changes the primary's objects; mixed lists."""
+"""BOLA across identities: another user reads or changes the primary's objects.
+
+Lists that mix owners are judged in ``bola_lists``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from typing import Any
 from middlebrick.checks._owners import (
     Owners,
     is_collection,
+    is_empty,
     is_id_key,
     owner_fields,
     path_parameters,
@@ -18,6 +22,7 @@ from middlebrick.checks._owners import (
     same_object,
 )
 from middlebrick.checks._properties import flat
+from middlebrick.checks._sharing import listed_to
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -27,28 +32,32 @@ from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 
 _CROSS = "bola.cross-identity-access"
-_FOREIGN = "bola.foreign-records-in-list"
 _MAX_OTHERS = 3  # other identities tried per operation
 _WRITERS = 2  # other identities tried per write operation
 _PREFERRED = ("title", "description", "status", "label", "priority", "display_name", "name")
 
 
-@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 1)
+@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 2)
 async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user reads the objects the primary identity fetched.
 
     Needs two identities. For each operation with path parameters whose baseline (sent as the
-    primary identity, with the ids of its own objects) answered 2xx, the same request is sent
-    as each other identity in turn (at most 3) until one reads it, then once without
-    credentials: at most 4 requests per operation.
+    primary identity) answered 2xx with something (an empty list, object or page is never
+    evidence), the same request is sent as each other identity in turn (at most 3) until one
+    reads it, then once without credentials, then the collection the object belongs to
+    (``/projects/`` for ``/projects/{id}``) as that other identity: at most 5 requests per
+    operation.
 
-    Reported when another identity gets 2xx with the same object (equal body, or the same
-    shape and the same ids), and either the anonymous request is denied (otherwise the
-    object is public, or it is an authentication problem) or the object names the primary.
-    Confirmed, and critical, when the object names the primary identity: an owner field
-    (``owner_id``, ``created_by``, ``user_id`` beside a record id), or the record's own id
-    or e-mail (a user record); firm (high) otherwise. An answer that is the other identity's
-    own object (the server ignored the id) is not reported.
+    A BOLA needs three facts, and the detail says which decided: the anonymous request is
+    denied (or the object names the primary: then it is private by nature); the object is
+    proven the primary's, by an owner field equal to one of its own stable identifiers (token
+    subject, ``/me`` record; ``created_by.email`` in an owner object counts), by an id given
+    with ``--owns``, or as its own user record (its e-mail or user name, or an own id that is
+    not a bare number); and the other identity's own listing of the collection does not show
+    it. Then it is confirmed and critical. Without proven ownership it is ``info`` (another
+    identity reads it, whose it is is unknown); when the other identity's listing shows it,
+    ``info`` too (shared with that identity by design). An answer that is the other
+    identity's own object (the server ignored the id) is not reported.
     """
     primary = ctx.identities.primary
     if primary is None or not ctx.identities.others:
@@ -57,19 +66,27 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not path_parameters(op) or not readable(baseline) or baseline.response is None:
             continue
+        if baseline.response.is_json and is_empty(baseline.response.json):
+            continue
         owner = _object_owner(owners, baseline)
         for other in [o for o in ctx.identities.others if o != owner][:_MAX_OTHERS]:
             theirs = await ctx.send(baseline.request.as_identity(other.name))
             if not _same(baseline, theirs):
                 continue
             anonymous = await ctx.send(baseline.request.without_credentials())
-            finding = _verdict(ctx, op, primary, other, owner, (baseline, theirs, anonymous))
+            owned = owner is not None and owner.name == primary.name
+            listing = None
+            if owned and not readable(anonymous):
+                listing = await listed_to(ctx, other, op, baseline.request.url)
+            finding = _verdict(
+                ctx, op, primary, other, owner, (baseline, theirs, anonymous), listing=listing
+            )
             if finding is not None:
                 yield finding
             break
 
 
-@check(category="bola", emits={_CROSS}, mode="active", per_operation=_WRITERS + 1)
+@check(category="bola", emits={_CROSS}, mode="active", per_operation=_WRITERS + 2)
 async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user can change the primary identity's objects (active mode only).
 
@@ -85,7 +102,10 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Reported when another identity's ``PATCH`` answers 2xx (with the same object, or no
     content) while the anonymous one is denied, or the object names the primary. Confirmed,
-    and critical, when the object names the primary identity; firm (high) otherwise.
+    and critical, when the object is proven the primary's (as for reads) and the other
+    identity's own listing does not show it, or the object is the primary's own user record
+    (a member directory shows every member, but no member may rewrite another's profile);
+    ``info`` otherwise (ownership not proven, or an object shared with that identity).
     """
     primary = ctx.identities.primary
     if primary is None or not ctx.identities.others:
@@ -112,6 +132,9 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
                 continue
             anonymous = await ctx.send(write.without_credentials())
             field = next(iter(body))
+            listing = None
+            if owner is not None and owner.name == primary.name and not _account(owners, read):
+                listing = await listed_to(ctx, other, op, read.request.url)
             finding = _verdict(
                 ctx,
                 op,
@@ -119,84 +142,13 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
                 other,
                 owner,
                 (read, theirs, anonymous),
+                listing=listing,
                 write_note=f"the PATCH body re-sent `{field}` with its current value, so "
                 "nothing changed",
             )
             if finding is not None:
                 yield finding
             break
-
-
-@check(category="bola", emits={_FOREIGN})
-async def foreign_records(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Collections that hand the primary identity records of other owners.
-
-    Sends no requests: it reads every baseline answer (made as the primary identity) that
-    holds a list of at least two records, and their owner fields (``owner_id``, ``owner``,
-    ``created_by``, and ``user_id``/``account_id``… beside a record id of their own;
-    DynamoDB AttributeValues are read too). Reported when one owner field holds, besides
-    values naming the primary, values naming someone else, or names another verified
-    identity outright. Confirmed, and critical, when a value names another identity of the
-    scan (its token subject, e-mail, /me id); firm when the list mixes the primary's records
-    with records of owners the scan does not know.
-    """
-    primary = ctx.identities.primary
-    if primary is None:
-        return
-    owners = Owners.of(ctx.identities)
-    mine = {value for value, who in owners.by_value.items() if who.name == primary.name}
-    async for op, exchange in ctx.each(ctx.baseline.successful()):
-        body = exchange.response.json if exchange.response is not None else None
-        if not readable(exchange) or not is_collection(body):
-            continue
-        rows = records(body)
-        if len(rows) < 2:
-            continue
-        finding = _mixed(ctx, op, exchange, rows, owners, mine, primary)
-        if finding is not None:
-            yield finding
-
-
-def _mixed(
-    ctx: CheckContext,
-    op: Operation,
-    exchange: Exchange,
-    rows: list[dict[str, Any]],
-    owners: Owners,
-    mine: set[str],
-    primary: Identity,
-) -> Finding | None:
-    """The finding for a list whose owner field names the primary and others, if it does."""
-    columns: dict[str, list[str]] = {}
-    for row in rows:
-        for key, value in owner_fields(row).items():
-            columns.setdefault(key, []).append(value)
-    for key, values in columns.items():
-        own = [v for v in values if v in mine]
-        foreign = [v for v in values if v not in mine]
-        known = list(
-            dict.fromkeys(owners.by_value[v].name for v in foreign if v in owners.by_value)
-        )
-        if not foreign or not (own or known):
-            continue
-        confirmed = bool(known)
-        who = (
-            "identit" + ("y " if len(known) == 1 else "ies ") + ", ".join(repr(k) for k in known)
-            if confirmed
-            else f"{len(set(foreign))} owner(s) the scan does not know"
-        )
-        return ctx.finding(
-            _FOREIGN,
-            op,
-            parameter=key,
-            detail=f"`{op.key}` answered identity {primary.name!r} with {len(rows)} records: "
-            f"{len(own)} of them its own by `{key}`, {len(foreign)} whose `{key}` names "
-            f"{who}; the list is not filtered by the caller",
-            evidence=[(f"as {primary.name}", exchange)],
-            confidence=Confidence.confirmed if confirmed else Confidence.firm,
-            severity=Severity.critical if confirmed else None,
-        )
-    return None
 
 
 def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
@@ -232,9 +184,12 @@ def _verdict(
     owner: Identity | None,
     exchanges: tuple[Exchange, Exchange, Exchange],
     *,
+    listing: Exchange | None = None,
     write_note: str = "",
 ) -> Finding | None:
-    """The cross-identity finding, unless the object is public (anonymous reads it too)."""
+    """The cross-identity finding: critical when the object is proven the primary's and not
+    shared with the other identity, ``info`` when either is not shown; ``None`` when the
+    object is public (anonymous reads it too and it names nobody)."""
     baseline, theirs, anonymous = exchanges
     owned = owner is not None and owner.name == primary.name
     anonymous_too = readable(anonymous)
@@ -246,26 +201,48 @@ def _verdict(
     ids = ", ".join(f"{k}={v}" for k, v in sorted(record_ids(_json(baseline)))[:3]) or "the object"
     body = theirs.response.body.strip() if theirs.response is not None else b""
     answer = "with the same object" if body else "(no content)"
+    if not owned:
+        whose = (
+            f"nothing proves the object is {primary.name!r}'s (no owner field names one of its "
+            "own identifiers, no --owns id, not its own record), so this is not a BOLA verdict"
+        )
+    elif listing is not None:
+        whose = (
+            f"its owner (or own id) field names {primary.name!r}, but {other.name!r}'s own "
+            f"listing `GET {_path(listing)}` shows it: shared with {other.name!r} by design"
+        )
+    else:
+        whose = f"its owner (or own id) field names {primary.name!r}"
     parts = [
         f"identity {other.name!r} {verb} the object of {primary.name!r} ({ids}) through "
         f"`{op.method} {_path(baseline)}`: {status} {answer}",
-        f"its owner (or own id) field names {primary.name!r}" if owned else "",
+        whose,
         write_note,
         f"the same request without credentials {'was also answered' if anonymous_too else 'got'} "
         f"{anon_status}",
     ]
+    evidence = [
+        (f"as {primary.name}", baseline),
+        (f"as {other.name}", theirs),
+        ("anonymous", anonymous),
+    ]
+    if listing is not None:
+        evidence.append((f"listing as {other.name}", listing))
+    proven = owned and listing is None
     return ctx.finding(
         _CROSS,
         op,
         detail="; ".join(p for p in parts if p),
-        evidence=[
-            (f"as {primary.name}", baseline),
-            (f"as {other.name}", theirs),
-            ("anonymous", anonymous),
-        ],
-        confidence=Confidence.confirmed if owned else Confidence.firm,
-        severity=None if owned else Severity.high,
+        evidence=evidence,
+        confidence=Confidence.confirmed if proven else Confidence.tentative,
+        severity=None if proven else Severity.info,
     )
+
+
+def _account(owners: Owners, exchange: Exchange) -> bool:
+    """True when the object is a user record itself (no owner field; its own fields name it)."""
+    rows = records(_json(exchange))
+    return len(rows) == 1 and owners.whose(rows[0]) is None and owners.subject(rows[0]) is not None
 
 
 def _no_op_body(op: Operation, current: Any) -> dict[str, Any] | None:

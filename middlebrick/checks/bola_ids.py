@@ -6,6 +6,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from middlebrick.checks._owners import (
     Owners,
@@ -17,6 +18,7 @@ from middlebrick.checks._owners import (
     records,
 )
 from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._sharing import listed_to
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -47,9 +49,15 @@ class _Neighbour:
     anonymous: Exchange
     owner: Identity | None
     confidence: Confidence
+    listing: Exchange | None = None  # the primary's own listing that shows it (shared)
+
+    @property
+    def proven(self) -> bool:
+        """True when the object is shown another's and not shared with the caller."""
+        return self.confidence is not Confidence.tentative and self.listing is None
 
 
-@check(category="bola", emits={_PREDICTABLE, _ADJACENT}, per_operation=3)
+@check(category="bola", emits={_PREDICTABLE, _ADJACENT}, per_operation=4)
 async def predictable_ids(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Identifiers that can be guessed, and whether their neighbours hand over other objects.
 
@@ -58,17 +66,21 @@ async def predictable_ids(ctx: CheckContext) -> AsyncIterator[Finding]:
     operation.
 
     - predictable-id: the value is a sequential integer, a Unix timestamp, or a time-based
-      (version 1) UUID. Firm; confirmed when a neighbour returned another object.
+      (version 1) UUID. Guessable ids are not a flaw by themselves (every table is numbered),
+      so this is ``info``, unless a neighbour proves a BOLA on the same operation (below):
+      then it is reported at its catalogue severity, confirmed.
     - adjacent-id-access: for integers, the ids one above and one below (two requests) are
-      requested as the primary identity. Reported when one answers 2xx with another object
+      requested as the primary identity. A candidate when one answers 2xx with another object
       of the baseline's shape (other ids) that is not the primary's own, and it is not
       public (the same request without credentials is denied, one request) unless it names
-      another identity. Confirmed, and critical, when it names another identity of the
-      scan (an owner field, or its own id or e-mail); firm when its owner field names
-      someone other than the baseline's owner; tentative (medium) when the objects carry no
-      owner field.
+      another identity. Then the collection the object belongs to is listed as the primary
+      (one request): an object the caller's own listing shows is shared with it (``info``).
+      Otherwise confirmed, and critical, when it names another identity of the scan (an owner
+      field, or its own e-mail or user name); firm (high) when its owner field names someone
+      other than the baseline's owner, the baseline being the primary's own object; ``info``
+      when nothing says whose it is.
 
-    At most 3 requests per operation; needs credentials for adjacent-id-access.
+    At most 4 requests per operation; needs credentials for adjacent-id-access.
     """
     owners = Owners.of(ctx.identities)
     async for op, baseline in ctx.each(ctx.baseline.successful()):
@@ -139,13 +151,19 @@ async def _neighbour(
         if readable(anonymous) and owner is None:
             return None  # public objects
         fields = {v for r in rows for v in owner_fields(r).values()}
+        base_rows = records(base.json)
+        base_owner = owners.subject(base_rows[0]) if base_rows else None
+        mine = base_owner is not None and base_owner.name == primary.name
         if owner is not None:
             confidence = Confidence.confirmed
-        elif fields and base_owners and not fields & base_owners:
+        elif mine and fields and base_owners and not fields & base_owners:
             confidence = Confidence.firm
         else:
             confidence = Confidence.tentative
-        return _Neighbour(step, probe, anonymous, owner, confidence)
+        listing = None
+        if confidence is not Confidence.tentative:
+            listing = await listed_to(ctx, None, op, request.url)
+        return _Neighbour(step, probe, anonymous, owner, confidence, listing)
     return None
 
 
@@ -162,10 +180,18 @@ def _predictable(
     detail += "can be enumerated"
     evidence: list[tuple[str, Exchange]] = [("baseline", baseline)]
     confidence = Confidence.tentative if kind == "time-based UUID" else Confidence.firm
+    proven = neighbour is not None and neighbour.proven
     if neighbour is not None:
         detail += f"; {neighbour.value} returned another object of the same shape"
+        detail += (
+            ", another owner's: a BOLA on this operation"
+            if proven
+            else ", not proven another owner's"
+        )
         evidence.append((f"{param.name}={neighbour.value}", neighbour.probe))
         confidence = Confidence.confirmed
+    else:
+        detail += "; by itself no flaw: nothing showed another owner's object behind them"
     return ctx.finding(
         _PREDICTABLE,
         op,
@@ -173,6 +199,7 @@ def _predictable(
         detail=detail,
         evidence=evidence,
         confidence=confidence,
+        severity=None if proven else Severity.info,
     )
 
 
@@ -189,16 +216,26 @@ def _adjacent(
     status = neighbour.probe.response.status if neighbour.probe.response else "?"
     anon = neighbour.anonymous.response
     whose = {
-        Confidence.confirmed: f"its owner (or own id) field names identity "
+        Confidence.confirmed: f"its owner (or own e-mail) field names identity "
         f"{neighbour.owner.name if neighbour.owner else '?'!r}",
-        Confidence.firm: "its owner field names another owner than the baseline's",
-        Confidence.tentative: "the objects carry no owner field to tell whose it is",
+        Confidence.firm: f"its owner field names another owner than {who!r}'s own object",
+        Confidence.tentative: "nothing says whose it is (no owner field names another "
+        "owner of an object proven the caller's)",
     }[neighbour.confidence]
     severity = {
         Confidence.confirmed: Severity.critical,
         Confidence.firm: None,
-        Confidence.tentative: Severity.medium,
+        Confidence.tentative: Severity.info,
     }[neighbour.confidence]
+    evidence = [
+        (f"as {who}, {param.name}={value}", baseline),
+        (f"as {who}, {param.name}={neighbour.value}", neighbour.probe),
+        ("anonymous", neighbour.anonymous),
+    ]
+    if neighbour.listing is not None:
+        whose += f", but {who!r}'s own listing `GET {_path(neighbour.listing)}` shows it: shared"
+        severity = Severity.info
+        evidence.append((f"listing as {who}", neighbour.listing))
     return ctx.finding(
         _ADJACENT,
         op,
@@ -206,11 +243,11 @@ def _adjacent(
         detail=f"as {who!r}, `{param.name}` {value} (the baseline) and {neighbour.value} "
         f"(one step away) both answered: {status} with another object of the same shape; "
         f"{whose}; without credentials it got {anon.status if anon else 'no answer'}",
-        evidence=[
-            (f"as {who}, {param.name}={value}", baseline),
-            (f"as {who}, {param.name}={neighbour.value}", neighbour.probe),
-            ("anonymous", neighbour.anonymous),
-        ],
+        evidence=evidence,
         confidence=neighbour.confidence,
         severity=severity,
     )
+
+
+def _path(exchange: Exchange) -> str:
+    return urlsplit(exchange.request.url).path

@@ -209,6 +209,11 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
         )
 
 
+def _leaf(path: str) -> str:
+    """The property name at the end of an undeclared path (``items[].ssn`` -> ``ssn``)."""
+    return path.split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
+
+
 @check(category="property_authorization", emits={_PROJECTION}, per_operation=_PROBES_PER_OPERATION)
 async def client_projection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Projection and sort parameters that reach sensitive attributes the answer lacked.

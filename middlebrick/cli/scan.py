@@ -102,7 +102,11 @@ def scan(
     ] = None,
     owns: Annotated[
         list[str] | None,
-        typer.Option("--owns", help="NAME=ID[,ID…]: objects an identity owns (repeatable)."),
+        typer.Option(
+            "--owns",
+            help="NAME=[RESOURCE:]ID[,…]: objects an identity owns, e.g. alice=books:12 "
+            "(repeatable).",
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -407,7 +411,8 @@ def _identities(
         if not sep or name.strip() not in identities:
             known = ", ".join(identities) or "none"
             raise UsageError(
-                f"--owns {text!r} names no identity; write NAME=ID[,ID…] with NAME one of: {known}"
+                f"--owns {text!r} names no identity; write NAME=[RESOURCE:]ID[,…] with NAME "
+                f"one of: {known}"
             )
         credential = identities[name.strip()]
         extra = tuple(i.strip() for i in ids.split(",") if i.strip())

@@ -1,8 +1,9 @@
 """BOLA findings on the lab: every ground-truth entry, how each is shown, and quiet twins.
 
-Scans items and tenants (vulnerable and secure, with the spec, every lab user as an identity,
-as the accuracy benchmark does) and checks beyond the benchmark's id-and-operation matching:
-parameters, confidence, labelled differential evidence, and that no token leaks into a finding.
+Scans items, tenants and shop (vulnerable and secure, with the spec, every lab user as an
+identity, as the accuracy benchmark does) and checks beyond the benchmark's id-and-operation
+matching: parameters, confidence, labelled differential evidence, and that no token leaks into
+a finding.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from middlebrick.report import Report
 
 pytestmark = pytest.mark.lab
 
-_SERVICES = ("items", "tenants")
+_SERVICES = ("items", "tenants", "shop")
 
 
 def _scan(lab: Lab, service: str, variant: str, mode: str = "safe") -> Report:
@@ -31,7 +32,7 @@ def _scan(lab: Lab, service: str, variant: str, mode: str = "safe") -> Report:
 
 @pytest.fixture(scope="module")
 def scans(lab: Lab) -> dict[str, Report]:
-    """One safe scan of each items and tenants variant."""
+    """One safe scan of each items, tenants and shop variant."""
     return {
         f"{service}/{variant}": _scan(lab, service, variant)
         for service in _SERVICES
@@ -64,18 +65,32 @@ def test_every_safe_bola_entry_of_the_ground_truth_is_found(scans, service: str)
 
 
 @pytest.mark.parametrize("service", _SERVICES)
-def test_the_secure_twins_show_no_bola_finding(scans, service: str) -> None:
-    assert _bola(scans[f"{service}/secure"]) == []
+def test_the_secure_twins_show_no_bola_finding_above_info(scans, service: str) -> None:
+    assert [f for f in _bola(scans[f"{service}/secure"]) if f.severity is not Severity.info] == []
 
 
 def test_cross_identity_read_is_critical_with_the_three_exchanges(scans) -> None:
     finding = _one(
-        scans["tenants/vulnerable"], "bola.cross-identity-access", "GET /api/tickets/{ticket_id}"
+        scans["shop/vulnerable"],
+        "bola.cross-identity-access",
+        "GET /api/v2/addresses/{address_id}",
     )
 
     assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
     assert [e.label for e in finding.evidence] == ["as alice", "as bob", "anonymous"]
     assert [e.status for e in finding.evidence] == [200, 200, 401]
+
+
+def test_cross_identity_read_of_an_object_the_other_user_lists_is_info(scans) -> None:
+    # Every member of the tenant lists every ticket: a shared ticket board, as far as a
+    # black-box scan can tell, so reading one by id is not a BOLA verdict
+    finding = _one(
+        scans["tenants/vulnerable"], "bola.cross-identity-access", "GET /api/tickets/{ticket_id}"
+    )
+
+    assert finding.severity is Severity.info
+    assert finding.evidence[-1].label.startswith("listing as ")
+    assert "shared with" in finding.detail
 
 
 def test_owner_override_names_the_parameter_and_shows_the_denied_control(scans) -> None:
@@ -121,11 +136,22 @@ def test_no_bola_finding_carries_a_scan_token(lab: Lab, scans) -> None:
             assert not any(token in text for token in tokens for text in texts), finding.type_id
 
 
-def test_active_scan_writes_another_user_s_item_with_a_no_op_patch(lab: Lab) -> None:
+def test_active_scan_writes_another_user_s_address_with_a_no_op_patch(lab: Lab) -> None:
+    vulnerable = _scan(lab, "shop", "vulnerable", mode="active")
+    secure = _scan(lab, "shop", "secure", mode="active")
+
+    operation = "PATCH /api/v2/addresses/{address_id}"
+    finding = _one(vulnerable, "bola.cross-identity-access", operation)
+    assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
+    assert "with its current value" in finding.detail
+    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH"]
+    assert [f for f in _bola(secure) if f.severity is not Severity.info] == []
+
+
+def test_active_scan_judges_a_write_to_an_item_every_user_lists_as_shared(lab: Lab) -> None:
     vulnerable = _scan(lab, "items", "vulnerable", mode="active")
-    secure = _scan(lab, "items", "secure", mode="active")
 
     finding = _one(vulnerable, "bola.cross-identity-access", "PATCH /items/{item_id}")
     assert "re-sent `description` with its current value" in finding.detail
-    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH"]
-    assert _bola(secure) == []
+    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH", "GET"]
+    assert finding.severity is Severity.info

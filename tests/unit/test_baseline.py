@@ -53,3 +53,40 @@ async def test_baseline_learns_who_it_is_from_a_me_operation() -> None:
     surface = Surface(base_url=BASE, operations=(ITEMS, ME, ITEM))
     baseline = await build_baseline(_sender(), surface, root=None)
     assert baseline.exchanges[ITEM.key].request.url == BASE + "/items/i-alice-1"
+
+
+async def test_baseline_fills_a_resource_s_path_with_the_ids_owns_gives_for_it() -> None:
+    # Given --owns alice=items:i-alice-1 and a listing whose first record is bob's
+    surface = Surface(base_url=BASE, operations=(ITEMS, ITEM))
+
+    baseline = await build_baseline(_sender(), surface, root=None, owned={"items": ["i-alice-1"]})
+
+    assert baseline.exchanges[ITEM.key].request.url == BASE + "/items/i-alice-1"
+
+
+async def test_baseline_ignores_ids_owns_gives_for_another_resource() -> None:
+    surface = Surface(base_url=BASE, operations=(ITEMS, ITEM))
+
+    baseline = await build_baseline(_sender(), surface, root=None, owned={"books": ["b-1"]})
+
+    assert baseline.exchanges[ITEM.key].request.url == BASE + "/items/i-bob-1"
+
+
+async def test_baseline_matches_a_parameter_name_across_conventions() -> None:
+    # Given /orders answers user_id, and /users/{userId}/cart is spelled in camelCase
+    orders = Operation(method="GET", path="/orders")
+    cart = Operation(
+        method="GET",
+        path="/users/{userId}/cart",
+        parameters=(Parameter(name="userId", location="path", required=True),),
+    )
+    sender = FakeSender(
+        {
+            ("GET", "/orders"): response(200, [{"order_id": "o-1", "user_id": "u-7"}]),
+            ("GET", "/users/u-7/cart"): response(200, {"lines": []}),
+        }
+    )
+
+    baseline = await build_baseline(sender, Surface(BASE, (orders, cart)), root=None)
+
+    assert baseline.exchanges[cart.key].request.url == BASE + "/users/u-7/cart"

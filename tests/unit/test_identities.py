@@ -10,7 +10,14 @@ import pytest
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.errors import CredentialsRejected
 from middlebrick.http.exchange import Request, Response
-from middlebrick.identities import establish, own_ids, primary_name, recheck
+from middlebrick.identities import (
+    establish,
+    own_ids,
+    owned_by_resource,
+    owned_id,
+    primary_name,
+    recheck,
+)
 from middlebrick.spec.model import Operation
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response
 from middlebrick.tokens import b64url
@@ -134,3 +141,40 @@ def test_own_ids_come_from_the_token_and_the_owned_objects() -> None:
         },
     )
     assert own_ids(scan) == {"u-alice", "i-9"}
+
+
+async def test_establish_reads_the_identity_fields_of_a_me_envelope() -> None:
+    def me(request: Request) -> Response:
+        who = {"bob": 2}.get(str(request.identity), 1)
+        return response(200, {"user": {"id": who, "username": f"user{who}"}})
+
+    sender = FakeSender({("GET", "/items"): _api({None, "bob"}).routes[("GET", "/items")]})
+    sender.routes[("GET", "/users/me")] = me
+    baseline = make_baseline(
+        [
+            (ITEMS, exchange("GET", "/items", response(200, [{"id": "i-1"}]), operation=ITEMS.key)),
+            (ME, exchange("GET", "/users/me", me(Request("GET", BASE)), operation=ME.key)),
+        ]
+    )
+
+    found = await establish(sender, _scan(alice=ALICE, bob=BOB), baseline)
+
+    assert found.primary is not None and {"1", "user1"} <= found.primary.self_ids
+    assert {"2", "user2"} <= found.others[0].self_ids
+
+
+def test_owns_entries_may_name_their_resource() -> None:
+    scan = ScanRequest(
+        target=BASE,
+        identities={
+            "alice": Credential(
+                headers=(("Authorization", f"Bearer {ALICE}"),),
+                owns=("books:12", "item-17", "Books:13"),
+            )
+        },
+    )
+
+    assert owned_id("books:12") == ("books", "12")
+    assert owned_id("item-17") == (None, "item-17")
+    assert owned_by_resource(scan) == {"books": ["12", "13"]}
+    assert {"12", "13", "item-17"} <= own_ids(scan)

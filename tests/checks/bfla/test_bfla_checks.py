@@ -18,7 +18,15 @@ from middlebrick.identities import Identities, Identity
 from middlebrick.knowledge import admin_paths as admin_path_list
 from middlebrick.knowledge.models import AdminPaths
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
-from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
+from middlebrick.testing import (
+    BASE,
+    FakeSender,
+    exchange,
+    make_baseline,
+    response,
+    run_check,
+    two_users,
+)
 from middlebrick.tokens import b64url
 
 ADMIN_PATHS = "bfla.admin_paths"
@@ -164,7 +172,7 @@ async def test_admin_paths_reports_when_an_ordinary_user_reaches_what_the_admin_
     assert "alice (its token says role='user')" in found[0].detail
 
 
-async def test_admin_paths_reports_tentatively_when_no_identitys_rights_are_known():
+async def test_admin_paths_is_info_when_no_identitys_rights_are_known():
     opaque = ScanRequest(
         target=BASE,
         identities={"alice": Credential(headers=(("Authorization", "Bearer opaque-t0ken"),))},
@@ -179,7 +187,8 @@ async def test_admin_paths_reports_tentatively_when_no_identitys_rights_are_know
         identities=_identities("alice"),
     )
 
-    assert [(f.confidence, f.severity) for f in found] == [(Confidence.tentative, Severity.medium)]
+    assert [(f.confidence, f.severity) for f in found] == [(Confidence.tentative, Severity.info)]
+    assert "could not be assessed" in found[0].detail
     assert "cannot tell" in found[0].detail
 
 
@@ -292,6 +301,21 @@ async def test_role_fields_reports_role_and_is_admin_of_the_callers_record():
     assert "`role` ('user')" in found[0].detail and "`is_admin` (false)" in found[0].detail
 
 
+async def test_role_fields_is_info_on_the_caller_s_own_record():
+    operation = Operation(method="GET", path="/whoami")
+    body = {"id": 2, "email": "alice@x", "role": "user", "is_admin": False}
+    pair = (operation, exchange("GET", "/whoami", response(200, body), operation=operation.key))
+
+    found = await run_check(
+        ROLE_FIELDS,
+        baseline=make_baseline([pair]),
+        identities=two_users(primary_ids=("2", "alice@x"), other_ids=("3", "bob@x")),
+    )
+
+    assert [(f.type_id, f.severity) for f in found] == [("bfla.role-field-leaked", Severity.info)]
+    assert "the caller's own record" in found[0].detail
+
+
 async def test_role_fields_reports_a_directory_of_roles_as_medium():
     found = await _roles(DIRECTORY, path="/users")
 
@@ -312,8 +336,19 @@ async def test_role_fields_reads_dynamodb_wire_format():
         {"products": [{"name": "kit", "groups": ["garden"]}]},
         {"user_id": "u-alice", "name": "Alice", "admin": "Dave Smith"},
         {"user_id": "u-alice", "role": None},
+        {"storage": True, "permission": True, "cache": True},
+        {"actions": [{"id": "delete_tasks", "permission": "tasks.delete"}]},
+        {"add_columns": ["name"], "permissions": ["can_read", "can_write"]},
     ],
-    ids=["chat-role", "product-groups", "admin-name", "null-role"],
+    ids=[
+        "chat-role",
+        "product-groups",
+        "admin-name",
+        "null-role",
+        "health-boolean",
+        "action-catalogue",
+        "caller-rights-on-a-resource-type",
+    ],
 )
 async def test_role_fields_stays_quiet_when_no_authorization_attribute_is_shown(body: Any):
     assert await _roles(body) == []

@@ -25,10 +25,17 @@ DENIED = response(401, {"detail": "authentication required"})
 NOT_FOUND = response(404, {"detail": "not found"})
 
 
+def _own_list(request: Request) -> Response:
+    """``GET /notes``: each caller's own notes."""
+    return response(200, {"notes": [BOBS_NOTE] if request.identity == "bob" else [NOTE]})
+
+
 def _anyone_reads(request: Request) -> Response:
     """The flaw: the note is read by id alone, by anyone with a token."""
     if request.identity == ANONYMOUS:
         return DENIED
+    if request.url.endswith("/notes"):
+        return _own_list(request)
     return response(200, NOTE)
 
 
@@ -63,7 +70,104 @@ async def test_cross_identity_access_reports_another_user_reading_the_primary_s_
     assert finding.severity is Severity.critical
     assert [e.label for e in finding.evidence] == ["as alice", "as bob", "anonymous"]
     assert "'bob' read the object of 'alice'" in finding.detail
-    assert [r.identity for r in fake.sent] == ["bob", ANONYMOUS]
+    assert [(r.identity, r.url) for r in fake.sent] == [
+        ("bob", BASE + "/notes/n-1"),
+        (ANONYMOUS, BASE + "/notes/n-1"),
+        ("bob", BASE + "/notes"),
+    ]
+
+
+async def test_cross_identity_access_is_info_when_the_other_user_lists_the_object_as_shared(
+    api, scan, users
+):
+    # Given a team workspace: every member's listing shows alice's note, by design
+    def shared(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.url.endswith("/notes"):
+            return response(200, {"notes": [NOTE, BOBS_NOTE]})
+        return response(200, NOTE)
+
+    fake = api(shared)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.info, Confidence.tentative)]
+    assert "'bob''s own listing `GET /notes` shows it" in found[0].detail
+    assert found[0].evidence[-1].label == "listing as bob"
+
+
+async def test_cross_identity_access_never_takes_a_bare_integer_id_for_ownership(api, scan, users):
+    # Given alice's user id is 2, and project 2 (bob's, by its nested owner) is read by both
+    project = {"id": 2, "title": "Bob's project", "created_by": {"id": 3, "email": "bob@x"}}
+
+    def projects(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        return response(200, project if not request.url.endswith("/projects") else [])
+
+    fake = api(projects)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((Operation("GET", "/projects/{id}"), "/projects/2")),
+        sender=fake,
+        scan=scan(),
+        identities=users(alice=("2", "alice@x"), bob=("3", "bob@x")),
+    )
+
+    # Then the object is bob's own (created_by.email): bob reading it is no finding
+    assert found == []
+
+
+async def test_cross_identity_access_reads_an_owner_object_s_e_mail(api, scan, users):
+    project = {"id": 7, "title": "Alice's project", "created_by": {"id": 2, "email": "alice@x"}}
+
+    def projects(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        return response(200, [] if request.url.endswith("/projects") else project)
+
+    fake = api(projects)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((Operation("GET", "/projects/{id}"), "/projects/7")),
+        sender=fake,
+        scan=scan(),
+        identities=users(alice=("2", "alice@x"), bob=("3", "bob@x")),
+    )
+
+    assert [(f.severity, f.confidence) for f in found] == [
+        (Severity.critical, Confidence.confirmed)
+    ]
+
+
+async def test_cross_identity_access_stays_quiet_on_an_empty_answer(api, scan, users):
+    fake = api(
+        lambda request: (
+            DENIED if request.identity == ANONYMOUS else response(200, {"count": 0, "results": []})
+        )
+    )
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline(
+            (Operation("GET", "/notes/{note_id}/exports"), "/notes/n-1/exports")
+        ),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert found == []
+    assert fake.sent == []
 
 
 async def test_cross_identity_access_stays_quiet_when_the_other_user_is_refused(api, scan, users):
@@ -132,9 +236,7 @@ async def test_cross_identity_access_stays_quiet_when_the_server_ignores_the_id(
     assert found == []
 
 
-async def test_cross_identity_access_is_firm_and_high_when_no_field_names_the_owner(
-    api, scan, users
-):
+async def test_cross_identity_access_is_info_when_nothing_proves_the_owner(api, scan, users):
     anonymous_note = {"note_id": "n-1", "title": "a note"}
     fake = api(
         lambda request: DENIED if request.identity == ANONYMOUS else response(200, anonymous_note)
@@ -148,7 +250,8 @@ async def test_cross_identity_access_is_firm_and_high_when_no_field_names_the_ow
         identities=users(),
     )
 
-    assert [(f.confidence, f.severity) for f in found] == [(Confidence.firm, Severity.high)]
+    assert [(f.confidence, f.severity) for f in found] == [(Confidence.tentative, Severity.info)]
+    assert "nothing proves the object is 'alice''s" in found[0].detail
 
 
 async def test_cross_identity_access_stays_quiet_with_a_single_identity(api):
@@ -175,6 +278,8 @@ def _writes(*, owner_check: bool):
             if owner_check and request.identity is not None:
                 return NOT_FOUND
             return response(200, {**NOTE, **json.loads(request.body or b"{}")})
+        if request.url.endswith("/notes"):
+            return _own_list(request)
         return response(200, NOTE)
 
     return answer
@@ -203,8 +308,50 @@ async def test_cross_identity_writes_reports_a_no_op_patch_accepted_for_another_
     ]
     assert found[0].confidence is Confidence.confirmed
     assert "re-sent `title` with its current value" in found[0].detail
-    assert [(r.method, r.identity) for r in fake.sent] == [("PATCH", "bob"), ("PATCH", ANONYMOUS)]
-    assert [json.loads(r.body or b"") for r in fake.sent] == [{"title": "alice's note"}] * 2
+    assert [(r.method, r.identity) for r in fake.sent] == [
+        ("PATCH", "bob"),
+        ("PATCH", ANONYMOUS),
+        ("GET", "bob"),
+    ]
+    assert [json.loads(r.body or b"") for r in fake.sent[:2]] == [{"title": "alice's note"}] * 2
+
+
+async def test_cross_identity_writes_reports_a_member_rewriting_another_s_profile_in_a_directory(
+    api, scan, users
+):
+    # Given a member directory everyone lists, where any member may PATCH any profile
+    alice = {"id": 2, "email": "alice@x", "first_name": "Alice"}
+    patch = Operation(
+        "PATCH",
+        "/users/{id}/",
+        request_body=RequestBody(
+            "application/json", {"type": "object", "properties": {"first_name": {"type": "string"}}}
+        ),
+    )
+
+    def directory(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.url.endswith("/users/"):
+            return response(200, [alice, {"id": 3, "email": "bob@x", "first_name": "Bob"}])
+        return response(200, alice)
+
+    fake = api(directory)
+    get = Operation("GET", "/users/{id}/")
+
+    found = await run_check(
+        "bola.cross_identity_writes",
+        baseline=fake.baseline((get, "/users/2/")),
+        sender=fake,
+        scan=scan(mode="active"),
+        identities=users(alice=("2", "alice@x"), bob=("3", "bob@x")),
+        surface=Surface(BASE, (get, patch)),
+    )
+
+    # Then the directory listing does not make the profile writable by design: critical
+    assert [(f.severity, f.confidence) for f in found] == [
+        (Severity.critical, Confidence.confirmed)
+    ]
 
 
 async def test_cross_identity_writes_stays_quiet_when_the_owner_is_checked(api, scan, users):
@@ -229,10 +376,59 @@ async def test_cross_identity_writes_skips_objects_without_a_field_safe_to_resen
 
 
 LIST_NOTES = Operation("GET", "/notes")
+NOTES = Surface(BASE, (LIST_NOTES, GET_NOTE))
 
 
-async def test_foreign_records_reports_a_list_holding_another_identity_s_records(api, users):
-    fake = api(lambda request: response(200, {"notes": [NOTE, BOBS_NOTE]}))
+def _unfiltered_list(*rows: dict[str, object], by_id: Response = NOT_FOUND):
+    """The flaw: ``GET /notes`` lists every owner's notes; ``GET /notes/{id}`` answers ``by_id``
+    for another owner's note."""
+
+    def answer(request: Request) -> Response:
+        if request.url.endswith("/notes"):
+            return response(200, {"notes": list(rows)})
+        return response(200, NOTE) if request.url.endswith("/n-1") else by_id
+
+    return answer
+
+
+async def test_foreign_records_reports_a_list_holding_records_refused_by_id(api, users):
+    fake = api(_unfiltered_list(NOTE, BOBS_NOTE))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((LIST_NOTES, "/notes")),
+        sender=fake,
+        identities=users(),
+        surface=NOTES,
+    )
+
+    assert [(f.type_id, f.operation, f.parameter) for f in found] == [
+        ("bola.foreign-records-in-list", "GET /notes", "owner_id")
+    ]
+    assert (found[0].confidence, found[0].severity) == (Confidence.confirmed, Severity.critical)
+    assert "names identity 'bob'" in found[0].detail
+    assert "refused to 'alice' (404)" in found[0].detail
+    assert [r.url for r in fake.sent] == [BASE + "/notes/n-2"]
+
+
+async def test_foreign_records_is_info_when_the_record_is_also_read_by_id(api, users):
+    # Given a shared workspace: the list and the read by id both show bob's note to alice
+    fake = api(_unfiltered_list(NOTE, BOBS_NOTE, by_id=response(200, BOBS_NOTE)))
+
+    found = await run_check(
+        "bola.foreign_records",
+        baseline=fake.baseline((LIST_NOTES, "/notes")),
+        sender=fake,
+        identities=users(),
+        surface=NOTES,
+    )
+
+    assert [(f.confidence, f.severity) for f in found] == [(Confidence.tentative, Severity.info)]
+    assert "shared with the caller" in found[0].detail
+
+
+async def test_foreign_records_is_info_without_a_read_by_id(api, users):
+    fake = api(_unfiltered_list(NOTE, BOBS_NOTE))
 
     found = await run_check(
         "bola.foreign_records",
@@ -241,23 +437,20 @@ async def test_foreign_records_reports_a_list_holding_another_identity_s_records
         identities=users(),
     )
 
-    assert [(f.type_id, f.operation, f.parameter) for f in found] == [
-        ("bola.foreign-records-in-list", "GET /notes", "owner_id")
-    ]
-    assert found[0].confidence is Confidence.confirmed
-    assert "names identity 'bob'" in found[0].detail
+    assert [f.severity for f in found] == [Severity.info]
     assert fake.sent == []
 
 
 async def test_foreign_records_is_firm_when_the_other_owners_are_unknown(api, users):
     stranger = {**BOBS_NOTE, "owner_id": "u-someone-9"}
-    fake = api(lambda request: response(200, [NOTE, stranger]))
+    fake = api(_unfiltered_list(NOTE, stranger))
 
     found = await run_check(
         "bola.foreign_records",
         baseline=fake.baseline((LIST_NOTES, "/notes")),
         sender=fake,
         identities=users(),
+        surface=NOTES,
     )
 
     assert [(f.confidence, f.severity) for f in found] == [(Confidence.firm, Severity.high)]
@@ -268,13 +461,20 @@ async def test_foreign_records_reads_raw_dynamodb_attribute_values(api, users):
         {"note_id": {"S": "n-1"}, "owner_id": {"S": ALICE}},
         {"note_id": {"S": "n-2"}, "owner_id": {"S": BOB}},
     ]
-    fake = api(lambda request: response(200, {"Items": raw, "Count": 2}))
+    fake = api(
+        lambda request: (
+            response(200, {"Items": raw, "Count": 2})
+            if request.url.endswith("/notes")
+            else NOT_FOUND
+        )
+    )
 
     found = await run_check(
         "bola.foreign_records",
         baseline=fake.baseline((LIST_NOTES, "/notes")),
         sender=fake,
         identities=users(),
+        surface=NOTES,
     )
 
     assert [f.confidence for f in found] == [Confidence.confirmed]

@@ -20,11 +20,15 @@ TICKETS = {
 }
 
 
-def _tickets_api(*, owner_check: bool, public: bool = False, tickets=TICKETS):
+def _tickets_api(*, owner_check: bool, public: bool = False, tickets=TICKETS, shared=False):
     def answer(request: Request) -> Response:
         if request.identity == ANONYMOUS and not public:
             return response(401, {"detail": "authentication required"})
-        number = int(urlsplit(request.url).path.rsplit("/", 1)[-1])
+        last = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        if not last.isdigit():  # the collection: the caller's own, or everyone's when shared
+            mine = [t for t in tickets.values() if shared or t.get("owner_id") == ALICE]
+            return response(200, mine)
+        number = int(last)
         ticket = tickets.get(number)
         if ticket is None or (owner_check and ticket.get("owner_id", ALICE) != ALICE):
             return response(404, {"detail": "not found"})
@@ -61,7 +65,24 @@ async def test_predictable_ids_reports_a_neighbour_owned_by_another_identity(api
     assert [(urlsplit(r.url).path, r.identity) for r in fake.sent] == [
         ("/tickets/1002", None),
         ("/tickets/1002", ANONYMOUS),
+        ("/tickets", None),
     ]
+    assert found[0].severity is Severity.low
+
+
+async def test_predictable_ids_is_info_when_the_caller_s_own_listing_shows_the_neighbour(
+    api, users
+):
+    # Given a shared workspace: alice lists every ticket, so reading 1002 is by design
+    fake = api(_tickets_api(owner_check=False, shared=True))
+
+    found = await _run(fake, users)
+
+    assert [(f.type_id, f.severity) for f in found] == [
+        ("bola.predictable-id", Severity.info),
+        ("bola.adjacent-id-access", Severity.info),
+    ]
+    assert "own listing `GET /tickets` shows it: shared" in found[1].detail
 
 
 async def test_predictable_ids_is_firm_when_the_neighbour_s_owner_is_unknown(api, users):
@@ -75,17 +96,16 @@ async def test_predictable_ids_is_firm_when_the_neighbour_s_owner_is_unknown(api
     )
 
 
-async def test_predictable_ids_is_tentative_when_objects_carry_no_owner(api, users):
+async def test_predictable_ids_is_info_when_objects_carry_no_owner(api, users):
     bare = {n: {"ticket_id": n, "title": t["title"]} for n, t in TICKETS.items()}
     fake = api(_tickets_api(owner_check=False, tickets=bare))
 
     found = await _run(fake, users)
 
-    assert [(f.type_id, f.confidence, f.severity) for f in found][1] == (
-        "bola.adjacent-id-access",
-        Confidence.tentative,
-        Severity.medium,
-    )
+    assert [(f.type_id, f.confidence, f.severity) for f in found] == [
+        ("bola.predictable-id", Confidence.confirmed, Severity.info),
+        ("bola.adjacent-id-access", Confidence.tentative, Severity.info),
+    ]
 
 
 async def test_predictable_ids_reports_only_the_predictable_id_when_neighbours_are_refused(
@@ -95,7 +115,9 @@ async def test_predictable_ids_reports_only_the_predictable_id_when_neighbours_a
 
     found = await _run(fake, users)
 
-    assert [(f.type_id, f.confidence) for f in found] == [("bola.predictable-id", Confidence.firm)]
+    assert [(f.type_id, f.confidence, f.severity) for f in found] == [
+        ("bola.predictable-id", Confidence.firm, Severity.info)
+    ]
     assert len(fake.sent) == 2  # 1002 and 1000, both refused
 
 

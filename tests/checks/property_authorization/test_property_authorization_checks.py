@@ -137,6 +137,7 @@ async def test_undeclared_properties_reports_what_the_schema_does_not_list():
     found = await _undeclared(USER, USER_SCHEMA)
 
     assert found[0].confidence is Confidence.confirmed
+    assert found[0].severity is Severity.low
     assert "`password_hash`, `ssn`" in found[0].detail
     assert found[0].severity is Severity.low  # a password hash, sensitive by name and content
     assert "`password_hash` is sensitive by name and content" in found[0].detail
@@ -162,6 +163,16 @@ async def test_undeclared_properties_reports_spec_drift_at_info():
     found = await _undeclared(body, USER_SCHEMA)
 
     assert [(f.severity, f.detail.endswith("spec drift")) for f in found] == [(Severity.info, True)]
+
+
+async def test_undeclared_properties_is_info_when_nothing_undeclared_is_sensitive():
+    # Given Flask-AppBuilder-style metadata beside the declared record
+    body = {"id": "u-1", "name": "Ann", "label_columns": {"name": "Name"}, "reload": False}
+
+    found = await _undeclared(body, USER_SCHEMA)
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.info, Confidence.confirmed)]
+    assert "none sensitive by name: spec drift" in found[0].detail
 
 
 async def test_undeclared_properties_follows_arrays_and_composed_schemas():
@@ -293,3 +304,13 @@ async def test_client_projection_tries_an_undeclared_fields_parameter_once():
     assert [r.url.removeprefix(BASE) for r in sender.sent] == [
         "/members?sort_key=name&fields=password_hash"  # the baseline request, one more parameter
     ]
+
+
+async def test_undeclared_properties_is_info_for_the_scans_own_key_echoed_back():
+    key = "k3y-0f-the-scan-1234"
+    scan = ScanRequest(target=BASE, identities={"alice": Credential(query=(("api_key", key),))})
+    operation = Operation(method="GET", path="/me/token", responses=_ok(USER_SCHEMA))
+
+    found = await _run(UNDECLARED, {"id": "u-1", "api_key": key}, operation=operation, scan=scan)
+
+    assert [f.severity for f in found] == [Severity.info]

@@ -43,14 +43,31 @@ async def _surface(write: Operation, read_body: Any = ITEM) -> list[Finding]:
 CLOSED = {"type": "object", "additionalProperties": False, "properties": {"name": {}}}
 
 
-async def test_mass_assignment_surface_reports_a_writable_role_in_the_request_schema():
+async def test_mass_assignment_surface_reports_a_writable_role_in_the_request_schema_as_info():
     found = await _surface(_write({"type": "object", "properties": {"name": {}, "role": {}}}))
 
     assert [(f.type_id, f.operation) for f in found] == [
         ("property_authorization.mass-assignment-surface", "PATCH /items/{item_id}")
     ]
-    assert found[0].confidence is Confidence.firm and found[0].severity is Severity.medium
+    assert found[0].confidence is Confidence.tentative and found[0].severity is Severity.info
     assert "declares `role` as writable" in found[0].detail
+
+
+async def test_mass_assignment_surface_reports_one_schema_once():
+    # Given one schema written by POST, PUT and PATCH
+    schema = {"type": "object", "properties": {"name": {}, "permissions": {}}}
+    writes = [_write(schema, "POST"), _write(schema, "PUT"), _write(schema, "PATCH")]
+    pair = (READ, exchange("GET", "/items/i-1", response(200, ITEM), operation=READ.key))
+
+    found = await run_check(
+        SURFACE,
+        baseline=make_baseline([pair]),
+        surface=Surface(base_url=BASE, operations=(READ, *writes)),
+    )
+
+    # Then one finding, on the PATCH, naming the others
+    assert [f.operation for f in found] == ["PATCH /items/{item_id}"]
+    assert "written by `POST /items/{item_id}`, `PUT /items/{item_id}`" in found[0].detail
 
 
 async def test_mass_assignment_surface_reports_an_open_body_over_privileged_records():
@@ -63,7 +80,7 @@ async def test_mass_assignment_surface_reports_an_open_body_over_privileged_reco
 async def test_mass_assignment_surface_reports_a_closed_body_over_privileged_records_tentatively():
     found = await _surface(_write(CLOSED))
 
-    assert found[0].confidence is Confidence.tentative and found[0].severity is Severity.low
+    assert found[0].confidence is Confidence.tentative and found[0].severity is Severity.info
 
 
 @pytest.mark.parametrize(
@@ -91,8 +108,11 @@ async def test_mass_assignment_surface_stays_quiet_without_a_privileged_property
 class _Items:
     """One item; the PATCH copies every field (or only ``name``)."""
 
-    def __init__(self, *, copies_everything: bool, owner: str = "u-alice") -> None:
+    def __init__(
+        self, *, copies_everything: bool, owner: str = "u-alice", any_write_promotes: bool = False
+    ) -> None:
         self.copies_everything = copies_everything
+        self.any_write_promotes = any_write_promotes
         self.row = {**ITEM, "owner_id": owner}
         self.writes: list[dict[str, Any]] = []
 
@@ -103,6 +123,8 @@ class _Items:
             if not self.copies_everything and set(body) - {"name"}:
                 return response(422, {"detail": "extra fields not permitted"})
             self.row.update(body)
+            if self.any_write_promotes:
+                self.row["is_admin"] = True
         return response(200, self.row)
 
 
@@ -128,18 +150,39 @@ async def test_mass_assignment_reports_a_flag_written_read_back_and_restored():
     assert [(f.type_id, f.confidence) for f in found] == [
         ("property_authorization.mass-assignment-confirmed", Confidence.confirmed)
     ]
-    assert store.writes == [{"is_admin": True}, {"is_admin": False}]
+    assert store.writes == [{"name": "kit"}, {"is_admin": True}, {"is_admin": False}]
     assert store.row["is_admin"] is False
     assert "written back and read again" in found[0].detail
+    assert "a control PATCH of `name` alone left them unchanged" in found[0].detail
     labels = [e.label for e in found[0].evidence]
-    assert labels == ["write", "read back", "read before restore", "restore", "read after restore"]
+    assert labels == [
+        "control write",
+        "control read back",
+        "write",
+        "read back",
+        "read before restore",
+        "restore",
+        "read after restore",
+    ]
+
+
+async def test_mass_assignment_stays_quiet_when_any_write_changes_the_field():
+    # Given a server that sets is_admin on every write, whatever the body says
+    store = _Items(copies_everything=True, any_write_promotes=True)
+
+    found = await _confirm(store)
+
+    # Then the control write already changed it: the field was not mass-assigned
+    assert found == []
+    assert store.writes[0] == {"name": "kit"}
+    assert {"is_admin": True} not in store.writes
 
 
 async def test_mass_assignment_stays_quiet_when_the_write_is_refused():
     store = _Items(copies_everything=False)
 
     assert await _confirm(store) == []
-    assert store.writes == [{"is_admin": True}]  # refused: nothing to restore
+    assert store.writes == [{"name": "kit"}, {"is_admin": True}]  # refused: nothing to restore
 
 
 async def test_mass_assignment_never_writes_an_object_the_identity_does_not_own():

@@ -1,0 +1,101 @@
+"""Mass assignment on creation: a POST that takes a privileged property from the body (active)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from middlebrick.config import ScanRequest
+from middlebrick.findings import Confidence
+from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.identities import Identities, Identity
+from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
+from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
+
+CHECK = "property_authorization.mass_assignment_on_create"
+ALICE = Identities(primary=Identity("alice", True, frozenset({"u-alice"})))
+BODY = RequestBody(
+    "application/json",
+    {"type": "object", "properties": {"name": {"type": "string", "example": "groceries"}}},
+)
+ID = (Parameter("list_id", "path", required=True),)
+SURFACE = Surface(
+    BASE,
+    (
+        Operation("POST", "/lists", request_body=BODY),
+        Operation("GET", "/lists/{list_id}", parameters=ID),
+        Operation("DELETE", "/lists/{list_id}", parameters=ID),
+    ),
+)
+
+
+class _Sender(FakeSender):
+    def __init__(self, answer: Callable[[Request], Response]) -> None:
+        super().__init__()
+        self.answer = answer
+
+    async def _answer(self, request: Request) -> Exchange:
+        self.sent.append(request)
+        return Exchange(request, self.answer(request))
+
+
+class _Lists:
+    """Shared shopping lists; each shows the caller's ``role`` on it (``editor`` by default)."""
+
+    def __init__(self, *, takes_role_from_body: bool) -> None:
+        self.takes_role_from_body = takes_role_from_body
+        self.rows: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, request: Request) -> Response:
+        path = request.url.removeprefix(BASE)
+        if path == "/lists" and request.method == "POST":
+            body = json.loads(request.body or b"{}")
+            number = max(self.rows, default=0) + 1
+            role = body.get("role", "editor") if self.takes_role_from_body else "editor"
+            self.rows[number] = {"id": number, "name": body.get("name"), "role": role}
+            return response(201, self.rows[number])
+        number = int(path.rsplit("/", 1)[-1])
+        if number not in self.rows:
+            return response(404, {"detail": "not found"})
+        if request.method == "DELETE":
+            del self.rows[number]
+            return response(204)
+        return response(200, self.rows[number])
+
+
+async def _run(api: _Lists) -> list:
+    sender = _Sender(api)
+    sender.journal.learn(SURFACE.operations)
+    found = await run_check(
+        CHECK,
+        baseline=make_baseline([]),
+        sender=sender,
+        surface=SURFACE,
+        scan=ScanRequest(target=BASE, mode="active"),
+        identities=ALICE,
+    )
+    await sender.journal.undo()
+    return found
+
+
+async def test_mass_assignment_on_create_reports_a_role_taken_from_the_body():
+    api = _Lists(takes_role_from_body=True)
+
+    found = await _run(api)
+
+    assert [(f.type_id, f.operation, f.confidence) for f in found] == [
+        ("property_authorization.mass-assignment-confirmed", "POST /lists", Confidence.confirmed)
+    ]
+    assert (
+        "the control object, created from the schema's values alone, has role='editor'"
+        in found[0].detail
+    )
+    assert api.rows == {}  # both objects deleted by the journal
+
+
+async def test_mass_assignment_on_create_stays_quiet_when_the_server_sets_the_role():
+    api = _Lists(takes_role_from_body=False)
+
+    assert await _run(api) == []
+    assert api.rows == {}
