@@ -7,6 +7,7 @@ or cookie) on an otherwise anonymous request, so the scan's real token is never 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -60,12 +61,17 @@ async def jwt_claims(ctx: CheckContext) -> AsyncIterator[Finding]:
     Reads the JWTs of the scan's credentials and JWTs that baseline responses carried (bodies,
     ``Set-Cookie``); sends no requests.
 
-    - jwt-weak-secret: an HS256/HS384/HS512 token whose signature verifies with one of the few
-      hundred well-known secrets of ``knowledge/jwt_secrets.yaml`` (defaults, tutorial values,
-      common passwords) or its own ``iss`` / ``aud``. Computed offline with HMAC; the secret is
-      shown masked (``su****ne``). Confirmed: the signature proves it.
+    - jwt-weak-secret: an HS256/HS384/HS512 token whose signature verifies with a secret of the
+      offline search: the few hundred well-known secrets of ``knowledge/jwt_secrets.yaml``
+      (defaults, tutorial values), its own ``iss`` / ``aud``, 126,705 common passwords and
+      words (``knowledge/jwt_wordlist.txt.gz``) and every number of one to six digits (about
+      1.2 million HMACs, a few seconds of one core, run beside the scan's requests); PyJWT
+      verifies the hit. The secret is shown masked (``su****ne``). Confirmed: the signature
+      proves it.
     - jwt-missing-claims: a token of the scan's credentials without ``exp`` (medium: it never
-      expires), or only without ``iss`` / ``aud`` (low). One finding naming the missing claims.
+      expires). A token that has ``exp`` but no ``iss`` / ``aud`` is reported at ``info``: those
+      claims matter only where several issuers or services share a key, which a token cannot
+      show. One finding naming the missing claims.
     - jwt-sensitive-claims: a claim named like a password, PIN, CVV, password hash, API key,
       client secret or private key, or whose value the data-exposure signatures recognise as an
       SSN, card number, API key or private key. One finding per claim.
@@ -74,7 +80,7 @@ async def jwt_claims(ctx: CheckContext) -> AsyncIterator[Finding]:
     tokens = [*given, *seen_tokens(ctx, exclude=given)]
     cracked: set[str] = set()
     for carried in tokens:
-        secret = crack(carried.jwt)
+        secret = await asyncio.to_thread(crack, carried.jwt)
         if secret is None or secret in cracked:
             continue
         cracked.add(secret)
@@ -104,7 +110,7 @@ async def jwt_claims(ctx: CheckContext) -> AsyncIterator[Finding]:
             parameter=",".join(missing),
             detail=f"the token in {carried.where} has no {', '.join(missing)} claim: {effect}",
             evidence=_evidence_of(ctx, carried),
-            severity=None if "exp" in missing else Severity.low,
+            severity=None if "exp" in missing else Severity.info,
         )
     env = ScanEnv.of(ctx.scan, ctx.base_url)
     reported: set[str] = set()
@@ -136,9 +142,12 @@ async def jwt_forgery(ctx: CheckContext) -> AsyncIterator[Finding]:
     baseline was refused, tried with it. Each forged token replaces the real one in the same
     header or cookie of an otherwise anonymous copy of that request:
 
-    - jwt-alg-none: the same claims with header ``alg: none`` (then ``None``) and no signature;
     - jwt-tampered-signature: the same header and claims with a wrong signature of the same
-      length (derived from a fixed label, never from the real signature);
+      length (derived from a fixed label, never from the real signature): the signature is not
+      verified at all;
+    - jwt-alg-none: the same claims with header ``alg: none`` (then ``None``) and no signature,
+      tried only when the tampered token was refused — where any signature passes, an unsigned
+      token passing too is the same root cause, reported once as jwt-tampered-signature;
     - jwt-expired-accepted: the token the scan was given is past its ``exp`` and was still
       accepted (no request), or, when its secret was cracked offline, the same claims
       re-signed with ``exp`` one day in the past.
@@ -152,16 +161,21 @@ async def jwt_forgery(ctx: CheckContext) -> AsyncIterator[Finding]:
         target = await _target(ctx, carried)
         if target is None:
             continue
+        if carried.jwt.alg.lower() != "none" and carried.jwt.signature:
+            probe = await _forge(ctx, target, carried, tampered(carried.jwt))
+            if (confidence := _accepted(target, probe)) is not None:
+                how = "with a wrong signature (signatures are not verified at all)"
+                yield _forged(ctx, _TAMPERED, target, probe, confidence, how)
+                expired = await _expired(ctx, target, carried)
+                if expired is not None:
+                    yield expired
+                return
         for alg in _NONE_SPELLINGS:
             probe = await _forge(ctx, target, carried, unsigned(carried.jwt, alg))
             if (confidence := _accepted(target, probe)) is not None:
                 how = f"with `alg: {alg}` and no signature"
                 yield _forged(ctx, _NONE, target, probe, confidence, how)
                 break
-        if carried.jwt.alg.lower() != "none" and carried.jwt.signature:
-            probe = await _forge(ctx, target, carried, tampered(carried.jwt))
-            if (confidence := _accepted(target, probe)) is not None:
-                yield _forged(ctx, _TAMPERED, target, probe, confidence, "with a wrong signature")
         expired = await _expired(ctx, target, carried)
         if expired is not None:
             yield expired
@@ -210,7 +224,7 @@ async def _expired(ctx: CheckContext, target: _Target, carried: Carried) -> Find
             evidence=[("expired token", target.accepted), ("anonymous", target.anonymous)],
             confidence=Confidence.confirmed,
         )
-    secret = crack(carried.jwt)
+    secret = await asyncio.to_thread(crack, carried.jwt)
     if secret is None:
         return None
     claims = dict(carried.jwt.claims)
