@@ -30,6 +30,8 @@ from typing import Any
 
 import jwt as pyjwt
 import yaml
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from middlebrick.auth import is_credential_header
@@ -157,8 +159,7 @@ def _part(data: dict[str, Any]) -> str:
 def unsigned(jwt: Jwt, alg: str = "none") -> str:
     """The same claims with header ``alg`` = ``alg`` and an empty signature."""
     header = {k: v for k, v in jwt.header.items() if k not in ("alg", "kid", "jku", "x5u")}
-    payload = jwt.signing_input.decode("ascii").split(".", 1)[1]
-    return f"{_part({'alg': alg, **header})}.{payload}."
+    return f"{_part({'alg': alg, **header})}.{_payload(jwt)}."
 
 
 def tampered(jwt: Jwt) -> str:
@@ -185,6 +186,25 @@ def resigned(jwt: Jwt, claims: dict[str, Any], secret: str) -> str:
     signing_input = f"{_part(jwt.header)}.{_part(claims)}"
     signature = hmac.new(secret.encode(), signing_input.encode(), digest).digest()
     return f"{signing_input}.{b64url(signature)}"
+
+
+def hs256_signed(jwt: Jwt, header: dict[str, Any], key: bytes) -> str:
+    """``jwt``'s claims under ``header`` (alg HS256), signed with HMAC key ``key``."""
+    signing_input = f"{_part({**header, 'alg': 'HS256', 'typ': 'JWT'})}.{_payload(jwt)}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def rs256_signed(jwt: Jwt, header: dict[str, Any], key: rsa.RSAPrivateKey) -> str:
+    """``jwt``'s claims under ``header`` (alg RS256), signed with the scanner's own RSA key."""
+    signing_input = f"{_part({**header, 'alg': 'RS256', 'typ': 'JWT'})}.{_payload(jwt)}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def _payload(jwt: Jwt) -> str:
+    """The token's payload part exactly as it was signed."""
+    return jwt.signing_input.decode("ascii").split(".", 1)[1]
 
 
 def crackable(jwt: Jwt) -> bool:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from middlebrick.checks._compare import is_denied, looks_like_denial, same_content
 from middlebrick.checks._jwt import (
     Carried,
     crack,
@@ -24,6 +22,14 @@ from middlebrick.checks._jwt import (
     sensitive_claims,
     tampered,
     unsigned,
+)
+from middlebrick.checks._jwt_targets import (
+    TARGET_TRIES,
+    Target,
+    accepted,
+    find_target,
+    forge,
+    forged_finding,
 )
 from middlebrick.checks._signatures import ScanEnv
 from middlebrick.checks.context import CheckContext
@@ -42,16 +48,7 @@ _NONE_SPELLINGS = ("none", "None")
 _EXPECTED_CLAIMS = ("exp", "iss", "aud")
 _EXPIRY_MARGIN_S = 120  # a given token counts as expired this long after its exp
 _EXPIRED_AGO_S = 86_400  # a re-signed token expired one day ago
-_TARGET_TRIES = 2  # operations tried to find where a seen token is accepted
 _TOKENS_TRIED = 2
-
-
-@dataclass(frozen=True)
-class _Target:
-    """Where a token is accepted: its 2xx exchange, and the same request denied anonymously."""
-
-    accepted: Exchange
-    anonymous: Exchange
 
 
 @check(category="authentication", emits={_WEAK, _MISSING, _SENSITIVE})
@@ -132,7 +129,7 @@ async def jwt_claims(ctx: CheckContext) -> AsyncIterator[Finding]:
 @check(
     category="authentication",
     emits={_NONE, _TAMPERED, _EXPIRED},
-    max_requests=_TOKENS_TRIED * (_TARGET_TRIES + 1) + len(_NONE_SPELLINGS) + 2,
+    max_requests=_TOKENS_TRIED * (TARGET_TRIES + 1) + len(_NONE_SPELLINGS) + 2,
 )
 async def jwt_forgery(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Forged JWTs sent where the real one is accepted: alg=none, a wrong signature, expired.
@@ -158,23 +155,23 @@ async def jwt_forgery(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     given = given_tokens(ctx)
     for carried in (given or seen_tokens(ctx))[:_TOKENS_TRIED]:
-        target = await _target(ctx, carried)
+        target = await find_target(ctx, carried)
         if target is None:
             continue
         if carried.jwt.alg.lower() != "none" and carried.jwt.signature:
-            probe = await _forge(ctx, target, carried, tampered(carried.jwt))
-            if (confidence := _accepted(target, probe)) is not None:
+            probe = await forge(ctx, target, carried, tampered(carried.jwt))
+            if (confidence := accepted(target, probe)) is not None:
                 how = "with a wrong signature (signatures are not verified at all)"
-                yield _forged(ctx, _TAMPERED, target, probe, confidence, how)
+                yield forged_finding(ctx, _TAMPERED, target, probe, confidence, how)
                 expired = await _expired(ctx, target, carried)
                 if expired is not None:
                     yield expired
                 return
         for alg in _NONE_SPELLINGS:
-            probe = await _forge(ctx, target, carried, unsigned(carried.jwt, alg))
-            if (confidence := _accepted(target, probe)) is not None:
+            probe = await forge(ctx, target, carried, unsigned(carried.jwt, alg))
+            if (confidence := accepted(target, probe)) is not None:
                 how = f"with `alg: {alg}` and no signature"
-                yield _forged(ctx, _NONE, target, probe, confidence, how)
+                yield forged_finding(ctx, _NONE, target, probe, confidence, how)
                 break
         expired = await _expired(ctx, target, carried)
         if expired is not None:
@@ -182,35 +179,7 @@ async def jwt_forgery(ctx: CheckContext) -> AsyncIterator[Finding]:
         return
 
 
-async def _target(ctx: CheckContext, carried: Carried) -> _Target | None:
-    """Where ``carried`` is accepted while an anonymous request is refused."""
-    verifier = ctx.identities.verifier
-    if carried.given:
-        if verifier is None:
-            return None
-        anonymous = await ctx.send(verifier.request.without_credentials())
-        return _Target(verifier, anonymous) if is_denied(anonymous) else None
-    if verifier is not None:
-        refused = [await ctx.send(verifier.request.without_credentials())]
-    else:
-        refused = [ex for _, ex in ctx.baseline.items() if is_denied(ex)][:_TARGET_TRIES]
-    for anonymous in refused:
-        if not is_denied(anonymous):
-            continue
-        request = anonymous.request.without_credentials()
-        probe = await ctx.send(request.with_header(*carried.carrying(carried.jwt.raw)))
-        resp = probe.response
-        if resp is not None and resp.ok and not looks_like_denial(resp) and resp.body:
-            return _Target(probe, anonymous)
-    return None
-
-
-async def _forge(ctx: CheckContext, target: _Target, carried: Carried, token: str) -> Exchange:
-    request = target.accepted.request.without_credentials()
-    return await ctx.send(request.with_header(*carried.carrying(token)))
-
-
-async def _expired(ctx: CheckContext, target: _Target, carried: Carried) -> Finding | None:
+async def _expired(ctx: CheckContext, target: Target, carried: Carried) -> Finding | None:
     now = time.time()
     exp = carried.jwt.expires_at
     if carried.given and exp is not None and exp < now - _EXPIRY_MARGIN_S:
@@ -231,11 +200,11 @@ async def _expired(ctx: CheckContext, target: _Target, carried: Carried) -> Find
     claims["exp"] = int(now) - _EXPIRED_AGO_S
     claims["iat"] = int(now) - 2 * _EXPIRED_AGO_S
     claims.pop("nbf", None)
-    probe = await _forge(ctx, target, carried, resigned(carried.jwt, claims, secret))
-    confidence = _accepted(target, probe)
+    probe = await forge(ctx, target, carried, resigned(carried.jwt, claims, secret))
+    confidence = accepted(target, probe)
     if confidence is None:
         return None
-    return _forged(
+    return forged_finding(
         ctx,
         _EXPIRED,
         target,
@@ -243,38 +212,6 @@ async def _expired(ctx: CheckContext, target: _Target, carried: Carried) -> Find
         confidence,
         f"re-signed with the cracked secret {mask(secret)!r} and `exp` one day in the past",
     )
-
-
-def _forged(
-    ctx: CheckContext,
-    type_id: str,
-    target: _Target,
-    probe: Exchange,
-    confidence: Confidence,
-    how: str,
-) -> Finding:
-    where = target.accepted.operation or target.accepted.request.url
-    statuses = [ex.response.status if ex.response else None for ex in (target.anonymous, probe)]
-    return ctx.finding(
-        type_id,
-        "*",
-        detail=f"a token with the same claims {how} got {statuses[1]} from `{where}` with the "
-        f"content the real token gets; without a token it answers {statuses[0]}",
-        evidence=[
-            ("forged token", probe),
-            ("anonymous", target.anonymous),
-            ("real token", target.accepted),
-        ],
-        confidence=confidence,
-    )
-
-
-def _accepted(target: _Target, probe: Exchange) -> Confidence | None:
-    """How sure it is that ``probe`` got what the accepted token gets; None: refused."""
-    base, resp = target.accepted.response, probe.response
-    if base is None or resp is None or not resp.ok or looks_like_denial(resp):
-        return None
-    return same_content(base, resp)
 
 
 def _evidence_of(ctx: CheckContext, carried: Carried) -> list[tuple[str, Exchange]]:
