@@ -20,6 +20,7 @@ from middlebrick.knowledge.models import (
     FindingType,
     FrameworkRule,
     LlmProbePack,
+    RateLimitWords,
     SafetyWords,
     Signature,
     SqlDialect,
@@ -38,6 +39,7 @@ __all__ = [
     "discovery_paths",
     "framework_rules",
     "llm_probes",
+    "rate_limit_words",
     "read_yaml",
     "safety_words",
     "signatures",
@@ -168,6 +170,12 @@ def admin_paths() -> AdminPaths:
 def safety_words() -> SafetyWords:
     """What makes an operation state-changing, irreversible or protected (``safety.yaml``)."""
     return _load_one("safety.yaml", SafetyWords)
+
+
+@cache
+def rate_limit_words() -> RateLimitWords:
+    """Where a rate limit matters and where a burst measures nothing (``rate_limits.yaml``)."""
+    return _load_one("rate_limits.yaml", RateLimitWords)
 
 
 @cache
