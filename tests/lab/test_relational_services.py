@@ -135,3 +135,24 @@ def test_shop_takes_the_algorithm_from_the_token_and_its_twin_fixes_rs256(
             target.tokens["alice"], header, lambda d, k=pem: hmac.new(k, d, hashlib.sha256).digest()
         )
         assert http("GET", target.url + "/api/v2/me", token=token).status == status
+
+
+def test_shop_login_names_unknown_users_and_its_twin_does_not(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    for target, unknown_status in ((vulnerable, 404), (secure, 401)):
+        url = target.url + "/api/v2/auth/login"
+        known = http("POST", url, json_body={"username": "bob", "password": "not-his-password"})
+        unknown = http("POST", url, json_body={"username": "mb-nobody", "password": "x" * 10})
+        assert (known.status, unknown.status) == (401, unknown_status)
+
+
+def test_shop_login_never_limits_guessing_and_its_twin_locks_after_five(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    for target, last in ((vulnerable, 404), (secure, 429)):
+        body = {"username": f"mb-guess-{target.variant}-{time.time_ns()}", "password": "x" * 10}
+        answers = [
+            http("POST", target.url + "/api/v2/auth/login", json_body=body) for _ in range(6)
+        ]
+        assert answers[-1].status == last
