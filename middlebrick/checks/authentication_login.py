@@ -70,7 +70,7 @@ class _Login:
     max_requests=4 + _ATTEMPTS,
 )
 async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """The login operation: does it tell existing users apart, and does it limit guessing?
+    """The login operation: whether it tells existing users apart, and whether it limits guessing.
 
     Finds the login: a POST whose path names authentication (login, signin, token, session …)
     and whose JSON body has a user field (``username``, ``email``, ``login`` …) and a password
