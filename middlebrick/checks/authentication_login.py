@@ -10,6 +10,7 @@ an unknown user's).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import statistics
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from middlebrick.checks._bodies import json_body
+from middlebrick.checks._jwt import given_tokens
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -32,10 +34,22 @@ _BRUTE = "authentication.no-brute-force-protection"
 # resource-owner password grant (RFC 6749 §4.3.2), Rails Devise's and Laravel's `email`, Spring
 # Security's form login (`username`, `password`), and the `login`/`identifier` of other auth kits.
 _USER_FIELDS = ("username", "user", "login", "email", "identifier", "userid")
+# Path words of a login (as opposed to a registration, which also takes a username and a
+# password): Django's and Flask-Login's `login`, `signin`/`sign in`, `logon`, OAuth's `token`,
+# session-creating `session(s)`, `authenticate`.
+_LOGIN_WORDS = frozenset({"login", "signin", "logon", "token", "session", "sessions"})
+_LOGIN_WORDS |= {"authenticate", "auth"}
+_REGISTRATION_WORDS = frozenset({"register", "registration", "signup", "join"})
+# The caller's own record: GitHub's `GET /user`, Spotify's and Microsoft Graph's `/me`, `/self`,
+# `/whoami`, `/profile`, `/account`, `/current`.
+_SELF_WORDS = frozenset({"me", "self", "whoami", "profile", "account", "current", "user"})
+# JWT claims that hold a username (OpenID Connect Core §5.1 `preferred_username`, `email`).
+_NAME_CLAIMS = ("username", "preferred_username", "login", "name")
 _SECRET_FIELDS = ("password", "passwd", "pass", "passcode", "pin")
 _ATTEMPTS = 12  # failed logins of the brute-force probe; an account lockout trips well before
 _SLOWED = 3.0  # the last attempts this many times slower than the first: a tarpit
 _SLOW_S = 1.0  # ... and at least this slow
+_GUESSES_LEFT = 100  # an announced rate-limit budget this large does not stop guessing
 
 
 @dataclass(frozen=True)
@@ -72,12 +86,15 @@ class _Login:
 async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
     """The login operation: whether it tells existing users apart, and whether it limits guessing.
 
-    Finds the login: a POST whose path names authentication (login, signin, token, session …)
-    and whose JSON body has a user field (``username``, ``email``, ``login`` …) and a password
-    field (``password``, ``passwd``, ``pin`` …); the first one.
+    Finds the login: a POST whose path names a login (login, signin, logon, token, session,
+    auth …, never register or signup) and whose JSON body has a user field (``username``,
+    ``email``, ``login`` …) and a password field (``password``, ``passwd``, ``pin`` …); the
+    first one.
 
-    - user-enumeration: the scan's own user (its username or e-mail, read from the answer of
-      the operation that verified its credentials, or its token's claims) and a made-up one,
+    - user-enumeration: the scan's own user (its username or e-mail, read from the answers
+      about the caller — the operation that verified its credentials, ``/me``, ``/profile``,
+      ``/account`` … — else its token's ``username`` / ``preferred_username`` / ``email``
+      claims) and a made-up one,
       each with a wrong random password, twice, alternating (4 requests). Reported when each
       user's two answers agree with each other and differ between the users in status
       (confirmed) or in body once the submitted values are blanked (firm). Not reported when
@@ -86,9 +103,11 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
     - no-brute-force-protection: 12 logins with a made-up user and 12 different wrong passwords,
       one after the other. Reported (tentative: a lockout that only protects existing accounts
       does not show with an unknown user) when every answer has the first one's status, none is
-      429 or 423, none carries ``Retry-After`` or a ``RateLimit`` header, and the answers did
-      not slow down (the last three no slower than three times the first three, or under 1 s).
-      The detail says how many attempts went to which operation in what time.
+      429 or 423, none carries ``Retry-After``, the answers did not slow down (the last three
+      no slower than three times the first three, or under 1 s), and rate-limit headers, if
+      any, still announce at least 100 requests left (``RateLimit-Remaining``,
+      ``X-RateLimit-Remaining``): a general limit of a thousand requests does not stop
+      guessing. The detail says how many attempts went to which operation in what time.
 
     No real account is locked: the attempts go to a user that does not exist.
     """
@@ -147,6 +166,10 @@ async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
     first = _status(answers[0][0])
     if first is None or 200 <= first < 300 or _slowed([t for _, t in answers]):
         return None
+    left = _budget(answers[-1][0])
+    if left is not None and left < _GUESSES_LEFT:
+        return None  # a rate limit that stops guessing soon, or one whose budget is not said
+    budget = "" if left is None else f"; its rate-limit headers still allowed {left} more"
     elapsed = time.monotonic() - started
     key = login.operation.key
     return ctx.finding(
@@ -155,8 +178,8 @@ async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
         parameter=login.secret_field,
         detail=f"{_ATTEMPTS} failed logins for one made-up user to `{key}` in {elapsed:.1f} s "
         f"({_ATTEMPTS / max(elapsed, 1e-3):.0f}/s) all answered {first}: none was refused "
-        "(429/423), slowed down, or carried Retry-After or a RateLimit header (a lockout "
-        "that protects only existing accounts would not show with an unknown user)",
+        f"(429/423), slowed down, or carried Retry-After{budget} (a lockout that protects "
+        "only existing accounts would not show with an unknown user)",
         evidence=[("attempt 1", answers[0][0]), (f"attempt {_ATTEMPTS}", answers[-1][0])],
         confidence=Confidence.tentative,
     )
@@ -167,6 +190,9 @@ def _find_login(ctx: CheckContext) -> _Login | None:
     urls = {op.path: ex.request.url for op, ex in ctx.baseline.items()}
     for op in ctx.surface.operations:
         if op.method != "POST" or not authenticates(op.path) or "{" in op.path:
+            continue
+        named = set(_path_words(op.path)) | {"".join(_path_words(op.path)[-2:])}
+        if not named & _LOGIN_WORDS or named & _REGISTRATION_WORDS:
             continue
         body = json_body(op)
         if body is None:
@@ -187,16 +213,26 @@ def _plain(name: str) -> str:
     return "".join(words(name))
 
 
+def _path_words(path: str) -> list[str]:
+    return [w for segment in path.split("/") if "{" not in segment for w in words(segment)]
+
+
 def _known_username(ctx: CheckContext, login: _Login) -> str | None:
-    """The scan's own username or e-mail, in the form the login's user field takes."""
-    verifier = ctx.identities.verifier
+    """The scan's own username or e-mail, in the form the login's user field takes: from the
+    answers about the caller (the verifying operation, ``/me``, ``/profile`` …), else from the
+    claims of its token."""
+    documents = [ctx.identities.verifier] if ctx.identities.verifier is not None else []
+    for op, exchange in ctx.baseline.items():
+        if set(_path_words(op.path)[-1:]) & _SELF_WORDS:
+            documents.append(exchange)
     found: list[str] = []
-    if verifier is not None and verifier.response is not None:
-        pairs = list(_pairs(verifier.response.json))
+    for exchange in documents:
+        pairs = list(_pairs(exchange.response.json)) if exchange.response is not None else []
         found += [v for k, v in pairs if _plain(k) == _plain(login.user_field)]
         found += [v for k, v in pairs if _plain(k) in _USER_FIELDS]
-    primary = ctx.identities.primary
-    found += sorted(primary.self_ids) if primary is not None else []
+    for carried in given_tokens(ctx)[:1]:
+        names = ("email",) if login.by_email else _NAME_CLAIMS
+        found += [v for n in names if isinstance(v := carried.jwt.claims.get(n), str)]
     for value in found:
         if ("@" in value) == login.by_email and 0 < len(value) <= 254 and " " not in value:
             return value
@@ -225,14 +261,29 @@ def _shape(exchange: Exchange, submitted: tuple[str, ...]) -> tuple[int | None, 
 
 
 def _limited(exchange: Exchange) -> bool:
-    """A limiter answered: 429, 423 (locked), Retry-After or RateLimit headers."""
+    """A limiter refused: 429, 423 (locked), or Retry-After (or no answer at all)."""
     resp = exchange.response
     if resp is None:
         return True
-    if resp.status in (429, 423):
-        return True
-    names = [name.lower().replace("-", "").replace("_", "") for name, _ in resp.headers]
-    return any(name == "retryafter" or "ratelimit" in name for name in names)
+    return resp.status in (429, 423) or resp.headers.get("retry-after") is not None
+
+
+def _budget(exchange: Exchange) -> int | None:
+    """The requests a rate-limit header says are left (-1: a header without a number;
+    None: no rate-limit header)."""
+    resp = exchange.response
+    announced = False
+    for name, value in resp.headers if resp is not None else ():
+        plain = name.lower().replace("-", "").replace("_", "")
+        if "ratelimit" not in plain:
+            continue
+        announced = True
+        if plain.endswith("remaining") and value.strip().isdigit():
+            return int(value.strip())
+        found = re.search(r"(?:^|[,;\s])r(?:emaining)?=(\d+)", value)
+        if plain in ("ratelimit",) and found:
+            return int(found.group(1))
+    return -1 if announced else None
 
 
 def _slowed(times: list[float]) -> bool:

@@ -65,8 +65,9 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
     First reads every baseline response: a ``RateLimit-*`` / ``X-RateLimit-*`` /
     ``X-Rate-Limit-*`` or ``Retry-After`` header, or a 429, anywhere means the API limits rates
     and nothing is sent. Otherwise it picks the burst's target among the readable GET
-    operations where a limit matters (``knowledge/rate_limits.yaml``): one whose path,
-    operationId or summary names a search, query, lookup, export, report or download, or that
+    operations where a limit matters (``knowledge/rate_limits.yaml``): one whose path names a
+    search, query, lookup, export, report or download (or whose operationId or summary starts
+    with one: ``searchUsers``, "Export …"), or that
     takes a search parameter (``q``, ``query``, ``search``, ``filter`` …) — the smallest 2xx
     baseline answer among them, never an authentication operation (a burst there could lock
     an account; the brute-force probe measures those), a health, heartbeat, metrics or static
@@ -80,8 +81,9 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
     none with 429, and no answer carried a rate-limit header; the detail says how many
     requests went to which operation at what rate. A burst slower than 5 requests a second
     measures nothing: not reported, said in a note. The size decides the weight: fewer than
-    100 requests cannot tell a missing limit from a limit of a few hundred a minute, so it
-    is ``low`` and tentative; 100 requests at 20 a second or more is ``medium`` and firm.
+    100 requests cannot tell a missing limit from a limit of a few hundred a minute, so the
+    default burst (30) gives ``info`` (tentative); 100 requests (``--burst 100``) at 20 a second
+    or more is ``medium`` and firm.
     A burst that met transport errors or 5xx answers is inconclusive and not reported.
     """
     size = ctx.scan.limits.burst
@@ -118,9 +120,14 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
         detail=f"{measured} all answered {target.status}: none was refused with 429, and no "
         f"response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
         "X-RateLimit-* or Retry-After header"
-        + ("" if strong else f"; a limit above {size} requests per window would not show"),
+        + (
+            ""
+            if strong
+            else f"; {size} requests cannot tell a missing limit from one of a few hundred a "
+            f"minute (send --burst {STRONG_BURST} to measure one)"
+        ),
         evidence=[("burst 1", burst[0]), (f"burst {size}", burst[-1])],
-        severity=None if strong else Severity.low,
+        severity=None if strong else Severity.info,
         confidence=Confidence.firm if strong else Confidence.tentative,
     )
 
@@ -309,8 +316,8 @@ def _costly(op: Operation) -> str | None:
     literal = [w for segment in op.path.split("/") if "{" not in segment for w in words(segment)]
     if set(literal) & set(known.not_measured):
         return None
-    sources = [("its path", literal), ("its operationId", words(op.operation_id or ""))]
-    sources.append(("its summary", list(words(" ".join((op.summary or "").split()[:3])))))
+    sources = [("its path", literal), ("its operationId", list(words(op.operation_id or ""))[:1])]
+    sources.append(("its summary", list(words(" ".join((op.summary or "").split()[:1])))))
     for where, found in sources:
         hit = next((w for w in found if w in known.costly_reads), None)
         if hit is not None:

@@ -27,11 +27,21 @@ USERS = {"alice": "correct horse battery staple"}
 
 
 def _server(
-    *, tells: bool = False, lock_after: int | None = None, message: bool = False
+    *,
+    tells: bool = False,
+    lock_after: int | None = None,
+    message: bool = False,
+    budget: int | None = None,
 ) -> Callable[[Request], Response]:
     failures: dict[str, int] = {}
+    sent = [0]
 
     def answer(request: Request) -> Response:
+        sent[0] += 1
+        if budget is not None:
+            left = str(max(0, budget - sent[0]))
+            denied = response(401, {"detail": "invalid credentials"}, {"RateLimit-Remaining": left})
+            return denied
         body = json.loads(request.body or b"{}")
         user, password = body.get("username"), body.get("password")
         if lock_after is not None and failures.get(user, 0) >= lock_after:
@@ -119,3 +129,16 @@ async def test_login_flows_never_reports_enumeration_when_a_limiter_answers() ->
     found, _ = await _run(_server(lock_after=0))
 
     assert [f for f in found if "enumeration" in f.type_id] == []
+
+
+async def test_login_flows_reports_a_general_rate_limit_that_leaves_guessing_free() -> None:
+    found, _ = await _run(_server(budget=1000))
+
+    brute = [f for f in found if "brute" in f.type_id]
+    assert len(brute) == 1 and "rate-limit headers still allowed 984 more" in brute[0].detail
+
+
+async def test_login_flows_stays_quiet_when_the_announced_budget_runs_out_soon() -> None:
+    found, _ = await _run(_server(budget=60))
+
+    assert [f for f in found if "brute" in f.type_id] == []

@@ -106,20 +106,21 @@ async def _signals_run(
     )
 
 
-async def test_rate_limit_signals_check_reports_a_search_that_answers_a_whole_burst() -> None:
+async def test_rate_limit_signals_check_notes_a_search_that_answers_a_default_burst() -> None:
     sender = FakeSender({("GET", "/api/notes/search"): response(200, {"results": []})})
 
     found = await _signals_run([*_searches(), *_health()], sender)
 
     assert [(f.type_id, f.operation, f.severity, f.confidence) for f in found] == [
-        ("rate_limiting.no-rate-limit", "*", Severity.low, Confidence.tentative)
+        ("rate_limiting.no-rate-limit", "*", Severity.info, Confidence.tentative)
     ]
     assert len(sender.sent) == BURST
     assert {urlsplit(r.url).path for r in sender.sent} == {"/api/notes/search"}
     assert len({r.headers.get("X-Request-ID") for r in sender.sent}) == BURST
     detail = found[0].detail
     assert f"{BURST} requests to `GET /api/notes/search` (its path names `search`) in" in detail
-    assert "/s)" in detail and f"a limit above {BURST} requests per window would not show" in detail
+    assert "/s)" in detail and f"{BURST} requests cannot tell a missing limit" in detail
+    assert "send --burst 100 to measure one" in detail
     assert [e.label for e in found[0].evidence] == ["burst 1", f"burst {BURST}"]
 
 
@@ -129,7 +130,7 @@ async def test_rate_limit_signals_check_is_medium_and_firm_after_100_fast_reques
     found = await _signals_run(_searches(), sender, burst=100)
 
     assert [(f.severity, f.confidence) for f in found] == [(Severity.medium, Confidence.firm)]
-    assert "would not show" not in found[0].detail
+    assert "cannot tell" not in found[0].detail
 
 
 async def test_rate_limit_signals_check_aims_at_an_operation_with_a_search_parameter() -> None:
@@ -160,6 +161,21 @@ async def test_rate_limit_signals_check_sends_nothing_where_no_limit_matters() -
     assert await _signals_run(pairs, sender) == []
     assert sender.sent == []
     assert sender.notes and "rate limiting was not measured" in sender.notes[0]
+
+
+async def test_rate_limit_signals_check_reads_only_the_leading_verb_of_a_summary() -> None:
+    # httpbin's GET /get: "The request's query parameters." names no search
+    echo = Operation(method="GET", path="/get", summary="The request's query parameters.")
+    finder = Operation(method="GET", path="/things", operation_id="searchThings")
+    pairs = [
+        (echo, exchange("GET", "/get", response(200, {}))),
+        (finder, exchange("GET", "/things", response(200, [1, 2]))),
+    ]
+    sender = FakeSender({("GET", "/things"): response(200, [1, 2])})
+
+    found = await _signals_run(pairs, sender)
+
+    assert "`GET /things` (its operationId names `search`)" in found[0].detail
 
 
 async def test_rate_limit_signals_check_never_bursts_an_authentication_or_html_search() -> None:
