@@ -48,6 +48,7 @@ if str(_REPO) not in sys.path:  # the lab is not installed with the scanner
 from lab import runner  # noqa: E402
 from lab.state import differences  # noqa: E402
 from lab.truth import Expected, Extra, GroundTruth, load  # noqa: E402
+from middlebrick.checks.rate_limiting import MAX_BURST  # noqa: E402
 from middlebrick.checks.registry import load_all  # noqa: E402
 from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
 from middlebrick.engine import scan  # noqa: E402
@@ -184,7 +185,7 @@ def lab_request(
         },
         mode=mode,
         tier=Tier(tier),
-        limits=Limits(rate=rate),
+        limits=Limits(rate=rate, burst=MAX_BURST),  # a burst that can show a missing limit
     )
 
 

@@ -39,7 +39,8 @@ def spec(n: int) -> dict[str, Any]:
                         "name": "limit",
                         "in": "query",
                         "schema": {"type": "integer", "maximum": MAX_PAGE},
-                    }
+                    },
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
                 ],
                 "responses": {"200": {"description": f"a page of {name}"}},
             }

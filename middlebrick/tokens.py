@@ -2,16 +2,18 @@
 
 The scan decodes the tokens it was given (to learn who an identity is and when its token
 expires) and the tokens it sees (to audit their claims); ``checks`` forge probes from them.
+Decoding goes through PyJWT (``decode_complete`` without verification); the signing input is
+the token's first two parts, exactly as they were signed.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import jwt as pyjwt
 
 __all__ = ["Jwt", "b64url", "bearer_token", "decode_jwt", "find_jwts"]
 
@@ -55,24 +57,20 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _unb64url(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-
-
 def decode_jwt(token: str) -> Jwt | None:
     """The token's parts when it is a well-formed compact JWS with JSON header and claims."""
-    parts = token.strip().split(".")
-    if len(parts) != 3 or len(token) > 16_384:
+    raw = token.strip()
+    parts = raw.split(".")
+    if len(parts) != 3 or len(raw) > 16_384:
         return None
     try:
-        header = json.loads(_unb64url(parts[0]))
-        claims = json.loads(_unb64url(parts[1]))
-        signature = _unb64url(parts[2])
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        decoded = pyjwt.api_jwt.decode_complete(raw, options={"verify_signature": False})
+    except (pyjwt.PyJWTError, ValueError, UnicodeDecodeError):
         return None
+    header, claims = decoded["header"], decoded["payload"]
     if not isinstance(header, dict) or not isinstance(claims, dict):
         return None
-    return Jwt(token.strip(), header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
+    return Jwt(raw, header, claims, f"{parts[0]}.{parts[1]}".encode(), decoded["signature"])
 
 
 def bearer_token(headers: tuple[tuple[str, str], ...]) -> str | None:

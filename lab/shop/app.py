@@ -12,8 +12,9 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
-from lab.identities import InvalidToken, verify
+from lab.identities import InvalidToken
 from lab.items.middleware import LabHeaders, RateLimiter
+from lab.shop.keys import Keys, verify_token
 from lab.shop.models import User
 
 VERSION = "2.3.0"
@@ -22,11 +23,16 @@ REALM = 'Bearer realm="shop"'
 
 @dataclass(frozen=True)
 class Shop:
-    """What the routes share: the variant, the token secret and the database."""
+    """What the routes share: the variant, the token keys and the database."""
 
     secure: bool
-    secret: str
+    keys: Keys
     engine: Engine
+
+    @property
+    def secret(self) -> str:
+        """The HS256 secret of the shop's own tokens."""
+        return self.keys.secret
 
     def session(self) -> Iterator[Session]:
         """One session per request."""
@@ -52,7 +58,7 @@ def create_app(
 
     secure = variant == "secure"
     engine = create_engine(database_url, connect_args={"check_same_thread": False})
-    shop = Shop(secure=secure, secret=secret, engine=engine)
+    shop = Shop(secure=secure, keys=Keys.fresh(secret), engine=engine)
     app = FastAPI(
         title="Shop API",
         version=VERSION,
@@ -61,6 +67,12 @@ def create_app(
         redoc_url=None,
     )
     app.state.shop = shop
+
+    @app.get("/.well-known/jwks.json", tags=["auth"])
+    def jwks() -> Any:
+        """The public keys of partner tokens (RS256), as a JWK Set."""
+        return shop.keys.jwks()
+
     app.include_router(routes_catalogue.build(shop))
     app.include_router(routes_account.build(shop))
     app.add_middleware(LabHeaders, secure=True, limiter=RateLimiter(*rate_limit))
@@ -85,7 +97,7 @@ def caller(request: Request) -> User:
     try:
         if scheme.lower() != "bearer" or not token.strip():
             raise InvalidToken("no bearer token")
-        claims = verify(token.strip(), secret=shop.secret, variant="secure")
+        claims = verify_token(shop.keys, token.strip(), secure=shop.secure)
     except InvalidToken as exc:
         raise HTTPException(401, "Not authenticated", {"WWW-Authenticate": REALM}) from exc
     with Session(shop.engine) as session:

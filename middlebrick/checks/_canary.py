@@ -139,6 +139,14 @@ class Canary:
         self._last_probe = asyncio.get_running_loop().time()
         return probe
 
+    def serving(self, body: bytes, content_type: str) -> Probe:
+        """A new probe URL that the canary answers with ``body`` (a key set, a document)."""
+        token = secrets.token_hex(16)
+        probe = Probe(token, f"{self.origin}{_PREFIX}{token}", "", content_type, body)
+        self._probes[token] = probe
+        self._last_probe = asyncio.get_running_loop().time()
+        return probe
+
     def hits(self, probe: Probe) -> tuple[Hit, ...]:
         """The requests received for ``probe``, in arrival order."""
         return tuple(self._hits.get(probe.token, ()))

@@ -4,23 +4,34 @@ A ``Carried`` token is a JWT plus the header that carries it (``Authorization: B
 cookie, a custom header), so a forged variant travels the same way. Forged tokens never reveal
 the real one: an unsigned token keeps header claims but has no signature, a tampered one gets
 a signature derived from a fixed label (not from the real signature), and a re-signed one is
-signed with a secret the scanner cracked. Cracking is offline: HMAC over the token's signing
-input with each value of ``knowledge/jwt_secrets.yaml``; no request is sent.
+signed with a secret the scanner cracked.
+
+The secret search is offline (no request is sent): HMAC over the token's signing input with,
+in this order, the curated secrets of ``knowledge/jwt_secrets.yaml``, the token's own ``iss``
+and ``aud``, the 126,705 common passwords and words of ``knowledge/jwt_wordlist.txt.gz`` (see
+``tools/jwt_wordlist.py`` for where they come from) and every string of one to six digits
+(1,111,110). ``hmac.digest`` does the search (about 450,000 candidates a second on one core, so
+about 3 s for a token whose secret is none of them); PyJWT verifies a hit before it counts.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import jwt as pyjwt
 import yaml
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from middlebrick.auth import is_credential_header
@@ -31,6 +42,7 @@ from middlebrick.http.exchange import Exchange
 from middlebrick.tokens import Jwt, b64url, decode_jwt, find_jwts
 
 _HMAC = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+_DIGITS = 6  # every numeric secret of up to this many digits is tried
 _TAMPER_LABEL = b"middlebrick tampered signature"
 _SEEN_LIMIT = 3
 _DESCRIBES_API = frozenset({"openapi", "swagger"})
@@ -147,8 +159,7 @@ def _part(data: dict[str, Any]) -> str:
 def unsigned(jwt: Jwt, alg: str = "none") -> str:
     """The same claims with header ``alg`` = ``alg`` and an empty signature."""
     header = {k: v for k, v in jwt.header.items() if k not in ("alg", "kid", "jku", "x5u")}
-    payload = jwt.signing_input.decode("ascii").split(".", 1)[1]
-    return f"{_part({'alg': alg, **header})}.{payload}."
+    return f"{_part({'alg': alg, **header})}.{_payload(jwt)}."
 
 
 def tampered(jwt: Jwt) -> str:
@@ -177,6 +188,25 @@ def resigned(jwt: Jwt, claims: dict[str, Any], secret: str) -> str:
     return f"{signing_input}.{b64url(signature)}"
 
 
+def hs256_signed(jwt: Jwt, header: dict[str, Any], key: bytes) -> str:
+    """``jwt``'s claims under ``header`` (alg HS256), signed with HMAC key ``key``."""
+    signing_input = f"{_part({**header, 'alg': 'HS256', 'typ': 'JWT'})}.{_payload(jwt)}"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def rs256_signed(jwt: Jwt, header: dict[str, Any], key: rsa.RSAPrivateKey) -> str:
+    """``jwt``'s claims under ``header`` (alg RS256), signed with the scanner's own RSA key."""
+    signing_input = f"{_part({**header, 'alg': 'RS256', 'typ': 'JWT'})}.{_payload(jwt)}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def _payload(jwt: Jwt) -> str:
+    """The token's payload part exactly as it was signed."""
+    return jwt.signing_input.decode("ascii").split(".", 1)[1]
+
+
 def crackable(jwt: Jwt) -> bool:
     """True for an HMAC-signed token (HS256/384/512) with a signature."""
     return jwt.alg.upper() in _HMAC and bool(jwt.signature)
@@ -188,17 +218,47 @@ def crack(jwt: Jwt) -> str | None:
 
 
 @cache
+def wordlist() -> tuple[str, ...]:
+    """The common passwords and words of ``knowledge/jwt_wordlist.txt.gz``, commonest first."""
+    path = resources.files("middlebrick.knowledge").joinpath("jwt_wordlist.txt.gz")
+    return tuple(w for w in gzip.decompress(path.read_bytes()).decode("utf-8").split("\n") if w)
+
+
+def candidates(jwt: Jwt) -> Iterator[bytes]:
+    """Every secret the search tries for ``jwt``, in order (see the module's docstring)."""
+    extra = [v for k in ("iss", "aud") if isinstance(v := jwt.claims.get(k), str) and v]
+    for secret in (*dictionary(), *extra, *wordlist()):
+        yield secret.encode()
+    for width in range(1, _DIGITS + 1):
+        for number in range(10**width):
+            yield b"%0*d" % (width, number)
+
+
+@cache
 def _crack(raw: str) -> str | None:
     jwt = decode_jwt(raw)
     if jwt is None:
         return None
-    digest = _HMAC[jwt.alg.upper()]
-    extra = [v for k in ("iss", "aud") if isinstance(v := jwt.claims.get(k), str) and v]
-    for secret in (*dictionary(), *extra):
-        candidate = hmac.new(secret.encode(), jwt.signing_input, digest).digest()
-        if hmac.compare_digest(candidate, jwt.signature):
-            return secret
+    name = jwt.alg.lower().replace("hs", "sha")  # HS256 -> sha256
+    signature, message = jwt.signature, jwt.signing_input
+    for secret in candidates(jwt):
+        if hmac.digest(secret, message, name) == signature and _verifies(jwt, secret):
+            return secret.decode()
     return None
+
+
+def _verifies(jwt: Jwt, secret: bytes) -> bool:
+    """PyJWT's verdict on ``jwt``'s signature with ``secret`` (claims such as exp not checked)."""
+    options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+    options |= {"verify_aud": False, "verify_iss": False, "verify_sub": False}
+    options |= {"verify_jti": False}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pyjwt.warnings.InsecureKeyLengthWarning)
+            pyjwt.decode(jwt.raw, secret, algorithms=[jwt.alg], options=options)  # type: ignore[arg-type]
+    except pyjwt.PyJWTError:
+        return False
+    return True
 
 
 def mask(secret: str) -> str:

@@ -1,4 +1,5 @@
-"""Rate limiting and resources: request rates, page sizes, DynamoDB ``Limit``, response sizes."""
+"""Rate limiting and resources: request rates on costly reads, page sizes, DynamoDB ``Limit``,
+response sizes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from functools import partial
-from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import sources
 from middlebrick.checks._paging import (
@@ -24,7 +24,8 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
-from middlebrick.http.policy import authenticates
+from middlebrick.http.policy import authenticates, words
+from middlebrick.knowledge import rate_limit_words
 from middlebrick.spec.model import Operation, Parameter
 
 _NO_LIMIT = "rate_limiting.no-rate-limit"
@@ -34,6 +35,12 @@ _OVERSIZED = "rate_limiting.oversized-response"
 
 MAX_BURST = 100  # the most a configured burst (--burst) may send
 """Requests of the rate-limit burst. Small on purpose; --rate and --concurrency still bound it."""
+
+MIN_BURST_RATE = 5.0
+"""Requests per second below which a burst measures nothing (it is not reported)."""
+
+STRONG_BURST, STRONG_BURST_RATE = 100, 20.0
+"""A burst of at least this many requests at this rate makes the finding medium and firm."""
 
 HUGE_PAGE = 100_000
 """The page size asked for when testing whether page sizes are bounded."""
@@ -62,51 +69,75 @@ _THROTTLED = re.compile(r"answered 429")
 
 @check(category="rate_limiting", emits={_NO_LIMIT}, max_requests=MAX_BURST)
 async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Whether the API shows any sign of rate limiting under a short, bounded burst.
+    """Whether a costly read (a search, export, query, report or download) is rate limited.
 
     First reads every baseline response: a ``RateLimit-*`` / ``X-RateLimit-*`` /
     ``X-Rate-Limit-*`` or ``Retry-After`` header, or a 429, anywhere means the API limits rates
-    and nothing is sent. Otherwise it picks one cheap readable operation (the smallest 2xx
-    baseline answer, never an authentication operation such as a login or token route, else the
-    target URL's) and sends it ``--burst`` times (30 by default, at most 100; 0 turns the burst
-    off) at once;
-    each copy carries its own ``X-Request-ID`` so that none is answered from the scan's cache.
-    The burst leaves as fast as ``--concurrency`` and ``--rate`` allow, not at the adaptive
-    pace that follows the target (which would smooth it away), and a 429 is kept as its answer
-    rather than waited out: it is what the check looks for.
+    and nothing is sent. Otherwise it picks the burst's target among the readable GET
+    operations where a limit matters (``knowledge/rate_limits.yaml``): one whose path names a
+    search, query, lookup, export, report or download (or whose operationId or summary starts
+    with one: ``searchUsers``, "Export …"), or that
+    takes a search parameter (``q``, ``query``, ``search``, ``filter`` …) — the smallest 2xx
+    baseline answer among them, never an authentication operation (a burst there could lock
+    an account; the brute-force probe measures those), a health, heartbeat, metrics or static
+    route, or an HTML page. Where the surface has none, nothing is sent and the report says
+    that rate limiting was not measured. The target is sent ``--burst`` times (30 by default,
+    at most 100; 0 turns the burst off) at once, each copy with its own ``X-Request-ID`` so
+    that none is answered from the scan's cache, as fast as ``--concurrency`` and ``--rate``
+    allow (not at the adaptive pace, which would smooth it away); a 429 is kept as its answer.
 
-    Reported (operation ``*``, firm) when every request of the burst was answered with the
-    baseline's status, none with 429, and no answer carried a rate-limit header. A burst that
-    met transport errors or 5xx answers is inconclusive and not reported.
+    Reported (operation ``*``) when every request was answered with the baseline's status,
+    none with 429, and no answer carried a rate-limit header; the detail says how many
+    requests went to which operation at what rate. A burst slower than 5 requests a second
+    measures nothing: not reported, said in a note. The size decides the weight: fewer than
+    100 requests cannot tell a missing limit from a limit of a few hundred a minute, so the
+    default burst (30) gives ``info`` (tentative); 100 requests (``--burst 100``) at 20 a second
+    or more is ``medium`` and firm.
+    A burst that met transport errors or 5xx answers is inconclusive and not reported.
     """
     size = ctx.scan.limits.burst
     seen = [s.exchange for s in sources(ctx)]
     if size == 0 or any(_signals(ex) for ex in seen):
         return
-    cheapest = _cheapest(ctx)
-    if cheapest is None:
+    target = _burst_target(ctx)
+    if target is None:
+        ctx.note(
+            "rate limiting was not measured: no search, export, query, report or download "
+            "operation answered the baseline (a burst elsewhere measures nothing)"
+        )
         return
-    key, request, status = cheapest
     started = time.monotonic()
-    request = replace(request, burst=True)  # at the caps: the adaptive pace would smooth it
+    request = replace(target.request, burst=True)  # at the caps: the adaptive pace smooths it
     burst = await asyncio.gather(
         *(
             ctx.send(request.with_header("X-Request-ID", f"middlebrick-burst-{n + 1}"))
             for n in range(size)
         )
     )
-    elapsed = time.monotonic() - started
-    if any(_signals(ex) or ex.response is None or ex.response.status != status for ex in burst):
+    elapsed = max(time.monotonic() - started, 1e-3)
+    if any(_signals(ex) or _status(ex) != target.status for ex in burst):
         return
+    rate = size / elapsed
+    measured = f"{size} requests to `{target.key}` ({target.why}) in {elapsed:.1f} s ({rate:.0f}/s)"
+    if rate < MIN_BURST_RATE:
+        ctx.note(f"rate limiting was not measured: {measured} is too slow to meet a limit")
+        return
+    strong = size >= STRONG_BURST and rate >= STRONG_BURST_RATE
     yield ctx.finding(
         _NO_LIMIT,
         "*",
-        detail=f"{size} requests to `{key}` in {elapsed:.1f} s (at most "
-        f"{ctx.scan.limits.concurrency} at once and {ctx.scan.limits.rate:g}/s) all answered "
-        f"{status}: none was refused with 429, and "
-        f"no response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
-        "X-RateLimit-* or Retry-After header",
+        detail=f"{measured} all answered {target.status}: none was refused with 429, and no "
+        f"response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
+        "X-RateLimit-* or Retry-After header"
+        + (
+            ""
+            if strong
+            else f"; {size} requests cannot tell a missing limit from one of a few hundred a "
+            f"minute (send --burst {STRONG_BURST} to measure one)"
+        ),
         evidence=[("burst 1", burst[0]), (f"burst {size}", burst[-1])],
+        severity=None if strong else Severity.info,
+        confidence=Confidence.firm if strong else Confidence.tentative,
     )
 
 
@@ -279,21 +310,48 @@ def _dynamo_paged(probed: _PageProbe, huge: Exchange) -> bool:
     return page is not None and page.continuation is None and is_dynamodb_key(name, value)
 
 
-def _cheapest(ctx: CheckContext) -> tuple[str, Request, int] | None:
-    """Key, request and status of the smallest 2xx GET baseline answer, else the target URL's;
-    never an authentication operation (a burst there could lock an account)."""
-    answered = [
-        (len(ex.response.body), op.key, ex.request, ex.response.status)
-        for op, ex in ctx.baseline.successful()
-        if op.method == "GET" and ex.response is not None and not authenticates(op.path)
-    ]
-    if answered:
-        _, key, request, status = min(answered, key=lambda found: found[0])
-        return key, request, status
-    root = ctx.baseline.root
-    if root is not None and root.response is not None and root.response.status < 500:
-        return f"GET {urlsplit(root.request.url).path or '/'}", root.request, root.response.status
+@dataclass(frozen=True)
+class _BurstTarget:
+    key: str
+    request: Request
+    status: int
+    why: str
+
+
+def _burst_target(ctx: CheckContext) -> _BurstTarget | None:
+    """The smallest 2xx GET baseline answer of an operation where a rate limit matters."""
+    found: list[tuple[int, _BurstTarget]] = []
+    for op, ex in ctx.baseline.successful():
+        resp = ex.response
+        if op.method != "GET" or resp is None or authenticates(op.path) or _is_page(resp):
+            continue
+        why = _costly(op)
+        if why is not None:
+            found.append((len(resp.body), _BurstTarget(op.key, ex.request, resp.status, why)))
+    return min(found, key=lambda pair: pair[0])[1] if found else None
+
+
+def _costly(op: Operation) -> str | None:
+    """Why ``op`` is a read where a limit matters (a sentence fragment), or None."""
+    known = rate_limit_words()
+    literal = [w for segment in op.path.split("/") if "{" not in segment for w in words(segment)]
+    if set(literal) & set(known.not_measured):
+        return None
+    sources = [("its path", literal), ("its operationId", list(words(op.operation_id or ""))[:1])]
+    sources.append(("its summary", list(words(" ".join((op.summary or "").split()[:1])))))
+    for where, found in sources:
+        hit = next((w for w in found if w in known.costly_reads), None)
+        if hit is not None:
+            return f"{where} names `{hit}`"
+    for parameter in op.params("query"):
+        if re.sub(r"[_\-]", "", parameter.name.lower()) in known.search_parameters:
+            return f"it takes the search parameter `{parameter.name}`"
     return None
+
+
+def _is_page(resp: Response) -> bool:
+    """An HTML page (a UI shell, a docs page): not where an API's limit is measured."""
+    return "html" in (resp.headers.get("content-type") or "").lower()
 
 
 def _signals(exchange: Exchange) -> bool:

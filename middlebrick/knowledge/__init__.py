@@ -20,6 +20,7 @@ from middlebrick.knowledge.models import (
     FindingType,
     FrameworkRule,
     LlmProbePack,
+    RateLimitWords,
     RootCause,
     SafetyWords,
     Signature,
@@ -40,6 +41,7 @@ __all__ = [
     "discovery_paths",
     "framework_rules",
     "llm_probes",
+    "rate_limit_words",
     "read_yaml",
     "root_causes",
     "safety_words",
@@ -186,6 +188,12 @@ def root_causes() -> tuple[RootCause, ...]:
 def safety_words() -> SafetyWords:
     """What makes an operation state-changing, irreversible or protected (``safety.yaml``)."""
     return _load_one("safety.yaml", SafetyWords)
+
+
+@cache
+def rate_limit_words() -> RateLimitWords:
+    """Where a rate limit matters and where a burst measures nothing (``rate_limits.yaml``)."""
+    return _load_one("rate_limits.yaml", RateLimitWords)
 
 
 @cache

@@ -475,6 +475,26 @@ class SafetyWords(_Strict):
         return self
 
 
+class RateLimitWords(_Strict):
+    """``rate_limits.yaml``: where a rate limit matters and where a burst measures nothing."""
+
+    costly_reads: tuple[str, ...] = Field(min_length=1)
+    search_parameters: tuple[str, ...] = Field(min_length=1)
+    not_measured: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plain_unique_words(self) -> RateLimitWords:
+        for name in type(self).model_fields:
+            words: tuple[str, ...] = getattr(self, name)
+            bad = [w for w in words if not re.fullmatch(r"[a-z0-9]+", w)]
+            if bad:
+                raise ValueError(f"{name}: not lower-case words: {bad}")
+            dupes = sorted({w for w in words if words.count(w) > 1})
+            if dupes:
+                raise ValueError(f"{name}: duplicate entries {dupes}")
+        return self
+
+
 _SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")
 
 

@@ -16,7 +16,13 @@ SPEC = {
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     "security": [{"bearer": []}],
     "paths": {
-        "/users": {"get": {"responses": {"200": {"description": "users"}}}},
+        "/users": {
+            "get": {
+                "summary": "Search users by name",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "users"}},
+            }
+        },
         "/users/{user_id}": {
             "get": {
                 "parameters": [

@@ -6,10 +6,17 @@ of the lab shows here before it shows in the scans.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import time
+from collections.abc import Callable
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from lab.runner import Lab
 from tests.lab.conftest import running
@@ -88,3 +95,64 @@ def test_blog_counts_views_with_the_referer_formatted_into_sql(lab: Lab, http: A
     bound = time.perf_counter() - started
 
     assert delayed >= 1.0 and delayed - bound > 0.5
+
+
+def _forged(token: str, header: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
+    """``token``'s claims under ``header``, signed by ``sign`` over the signing input."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    part = [_b64(json.dumps(x).encode()) for x in (header, claims)]
+    signing_input = f"{part[0]}.{part[1]}".encode()
+    return f"{signing_input.decode()}.{_b64(sign(signing_input))}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_shop_reads_the_kid_as_a_key_file_and_its_twin_does_not(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    header = {"alg": "HS256", "typ": "JWT", "kid": "../../../../../../../../dev/null"}
+
+    def empty_key(data: bytes) -> bytes:
+        return hmac.new(b"", data, hashlib.sha256).digest()
+
+    for target, status in ((vulnerable, 200), (secure, 401)):
+        token = _forged(target.tokens["alice"], header, empty_key)
+        assert http("GET", target.url + "/api/v2/me", token=token).status == status
+
+
+def test_shop_takes_the_algorithm_from_the_token_and_its_twin_fixes_rs256(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    for target, status in ((vulnerable, 200), (secure, 401)):
+        key_set = http("GET", target.url + "/.well-known/jwks.json").json()["keys"][0]
+        pem = jwt.PyJWK(key_set).key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        header = {"alg": "HS256", "typ": "JWT", "kid": key_set["kid"]}
+        token = _forged(
+            target.tokens["alice"], header, lambda d, k=pem: hmac.new(k, d, hashlib.sha256).digest()
+        )
+        assert http("GET", target.url + "/api/v2/me", token=token).status == status
+
+
+def test_shop_login_names_unknown_users_and_its_twin_does_not(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    for target, unknown_status in ((vulnerable, 404), (secure, 401)):
+        url = target.url + "/api/v2/auth/login"
+        known = http("POST", url, json_body={"username": "bob", "password": "not-his-password"})
+        unknown = http("POST", url, json_body={"username": "mb-nobody", "password": "x" * 10})
+        assert (known.status, unknown.status) == (401, unknown_status)
+
+
+def test_shop_login_never_limits_guessing_and_its_twin_locks_after_five(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    for target, last in ((vulnerable, 404), (secure, 429)):
+        body = {"username": f"mb-guess-{target.variant}-{time.time_ns()}", "password": "x" * 10}
+        answers = [
+            http("POST", target.url + "/api/v2/auth/login", json_body=body) for _ in range(6)
+        ]
+        assert answers[-1].status == last

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from middlebrick.checks._jwt import _SecretList, dictionary
+from middlebrick.checks._jwt import _SecretList, dictionary, wordlist
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
@@ -44,6 +44,11 @@ def _parts(token: str) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
     claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
     return header, claims, f"{head}.{body}".encode(), raw
+
+
+def _parts_header(request: Request) -> str:
+    value = (request.headers.get("authorization") or "").removeprefix("Bearer ")
+    return json.dumps(_parts(value)[0]) if value.count(".") == 2 else ""
 
 
 def _server(
@@ -123,6 +128,29 @@ async def test_jwt_claims_check_cracks_hs512_and_the_token_s_own_issuer() -> Non
     assert [f.type_id for f in found] == ["authentication.jwt-weak-secret"]
 
 
+@pytest.mark.parametrize("secret", ["7", "004711", "999999"])
+async def test_jwt_claims_check_cracks_every_secret_of_up_to_six_digits(secret: str) -> None:
+    found = await _claims(_mint(CLAIMS, secret))
+
+    assert [f.type_id for f in found] == ["authentication.jwt-weak-secret"]
+
+
+async def test_jwt_claims_check_cracks_a_common_password_of_the_compressed_wordlist() -> None:
+    word = wordlist()[100_000]
+    assert word not in dictionary()
+
+    found = await _claims(_mint(CLAIMS, word))
+
+    assert [f.type_id for f in found] == ["authentication.jwt-weak-secret"]
+    assert word not in found[0].detail
+
+
+async def test_jwt_claims_check_stays_quiet_for_seven_digits_and_a_mangled_word() -> None:
+    # just past the search: a seven-digit number, and a word with a suffix no list holds
+    for secret in ("1234567x", "0000000"):
+        assert await _claims(_mint(CLAIMS, secret)) == []
+
+
 async def test_jwt_claims_check_stays_quiet_for_a_random_secret_and_complete_claims() -> None:
     assert await _claims(_mint(CLAIMS)) == []
 
@@ -138,10 +166,11 @@ async def test_jwt_claims_check_reports_a_token_without_exp_as_medium() -> None:
     assert "never expires" in found[0].detail
 
 
-async def test_jwt_claims_check_reports_missing_issuer_and_audience_as_low() -> None:
+async def test_jwt_claims_check_reports_missing_issuer_and_audience_only_as_info() -> None:
+    # Superset's tokens: signed with the instance's own key, which no other issuer shares
     found = await _claims(_mint({"sub": "u-alice", "exp": CLAIMS["exp"]}))
 
-    assert [(f.parameter, f.severity) for f in found] == [("iss,aud", Severity.low)]
+    assert [(f.parameter, f.severity) for f in found] == [("iss,aud", Severity.info)]
 
 
 async def test_jwt_claims_check_reports_passwords_and_ssns_in_claims() -> None:
@@ -206,6 +235,15 @@ async def test_jwt_forgery_check_reports_a_wrong_signature_accepted() -> None:
     found, _ = await _forgery(_mint(CLAIMS), _server(verify=False))
 
     assert [f.type_id for f in found] == ["authentication.jwt-tampered-signature"]
+
+
+async def test_jwt_forgery_check_reports_unverified_signatures_once_not_also_as_alg_none() -> None:
+    # one root cause: a verifier that checks no signature accepts alg=none too
+    found, sender = await _forgery(_mint(CLAIMS), _server(verify=False, allow_none=True))
+
+    assert [f.type_id for f in found] == ["authentication.jwt-tampered-signature"]
+    assert "not verified at all" in found[0].detail
+    assert all('"none"' not in _parts_header(r) for r in sender.sent)
 
 
 async def test_jwt_forgery_check_never_sends_the_real_token_or_its_signature() -> None:
@@ -279,6 +317,14 @@ async def test_jwt_forgery_check_finds_where_a_handed_out_token_works_in_an_anon
 
 
 # --- the dictionary -----------------------------------------------------------------------------
+
+
+def test_jwt_wordlist_holds_over_100000_common_passwords_and_words_without_short_numbers() -> None:
+    words = wordlist()
+
+    assert len(words) >= 100_000 and len(set(words)) == len(words)
+    assert {"password", "dragon", "Dragon", "letmein", "michael"} <= set(words)
+    assert not [w for w in words if w.isdigit() and len(w) <= 6]
 
 
 def test_jwt_secret_dictionary_is_bounded_and_holds_the_well_known_defaults() -> None:

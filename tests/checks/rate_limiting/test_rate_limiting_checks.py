@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import replace
@@ -71,59 +72,147 @@ async def _page_sizes(operation: Operation, sender: FakeSender) -> list[Finding]
 # --- rate-limit signals -------------------------------------------------------------------------
 
 
+SEARCH = Operation(method="GET", path="/api/notes/search")
+
+
 def _health(headers: dict[str, str] | None = None) -> list[tuple[Operation, Exchange]]:
     return [(HEALTH, exchange("GET", "/health", response(200, {"ok": True}, headers)))]
 
 
-async def test_rate_limit_signals_check_reports_an_api_that_answers_a_whole_burst() -> None:
-    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+def _searches(headers: dict[str, str] | None = None) -> list[tuple[Operation, Exchange]]:
+    answer = response(200, {"results": []}, headers)
+    return [(SEARCH, exchange("GET", "/api/notes/search", answer, operation=SEARCH.key))]
 
-    found = await run_check(
-        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
+
+class _Notes(FakeSender):
+    """Remembers the check's notes, as the scan's client does."""
+
+    def __init__(self, routes: dict[tuple[str, str], Any] | None = None) -> None:
+        super().__init__(routes)
+        self.notes: list[str] = []
+
+    def note(self, sentence: str) -> None:
+        self.notes.append(sentence)
+
+
+async def _signals_run(
+    pairs: list[tuple[Operation, Exchange]], sender: FakeSender, burst: int = BURST
+) -> list[Finding]:
+    return await run_check(
+        "rate_limiting.rate_limit_signals",
+        baseline=make_baseline(pairs),
+        sender=sender,
+        scan=ScanRequest(target=BASE, limits=Limits(burst=burst)),
     )
 
-    assert [(f.type_id, f.operation, f.confidence) for f in found] == [
-        ("rate_limiting.no-rate-limit", "*", Confidence.firm)
+
+async def test_rate_limit_signals_check_notes_a_search_that_answers_a_default_burst() -> None:
+    sender = FakeSender({("GET", "/api/notes/search"): response(200, {"results": []})})
+
+    found = await _signals_run([*_searches(), *_health()], sender)
+
+    assert [(f.type_id, f.operation, f.severity, f.confidence) for f in found] == [
+        ("rate_limiting.no-rate-limit", "*", Severity.info, Confidence.tentative)
     ]
     assert len(sender.sent) == BURST
+    assert {urlsplit(r.url).path for r in sender.sent} == {"/api/notes/search"}
     assert len({r.headers.get("X-Request-ID") for r in sender.sent}) == BURST
-    assert f"{BURST} requests to `GET /health`" in found[0].detail
+    detail = found[0].detail
+    assert f"{BURST} requests to `GET /api/notes/search` (its path names `search`) in" in detail
+    assert "/s)" in detail and f"{BURST} requests cannot tell a missing limit" in detail
+    assert "send --burst 100 to measure one" in detail
     assert [e.label for e in found[0].evidence] == ["burst 1", f"burst {BURST}"]
 
 
-async def test_rate_limit_signals_check_bursts_the_smallest_successful_operation() -> None:
-    big = Operation(method="GET", path="/items")
-    pairs = [(big, exchange("GET", "/items", response(200, _records(50)))), *_health()]
-    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+async def test_rate_limit_signals_check_is_medium_and_firm_after_100_fast_requests() -> None:
+    sender = FakeSender({("GET", "/api/notes/search"): response(200, {"results": []})})
 
-    await run_check(
-        "rate_limiting.rate_limit_signals", baseline=make_baseline(pairs), sender=sender
+    found = await _signals_run(_searches(), sender, burst=100)
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.medium, Confidence.firm)]
+    assert "cannot tell" not in found[0].detail
+
+
+async def test_rate_limit_signals_check_aims_at_an_operation_with_a_search_parameter() -> None:
+    listing = Operation(
+        method="GET",
+        path="/api/tickets",
+        parameters=(Parameter("q", "query", schema={"type": "string"}),),
     )
+    pairs = [(listing, exchange("GET", "/api/tickets", response(200, [])))]
+    sender = FakeSender({("GET", "/api/tickets"): response(200, [])})
 
-    assert {urlsplit(r.url).path for r in sender.sent} == {"/health"}
+    found = await _signals_run([*pairs, *_health()], sender)
+
+    assert "it takes the search parameter `q`" in found[0].detail
 
 
-async def test_rate_limit_signals_check_never_bursts_an_authentication_operation() -> None:
-    login = Operation(method="GET", path="/auth/login")
-    pairs = [(login, exchange("GET", "/auth/login", response(200, {}))), *_health()]
-    sender = FakeSender({("GET", "/health"): response(200, {"ok": True})})
+async def test_rate_limit_signals_check_sends_nothing_where_no_limit_matters() -> None:
+    # health, heartbeat and an ordinary listing: a burst there measures nothing
+    beat = Operation(method="GET", path="/__lbheartbeat__")
+    listing = Operation(method="GET", path="/api/notes")
+    pairs = [
+        *_health(),
+        (beat, exchange("GET", "/__lbheartbeat__", response(200, {}))),
+        (listing, exchange("GET", "/api/notes", response(200, []))),
+    ]
+    sender = _Notes()
 
-    await run_check(
-        "rate_limiting.rate_limit_signals", baseline=make_baseline(pairs), sender=sender
-    )
+    assert await _signals_run(pairs, sender) == []
+    assert sender.sent == []
+    assert sender.notes and "rate limiting was not measured" in sender.notes[0]
 
-    assert {urlsplit(r.url).path for r in sender.sent} == {"/health"}
+
+async def test_rate_limit_signals_check_reads_only_the_leading_verb_of_a_summary() -> None:
+    # httpbin's GET /get: "The request's query parameters." names no search
+    echo = Operation(method="GET", path="/get", summary="The request's query parameters.")
+    finder = Operation(method="GET", path="/things", operation_id="searchThings")
+    pairs = [
+        (echo, exchange("GET", "/get", response(200, {}))),
+        (finder, exchange("GET", "/things", response(200, [1, 2]))),
+    ]
+    sender = FakeSender({("GET", "/things"): response(200, [1, 2])})
+
+    found = await _signals_run(pairs, sender)
+
+    assert "`GET /things` (its operationId names `search`)" in found[0].detail
+
+
+async def test_rate_limit_signals_check_never_bursts_an_authentication_or_html_search() -> None:
+    login = Operation(method="GET", path="/auth/login/search")
+    page = Operation(method="GET", path="/search")
+    html = response(200, "<html><body>search</body></html>", {"Content-Type": "text/html"})
+    pairs = [
+        (login, exchange("GET", "/auth/login/search", response(200, {}))),
+        (page, exchange("GET", "/search", html)),
+    ]
+    sender = FakeSender()
+
+    assert await _signals_run(pairs, sender) == []
+    assert sender.sent == []
+
+
+async def test_rate_limit_signals_check_stays_quiet_when_the_burst_is_too_slow_to_measure() -> None:
+    class Slow(_Notes):
+        lock = asyncio.Lock()
+
+        async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+            async with self.lock:
+                await asyncio.sleep(0.3)
+            return Exchange(request, response(200, {"results": []}))
+
+    sender = Slow()
+
+    assert await _signals_run(_searches(), sender, burst=5) == []
+    assert "too slow to meet a limit" in sender.notes[0]
 
 
 async def test_rate_limit_signals_check_stays_quiet_when_the_baseline_shows_ratelimit_headers() -> (
     None
 ):
     sender = FakeSender()
-    baseline = make_baseline(_health({"X-RateLimit-Remaining": "59"}))
 
-    assert (
-        await run_check("rate_limiting.rate_limit_signals", baseline=baseline, sender=sender) == []
-    )
+    assert await _signals_run(_searches({"X-RateLimit-Remaining": "59"}), sender) == []
     assert sender.sent == []
 
 
@@ -131,37 +220,26 @@ async def test_rate_limit_signals_check_stays_quiet_when_the_burst_meets_a_429()
     answers = iter(range(BURST))
 
     def limited(request: Request) -> Response:
-        return response(429 if next(answers) >= 20 else 200, {"ok": True})
+        return response(429 if next(answers) >= 20 else 200, {"results": []})
 
-    sender = FakeSender({("GET", "/health"): limited})
+    sender = FakeSender({("GET", "/api/notes/search"): limited})
 
-    found = await run_check(
-        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
-    )
-
-    assert found == []
+    assert await _signals_run(_searches(), sender) == []
 
 
 async def test_rate_limit_signals_check_stays_quiet_when_a_burst_answer_carries_retry_after() -> (
     None
 ):
-    sender = FakeSender({("GET", "/health"): response(200, {"ok": True}, {"Retry-After": "1"})})
+    answer = response(200, {"results": []}, {"Retry-After": "1"})
+    sender = FakeSender({("GET", "/api/notes/search"): answer})
 
-    found = await run_check(
-        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
-    )
-
-    assert found == []
+    assert await _signals_run(_searches(), sender) == []
 
 
 async def test_rate_limit_signals_check_stays_quiet_when_the_burst_is_inconclusive() -> None:
-    sender = FakeSender({("GET", "/health"): response(503, {"error": "overloaded"})})
+    sender = FakeSender({("GET", "/api/notes/search"): response(503, {"error": "overloaded"})})
 
-    found = await run_check(
-        "rate_limiting.rate_limit_signals", baseline=make_baseline(_health()), sender=sender
-    )
-
-    assert found == []
+    assert await _signals_run(_searches(), sender) == []
 
 
 # --- page sizes ---------------------------------------------------------------------------------

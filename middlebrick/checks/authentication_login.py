@@ -1,0 +1,295 @@
+"""Authentication: the login operation itself — user enumeration and brute-force protection.
+
+Active mode only: a login is a POST. The login operation is a POST whose path names
+authentication (``knowledge/safety.yaml``) and whose JSON body has a user field and a password
+field. No real account is ever guessed at: the brute-force attempts go to a username the scan
+made up, and the scan's own user gets two wrong passwords at most (to compare its answer with
+an unknown user's).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import statistics
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from middlebrick.checks._bodies import json_body
+from middlebrick.checks._jwt import given_tokens
+from middlebrick.checks.context import CheckContext
+from middlebrick.checks.registry import check
+from middlebrick.findings import Confidence, Finding
+from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.policy import authenticates, words
+from middlebrick.spec.model import Operation
+
+_ENUM = "authentication.user-enumeration"
+_BRUTE = "authentication.no-brute-force-protection"
+
+# Field names of login bodies: Django's and DRF's `username`/`password`, the OAuth 2.0
+# resource-owner password grant (RFC 6749 §4.3.2), Rails Devise's and Laravel's `email`, Spring
+# Security's form login (`username`, `password`), and the `login`/`identifier` of other auth kits.
+_USER_FIELDS = ("username", "user", "login", "email", "identifier", "userid")
+# Path words of a login (as opposed to a registration, which also takes a username and a
+# password): Django's and Flask-Login's `login`, `signin`/`sign in`, `logon`, OAuth's `token`,
+# session-creating `session(s)`, `authenticate`.
+_LOGIN_WORDS = frozenset({"login", "signin", "logon", "token", "session", "sessions"})
+_LOGIN_WORDS |= {"authenticate", "auth"}
+_REGISTRATION_WORDS = frozenset({"register", "registration", "signup", "join"})
+# The caller's own record: GitHub's `GET /user`, Spotify's and Microsoft Graph's `/me`, `/self`,
+# `/whoami`, `/profile`, `/account`, `/current`.
+_SELF_WORDS = frozenset({"me", "self", "whoami", "profile", "account", "current", "user"})
+# JWT claims that hold a username (OpenID Connect Core §5.1 `preferred_username`, `email`).
+_NAME_CLAIMS = ("username", "preferred_username", "login", "name")
+_SECRET_FIELDS = ("password", "passwd", "pass", "passcode", "pin")
+_ATTEMPTS = 12  # failed logins of the brute-force probe; an account lockout trips well before
+_SLOWED = 3.0  # the last attempts this many times slower than the first: a tarpit
+_SLOW_S = 1.0  # ... and at least this slow
+_GUESSES_LEFT = 100  # an announced rate-limit budget this large does not stop guessing
+
+
+@dataclass(frozen=True)
+class _Login:
+    operation: Operation
+    url: str
+    body: dict[str, Any]
+    user_field: str
+    secret_field: str
+
+    def request(self, user: str, password: str) -> Request:
+        """An anonymous login with ``user`` and ``password`` (the other fields as documented)."""
+        body = {**self.body, self.user_field: user, self.secret_field: password}
+        headers = Headers().set("Content-Type", "application/json")
+        data = json.dumps(body).encode()
+        return Request("POST", self.url, headers, data).without_credentials()
+
+    @property
+    def by_email(self) -> bool:
+        return "email" in _plain(self.user_field)
+
+    def unknown_user(self) -> str:
+        """A username no account has: made up for this probe."""
+        name = f"mb-{secrets.token_hex(6)}"
+        return f"{name}@example.invalid" if self.by_email else name
+
+
+@check(
+    category="authentication",
+    emits={_ENUM, _BRUTE},
+    mode="active",
+    max_requests=4 + _ATTEMPTS,
+)
+async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
+    """The login operation: whether it tells existing users apart, and whether it limits guessing.
+
+    Finds the login: a POST whose path names a login (login, signin, logon, token, session,
+    auth …, never register or signup) and whose JSON body has a user field (``username``,
+    ``email``, ``login`` …) and a password field (``password``, ``passwd``, ``pin`` …); the
+    first one.
+
+    - user-enumeration: the scan's own user (its username or e-mail, read from the answers
+      about the caller — the operation that verified its credentials, ``/me``, ``/profile``,
+      ``/account`` … — else its token's ``username`` / ``preferred_username`` / ``email``
+      claims) and a made-up one,
+      each with a wrong random password, twice, alternating (4 requests). Reported when each
+      user's two answers agree with each other and differ between the users in status
+      (confirmed) or in body once the submitted values are blanked (firm). Not reported when
+      any answer is 2xx, 429 or 423, or carries ``Retry-After``: a limiter's answer says
+      nothing about the user.
+    - no-brute-force-protection: 12 logins with a made-up user and 12 different wrong passwords,
+      one after the other. Reported (tentative: a lockout that only protects existing accounts
+      does not show with an unknown user) when every answer has the first one's status, none is
+      429 or 423, none carries ``Retry-After``, the answers did not slow down (the last three
+      no slower than three times the first three, or under 1 s), and rate-limit headers, if
+      any, still announce at least 100 requests left (``RateLimit-Remaining``,
+      ``X-RateLimit-Remaining``): a general limit of a thousand requests does not stop
+      guessing. The detail says how many attempts went to which operation in what time.
+
+    No real account is locked: the attempts go to a user that does not exist.
+    """
+    login = _find_login(ctx)
+    if login is None:
+        return
+    known = _known_username(ctx, login)
+    if known is not None:
+        finding = await _enumeration(ctx, login, known)
+        if finding is not None:
+            yield finding
+    finding = await _brute_force(ctx, login)
+    if finding is not None:
+        yield finding
+
+
+async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding | None:
+    unknown = login.unknown_user()
+    sent: list[tuple[tuple[int | None, str], Exchange]] = []
+    for _ in range(2):
+        for user in (known, unknown):
+            password = f"mb-wrong-{secrets.token_hex(6)}"
+            exchange = await ctx.send(login.request(user, password))
+            if _limited(exchange) or _status(exchange) in (None, *range(200, 300)):
+                return None
+            sent.append((_shape(exchange, (user, password)), exchange))
+    mine, theirs = [s for s, _ in sent[0::2]], [s for s, _ in sent[1::2]]
+    if mine[0] != mine[1] or theirs[0] != theirs[1] or mine[0] == theirs[0]:
+        return None
+    real, fake = sent[0][1], sent[1][1]
+    same_status = _status(real) == _status(fake)
+    differs = "a different body" if same_status else f"{_status(fake)} instead of {_status(real)}"
+    key = login.operation.key
+    return ctx.finding(
+        _ENUM,
+        login.operation,
+        parameter=login.user_field,
+        detail=f"`{key}` with a wrong password answers {_status(real)} for an existing user "
+        f"(the scan's own) and {differs} for a made-up one, twice each: anyone can test "
+        "which usernames or e-mail addresses have an account",
+        evidence=[("existing user", real), ("unknown user", fake)],
+        confidence=Confidence.firm if same_status else Confidence.confirmed,
+    )
+
+
+async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
+    user = login.unknown_user()
+    answers: list[tuple[Exchange, float]] = []
+    started = time.monotonic()
+    for _ in range(_ATTEMPTS):
+        begun = time.monotonic()
+        exchange = await ctx.send(login.request(user, f"mb-wrong-{secrets.token_hex(6)}"))
+        answers.append((exchange, time.monotonic() - begun))
+        if _limited(exchange) or _status(exchange) != _status(answers[0][0]):
+            return None
+    first = _status(answers[0][0])
+    if first is None or 200 <= first < 300 or _slowed([t for _, t in answers]):
+        return None
+    left = _budget(answers[-1][0])
+    if left is not None and left < _GUESSES_LEFT:
+        return None  # a rate limit that stops guessing soon, or one whose budget is not said
+    budget = "" if left is None else f"; its rate-limit headers still allowed {left} more"
+    elapsed = time.monotonic() - started
+    key = login.operation.key
+    return ctx.finding(
+        _BRUTE,
+        login.operation,
+        parameter=login.secret_field,
+        detail=f"{_ATTEMPTS} failed logins for one made-up user to `{key}` in {elapsed:.1f} s "
+        f"({_ATTEMPTS / max(elapsed, 1e-3):.0f}/s) all answered {first}: none was refused "
+        f"(429/423), slowed down, or carried Retry-After{budget} (a lockout that protects "
+        "only existing accounts would not show with an unknown user)",
+        evidence=[("attempt 1", answers[0][0]), (f"attempt {_ATTEMPTS}", answers[-1][0])],
+        confidence=Confidence.tentative,
+    )
+
+
+def _find_login(ctx: CheckContext) -> _Login | None:
+    """The first POST that names authentication with a user and a password field."""
+    urls = {op.path: ex.request.url for op, ex in ctx.baseline.items()}
+    for op in ctx.surface.operations:
+        if op.method != "POST" or not authenticates(op.path) or "{" in op.path:
+            continue
+        named = set(_path_words(op.path)) | {"".join(_path_words(op.path)[-2:])}
+        if not named & _LOGIN_WORDS or named & _REGISTRATION_WORDS:
+            continue
+        body = json_body(op)
+        if body is None:
+            continue
+        user = _field(body, _USER_FIELDS)
+        secret = _field(body, _SECRET_FIELDS)
+        if user is not None and secret is not None:
+            url = urls.get(op.path) or ctx.url(op.path)
+            return _Login(op, url.split("?", 1)[0], body, user, secret)
+    return None
+
+
+def _field(body: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    return next((k for k in body if _plain(k) in names), None)
+
+
+def _plain(name: str) -> str:
+    return "".join(words(name))
+
+
+def _path_words(path: str) -> list[str]:
+    return [w for segment in path.split("/") if "{" not in segment for w in words(segment)]
+
+
+def _known_username(ctx: CheckContext, login: _Login) -> str | None:
+    """The scan's own username or e-mail, in the form the login's user field takes: from the
+    answers about the caller (the verifying operation, ``/me``, ``/profile`` …), else from the
+    claims of its token."""
+    documents = [ctx.identities.verifier] if ctx.identities.verifier is not None else []
+    for op, exchange in ctx.baseline.items():
+        if set(_path_words(op.path)[-1:]) & _SELF_WORDS:
+            documents.append(exchange)
+    found: list[str] = []
+    for exchange in documents:
+        pairs = list(_pairs(exchange.response.json)) if exchange.response is not None else []
+        found += [v for k, v in pairs if _plain(k) == _plain(login.user_field)]
+        found += [v for k, v in pairs if _plain(k) in _USER_FIELDS]
+    for carried in given_tokens(ctx)[:1]:
+        names = ("email",) if login.by_email else _NAME_CLAIMS
+        found += [v for n in names if isinstance(v := carried.jwt.claims.get(n), str)]
+    for value in found:
+        if ("@" in value) == login.by_email and 0 < len(value) <= 254 and " " not in value:
+            return value
+    return None
+
+
+def _pairs(doc: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(key, string value) pairs of a JSON document, nested objects included (3 levels)."""
+    if depth > 3:
+        return
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if isinstance(value, str):
+                yield key, value
+            else:
+                yield from _pairs(value, depth + 1)
+
+
+def _shape(exchange: Exchange, submitted: tuple[str, ...]) -> tuple[int | None, str]:
+    """Status and body with the submitted values blanked: what tells two answers apart."""
+    resp = exchange.response
+    text = resp.text[:4096] if resp is not None else ""
+    for value in submitted:
+        text = text.replace(value, "<submitted>")
+    return _status(exchange), text
+
+
+def _limited(exchange: Exchange) -> bool:
+    """A limiter refused: 429, 423 (locked), or Retry-After (or no answer at all)."""
+    resp = exchange.response
+    if resp is None:
+        return True
+    return resp.status in (429, 423) or resp.headers.get("retry-after") is not None
+
+
+def _budget(exchange: Exchange) -> int | None:
+    """The requests a rate-limit header says are left (-1: a header without a number;
+    None: no rate-limit header)."""
+    resp = exchange.response
+    announced = False
+    for name, value in resp.headers if resp is not None else ():
+        plain = name.lower().replace("-", "").replace("_", "")
+        if "ratelimit" not in plain:
+            continue
+        announced = True
+        if plain.endswith("remaining") and value.strip().isdigit():
+            return int(value.strip())
+        found = re.search(r"(?:^|[,;\s])r(?:emaining)?=(\d+)", value)
+        if plain in ("ratelimit",) and found:
+            return int(found.group(1))
+    return -1 if announced else None
+
+
+def _slowed(times: list[float]) -> bool:
+    first, last = statistics.median(times[:3]), statistics.median(times[-3:])
+    return last >= _SLOW_S and last >= _SLOWED * max(first, 1e-3)
+
+
+def _status(exchange: Exchange) -> int | None:
+    return exchange.response.status if exchange.response is not None else None

@@ -1,0 +1,144 @@
+"""login_flows on fake logins: user enumeration and brute-force protection (active mode)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from middlebrick.config import ScanRequest
+from middlebrick.findings import Confidence, Finding
+from middlebrick.http.exchange import Request, Response
+from middlebrick.identities import Identities, Identity
+from middlebrick.spec.model import Operation, RequestBody, Surface
+from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+}
+LOGIN = Operation(
+    method="POST",
+    path="/api/auth/login",
+    request_body=RequestBody("application/json", SCHEMA, required=True),
+)
+ME = Operation(method="GET", path="/api/me", security=({"bearer": ()},))
+ALICE = {"user": {"id": 7, "username": "alice"}}
+USERS = {"alice": "correct horse battery staple"}
+
+
+def _server(
+    *,
+    tells: bool = False,
+    lock_after: int | None = None,
+    message: bool = False,
+    budget: int | None = None,
+) -> Callable[[Request], Response]:
+    failures: dict[str, int] = {}
+    sent = [0]
+
+    def answer(request: Request) -> Response:
+        sent[0] += 1
+        if budget is not None:
+            left = str(max(0, budget - sent[0]))
+            denied = response(401, {"detail": "invalid credentials"}, {"RateLimit-Remaining": left})
+            return denied
+        body = json.loads(request.body or b"{}")
+        user, password = body.get("username"), body.get("password")
+        if lock_after is not None and failures.get(user, 0) >= lock_after:
+            return response(429, {"detail": "too many attempts"}, {"Retry-After": "60"})
+        if USERS.get(user) == password:
+            return response(200, {"token": "t"})
+        failures[user] = failures.get(user, 0) + 1
+        if user not in USERS and tells:
+            return response(404, {"detail": "no such user"})
+        if user not in USERS and message:
+            return response(401, {"detail": "unknown username"})
+        return response(401, {"detail": "invalid credentials"})
+
+    return answer
+
+
+async def _run(server: Callable[[Request], Response]) -> tuple[list[Finding], FakeSender]:
+    verifier = exchange("GET", "/api/me", response(200, ALICE), operation=ME.key)
+    identities = Identities(
+        primary=Identity("default", True, frozenset({"u-1"})), verifier=verifier
+    )
+    sender = FakeSender({("POST", "/api/auth/login"): server})
+    found = await run_check(
+        "authentication.login_flows",
+        baseline=make_baseline([(ME, verifier)]),
+        sender=sender,
+        scan=ScanRequest(target=BASE, mode="active"),
+        surface=Surface(base_url=BASE, operations=(ME, LOGIN)),
+        identities=identities,
+    )
+    return found, sender
+
+
+def _users(sender: FakeSender) -> list[str]:
+    return [json.loads(r.body or b"{}")["username"] for r in sender.sent if r.method == "POST"]
+
+
+async def test_login_flows_reports_a_status_that_tells_existing_users_apart() -> None:
+    found, sender = await _run(_server(tells=True))
+
+    enumeration = [f for f in found if f.type_id == "authentication.user-enumeration"]
+    assert [(f.operation, f.parameter, f.confidence) for f in enumeration] == [
+        ("POST /api/auth/login", "username", Confidence.confirmed)
+    ]
+    assert "answers 401 for an existing user" in enumeration[0].detail
+    assert "404 instead of 401" in enumeration[0].detail
+    assert _users(sender)[:4:2] == ["alice", "alice"]  # read from the verifier's answer
+
+
+async def test_login_flows_reports_a_message_that_tells_existing_users_apart() -> None:
+    found, _ = await _run(_server(message=True))
+
+    assert [(f.type_id, f.confidence) for f in found if "enumeration" in f.type_id] == [
+        ("authentication.user-enumeration", Confidence.firm)
+    ]
+
+
+async def test_login_flows_stays_quiet_when_every_failure_looks_the_same() -> None:
+    found, _ = await _run(_server(lock_after=5))
+
+    assert found == []
+
+
+async def test_login_flows_reports_a_login_that_never_limits_guessing() -> None:
+    found, sender = await _run(_server())
+
+    assert [(f.type_id, f.parameter, f.confidence) for f in found] == [
+        ("authentication.no-brute-force-protection", "password", Confidence.tentative)
+    ]
+    assert "12 failed logins for one made-up user to `POST /api/auth/login`" in found[0].detail
+    guessed = _users(sender)[4:]
+    assert len(guessed) == 12 and len(set(guessed)) == 1
+    assert guessed[0].startswith("mb-") and "alice" not in guessed  # never a real account
+
+
+async def test_login_flows_stays_quiet_when_the_login_locks_after_five_failures() -> None:
+    found, sender = await _run(_server(lock_after=5))
+
+    assert [f for f in found if "brute" in f.type_id] == []
+    assert len(_users(sender)) == 4 + 6  # enumeration, then stopped at the first 429
+
+
+async def test_login_flows_never_reports_enumeration_when_a_limiter_answers() -> None:
+    # the scan's user is locked (429) while the unknown user gets 401: the limiter, not the user
+    found, _ = await _run(_server(lock_after=0))
+
+    assert [f for f in found if "enumeration" in f.type_id] == []
+
+
+async def test_login_flows_reports_a_general_rate_limit_that_leaves_guessing_free() -> None:
+    found, _ = await _run(_server(budget=1000))
+
+    brute = [f for f in found if "brute" in f.type_id]
+    assert len(brute) == 1 and "rate-limit headers still allowed 984 more" in brute[0].detail
+
+
+async def test_login_flows_stays_quiet_when_the_announced_budget_runs_out_soon() -> None:
+    found, _ = await _run(_server(budget=60))
+
+    assert [f for f in found if "brute" in f.type_id] == []
