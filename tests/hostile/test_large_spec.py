@@ -7,19 +7,23 @@ the time budget nor SIGINT could stop the scan (issue 12, item 7).
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
+import pstats
 import signal
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from aiohttp import web
 
 from benchmarks.generated_api import app, spec
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.engine import scan
 from middlebrick.errors import SpecError
+from middlebrick.spec.load import load_spec
 from middlebrick.testing import LiveApp
 
 OPERATIONS = 20_000
@@ -128,3 +132,32 @@ async def test_a_scan_stopped_while_a_served_document_is_parsed_leaves_nothing_t
         waited = time.monotonic() - started
 
     assert waited < 1.0, f"stopping waited {waited:.1f} s for the parse"
+
+
+def _calls_to_load(path: Path) -> int:
+    """Python function calls made while loading ``path``: the work, whatever the machine."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        load_spec(path)
+    finally:
+        profile.disable()
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize(("form", "small"), [("json", 2000), ("yaml", 500)])
+def test_loading_a_description_ten_times_larger_does_ten_times_the_work(
+    tmp_path: Path, form: str, small: int
+) -> None:
+    """Linear: ten times the operations cost ten times the calls (a quadratic step would cost
+    a hundred times), counted rather than timed so a busy machine cannot blur it."""
+    calls = {}
+    for operations in (small, 10 * small):
+        document = spec(operations)
+        path = tmp_path / f"openapi-{operations}.{form}"
+        text = json.dumps(document) if form == "json" else yaml.safe_dump(document)
+        path.write_text(text, encoding="utf-8")
+        calls[operations] = _calls_to_load(path)
+
+    ratio = calls[10 * small] / calls[small]
+    assert ratio < 12, f"{form}: {calls} (x{ratio:.1f})"
