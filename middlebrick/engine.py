@@ -151,6 +151,7 @@ async def _run(
         spec=spec,
         find_served=request.find_served_spec,
         max_spec_bytes=request.limits.max_spec_bytes,
+        time_left=client.limiter.remaining,
     )
     client.journal.learn(surface.operations)
     testable, skipped = client.scope.policy.learn(surface)

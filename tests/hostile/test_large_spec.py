@@ -23,7 +23,7 @@ from benchmarks.generated_api import app, spec
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.discovery.undocumented import probe_undocumented
 from middlebrick.engine import scan
-from middlebrick.errors import SpecError
+from middlebrick.errors import ScanInterrupted, SpecError
 from middlebrick.spec.load import load_spec, parse_spec
 from middlebrick.spec.model import Surface
 from middlebrick.testing import BASE, FakeSender, LiveApp
@@ -182,3 +182,20 @@ async def test_probing_a_surface_ten_times_larger_does_at_most_ten_times_the_wor
 
     ratio = calls[5000] / calls[500]
     assert ratio < 12, f"{calls} (x{ratio:.1f})"
+
+
+async def test_a_served_document_still_parsing_when_the_time_budget_ends_stops_the_scan() -> None:
+    """Discovery keeps the time budget too: a 9.5 MB served document takes seconds to parse,
+    and the scan stops when its budget ends, not at the hard stop seconds later."""
+    budget = 2.0
+    async with LiveApp(app(2 * OPERATIONS)) as url:
+        started = time.monotonic()
+        try:
+            report = await scan(ScanRequest(target=url, limits=Limits(time_budget=budget)))
+            said = [*report.notes, *(cut.reason for cut in report.cut)]
+        except ScanInterrupted as exc:  # discovery's interruptions end the scan (issue 12, 2)
+            said = [str(exc)]
+        elapsed = time.monotonic() - started
+
+    assert elapsed < budget + 3.0, f"stopped after {elapsed:.1f} s"
+    assert any("time budget" in sentence for sentence in said), said
