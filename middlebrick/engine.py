@@ -176,6 +176,7 @@ async def _run(
             spec=spec,
             find_served=request.find_served_spec,
             max_spec_bytes=request.limits.max_spec_bytes,
+            time_left=client.limiter.remaining,
         )
     except ScanInterrupted as exc:  # the report says what was done; the gate fails on it
         stopped.append(f"discovery stopped early: {exc}")

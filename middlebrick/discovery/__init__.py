@@ -16,6 +16,7 @@ operations, so every check examines them too. docs/discovery.md gives the reques
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
@@ -42,6 +43,7 @@ async def discover(
     find_served: bool = True,
     expand: int = DEFAULT_EXPAND,
     max_spec_bytes: int = DEFAULT_MAX_BYTES,
+    time_left: Callable[[], float] | None = None,
 ) -> Surface:
     """The surface of ``target``: the spec's operations, a served spec's, or crawled ones.
 
@@ -50,11 +52,12 @@ async def discover(
     ``expand`` requests). Every request goes through ``client``; budget and scope exceptions
     propagate, except during probing and expansion, which stop with what they found.
     ``find_served=False`` skips the search for a served spec: the surface is what crawling and
-    probing find. A served document is read up to ``max_spec_bytes``. The notes carry the
-    spec's own warnings (references it could not resolve) and the served documents refused.
+    probing find. A served document is read up to ``max_spec_bytes`` and parsed within
+    ``time_left()`` seconds. The notes carry the spec's own warnings (references it could not
+    resolve) and the served documents refused.
     """
     surface, pages = await _listed(
-        client, target, spec, max_operations, find_served, max_spec_bytes
+        client, target, spec, max_operations, find_served, max_spec_bytes, time_left
     )
     if probe <= 0:
         return surface
@@ -76,6 +79,7 @@ async def _listed(
     max_operations: int,
     find_served: bool,
     max_spec_bytes: int,
+    time_left: Callable[[], float] | None,
 ) -> tuple[Surface, dict[str, Exchange]]:
     """The surface as the spec, a served spec or the crawl lists it, and the crawl's pages."""
     if spec is not None:
@@ -92,7 +96,11 @@ async def _listed(
             ),
         )
         return surface, {}
-    search = await find_spec(client, target, max_bytes=max_spec_bytes) if find_served else Search()
+    search = (
+        await find_spec(client, target, max_bytes=max_spec_bytes, time_left=time_left)
+        if find_served
+        else Search()
+    )
     found, tried = search.found, search.tried
     if found is not None:
         served = found.spec

@@ -9,14 +9,16 @@ replaced by a crawl.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from middlebrick.config import ScanRequest
-from middlebrick.errors import SpecError
+from middlebrick.errors import SpecError, TimeBudgetExhausted
 from middlebrick.http.exchange import Headers, Request, Response, Sender
 from middlebrick.knowledge import discovery_paths
 from middlebrick.spec.background import off_loop
@@ -142,15 +144,22 @@ def same_origin(url: str, other: str) -> bool:
     return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
-async def find_spec(client: Sender, target: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Search:
+async def find_spec(
+    client: Sender,
+    target: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    time_left: Callable[[], float] | None = None,
+) -> Search:
     """The first usual location that serves an API description, and how many were tried.
 
     The target itself comes first: it may be the document, or a docs page naming it. A target
     that redirects to a folder of its origin (``/`` -> ``/v1/``) adds that folder to the places
     looked below. Every HTML answer is read for the spec links it names (at most three each).
-    A document cut at the usual answer cap is asked again and read up to ``max_bytes``.
+    A document cut at the usual answer cap is asked again and read up to ``max_bytes``. A
+    document still parsing when ``time_left()`` runs out raises ``TimeBudgetExhausted``.
     """
-    search = _Searcher(client, max_bytes)
+    search = _Searcher(client, max_bytes, time_left)
     search.tried.add(target)
     start = await search.get(target)
     if start is not None:
@@ -174,9 +183,12 @@ async def find_spec(client: Sender, target: str, *, max_bytes: int = DEFAULT_MAX
 class _Searcher:
     """The requests of one search, and the documents it had to refuse."""
 
-    def __init__(self, client: Sender, max_bytes: int) -> None:
+    def __init__(
+        self, client: Sender, max_bytes: int, time_left: Callable[[], float] | None
+    ) -> None:
         self.client = client
         self.max_bytes = max_bytes
+        self.time_left = time_left
         self.tried: set[str] = set()
         self.refused: dict[str, str] = {}
 
@@ -222,7 +234,12 @@ class _Searcher:
         if _is_html(response):
             return None
         try:
-            spec = await parse_served(self.client, url, response.body, max_bytes=self.max_bytes)
+            async with asyncio.timeout(self.time_left() if self.time_left else None):
+                spec = await parse_served(self.client, url, response.body, max_bytes=self.max_bytes)
+        except TimeoutError:
+            raise TimeBudgetExhausted(
+                f"the time budget ran out while the API description served at {url} was read"
+            ) from None
         except SpecError as exc:
             if _looks_like_spec(response.body):
                 why = str(exc)

@@ -7,20 +7,27 @@ the time budget nor SIGINT could stop the scan (issue 12, item 7).
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
+import pstats
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from aiohttp import web
 
 from benchmarks.generated_api import app, spec
 from middlebrick.config import Limits, ScanRequest
+from middlebrick.discovery.undocumented import probe_undocumented
 from middlebrick.engine import scan
-from middlebrick.errors import SpecError
-from middlebrick.testing import LiveApp
+from middlebrick.errors import ScanInterrupted, SpecError
+from middlebrick.spec.load import load_spec, parse_spec
+from middlebrick.spec.model import Surface
+from middlebrick.testing import BASE, FakeSender, LiveApp
 
 OPERATIONS = 20_000
 GRACE_S = 5.0  # how long past the budget, or past Ctrl-C, the scan may take to stop
@@ -128,3 +135,77 @@ async def test_a_scan_stopped_while_a_served_document_is_parsed_leaves_nothing_t
         waited = time.monotonic() - started
 
     assert waited < 1.0, f"stopping waited {waited:.1f} s for the parse"
+
+
+def _calls_to_load(path: Path) -> int:
+    """Python function calls made while loading ``path``: the work, whatever the machine."""
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        load_spec(path)
+    finally:
+        profile.disable()
+    return pstats.Stats(profile).total_calls  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize(("form", "small"), [("json", 2000), ("yaml", 500)])
+def test_loading_a_description_ten_times_larger_does_ten_times_the_work(
+    tmp_path: Path, form: str, small: int
+) -> None:
+    """Linear: ten times the operations cost ten times the calls (a quadratic step would cost
+    a hundred times), counted rather than timed so a busy machine cannot blur it."""
+    calls = {}
+    for operations in (small, 10 * small):
+        document = spec(operations)
+        path = tmp_path / f"openapi-{operations}.{form}"
+        text = json.dumps(document) if form == "json" else yaml.safe_dump(document)
+        path.write_text(text, encoding="utf-8")
+        calls[operations] = _calls_to_load(path)
+
+    ratio = calls[10 * small] / calls[small]
+    assert ratio < 12, f"{form}: {calls} (x{ratio:.1f})"
+
+
+async def test_probing_a_surface_ten_times_larger_does_at_most_ten_times_the_work() -> None:
+    """The undocumented-route probe once ranked folders in quadratic time (``_parents``): a
+    quadratic step costs a hundred times the calls here (93 measured), a linear one ten."""
+    calls = {}
+    for operations in (500, 5000):
+        loaded = parse_spec(json.dumps(spec(operations)), source="openapi.json")
+        surface = Surface(base_url=BASE, operations=loaded.operations, spec=loaded)
+        profile = cProfile.Profile()
+        profile.enable()
+        try:
+            await probe_undocumented(FakeSender(), surface)
+        finally:
+            profile.disable()
+        calls[operations] = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+
+    ratio = calls[5000] / calls[500]
+    assert ratio < 12, f"{calls} (x{ratio:.1f})"
+
+
+async def test_a_served_document_still_parsing_when_the_time_budget_ends_stops_the_scan() -> None:
+    """Discovery keeps the time budget too: a 9.5 MB served document takes seconds to parse,
+    and the scan stops when its budget ends, not at the hard stop seconds later."""
+    budget = 2.0
+    await _no_parse_left_running()  # a parse a test before stopped would share the CPU
+    async with LiveApp(app(2 * OPERATIONS)) as url:
+        started = time.monotonic()
+        try:
+            report = await scan(ScanRequest(target=url, limits=Limits(time_budget=budget)))
+            said = [*report.notes, *(cut.reason for cut in report.cut)]
+        except ScanInterrupted as exc:  # discovery's interruptions end the scan (issue 12, 2)
+            said = [str(exc)]
+        elapsed = time.monotonic() - started
+
+    assert elapsed < budget + 5.0, f"stopped after {elapsed:.1f} s"  # the hard stop: + 10 s
+    assert any("time budget" in sentence for sentence in said), said
+
+
+async def _no_parse_left_running(timeout: float = 60.0) -> None:
+    """Wait until no parse thread a stopped scan left behind is still running."""
+    deadline = time.monotonic() + timeout
+    while any(t.name == "middlebrick-load" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a parse thread is still running"
+        await asyncio.sleep(0.1)
