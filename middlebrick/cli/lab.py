@@ -9,7 +9,8 @@ import typer
 
 from middlebrick.auth import parse_auth
 from middlebrick.cli._app import app, use_color
-from middlebrick.cli.scan import run_scan, scan_request
+from middlebrick.cli._runner import run_scan
+from middlebrick.cli.scan import scan_request
 from middlebrick.config import ScanRequest
 from middlebrick.render import render
 
