@@ -162,13 +162,23 @@ class ScanRequest(BaseModel):
             OperationPattern.parse(text, flag=f"--{info.field_name}")
         return value
 
+    @field_validator("spec")
+    @classmethod
+    def _spec_without_password(cls, value: str | None) -> str | None:
+        if value and _has_userinfo(value):  # the URL is not echoed: it would print the password
+            raise UsageError(
+                "the spec URL holds a user name or password, which reports would print; "
+                "download the document and give its file to --spec"
+            )
+        return value
+
     @field_validator("target")
     @classmethod
     def _target_is_http_url(cls, value: str) -> str:
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)
-        if parts.username is not None or parts.password is not None:  # the URL is not echoed
+        if _has_userinfo(value):  # the URL is not echoed: it would print the password
             raise UsageError(
                 "the target URL holds a user name or password; give the URL without them and "
                 "the credentials with --auth basic:USER:PASSWORD"
@@ -178,6 +188,14 @@ class ScanRequest(BaseModel):
                 f"target {value!r} is not an http(s) URL; give one like https://api.example.com/v1"
             )
         return value
+
+
+def _has_userinfo(url: str) -> bool:
+    """Whether an http(s) URL carries ``user[:password]@`` before its host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and "@" in parts.netloc
 
 
 def _without_control_characters(

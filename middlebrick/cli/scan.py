@@ -22,6 +22,7 @@ from middlebrick.errors import MiddlebrickError, UsageError
 from middlebrick.files import check_regular, check_writable
 from middlebrick.findings import Severity
 from middlebrick.gate import Gate, fingerprints, judge, load_ignore_file, load_report
+from middlebrick.http.evidence import Redactor
 from middlebrick.saved import save_report
 from middlebrick.spec.load import DEFAULT_MAX_BYTES
 from middlebrick.webhooks import scan_completed, scan_failed
@@ -317,6 +318,7 @@ def scan(
         else:
             report, interrupted = run_scan(request, quiet=quiet, verbose=verbose)
     except MiddlebrickError as exc:
+        exc.args = (Redactor.for_scan(request)(str(exc)),)  # it may quote a URL or a value
         if endpoint is not None:
             post(endpoint, scan_failed(url, str(exc)), quiet=quiet)
         raise

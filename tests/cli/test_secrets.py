@@ -149,3 +149,16 @@ def test_a_line_break_in_a_credential_is_a_usage_error(
     assert result.returncode == 2
     line = one_error_line(result)
     assert "line break" in line and "def-secret" not in line
+
+
+def test_a_password_in_the_spec_url_is_refused_without_being_shown(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = "http://ci:sp3c-pa55word@127.0.0.1:9/openapi.json"  # nothing listens there
+
+    result = main(capsys, monkeypatch, "scan", "http://127.0.0.1:9", "--spec", spec, "--quiet")
+
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "sp3c-pa55word" not in line + result.stdout
+    assert "the spec URL holds a user name or password" in line
