@@ -18,6 +18,7 @@ from middlebrick.cli._app import no_color_env
 from middlebrick.config import ScanRequest
 from middlebrick.errors import MiddlebrickError
 from middlebrick.events import Event
+from middlebrick.http.evidence import Redactor
 from middlebrick.progress import Progress
 from middlebrick.report import Report
 
@@ -31,7 +32,8 @@ def run_scan(
     Ctrl-C interrupted it."""
     stderr = Console(stderr=True, no_color=no_color_env(), soft_wrap=True)
     try:
-        with Progress(stderr, enabled=not quiet, verbose=verbose) as progress:
+        redact = Redactor.for_scan(request)
+        with Progress(stderr, enabled=not quiet, verbose=verbose, redact=redact) as progress:
             return asyncio.run(_interruptible(request, progress.handle, stderr))
     except asyncio.CancelledError:  # the second Ctrl-C
         raise KeyboardInterrupt from None
