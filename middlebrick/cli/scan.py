@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
@@ -287,7 +286,6 @@ def scan(
         ignore=load_ignore_file(ignore_file) if ignore_file else (),
     )
     settings = load_config(config) if config is not None else ScanConfig()
-    _check_local_spec(spec or settings.spec)
     request = scan_request(
         target=url,
         spec=spec or settings.spec,
@@ -308,6 +306,7 @@ def scan(
             "burst": burst,
         },
     )
+    _check_local_spec(request.spec)
     endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)
     interrupted = False
     try:
@@ -343,7 +342,7 @@ def _say_where(outputs: list[tuple[str, Path | None]], kept: Path | None) -> Non
 
 def _check_local_spec(spec: str | None) -> None:
     """A local spec must be a regular file within the loader's cap (never a device or a FIFO)."""
-    if spec and urlsplit(spec).scheme not in ("http", "https"):
+    if spec and not spec.lower().startswith(("http://", "https://")):
         check_regular(Path(spec).expanduser(), cap=DEFAULT_MAX_BYTES, what="API description")
 
 

@@ -160,7 +160,7 @@ def test_a_line_break_in_a_credential_is_a_usage_error(
 def test_a_password_in_the_spec_url_is_refused_without_being_shown(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = "http://ci:sp3c-pa55word@127.0.0.1:9/openapi.json"  # nothing listens there
+    spec = "HTTP://ci:sp3c-pa55word@127.0.0.1:9/openapi.json"  # any letter case of the scheme
 
     result = main(capsys, monkeypatch, "scan", "http://127.0.0.1:9", "--spec", spec, "--quiet")
 
