@@ -70,6 +70,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the REST API, the dashboard, the workers and the scheduler of monitors."""
+    _check_can_listen(host, port)
     import uvicorn
 
     from middlebrick.server import ServiceSettings, create_app
@@ -81,7 +82,6 @@ def serve(
         allow_private=allow_private,
         verifier=_verifier(dns_resolver),
     )
-    _check_can_listen(host, port)
     typer.echo(f"middlebrick serve on http://{host}:{port} (API under /api/v1)", err=True)
     uvicorn.run(
         create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
