@@ -168,13 +168,37 @@ class ScanRequest(BaseModel):
             OperationPattern.parse(text, flag=f"--{info.field_name}")
         return value
 
+    @field_validator("spec")
+    @classmethod
+    def _spec_url_is_usable(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if not value or not value.lower().startswith(("http://", "https://")):
+            return value  # a file
+        if _has_userinfo(value):  # the URL is not echoed: it would print the password
+            raise UsageError(
+                "the spec URL holds a user name or password, which reports would print; "
+                "download the document and give its file to --spec"
+            )
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            parts, port = None, 0
+        if parts is None or not parts.hostname or port == 0:
+            raise UsageError(
+                f"the spec URL {value!r} is not a valid http(s) URL with a host and a port "
+                "from 1 to 65535"
+            )
+        return value
+
     @field_validator("target")
     @classmethod
     def _target_is_http_url(cls, value: str) -> str:
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)
-        if parts.username is not None or parts.password is not None:  # the URL is not echoed
+        if _has_userinfo(value):  # the URL is not echoed: it would print the password
             raise UsageError(
                 "the target URL holds a user name or password; give the URL without them and "
                 "the credentials with --auth basic:USER:PASSWORD"
@@ -183,7 +207,20 @@ class ScanRequest(BaseModel):
             raise UsageError(
                 f"target {value!r} is not an http(s) URL; give one like https://api.example.com/v1"
             )
+        try:
+            port = parts.port
+        except ValueError:
+            port = 0
+        if port == 0:
+            raise UsageError(f"target {value!r} has no valid port; give one from 1 to 65535")
         return _ascii_host(value)
+
+
+def _has_userinfo(url: str) -> bool:
+    """Whether an http(s) URL carries ``user[:password]@`` before its host."""
+    scheme, sep, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return bool(sep) and scheme.lower() in ("http", "https") and "@" in netloc
 
 
 def _without_control_characters(

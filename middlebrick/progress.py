@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from rich.console import Console
@@ -23,8 +24,16 @@ from middlebrick.events import (
 class Progress:
     """Shows what the scan is doing: a live status line on a terminal, plain lines otherwise."""
 
-    def __init__(self, console: Console, *, enabled: bool = True, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        enabled: bool = True,
+        verbose: bool = False,
+        redact: Callable[[str], str] = str,
+    ) -> None:
         self.console = console
+        self._redact = redact  # the scan's redactor: a check's note may quote a secret
         self.enabled = enabled
         self.verbose = verbose
         self.live = enabled and console.is_terminal
@@ -83,4 +92,4 @@ class Progress:
             )
 
     def _line(self, text: str) -> None:
-        self.console.print(f"[dim]{escape(text)}[/]", highlight=False)
+        self.console.print(f"[dim]{escape(self._redact(text))}[/]", highlight=False)

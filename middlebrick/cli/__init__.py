@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 the gate failed (score below ``--threshold`` or a finding at
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
@@ -54,8 +55,11 @@ def main() -> None:
     except (KeyboardInterrupt, typer.Abort):
         _fail("interrupted", EXIT_INTERRUPTED)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        code = exc.exit_code
+    code = code if isinstance(code, int) else 0
+    if code == EXIT_INTERRUPTED:
+        _quit_now(code)
+    sys.exit(code)
 
 
 def _usage_sentence(exc: typer.TyperException) -> str:
@@ -71,4 +75,14 @@ def _fail(message: str, code: int) -> NoReturn:
     """Print ``error: message`` as one line on stderr (never wrapped) and exit with ``code``."""
     console = Console(stderr=True, no_color=no_color_env(), soft_wrap=True)
     console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    if code == EXIT_INTERRUPTED:
+        _quit_now(code)
     sys.exit(code)
+
+
+def _quit_now(code: int) -> NoReturn:
+    """Exit at once after Ctrl-C: every output is written and closed, and tearing down the
+    objects of a scan of 20,000 operations alone takes over a second."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

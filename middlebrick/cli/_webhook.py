@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
@@ -31,9 +32,12 @@ def webhook_endpoint(url: str | None, secret_env: str | None, fmt: str) -> Endpo
                 "webhook's signing secret in that variable"
             )
     try:
+        urlsplit(url).port  # noqa: B018 - raises on a port out of range
         return Endpoint.model_validate({"id": "cli", "url": url, "secret": secret, "format": fmt})
-    except ValidationError:  # the URL is not echoed: a Slack or Teams URL is a secret
-        raise UsageError("--webhook needs an http:// or https:// URL with a host") from None
+    except (ValidationError, ValueError):  # not echoed: a Slack or Teams URL is a secret
+        raise UsageError(
+            "--webhook needs an http:// or https:// URL with a host (and a port from 1 to 65535)"
+        ) from None
 
 
 def post(endpoint: Endpoint, event: WebhookEvent, *, quiet: bool) -> None:

@@ -3,31 +3,25 @@ gate."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
 from middlebrick.auth import header_name, parse_auth, parse_identity
-from middlebrick.cli._app import EXIT_INTERRUPTED, app, finite, no_color_env, use_color
+from middlebrick.cli._app import EXIT_INTERRUPTED, app, finite, use_color
 from middlebrick.cli._output import emit, enforce, outputs_of
+from middlebrick.cli._runner import run_scan
 from middlebrick.cli._webhook import post, webhook_endpoint
 from middlebrick.config import Context, Credential, ScanRequest, Tier
 from middlebrick.configfile import ScanConfig, load_config
 from middlebrick.errors import MiddlebrickError, UsageError
-from middlebrick.events import Event
 from middlebrick.files import check_regular, check_writable
 from middlebrick.findings import Severity
 from middlebrick.gate import Gate, fingerprints, judge, load_ignore_file, load_report
-from middlebrick.progress import Progress
-from middlebrick.report import Report
+from middlebrick.http.evidence import Redactor
 from middlebrick.saved import save_report
 from middlebrick.spec.load import DEFAULT_MAX_BYTES
 from middlebrick.webhooks import scan_completed, scan_failed
@@ -331,7 +325,6 @@ def scan(
         ignore=load_ignore_file(ignore_file) if ignore_file else (),
         allow_incomplete=allow_incomplete or settings.allow_incomplete,
     )
-    _check_local_spec(spec or settings.spec)
     request = scan_request(
         target=url,
         spec=spec or settings.spec,
@@ -355,6 +348,7 @@ def scan(
             "max_spec_bytes": spec_limit * 1024 * 1024,
         },
     )
+    _check_local_spec(request.spec)
     endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)
     interrupted = False
     try:
@@ -365,6 +359,7 @@ def scan(
         else:
             report, interrupted = run_scan(request, quiet=quiet, verbose=verbose)
     except MiddlebrickError as exc:
+        exc.args = (Redactor.for_scan(request)(str(exc)),)  # it may quote a URL or a value
         if endpoint is not None:
             post(endpoint, scan_failed(url, str(exc)), quiet=quiet)
         raise
@@ -389,7 +384,7 @@ def _say_where(outputs: list[tuple[str, Path | None]], kept: Path | None) -> Non
 
 def _check_local_spec(spec: str | None) -> None:
     """A local spec must be a regular file within the loader's cap (never a device or a FIFO)."""
-    if spec and urlsplit(spec).scheme not in ("http", "https"):
+    if spec and not spec.lower().startswith(("http://", "https://")):
         check_regular(Path(spec).expanduser(), cap=DEFAULT_MAX_BYTES, what="API description")
 
 
@@ -428,59 +423,3 @@ def scan_request(**values: object) -> ScanRequest:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise UsageError(f"invalid value for {where}: {first['msg']}") from None
-
-
-def run_scan(
-    request: ScanRequest, *, quiet: bool = False, verbose: bool = False
-) -> tuple[Report, bool]:
-    """Run a scan with a progress display on stderr (unless quiet): its report, and whether
-    Ctrl-C interrupted it.
-
-    The first Ctrl-C stops the scan the way a spent time budget does (requests in flight are
-    cut, writes are still undone) and the partial report comes back; a second one quits at once
-    (``KeyboardInterrupt``), as does a Ctrl-C that came before there was anything to report.
-    """
-    stderr = Console(stderr=True, no_color=no_color_env(), soft_wrap=True)
-    try:
-        with Progress(stderr, enabled=not quiet, verbose=verbose) as progress:
-            return asyncio.run(_interruptible(request, progress.handle, stderr))
-    except asyncio.CancelledError:  # the second Ctrl-C
-        raise KeyboardInterrupt from None
-
-
-async def _interruptible(
-    request: ScanRequest, on_event: Callable[[Event], None], stderr: Console
-) -> tuple[Report, bool]:
-    from middlebrick.engine import scan as scan_target
-
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    task = asyncio.current_task()
-
-    def on_sigint() -> None:
-        if stop.is_set() and task is not None:
-            task.cancel()
-            return
-        stop.set()
-        stderr.print(
-            "interrupted: stopping the scan and keeping what it found "
-            "(Ctrl-C again to quit at once)",
-            highlight=False,
-            markup=False,
-        )
-
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        handled = True
-    except (NotImplementedError, RuntimeError):  # no signals here: Ctrl-C quits at once
-        handled = False
-    try:
-        report = await scan_target(request, on_event=on_event, stop=stop)
-    except MiddlebrickError:
-        if stop.is_set():  # stopped before there was a report
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        if handled:
-            loop.remove_signal_handler(signal.SIGINT)
-    return report, stop.is_set()

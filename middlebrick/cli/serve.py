@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import socket
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,6 +70,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the REST API, the dashboard, the workers and the scheduler of monitors."""
+    _check_can_listen(host, port)
     import uvicorn
 
     from middlebrick.server import ServiceSettings, create_app
@@ -221,6 +224,20 @@ def users_create(
     if not created:
         raise UsageError(f"a log-in {address} exists already; choose another e-mail address")
     typer.echo(f"log-in {address} created for {org}")
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """A ``UsageError`` (exit 2) when ``host:port`` cannot be listened on: in use, or no such
+    address (uvicorn would exit 3, the code of an unreachable target)."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        errno = exc.errno if isinstance(exc.errno, int) and exc.errno > 0 else None
+        why = (os.strerror(errno) if errno else exc.strerror or type(exc).__name__).lower()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {why}; choose another --host or --port"
+        ) from None
 
 
 def _verifier(resolver: str | None) -> DomainVerifier:

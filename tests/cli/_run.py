@@ -35,7 +35,8 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> R
 
 
 def main(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    """``middlebrick ARGS`` through the console-script entry point, in this process."""
+    """``middlebrick ARGS`` through the console-script entry point, in this process (never for
+    an interrupted scan: exit 130 quits the process at once, see ``cli._quit_now``)."""
     from middlebrick.cli import main as entry_point
 
     monkeypatch.setattr(sys, "argv", ["middlebrick", *args])

@@ -4,10 +4,16 @@ back."""
 
 from __future__ import annotations
 
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
+from middlebrick.config import ScanRequest
+from middlebrick.events import CheckFinished
+from middlebrick.http.evidence import Redactor
+from middlebrick.progress import Progress
 from middlebrick.saved import reports_dir
 from tests.cli._run import Result, main, one_error_line, run
 from tests.cli.conftest import Echo
@@ -149,3 +155,27 @@ def test_a_line_break_in_a_credential_is_a_usage_error(
     assert result.returncode == 2
     line = one_error_line(result)
     assert "line break" in line and "def-secret" not in line
+
+
+def test_a_password_in_the_spec_url_is_refused_without_being_shown(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = "HTTP://ci:sp3c-pa55word@127.0.0.1:9/openapi.json"  # any letter case of the scheme
+
+    result = main(capsys, monkeypatch, "scan", "http://127.0.0.1:9", "--spec", spec, "--quiet")
+
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert "sp3c-pa55word" not in line + result.stdout
+    assert "the spec URL holds a user name or password" in line
+
+
+def test_a_progress_line_quoting_a_given_value_shows_it_redacted() -> None:
+    scan = ScanRequest(target="http://127.0.0.1:9", headers=(("X-Jwt", GIVEN["X-Jwt"]),))
+    out = StringIO()
+    note = f"x could not run: ValueError: bad value {GIVEN['X-Jwt'].upper()}"
+    with Progress(Console(file=out), redact=Redactor.for_scan(scan)) as progress:
+        progress.handle(CheckFinished("x", "failed", 0, 1, note))
+
+    assert "x could not run" in out.getvalue()
+    assert _leaks(out.getvalue()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.cli._run import main, one_error_line, run
@@ -29,6 +31,11 @@ USAGE_ERRORS = {
     "unknown tier": ["scan", TARGET, "--tier", "extreme"],
     "unknown fail-on": ["scan", TARGET, "--fail-on", "severe"],
     "unknown context": ["scan", TARGET, "--context", "banking"],
+    "target port out of range": ["scan", "http://127.0.0.1:99999"],
+    "target port zero": ["scan", "http://127.0.0.1:0"],
+    "spec URL port out of range": ["scan", TARGET, "--spec", "http://127.0.0.1:99999/o.json"],
+    "spec URL that does not parse": ["scan", TARGET, "--spec", "http://[::1/o.json"],
+    "webhook port out of range": ["scan", TARGET, "--webhook", "http://127.0.0.1:99999/"],
     "results without a reference": ["results"],
     "results of nothing kept": ["results", "0123abcd"],
     "diff without reports": ["diff"],
@@ -94,3 +101,15 @@ def test_middlebrick_alone_shows_its_help_and_exits_2() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "scan" in result.stderr + result.stdout
+
+
+def test_serve_on_a_port_in_use_is_a_usage_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = run("serve", "--port", str(port), timeout=60)
+
+    assert result.returncode == 2
+    assert "address already in use" in one_error_line(result)
