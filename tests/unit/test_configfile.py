@@ -76,3 +76,10 @@ def test_load_config_names_the_file_and_the_pattern_that_is_not_one(tmp_path: Pa
 
     with pytest.raises(UsageError, match=r"middlebrick\.yaml: exclude 'admin' is not METHOD PATH"):
         load_config(path)
+
+
+def test_load_config_reads_allow_incomplete_and_defaults_to_false(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, "allow_incomplete: true\n")).allow_incomplete is True
+    assert load_config(_write(tmp_path, "spec: openapi.yaml\n")).allow_incomplete is False
+    with pytest.raises(UsageError, match="allow_incomplete"):
+        load_config(_write(tmp_path, "allow_incomplete: perhaps\n"))
