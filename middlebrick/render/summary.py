@@ -141,8 +141,8 @@ def _findings(console: Console, report: Report) -> None:
     console.print(
         Text(
             "Every finding with its evidence, curl and remediation is in the full report: "
-            f"middlebrick results {report.scan_id} --format html:report.html (or json, "
-            "markdown, sarif)",
+            "scan with --format html:report.html (or json, markdown, sarif), or for a kept "
+            f"scan: middlebrick results {report.scan_id} --format html:report.html",
             style="dim",
         )
     )
