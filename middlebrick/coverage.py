@@ -24,7 +24,6 @@ MIN_USABLE = 2
 MIN_RATIO = Fraction(1, 2)
 """Smallest share of the requested operations that must answer usably for a grade."""
 
-_JSON_HINTS = ("json", "+json")
 _EXAMPLES = 3  # operations named in the reason for no grade
 _LISTED = 20  # operations listed in ``untested``; ``unusable`` counts them all
 
@@ -54,7 +53,7 @@ class Coverage(BaseModel):
     def sentence(self) -> str:
         """``12 of 14 operations gave a usable answer (86 %)``, and why the others did not."""
         if not self.requested:
-            return f"no operation to request among the {self.operations} found"
+            return f"no operation to request among the {_operations(self.operations)} found"
         share = f"{self.usable / self.requested:.0%}".replace("%", " %")
         text = f"{self.usable} of {_operations(self.requested)} gave a usable answer ({share})"
         if self.unusable:
@@ -142,7 +141,7 @@ def _operations(count: int) -> str:
 
 
 def _says_json(content_type: str) -> bool:
-    return content_type.endswith(_JSON_HINTS)
+    return content_type.endswith("json")  # application/json, application/problem+json …
 
 
 def _worst_first(counts: Mapping[str, int]) -> list[tuple[str, int]]:

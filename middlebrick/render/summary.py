@@ -119,7 +119,7 @@ def _findings(console: Console, report: Report) -> None:
     if not report.findings:
         console.print(Text("No findings in the categories that were checked.", style="bold"))
         return
-    causes = root_causes(report.findings)
+    causes = _root_causes(report.findings)
     counts = [f"{n} {sev.value}" for sev, n in report.counts_by_severity().items() if n]
     console.print(
         Text.assemble(
@@ -141,14 +141,14 @@ def _findings(console: Console, report: Report) -> None:
     console.print(
         Text(
             "Every finding with its evidence, curl and remediation is in the full report: "
-            f"middlebrick results {report.scan_id} --format html:report.html (or json, "
-            "markdown, sarif)",
+            "scan with --format html:report.html (or json, markdown, sarif), or for a kept "
+            f"scan: middlebrick results {report.scan_id} --format html:report.html",
             style="dim",
         )
     )
 
 
-def root_causes(findings: Sequence[Finding]) -> list[list[Finding]]:
+def _root_causes(findings: Sequence[Finding]) -> list[list[Finding]]:
     """The findings grouped by type (one root cause), each group worst first, worst group first."""
     groups: dict[str, list[Finding]] = {}
     for finding in findings:

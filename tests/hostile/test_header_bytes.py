@@ -16,6 +16,7 @@ from middlebrick.config import Limits, ScanRequest
 from middlebrick.engine import scan
 from middlebrick.render import formats, render_bytes
 from middlebrick.report import Report
+from tests.chromium import chromium_or_skip
 
 from .server import HostileServer
 
@@ -53,3 +54,12 @@ async def test_header_bytes_are_kept_and_shown_escaped_in_evidence(tmp_path: Pat
     note = dict(headers).get("X-Note")
     assert note == "caf\\xe9 \\xc3("
     assert Report.model_validate_json(report.model_dump_json()) == report
+
+
+async def test_the_pdf_of_a_scan_of_headers_that_are_not_utf8_is_written(tmp_path: Path) -> None:
+    chromium_or_skip()
+    report = await _scan(tmp_path)
+
+    pdf = render_bytes(report, "pdf")
+
+    assert pdf.startswith(b"%PDF-")

@@ -108,3 +108,15 @@ async def test_an_incomplete_scan_without_a_gate_exits_0_and_says_incomplete(
 
     assert code == 0, (out, err)
     assert "incomplete" in out
+
+
+async def test_allow_incomplete_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "middlebrick.yaml"
+    config.write_text("allow_incomplete: true\n")
+    async with HostileServer() as server:
+        code, out, err = await _cli(
+            "scan", server.base_url + "/ok", "--no-save", "--threshold", "90",
+            "--budget", "1", "--config", str(config), "--quiet",
+        )  # fmt: skip
+
+    assert code == 0, (out, err)

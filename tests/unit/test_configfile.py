@@ -90,3 +90,10 @@ def test_load_config_reads_the_spec_root_and_the_spec_headers(tmp_path: Path, mo
 
     assert config.spec_root == "."
     assert config.spec_headers == (("authorization", "Bearer d-1"),)
+
+
+def test_load_config_reads_allow_incomplete_and_defaults_to_false(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, "allow_incomplete: true\n")).allow_incomplete is True
+    assert load_config(_write(tmp_path, "spec: openapi.yaml\n")).allow_incomplete is False
+    with pytest.raises(UsageError, match="allow_incomplete"):
+        load_config(_write(tmp_path, "allow_incomplete: perhaps\n"))
