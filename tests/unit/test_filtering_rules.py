@@ -466,3 +466,22 @@ def test_a_root_cause_of_the_wrong_shape_fails_at_load() -> None:
         RootCause.model_validate(
             {"id": "x-y", "where": "operation", "types": [EMAIL], "why": "a reason long enough"}
         )
+
+
+def test_own_data_never_reads_a_role_value_as_the_callers_name() -> None:
+    # The scanning user is called "admin"; a record's role "admin" is not the caller.
+    flaw = _finding(
+        "bfla.role-field-leaked",
+        "GET /api/members",
+        M,
+        evidence=(_evidence("/api/members", match="role"),),
+    )
+    admin = Caller("admin", frozenset({"1", "admin"}))
+    members = [{"id": 5, "name": "Eve", "role": "admin"}]
+    facts = ScanFacts(
+        authenticated={"GET /api/members": _answer(members)},
+        anonymous={"GET /api/members": _answer({"detail": "no"}, 401)},
+        callers=(admin,),
+    )
+
+    assert _only([flaw], facts) == flaw
