@@ -56,6 +56,7 @@ _BY_CREDENTIAL = frozenset(
 secret inside a record it owns is still a secret the API should not hand out)."""
 
 _SENSITIVE = "property_authorization.sensitive-property"
+_CONTACT = frozenset({"data_exposure.email-address", "data_exposure.phone-number"})
 
 
 @evidence_rule(applies_to=sorted(_BY_RECORD | _BY_CREDENTIAL))
@@ -80,7 +81,10 @@ def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
     if finding.type_id in _BY_CREDENTIAL:
         reasons = [_credential(record, field, caller) for record in holders]
     else:
-        reasons = [_whose(record, field, body, finding.operation, caller) for record in holders]
+        contact = finding.type_id in _CONTACT
+        reasons = [
+            _whose(record, field, body, finding.operation, caller, contact) for record in holders
+        ]
     if not all(reasons):
         return None
     why = sorted({r for r in reasons if r})
@@ -105,12 +109,18 @@ def _credential(record: Mapping[str, Any], field: str, caller: Caller) -> str | 
 
 
 def _whose(
-    record: Mapping[str, Any], field: str, body: Any, operation: str, caller: Caller
+    record: Mapping[str, Any],
+    field: str,
+    body: Any,
+    operation: str,
+    caller: Caller,
+    contact: bool,
 ) -> str | None:
-    """Why ``record`` is the caller's own, or ``None`` when nothing says it is."""
+    """Why ``record`` is the caller's own, or ``None`` when nothing says it is. ``contact``: the
+    field holds an address, which is the caller's own when it equals the caller's."""
     if operation == caller.me and record is record_of(body):
         return f"the answer of its own `{operation}`"
-    if field != "id" and text(record.get(field)) in caller.values:
+    if contact and field != "id" and text(record.get(field)) in caller.values:
         return f"`{field}` is its own"
     for name in sorted(IDENTITY_FIELDS & record.keys()):
         if text(record.get(name)) in caller.values:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from middlebrick.filtering import Answer, Caller, ScanFacts, filter_findings
 from middlebrick.findings import (
     Confidence,
@@ -15,6 +18,7 @@ from middlebrick.findings import (
     Severity,
     fingerprint,
 )
+from middlebrick.knowledge import RootCause, catalogue, root_causes
 
 C, H, M, L, INFO = (Severity.critical, Severity.high, Severity.medium, Severity.low, Severity.info)
 CONFIRMED, FIRM = Confidence.confirmed, Confidence.firm
@@ -446,3 +450,38 @@ def test_own_data_keeps_a_wrapped_list_of_other_users_on_the_me_operation() -> N
     me = {"result": {"me": {"email": "alice@example.org"}, "team": [{"email": "bob@example.org"}]}}
 
     assert _only([flaw], _own_facts("GET /api/me", me)) == flaw
+
+
+def test_every_root_cause_names_catalogue_types_and_says_why() -> None:
+    causes = root_causes()
+
+    assert {c.id for c in causes} >= {"jwt-signature-not-verified", "response-field"}
+    for cause in causes:
+        named = [t for t in (cause.keep, *cause.fold, *cause.types) if t]
+        assert named and all(t in catalogue() for t in named), cause.id
+
+
+def test_a_root_cause_of_the_wrong_shape_fails_at_load() -> None:
+    with pytest.raises(ValidationError, match="takes `keep` and `fold`"):
+        RootCause.model_validate(
+            {"id": "x-y", "where": "operation", "types": [EMAIL], "why": "a reason long enough"}
+        )
+
+
+def test_own_data_never_reads_a_role_value_as_the_callers_name() -> None:
+    # The scanning user is called "admin"; a record's role "admin" is not the caller.
+    flaw = _finding(
+        "bfla.role-field-leaked",
+        "GET /api/members",
+        M,
+        evidence=(_evidence("/api/members", match="role"),),
+    )
+    admin = Caller("admin", frozenset({"1", "admin"}))
+    members = [{"id": 5, "name": "Eve", "role": "admin"}]
+    facts = ScanFacts(
+        authenticated={"GET /api/members": _answer(members)},
+        anonymous={"GET /api/members": _answer({"detail": "no"}, 401)},
+        callers=(admin,),
+    )
+
+    assert _only([flaw], facts) == flaw
