@@ -17,7 +17,6 @@ from middlebrick.checks._privilege import as_whom
 from middlebrick.checks._probes import current_value, with_parameter
 from middlebrick.checks._properties import (
     Sensitivity,
-    flat,
     has_value,
     plain,
     properties,
@@ -154,14 +153,8 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     property the schema marks ``writeOnly`` counts too when an answer carries it.
 
     One finding per operation listing the undeclared property paths (``items[].ssn``); the
-    answer itself is the proof, so confidence is confirmed. OpenAPI's own default is
-    ``additionalProperties: true``, so an undeclared property is spec drift (``info``) unless
-    one of them is sensitive by name and content (a password hash, a secret, an SSN with a
-    value, an authorization flag): then it keeps the catalogue's severity and names it. The
-    caller's own secret (the scan's credential) and what the operation exists to return
-    (``token`` from ``GET /current-user/token``) are not sensitive there.
+    answer itself is the proof, so confidence is confirmed.
     """
-    env = ScanEnv.of(ctx.scan, ctx.base_url)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if resp is None or not resp.ok or not resp.is_json:
@@ -174,38 +167,16 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
             continue
         listed = ", ".join(f"`{path}`" for path in extras[:_SHOWN])
         more = f" and {len(extras) - _SHOWN} more" if len(extras) > _SHOWN else ""
-        paths = {path.split(" ", 1)[0] for path in extras}
-        grave = next(
-            (
-                p
-                for p in properties(resp.json)
-                if p.path in paths
-                and sensitivity(p.key, p.value)
-                and not _returned_by_contract(operation, p.key, p.value, env)
-            ),
-            None,
-        )
-        first = (
-            grave.key
-            if grave is not None
-            else extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
-        )
-        why = (
-            f"; `{grave.path}` is sensitive by name and content "
-            f"({_KIND_WORDS[sensitivity(grave.key, grave.value) or 'secret']})"
-            if grave is not None
-            else "; none of them is sensitive by name and content: spec drift"
-        )
+        first = extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
         yield ctx.finding(
             _UNDECLARED,
             operation,
             detail=f"the {resp.status} answer to `{operation.key}` ({as_whom(ctx)}) carries "
             f"{listed}{more}, "
-            f"which its declared {resp.status} response schema does not list{why}",
+            f"which its declared {resp.status} response schema does not list",
             evidence=[("baseline", exchange)],
             confidence=Confidence.confirmed,
             match=f'"{first}"',
-            severity=None if grave is not None else Severity.info,
         )
 
 
@@ -290,14 +261,6 @@ def _leak(source: Source, resp: Response, hits: list[Hit], env: ScanEnv) -> _Lea
             continue
         leak.add(key, f"by value: {_VALUE_KINDS[found[0].finding]}", grave=True)
     return leak
-
-
-def _returned_by_contract(operation: Operation, key: str, value: object, env: ScanEnv) -> bool:
-    """The caller's own secret, or what the operation exists to return (``GET …/token``)."""
-    if isinstance(value, str) and value in env.own_secrets:
-        return True
-    last = next((s for s in reversed(operation.path.split("/")) if s and "{" not in s), "")
-    return bool(last) and flat(last) == flat(key)
 
 
 def _shaped(kind: Sensitivity, value: object) -> bool:

@@ -139,30 +139,6 @@ async def test_undeclared_properties_reports_what_the_schema_does_not_list():
     assert found[0].confidence is Confidence.confirmed
     assert found[0].severity is Severity.low
     assert "`password_hash`, `ssn`" in found[0].detail
-    assert found[0].severity is Severity.low  # a password hash, sensitive by name and content
-    assert "`password_hash` is sensitive by name and content" in found[0].detail
-
-
-async def test_undeclared_properties_reports_the_token_a_token_operation_returns_at_info():
-    # Label Studio's GET /api/current-user/token: the operation exists to return it.
-    operation = Operation(method="GET", path="/api/current-user/token", responses=_ok(USER_SCHEMA))
-    found = await _run(
-        UNDECLARED,
-        {"id": "u-1", "token": "f3a9c2d17b4e8a6052c1d9e7"},
-        path="/api/current-user/token",
-        operation=operation,
-    )
-
-    assert [f.severity for f in found] == [Severity.info]
-
-
-async def test_undeclared_properties_reports_spec_drift_at_info():
-    # Label Studio's `reload`, Flask-AppBuilder's `label_columns`: undeclared, harmless.
-    body = {"id": "u-1", "name": "Ann", "reload": False, "label_columns": {"name": "Name"}}
-
-    found = await _undeclared(body, USER_SCHEMA)
-
-    assert [(f.severity, f.detail.endswith("spec drift")) for f in found] == [(Severity.info, True)]
 
 
 async def test_undeclared_properties_is_info_when_nothing_undeclared_is_sensitive():
