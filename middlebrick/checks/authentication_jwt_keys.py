@@ -47,7 +47,8 @@ _KID_PATHS = ("../../../../../../../../dev/null", "/dev/null")
 _KEY_SET_PATHS = ("/.well-known/jwks.json",)
 _METADATA_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 _KEYS_TRIED = 2
-_MAX_REQUESTS = TARGET_TRIES + 1 + len(_KID_PATHS) + 4 + 3 * _KEYS_TRIED + 1
+_KEY_LOOKUPS = len(_KEY_SET_PATHS) + 2 * len(_METADATA_PATHS)  # a document, then its jwks_uri
+_MAX_REQUESTS = TARGET_TRIES + 1 + len(_KID_PATHS) + _KEY_LOOKUPS + 3 * _KEYS_TRIED + 1
 
 
 @check(
@@ -79,7 +80,7 @@ async def jwt_key_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Accepted means the answer is 2xx, not a denial, with the real token's content where the
     anonymous request was refused (identical or same JSON shape: confirmed). One finding per
-    kind; at most 15 requests.
+    kind; at most 17 requests.
     """
     given = given_tokens(ctx)
     for carried in (given or seen_tokens(ctx))[:1]:
