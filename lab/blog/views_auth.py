@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model, login
@@ -23,6 +25,20 @@ class Registration(serializers.Serializer[Any]):
     username = serializers.RegexField(r"^[a-z0-9_]{3,40}$")
     email = serializers.EmailField()
     password = serializers.CharField(min_length=10, max_length=200, write_only=True)
+
+
+_ATTEMPTS: dict[str, list[float]] = {}
+_ATTEMPTS_LOCK = threading.Lock()
+_ATTEMPT_LIMIT, _ATTEMPT_WINDOW_S = 5, 60.0
+
+
+def _attempt_allowed(username: str) -> bool:
+    """Count one login attempt of ``username``; False past five in the last minute."""
+    now = time.monotonic()
+    with _ATTEMPTS_LOCK:
+        recent = [t for t in _ATTEMPTS.get(username, []) if now - t < _ATTEMPT_WINDOW_S]
+        _ATTEMPTS[username] = [*recent, now]
+        return len(recent) < _ATTEMPT_LIMIT
 
 
 class Credentials(serializers.Serializer[Any]):
@@ -74,6 +90,13 @@ class Login(APIView):
         """The caller's token."""
         body = Credentials(data=request.data)
         body.is_valid(raise_exception=True)
+        # FLAW (vulnerable): any number of attempts; FIX: at most five a minute per username
+        if secure() and not _attempt_allowed(str(body.validated_data["username"])):
+            return Response(
+                {"detail": "too many login attempts"},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": "60"},
+            )
         user = authenticate(request._request, **body.validated_data)
         if user is None:
             return Response({"detail": "invalid credentials"}, status=status.HTTP_400_BAD_REQUEST)

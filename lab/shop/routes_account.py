@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -90,21 +91,22 @@ def address_json(address: Address) -> dict[str, Any]:
     }
 
 
-class _Failures:
-    """Failed logins per submitted username over the last minute (the secure twin locks at 5)."""
+class _Attempts:
+    """Login attempts per submitted username over the last minute (the secure twin allows 5)."""
 
     LIMIT, WINDOW_S = 5, 60.0
 
     def __init__(self) -> None:
         self.seen: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
 
-    def add(self, username: str) -> None:
-        self.seen.setdefault(username, []).append(time.monotonic())
-
-    def locked(self, username: str) -> bool:
-        recent = [t for t in self.seen.get(username, []) if time.monotonic() - t < self.WINDOW_S]
-        self.seen[username] = recent
-        return len(recent) >= self.LIMIT
+    def allow(self, username: str) -> bool:
+        """Count one attempt; False once the username had ``LIMIT`` in the window."""
+        now = time.monotonic()
+        with self.lock:
+            recent = [t for t in self.seen.get(username, []) if now - t < self.WINDOW_S]
+            self.seen[username] = [*recent, now]
+            return len(recent) < self.LIMIT
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -145,20 +147,20 @@ def build(shop: Shop) -> APIRouter:
         db.commit()
         return {"user": {"id": user.id, "username": user.username, "role": user.role}}
 
-    failures = _Failures()
+    attempts = _Attempts()
 
     @router.post("/api/v2/auth/login", tags=["auth"])
     def login(body: Login, db: Session = session) -> Any:
         """Exchange a username and password for a bearer token."""
-        if shop.secure and failures.locked(body.username):  # FIX: failed logins are limited
-            raise HTTPException(429, "too many failed logins", {"Retry-After": "60"})
+        # FLAW (vulnerable): any number of attempts; FIX: at most five a minute per username
+        if shop.secure and not attempts.allow(body.username):
+            raise HTTPException(429, "too many login attempts", {"Retry-After": "60"})
         user = db.scalars(select(User).where(User.username == body.username)).first()
         if user is None and not shop.secure:  # FLAW: says which usernames exist
             raise HTTPException(404, "no account with that username")
         if user is None or not secrets.compare_digest(
             user.password_hash, password_hash(body.password)
         ):
-            failures.add(body.username)  # FLAW (vulnerable): counted, never enforced
             raise HTTPException(401, "invalid credentials", {"WWW-Authenticate": "Bearer"})
         return {"token": token_for(user), "token_type": "bearer"}
 

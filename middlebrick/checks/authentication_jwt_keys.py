@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import jwt as pyjwt
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from middlebrick.checks._canary import Canary, reachable_from
 from middlebrick.checks._jwt import Carried, given_tokens, hs256_signed, rs256_signed, seen_tokens
@@ -47,7 +50,8 @@ _KID_PATHS = ("../../../../../../../../dev/null", "/dev/null")
 _KEY_SET_PATHS = ("/.well-known/jwks.json",)
 _METADATA_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 _KEYS_TRIED = 2
-_MAX_REQUESTS = TARGET_TRIES + 1 + len(_KID_PATHS) + 4 + 3 * _KEYS_TRIED + 1
+_KEY_LOOKUPS = len(_KEY_SET_PATHS) + 2 * len(_METADATA_PATHS)  # a document, then its jwks_uri
+_MAX_REQUESTS = TARGET_TRIES + 1 + len(_KID_PATHS) + _KEY_LOOKUPS + 3 * _KEYS_TRIED + 2
 
 
 @check(
@@ -74,12 +78,13 @@ async def jwt_key_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
       ``kid`` is the key's — accepted where the token's ``alg`` chooses the algorithm for the
       public key. Tried whatever the scan's token's own algorithm is.
     - jwt-jku-injection: ``jku`` = a URL of the scanner's loopback canary serving a JWK Set
-      with a fresh RSA key of the scanner's, RS256-signed with it — reported when the canary
-      was asked for the key set and the token was accepted (targets on loopback only).
+      with a fresh RSA key of the scanner's, RS256-signed with it; then ``x5u`` = a canary URL
+      serving a self-signed certificate of that key (PEM) — reported when the canary was asked
+      for what the header names and the token was accepted (targets on loopback only).
 
     Accepted means the answer is 2xx, not a denial, with the real token's content where the
     anonymous request was refused (identical or same JSON shape: confirmed). One finding per
-    kind; at most 15 requests.
+    kind; at most 18 requests.
     """
     given = given_tokens(ctx)
     for carried in (given or seen_tokens(ctx))[:1]:
@@ -121,27 +126,50 @@ async def _confusion(ctx: CheckContext, target: Target, carried: Carried) -> Fin
 
 
 async def _jku(ctx: CheckContext, target: Target, carried: Carried) -> Finding | None:
-    """The jku finding: a token naming the canary's key set, fetched and accepted."""
+    """The jku/x5u finding: a token naming the canary's keys, fetched and accepted."""
     if not reachable_from(ctx.base_url):
         return None
     key = await asyncio.to_thread(rsa.generate_private_key, public_exponent=65537, key_size=2048)
     jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
     key_set = {"keys": [{**jwk, "kid": "middlebrick", "use": "sig", "alg": "RS256"}]}
+    served = {
+        "jku": (json.dumps(key_set).encode(), "application/json", "its key set"),
+        "x5u": (_certificate(key), "application/pem-certificate-chain", "its certificate"),
+    }
     async with Canary() as canary:
-        served = canary.serving(json.dumps(key_set).encode(), "application/json")
-        header = {"jku": served.url, "kid": "middlebrick"}
-        probe = await forge(ctx, target, carried, rs256_signed(carried.jwt, header, key))
-        await canary.settle()
-        hits = canary.hits(served)
-        confidence = accepted(target, probe)
-        if not hits or confidence is None:
-            return None
-        how = (
-            "signed with the scanner's own RSA key and `jku` naming its key set (the canary "
-            f"received {hits[0].describe()})"
-        )
-        more = [canary.evidence(hits[0])]
-        return forged_finding(ctx, _JKU, target, probe, confidence, how, more)
+        for name, (body, media, what) in served.items():
+            probe_url = canary.serving(body, media)
+            header = {name: probe_url.url, "kid": "middlebrick"}
+            probe = await forge(ctx, target, carried, rs256_signed(carried.jwt, header, key))
+            await canary.settle()
+            hits = canary.hits(probe_url)
+            confidence = accepted(target, probe)
+            if not hits or confidence is None:
+                continue
+            how = (
+                f"signed with the scanner's own RSA key and `{name}` naming {what} (the canary "
+                f"received {hits[0].describe()})"
+            )
+            more = [canary.evidence(hits[0])]
+            return forged_finding(ctx, _JKU, target, probe, confidence, how, more)
+    return None
+
+
+def _certificate(key: rsa.RSAPrivateKey) -> bytes:
+    """A self-signed certificate of ``key`` (PEM), valid for a day, as an x5u chain of one."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "middlebrick canary")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 async def _published_keys(ctx: CheckContext) -> tuple[list[tuple[str, Any]], Exchange | None]:

@@ -9,13 +9,13 @@ an unknown user's).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
-import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from middlebrick.checks._bodies import json_body
@@ -47,7 +47,7 @@ _SELF_WORDS = frozenset({"me", "self", "whoami", "profile", "account", "current"
 _NAME_CLAIMS = ("username", "preferred_username", "login", "name")
 _SECRET_FIELDS = ("password", "passwd", "pass", "passcode", "pin")
 _ATTEMPTS = 12  # failed logins of the brute-force probe; an account lockout trips well before
-_SLOWED = 3.0  # the last attempts this many times slower than the first: a tarpit
+_SLOWED = 3.0  # the slowest attempt this many times slower than the fastest: a tarpit
 _SLOW_S = 1.0  # ... and at least this slow
 _GUESSES_LEFT = 100  # an announced rate-limit budget this large does not stop guessing
 
@@ -101,10 +101,11 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
       any answer is 2xx, 429 or 423, or carries ``Retry-After``: a limiter's answer says
       nothing about the user.
     - no-brute-force-protection: 12 logins with a made-up user and 12 different wrong passwords,
-      one after the other. Reported (tentative: a lockout that only protects existing accounts
+      sent at once (at the ``--rate`` / ``--concurrency`` caps, so a per-second limit trips).
+      Reported (tentative: a lockout that only protects existing accounts
       does not show with an unknown user) when every answer has the first one's status, none is
-      429 or 423, none carries ``Retry-After``, the answers did not slow down (the last three
-      no slower than three times the first three, or under 1 s), and rate-limit headers, if
+      429 or 423, none carries ``Retry-After``, none was held back (the slowest under 1 s or
+      under three times the fastest), and rate-limit headers, if
       any, still announce at least 100 requests left (``RateLimit-Remaining``,
       ``X-RateLimit-Remaining``): a general limit of a thousand requests does not stop
       guessing. The detail says how many attempts went to which operation in what time.
@@ -155,31 +156,33 @@ async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding 
 
 async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
     user = login.unknown_user()
-    answers: list[tuple[Exchange, float]] = []
-    started = time.monotonic()
-    for _ in range(_ATTEMPTS):
+
+    async def attempt() -> tuple[Exchange, float]:
         begun = time.monotonic()
-        exchange = await ctx.send(login.request(user, f"mb-wrong-{secrets.token_hex(6)}"))
-        answers.append((exchange, time.monotonic() - begun))
-        if _limited(exchange) or _status(exchange) != _status(answers[0][0]):
-            return None
+        request = replace(login.request(user, f"mb-wrong-{secrets.token_hex(6)}"), burst=True)
+        return await ctx.send(request), time.monotonic() - begun
+
+    started = time.monotonic()
+    answers = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS)))
+    elapsed = max(time.monotonic() - started, 1e-3)
     first = _status(answers[0][0])
     if first is None or 200 <= first < 300 or _slowed([t for _, t in answers]):
         return None
-    left = _budget(answers[-1][0])
+    if any(_limited(ex) or _status(ex) != first for ex, _ in answers):
+        return None
+    left = min((b for ex, _ in answers if (b := _budget(ex)) is not None), default=None)
     if left is not None and left < _GUESSES_LEFT:
         return None  # a rate limit that stops guessing soon, or one whose budget is not said
     budget = "" if left is None else f"; its rate-limit headers still allowed {left} more"
-    elapsed = time.monotonic() - started
     key = login.operation.key
     return ctx.finding(
         _BRUTE,
         login.operation,
         parameter=login.secret_field,
-        detail=f"{_ATTEMPTS} failed logins for one made-up user to `{key}` in {elapsed:.1f} s "
-        f"({_ATTEMPTS / max(elapsed, 1e-3):.0f}/s) all answered {first}: none was refused "
-        f"(429/423), slowed down, or carried Retry-After{budget} (a lockout that protects "
-        "only existing accounts would not show with an unknown user)",
+        detail=f"{_ATTEMPTS} failed logins for one made-up user, sent at once to `{key}`, "
+        f"answered in {elapsed:.1f} s ({_ATTEMPTS / elapsed:.0f}/s), all {first}: none was "
+        f"refused (429/423), slowed down, or carried Retry-After{budget} (a lockout that "
+        "protects only existing accounts would not show with an unknown user)",
         evidence=[("attempt 1", answers[0][0]), (f"attempt {_ATTEMPTS}", answers[-1][0])],
         confidence=Confidence.tentative,
     )
@@ -287,8 +290,8 @@ def _budget(exchange: Exchange) -> int | None:
 
 
 def _slowed(times: list[float]) -> bool:
-    first, last = statistics.median(times[:3]), statistics.median(times[-3:])
-    return last >= _SLOW_S and last >= _SLOWED * max(first, 1e-3)
+    """Some answers held back: the slowest at least 1 s and three times the fastest (a tarpit)."""
+    return max(times) >= _SLOW_S and max(times) >= _SLOWED * max(min(times), 1e-3)
 
 
 def _status(exchange: Exchange) -> int | None:

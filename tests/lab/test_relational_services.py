@@ -156,3 +156,14 @@ def test_shop_login_never_limits_guessing_and_its_twin_locks_after_five(
             http("POST", target.url + "/api/v2/auth/login", json_body=body) for _ in range(6)
         ]
         assert answers[-1].status == last
+
+
+def test_blog_login_never_limits_guessing_and_its_twin_locks_after_five(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    for target, last in ((vulnerable, 400), (secure, 429)):
+        body = {"username": f"mb-guess-{target.variant}-{time.time_ns()}", "password": "x" * 10}
+        url = target.url + "/api/v2/auth/login/"
+        answers = [http("POST", url, json_body=body) for _ in range(6)]
+        assert answers[-1].status == last

@@ -60,7 +60,7 @@ def _hmac_ok(token: str, key: bytes) -> bool:
 
 
 def _server(
-    *, kid_files: bool = False, confusion: bool = False, jku: bool = False
+    *, kid_files: bool = False, confusion: bool = False, jku: bool = False, x5u: bool = False
 ) -> Callable[[Request], Response]:
     """/items: the scan's identity, and tokens this verifier accepts; each flaw by flag."""
 
@@ -72,8 +72,9 @@ def _server(
             return DENY
         header, _, _ = _split(token)
         kid = header.get("kid")
-        if jku and isinstance(header.get("jku"), str):
-            url = header["jku"]
+        followed = [name for name, on in (("jku", jku), ("x5u", x5u)) if on]
+        url = next((header[n] for n in followed if isinstance(header.get(n), str)), None)
+        if url is not None:
             threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=2).read()).start()
             return response(200, DATA)  # a verifier that trusts the key set it will fetch
         if confusion and kid == "k1" and _hmac_ok(token, PEM):
@@ -156,6 +157,13 @@ async def test_jwt_key_injection_reports_a_jku_key_set_fetched_and_trusted() -> 
     assert "the canary received GET" in found[0].detail
 
 
+async def test_jwt_key_injection_reports_an_x5u_certificate_fetched_and_trusted() -> None:
+    found, _ = await _run(_server(x5u=True))
+
+    assert [f.type_id for f in found] == ["authentication.jwt-jku-injection"]
+    assert "`x5u` naming its certificate" in found[0].detail
+
+
 async def test_jwt_key_injection_stays_quiet_when_the_verifier_fixes_key_and_algorithm() -> None:
     routes = {("GET", "/.well-known/jwks.json"): response(200, JWKS)}
 
@@ -163,7 +171,7 @@ async def test_jwt_key_injection_stays_quiet_when_the_verifier_fixes_key_and_alg
 
     assert found == []
     forged = [r for r in sender.sent if "authorization" in r.headers]
-    assert len(forged) == 2 + 3 + 1  # two kid paths, three PEM forms, one jku
+    assert len(forged) == 2 + 3 + 2  # two kid paths, three PEM forms, one jku, one x5u
 
 
 async def test_jwt_key_injection_never_sends_the_real_token() -> None:
