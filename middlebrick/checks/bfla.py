@@ -135,8 +135,9 @@ async def role_fields(ctx: CheckContext) -> AsyncIterator[Finding]:
     catalogue of the permission each UI action requires, or the caller's rights on a resource
     type, are not), and a boolean counts only for the flags (a health answer's
     ``"permission": true`` says its permission backend is up). A value must look like a role:
-    a short name (``admin``, ``ROLE_USER``) or a list of names or role objects, never free
-    text such as a filter's description.
+    a short name (``admin``, ``ROLE_USER``) or a list of names, never free text such as a
+    filter's description; a list of objects counts only in a record that names a user (a
+    filter catalogue's ``roles`` lists filter objects).
 
     One finding per operation, listing the fields and a few values. ``info`` when every record
     holding them is the caller's own (its own role is no leak); low when the answer shows one
@@ -189,7 +190,8 @@ def _principal_role(key: str, value: Any, record: Mapping[str, Any]) -> bool:
         return True
     if isinstance(value, bool) or not _role_shaped(value):
         return False
-    return flat(key) not in _RIGHTS or names_principal(record)
+    objects = isinstance(value, list) and any(isinstance(v, dict) for v in value)
+    return (flat(key) not in _RIGHTS and not objects) or names_principal(record)
 
 
 def _role_shaped(value: Any) -> bool:

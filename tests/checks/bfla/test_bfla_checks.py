@@ -340,6 +340,7 @@ async def test_role_fields_reads_dynamodb_wire_format():
         {"actions": [{"id": "delete_tasks", "permission": "tasks.delete"}]},
         {"add_columns": ["name"], "permissions": ["can_read", "can_write"]},
         {"filters": {"roles": ["{'name': 'RelatedManyToManyFilter', 'operator': 'rel_m_m'}"]}},
+        {"filters": {"roles": [{"name": "RelatedManyToManyFilter", "operator": "rel_m_m"}]}},
     ],
     ids=[
         "chat-role",
@@ -349,7 +350,8 @@ async def test_role_fields_reads_dynamodb_wire_format():
         "health-boolean",
         "action-catalogue",
         "caller-rights-on-a-resource-type",
-        "filter-catalogue",
+        "filter-description",
+        "filter-objects",
     ],
 )
 async def test_role_fields_stays_quiet_when_no_authorization_attribute_is_shown(body: Any):
