@@ -102,6 +102,8 @@ async def create(
     item = url.rstrip("/") + "/" + quote(value, safe="")
     if resource.read.path.endswith("/"):
         item += "/"
+    if not ctx.may_send("DELETE", item):
+        return None  # the journal did not record it as the scan's: never touch it further
     mine = await ctx.send(fresh(Request("GET", item), 0))
     again = record_of(mine)
     if not readable(mine) or again is None:

@@ -48,6 +48,7 @@ _AV_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"
 _WRAPPERS = ("Item", "item", "data", "result", "record")
 _MAX_RECORDS = 200
 _SELF_KEYS = frozenset({"email", "username", "user_name", "login", "sub"})
+_PERSON_KEYS = frozenset({"email", "username", "user_name", "login"})
 _NESTED_KEYS = ("id", "pk", "uuid", "email", "username", "user_name", "login", "sub")
 _NUMBER = re.compile(r"^[0-9]{1,12}$")
 
@@ -149,6 +150,16 @@ def owner_fields(record: Mapping[str, Any]) -> dict[str, str]:
             if value is not None:
                 found[f"{key}.{name}"] = value
     return found
+
+
+def is_person(record: Mapping[str, Any]) -> bool:
+    """True when a record describes a person (a user or member record): it carries an e-mail
+    or user name and names its user only through weak fields (``user_id``), never through an
+    owner or creator (``owner_id``, ``created_by``)."""
+    personal = any(k.lower() in _PERSON_KEYS and scalar(v) is not None for k, v in record.items())
+    return personal and not any(
+        _STRONG_OWNER.match(k.split(".", 1)[0]) for k in owner_fields(record)
+    )
 
 
 def is_empty(body: Any) -> bool:

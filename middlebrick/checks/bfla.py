@@ -46,6 +46,7 @@ _SHARED_BODY = 3  # this many paths with one body: a catch-all, not functions
 _MIN_TEXT = 64  # bytes a non-JSON answer needs to count as content
 _MIN_JSON = 32  # bytes a JSON answer needs: `{"status": "ok"}` is not a function
 _RIGHTS = {"permission", "permissions", "perms", "privileges", "authorities", "acl", "accesslevel"}
+_ROLE_NAME = re.compile(r"^[A-Za-z][\w .:/-]{0,63}$")
 _TITLE = re.compile(r"<(?:title|h1)[^>]*>([^<]{1,200})<", re.I)
 
 
@@ -133,7 +134,10 @@ async def role_fields(ctx: CheckContext) -> AsyncIterator[Finding]:
     ``authorities``, ``acl`` and ``access_level`` count only in a record that names a user (a
     catalogue of the permission each UI action requires, or the caller's rights on a resource
     type, are not), and a boolean counts only for the flags (a health answer's
-    ``"permission": true`` says its permission backend is up).
+    ``"permission": true`` says its permission backend is up). A value must look like a role:
+    a short name (``admin``, ``ROLE_USER``) or a list of names, never free text such as a
+    filter's description; a list of objects counts only in a record that names a user (a
+    filter catalogue's ``roles`` lists filter objects).
 
     One finding per operation, listing the fields and a few values. ``info`` when every record
     holding them is the caller's own (its own role is no leak); low when the answer shows one
@@ -184,9 +188,22 @@ def _principal_role(key: str, value: Any, record: Mapping[str, Any]) -> bool:
         return False
     if is_flag(key, value):
         return True
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not _role_shaped(value):
         return False
-    return flat(key) not in _RIGHTS or names_principal(record)
+    objects = isinstance(value, list) and any(isinstance(v, dict) for v in value)
+    return (flat(key) not in _RIGHTS and not objects) or names_principal(record)
+
+
+def _role_shaped(value: Any) -> bool:
+    """A role's value: a short name (``admin``, ``ROLE_USER``, ``org:editor``), or a list of
+    them or of role objects; a filter's description or free text is not one."""
+    if isinstance(value, str):
+        return bool(_ROLE_NAME.match(value))
+    if isinstance(value, list):
+        return all(
+            isinstance(v, dict) or (isinstance(v, str) and _ROLE_NAME.match(v)) for v in value
+        )
+    return isinstance(value, int)
 
 
 def _privileged_listed(ctx: CheckContext, wordlist: list[str]) -> list[Operation]:

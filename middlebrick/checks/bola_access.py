@@ -14,6 +14,7 @@ from middlebrick.checks._owners import (
     is_collection,
     is_empty,
     is_id_key,
+    is_person,
     owner_fields,
     path_parameters,
     readable,
@@ -104,7 +105,9 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
     content) while the anonymous one is denied, or the object names the primary. Confirmed,
     and critical, when the object is proven the primary's (as for reads) and the other
     identity's own listing does not show it, or the object is the primary's own user record
-    (a member directory shows every member, but no member may rewrite another's profile);
+    (no owner field, or a member record naming its user by ``user_id`` beside an e-mail or
+    user name: a member directory shows every member, but no member may rewrite another's
+    profile);
     ``info`` otherwise (ownership not proven, or an object shared with that identity).
     """
     primary = ctx.identities.primary
@@ -240,9 +243,13 @@ def _verdict(
 
 
 def _account(owners: Owners, exchange: Exchange) -> bool:
-    """True when the object is a user record itself (no owner field; its own fields name it)."""
+    """True when the object is a user's or member's record itself: no owner field and its own
+    fields name the identity, or a person's record (e-mail, user name) naming its user by
+    ``user_id``."""
     rows = records(_json(exchange))
-    return len(rows) == 1 and owners.whose(rows[0]) is None and owners.subject(rows[0]) is not None
+    if len(rows) != 1 or owners.subject(rows[0]) is None:
+        return False
+    return owners.whose(rows[0]) is None or is_person(rows[0])
 
 
 def _no_op_body(op: Operation, current: Any) -> dict[str, Any] | None:

@@ -50,6 +50,7 @@ State = Literal["restored", "unchanged", "deleted", "not_restored"]
 
 _ID_KEYS = frozenset({"id", "uid", "sub", "userid", "username", "login", "email"})  # flattened
 _GONE = frozenset({404, 410})
+_ENVELOPES = ("data", "item", "result", "record")
 _MAX_DEPTH = 4
 
 
@@ -375,7 +376,15 @@ def _keys(value: Any, depth: int = 0) -> set[str]:
 
 
 def _created_id(record: Mapping[str, Any] | None, param: str) -> str | None:
-    found = [record.get(key) for key in (param, "id", _flat(param))] if record else []
+    """The new object's id in a POST's answer: its ``param``, ``id``, or the same inside a
+    ``data`` / ``item`` / ``result`` envelope (``{"data": {"id": …}, "permissions": …}``)."""
+    if not record:
+        return None
+    found = [record.get(key) for key in (param, "id", _flat(param))]
+    for wrapper in _ENVELOPES:
+        inner = record.get(wrapper)
+        if isinstance(inner, Mapping):
+            found += [inner.get(key) for key in (param, "id", _flat(param))]
     return next((str(value) for value in found if _scalar(value) and str(value)), None)
 
 

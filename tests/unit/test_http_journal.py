@@ -23,6 +23,7 @@ class _Api:
         self.refuse_restore = False
         self.created = 0
         self.location = False
+        self.envelope = False
 
     async def send(self, request: Request) -> Exchange:
         path = request.url.removeprefix(BASE).split("?", 1)[0]
@@ -36,7 +37,8 @@ class _Api:
             key = f"n-{self.created}"
             self.objects[f"/notes/{key}"] = {"note_id": key, **(body or {})}
             headers = {"Location": f"/notes/{key}"} if self.location else {}
-            resp = response(201, {"note_id": key}, headers)
+            answer = {"data": {"id": key}, "permissions": {}} if self.envelope else {"note_id": key}
+            resp = response(201, answer, headers)
         elif request.method == "POST":
             resp = response(201, {"ok": True})
         elif request.method == "DELETE" and found is not None:
@@ -163,6 +165,18 @@ async def test_journal_deletes_what_a_post_created_and_checks_it_is_gone() -> No
     assert api.objects == {}
     assert [r.state for r in done] == ["deleted"]
     assert api.sent[-2:] == [("DELETE", "/notes/n-1"), ("GET", "/notes/n-1")]
+
+
+async def test_journal_finds_a_created_object_s_id_inside_a_data_envelope() -> None:
+    # Given Kinto-style answers: {"data": {"id": …}, "permissions": {…}}
+    api = _Api()
+    api.envelope = True
+    journal = _journal(api, Operation("DELETE", "/notes/{note_id}"))
+
+    await journal.send(_write("POST", "/notes", {"text": "hi"}), "check", api.send)
+    done = await journal.undo("check")
+
+    assert api.objects == {} and [r.state for r in done] == ["deleted"]
 
 
 async def test_journal_follows_the_location_header_of_a_created_object() -> None:

@@ -339,6 +339,8 @@ async def test_role_fields_reads_dynamodb_wire_format():
         {"storage": True, "permission": True, "cache": True},
         {"actions": [{"id": "delete_tasks", "permission": "tasks.delete"}]},
         {"add_columns": ["name"], "permissions": ["can_read", "can_write"]},
+        {"filters": {"roles": ["{'name': 'RelatedManyToManyFilter', 'operator': 'rel_m_m'}"]}},
+        {"filters": {"roles": [{"name": "RelatedManyToManyFilter", "operator": "rel_m_m"}]}},
     ],
     ids=[
         "chat-role",
@@ -348,6 +350,8 @@ async def test_role_fields_reads_dynamodb_wire_format():
         "health-boolean",
         "action-catalogue",
         "caller-rights-on-a-resource-type",
+        "filter-description",
+        "filter-objects",
     ],
 )
 async def test_role_fields_stays_quiet_when_no_authorization_attribute_is_shown(body: Any):

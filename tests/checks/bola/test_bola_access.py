@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import ANONYMOUS, Request, Response
 from middlebrick.spec.model import Operation, RequestBody, Surface
@@ -370,6 +372,51 @@ async def test_cross_identity_writes_skips_objects_without_a_field_safe_to_resen
 
     assert found == []
     assert fake.sent == []
+
+
+@pytest.mark.parametrize(
+    ("record", "severity"),
+    [
+        ({"member_id": 1, "user_id": ALICE, "email": "alice@x", "status": "a"}, Severity.critical),
+        ({"board_id": 1, "user_id": ALICE, "status": "a"}, Severity.info),
+    ],
+    ids=["member-record", "shared-board"],
+)
+async def test_cross_identity_writes_judges_a_listed_object_by_whether_it_is_a_person_s_record(
+    api, scan, users, record, severity
+):
+    # Given a list every member sees, whose records any member may PATCH: a member's own
+    # record stays critical (no one may rewrite another's profile); a shared board is info
+    alice = record
+    patch = Operation(
+        "PATCH",
+        "/members/{member_id}",
+        request_body=RequestBody(
+            "application/json", {"type": "object", "properties": {"status": {"type": "string"}}}
+        ),
+    )
+
+    def members(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.url.endswith("/members"):
+            key = next(iter(alice))
+            return response(200, [alice, {**alice, key: 2, "user_id": BOB}])
+        return response(200, alice)
+
+    fake = api(members)
+    get = Operation("GET", "/members/{member_id}")
+
+    found = await run_check(
+        "bola.cross_identity_writes",
+        baseline=fake.baseline((get, "/members/1")),
+        sender=fake,
+        scan=scan(mode="active"),
+        identities=users(),
+        surface=Surface(BASE, (get, patch)),
+    )
+
+    assert [f.severity for f in found] == [severity]
 
 
 # --- foreign_records ------------------------------------------------------------------------
