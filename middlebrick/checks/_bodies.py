@@ -3,21 +3,25 @@
 ``body_baselines`` yields, for every writing operation with a JSON object body, the documented
 example (or a value built from the schema) sent once, to the URL the GET baseline used for the
 same path or one filled with identifiers the baseline harvested; its fields become ``Slot``s
-with ``body_slots``. ``reads_only`` tells the writes that cannot change state: a POST that names
-a read (``/products/search``), which the SQL and command probes may use before the write journal.
+with ``body_slots``. ``probeable`` tells the writes whose bodies the injection probes may use:
+a POST that names a read (``/products/search``: it cannot change state), and a POST that creates
+in a collection whose objects the API documents a ``DELETE`` for (``POST /reviews`` beside
+``DELETE /reviews/{review_id}``): the write journal deletes each object such a probe creates
+(``deleted`` is asked after every one), so nothing that existed before the scan is touched.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 from urllib.parse import urlsplit
 
 from middlebrick.baseline import build_request
+from middlebrick.checks._probe import Prober, deleted
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import words
+from middlebrick.http.policy import removable_creation, words
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
@@ -36,6 +40,16 @@ def reads_only(operation: Operation) -> bool:
         return False
     literal = [s for s in operation.path.split("/") if s and not s.startswith("{")]
     return bool(literal) and bool(set(words(literal[-1])) & set(safety_words().read_verbs))
+
+
+def creates(ctx: CheckContext, operation: Operation) -> bool:
+    """True for a POST whose objects the journal can delete (``http.policy.removable_creation``)."""
+    return removable_creation(operation, ctx.surface.operations)
+
+
+def probeable(ctx: CheckContext) -> Callable[[Operation], bool]:
+    """The POSTs whose JSON bodies active probes may fill: reads, and removable creations."""
+    return lambda operation: reads_only(operation) or creates(ctx, operation)
 
 
 def json_body(operation: Operation) -> dict[str, Any] | None:
@@ -75,3 +89,32 @@ async def body_baselines(
         headers = Headers().set("Content-Type", "application/json")
         body = json.dumps(document).encode()
         yield operation, await ctx.send(Request(operation.method, url, headers, body)), document
+
+
+async def probed_bodies(
+    ctx: CheckContext, probers: Collection[Prober], limit: int
+) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
+    """(operation, body baseline, body) for up to ``limit`` ``probeable`` POSTs.
+
+    A creation is yielded only when its baseline created an object and the journal deleted it;
+    while it is probed, ``probers`` undo each write at once (``Prober.undoing``).
+    """
+    sent = 0
+    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=probeable(ctx)):
+        creation = not reads_only(operation)
+        if creation and not (baseline.ok and await _removed(ctx)):
+            continue
+        for prober in probers:
+            prober.undoing = creation
+        sent += 1
+        yield operation, baseline, document
+        for prober in probers:
+            prober.undoing = False
+        if sent >= limit:
+            break
+
+
+async def _removed(ctx: CheckContext) -> bool:
+    """True when the journal deleted the object just created (and everything before it)."""
+    done = await ctx.undo()
+    return deleted(done) and any(result.state == "deleted" for result in done)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._bodies import body_baselines, reads_only
+from middlebrick.checks._bodies import probed_bodies
 from middlebrick.checks._injection import server_error, unlike
 from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
 from middlebrick.checks._timing import Delay, delayed
@@ -105,10 +105,8 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 async def _bodies(ctx: CheckContext, follow: Prober, timed: Prober) -> AsyncIterator[Finding]:
-    """Active mode: the string fields of JSON bodies of POSTs that name a read."""
-    sent = 0
-    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=reads_only):
-        sent += 1
+    """Active mode: the string fields of JSON bodies of reads and removable creations."""
+    async for operation, baseline, document in probed_bodies(ctx, [follow, timed], BODIES):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:PARAMETERS] if not server_error(baseline) else []:
@@ -122,8 +120,6 @@ async def _bodies(ctx: CheckContext, follow: Prober, timed: Prober) -> AsyncIter
                 finding = await _slept(ctx, timed, slot, differed)
             if finding is not None:
                 yield finding
-        if sent >= BODIES:
-            break
 
 
 def _parameters(ctx: CheckContext, key: str) -> list[Slot]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._bodies import body_baselines, reads_only
+from middlebrick.checks._bodies import probed_bodies
 from middlebrick.checks._injection import answered, server_error, signature_hits, unlike
 from middlebrick.checks._probe import (
     AMBIENT_HEADERS,
@@ -144,10 +144,8 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
-    """Active mode: the string fields of JSON bodies of POSTs that name a read."""
-    sent = 0
-    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=reads_only):
-        sent += 1
+    """Active mode: the string fields of JSON bodies of reads and removable creations."""
+    async for operation, baseline, document in probed_bodies(ctx, [follow], BODIES):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:BODY_FIELDS] if _usable(baseline) else []:
@@ -157,8 +155,6 @@ async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
             verdict = await _confirm(follow, slot, breaker)
             if verdict is not None:
                 yield _finding(ctx, slot, verdict)
-        if sent >= BODIES:
-            break
 
 
 async def _ambient(
