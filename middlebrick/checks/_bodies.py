@@ -92,15 +92,23 @@ async def body_baselines(
 
 
 async def probed_bodies(
-    ctx: CheckContext, probers: Collection[Prober], limit: int
+    ctx: CheckContext,
+    probers: Collection[Prober],
+    limit: int,
+    *,
+    only: Callable[[Operation], bool] = lambda operation: True,
 ) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
-    """(operation, body baseline, body) for up to ``limit`` ``probeable`` POSTs.
+    """(operation, body baseline, body) for up to ``limit`` ``probeable`` POSTs (of ``only``).
 
     A creation is yielded only when its baseline created an object and the journal deleted it;
     while it is probed, ``probers`` undo each write at once (``Prober.undoing``).
     """
     sent = 0
-    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=probeable(ctx)):
+    wanted = probeable(ctx)
+    chosen = [op for op in ctx.surface.operations if wanted(op) and only(op)]
+    async for operation, baseline, document in body_baselines(
+        ctx, ("POST",), only=lambda operation: operation in chosen
+    ):
         creation = not reads_only(operation)
         if creation and not (baseline.ok and await _removed(ctx)):
             continue
