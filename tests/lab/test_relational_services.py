@@ -30,6 +30,61 @@ def test_shop_formats_the_category_into_sqlite_and_its_twin_binds_it(lab: Lab, h
     assert http("GET", secure.url + "/api/v2/products", params=broken).json()["data"] == []
 
 
+def test_shop_formats_a_new_reviews_title_into_its_insert_and_its_twin_binds_it(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    review = {"product_slug": "pocket-guide", "title": "clear'"}
+
+    error = http(
+        "POST",
+        vulnerable.url + "/api/v2/reviews",
+        token=vulnerable.tokens["alice"],
+        json_body=review,
+    )
+    bound = http(
+        "POST", secure.url + "/api/v2/reviews", token=secure.tokens["alice"], json_body=review
+    )
+    gone = http(
+        "DELETE", f"{secure.url}/api/v2/reviews/{bound.json()['id']}", token=secure.tokens["alice"]
+    )
+
+    assert error.status == 500 and "unrecognized token" in error.text
+    assert bound.status == 201 and bound.json()["title"] == "clear'"
+    assert gone.status == 204
+
+
+def test_shop_fetches_a_reviews_image_url_and_its_twin_allows_one_host(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    review = {"product_slug": "pocket-guide", "title": "fetch", "image_url": vulnerable.url + "/"}
+    remote = {**review, "image_url": "http://192.0.2.1/a.png"}
+
+    fetched = http(
+        "POST",
+        vulnerable.url + "/api/v2/reviews",
+        token=vulnerable.tokens["alice"],
+        json_body=review,
+    )
+    refused = http(
+        "POST",
+        vulnerable.url + "/api/v2/reviews",
+        token=vulnerable.tokens["alice"],
+        json_body=remote,
+    )
+    allowed = http(
+        "POST", secure.url + "/api/v2/reviews", token=secure.tokens["alice"], json_body=review
+    )
+    http(
+        "DELETE",
+        f"{vulnerable.url}/api/v2/reviews/{fetched.json()['id']}",
+        token=vulnerable.tokens["alice"],
+    )
+
+    assert fetched.status == 201 and fetched.json()["image_bytes"] is not None
+    assert refused.status == 422  # the lab never leaves loopback
+    assert allowed.status == 422
+
+
 def test_shop_runs_the_timestamp_through_a_shell_and_its_twin_does_not(lab: Lab, http: Any) -> None:
     vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
     value = {"value": "1700000000$(echo mbzq$((6*7)))"}
