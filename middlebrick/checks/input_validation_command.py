@@ -37,7 +37,8 @@ SEPARATORS = (
     ("quote and ;", "{v}';{c};'"),
 )
 BODIES = 10
-"""Active mode: POST operations that name a read whose JSON body is probed (two fields each)."""
+"""Active mode: POST operations whose JSON body is probed (two fields each): reads, and
+creations whose objects the API documents a ``DELETE`` for."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,7 +60,7 @@ def marker(slot: Slot, round_: int = 0) -> tuple[str, str]:
     emits={COMMAND},
     per_operation=PARAMETERS,
     max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + PARAMETERS),
-    writes=True,  # active mode: POSTs (to reads), sent through the write journal
+    writes=True,  # active mode: POSTs (reads, removable creations), through the write journal
 )
 async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """OS command injection in path and query values: an echoed product, or a sleep.
@@ -79,7 +80,9 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     operation and parameter, confirmed.
 
     Active mode also probes two string fields of the JSON bodies of up to ten POST operations
-    that name a read (``/search``, ``/lookup``: they cannot change state), the same way.
+    that name a read (``/search``, ``/lookup``: they cannot change state) or that create in a
+    collection whose objects the API documents a ``DELETE`` for, the same way; each object a
+    creation's probe made is deleted by the write journal before the next probe.
     """
     follow = Prober(ctx, FOLLOW_UPS)
     timed = Prober(ctx, TIMED)

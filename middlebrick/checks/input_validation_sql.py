@@ -46,7 +46,8 @@ TIMED = 64
 ambient headers of each operation (one request per database when nothing is delayed)."""
 
 BODIES = 10
-"""Active mode: POST operations that name a read (``/search``) whose JSON body is probed."""
+"""Active mode: POST operations whose JSON body is probed: reads (``/search``) and creations
+whose objects the API documents a ``DELETE`` for (each deleted before the next probe)."""
 
 BODY_FIELDS = 2
 """String fields of each such body that get the breaker."""
@@ -67,7 +68,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
     emits={SQL},
     per_operation=BREAKERS,
     max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + BODY_FIELDS),
-    writes=True,  # active mode: POSTs (to reads), sent through the write journal
+    writes=True,  # active mode: POSTs (reads, removable creations), through the write journal
 )
 async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """SQL injection in path, query, header and cookie values, by error, condition and delay.
@@ -99,9 +100,12 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     three headers, the one that carries it is found by probing each alone.
 
     Active mode also probes the JSON bodies of up to ten POST operations that name a read
-    (``/products/search``, ``/orders:query``: they cannot change state), two string fields
-    each, with the breaker, *error*, *boolean* and *quote break* steps above (findings name
-    the field ``body.<field>``).
+    (``/products/search``, ``/orders:query``: they cannot change state) or that create in a
+    collection whose objects the API documents a ``DELETE`` for (``POST /reviews`` beside
+    ``DELETE /reviews/{review_id}``), two string fields each, with the breaker, *error*,
+    *boolean* and *quote break* steps above (findings name the field ``body.<field>``). On a
+    creation the write journal deletes what each request created before the next is sent; the
+    baseline's object must have been deleted, and nothing more is sent once one cannot be.
 
     A finding names the database only when one of its error messages was seen, and adds that
     database's advice. One finding per operation and parameter; confirmed (or firm for a bare
