@@ -202,3 +202,32 @@ async def test_sql_injection_never_posts_a_creation_in_safe_mode(db: sqlite3.Con
 
     assert {r.method for r in sender.sent} == {"GET"}
     assert _left(db) == [(1, "existing")]
+
+
+REGISTER = Operation(
+    "POST",
+    "/users/register",
+    request_body=RequestBody("application/json", examples=({"username": "John.Doe"},)),
+)
+
+
+async def test_body_injection_never_posts_a_registration_it_could_not_undo(
+    db: sqlite3.Connection,
+) -> None:
+    sender = Reviews(db, sql_insert(formatted=True))
+
+    await _scan(sender, "input_validation.body_injection", operations=(LIST, REGISTER))
+
+    assert [r.method for r in sender.sent if r.method != "GET"] == []
+
+
+async def test_body_injection_deletes_each_object_it_creates_in_a_removable_collection(
+    db: sqlite3.Connection,
+) -> None:
+    sender = Reviews(db, sql_insert(formatted=False))
+
+    await _scan(sender, "input_validation.body_injection")
+
+    assert sum(1 for r in sender.sent if r.method == "POST") >= 2
+    assert _left(db) == [(1, "existing")]
+    assert {r.state for r in sender.journal.results} == {"deleted"}
