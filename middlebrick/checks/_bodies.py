@@ -8,6 +8,8 @@ a POST that names a read (``/products/search``: it cannot change state), and a P
 in a collection whose objects the API documents a ``DELETE`` for (``POST /reviews`` beside
 ``DELETE /reviews/{review_id}``): the write journal deletes each object such a probe creates
 (``deleted`` is asked after every one), so nothing that existed before the scan is touched.
+``created_updates`` gives the PUT and PATCH bodies of such a collection's objects, each sent to
+an object the scan created first (and deletes after the check).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from middlebrick.baseline import build_request
 from middlebrick.checks._probe import Prober, deleted
@@ -126,3 +128,67 @@ async def _removed(ctx: CheckContext) -> bool:
     """True when the journal deleted the object just created (and everything before it)."""
     done = await ctx.undo()
     return deleted(done) and any(result.state == "deleted" for result in done)
+
+
+async def created_updates(
+    ctx: CheckContext, limit: int
+) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
+    """(update, its body baseline, the body) for up to ``limit`` PUT/PATCH operations on one
+    object of a removable creation's collection (``PATCH /reviews/{review_id}``).
+
+    Each is sent to an object the scan creates first through the collection's POST; the write
+    journal knows it as the scan's own (never read-and-restored) and deletes it once the
+    caller has probed every update of it. Objects that existed before the scan are never
+    written.
+    """
+    sent = 0
+    operations = ctx.surface.operations
+    for creation in [op for op in operations if creates(ctx, op)]:
+        collection = creation.path.rstrip("/")
+        updates = [
+            op
+            for op in operations
+            if op.method in ("PUT", "PATCH")
+            and _one_below(collection, op.path)
+            and json_body(op) is not None
+        ]
+        made_body = json_body(creation)
+        if not updates or made_body is None or sent >= limit:
+            continue
+        url = ctx.url(creation.path)
+        headers = Headers().set("Content-Type", "application/json")
+        made = await ctx.send(Request("POST", url, headers, json.dumps(made_body).encode()))
+        item = _created_url(made, url, updates[0].path)
+        if item is None or not ctx.may_send(updates[0].method, item):
+            await ctx.undo()
+            continue
+        for update in updates[: limit - sent]:
+            document = json_body(update)
+            assert document is not None
+            body = json.dumps(document).encode()
+            baseline = await ctx.send(Request(update.method, item, headers, body))
+            sent += 1
+            yield update, baseline, document
+        await ctx.undo()
+
+
+def _one_below(collection: str, path: str) -> bool:
+    """True for ``<collection>/{param}``: one object of the collection."""
+    rest = path.rstrip("/")[len(collection) + 1 :] if path.startswith(collection + "/") else ""
+    return rest.startswith("{") and rest.endswith("}") and "/" not in rest
+
+
+def _created_url(made: Exchange, url: str, template: str) -> str | None:
+    """The URL of the object a 2xx POST created: its ``Location``, else the collection URL and
+    the id the answer names (under the path parameter's name, or ``id``)."""
+    if made.response is None or not made.ok:
+        return None
+    location = made.response.headers.get("location")
+    if location:
+        return urljoin(url, location).split("?", 1)[0]
+    record = made.response.json if isinstance(made.response.json, dict) else {}
+    param = template.rstrip("/").rsplit("/", 1)[-1].strip("{}")
+    found = next((record[k] for k in (param, "id") if isinstance(record.get(k), str | int)), None)
+    if found is None or isinstance(found, bool):
+        return None
+    return url.split("?", 1)[0].rstrip("/") + "/" + quote(str(found), safe="")

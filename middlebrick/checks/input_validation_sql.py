@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
-from middlebrick.checks._bodies import probed_bodies
+from middlebrick.checks._bodies import created_updates, probed_bodies
 from middlebrick.checks._injection import answered, server_error, signature_hits, unlike
 from middlebrick.checks._probe import (
     AMBIENT_HEADERS,
@@ -149,7 +150,7 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
     """Active mode: the string fields of JSON bodies of reads and removable creations."""
-    async for operation, baseline, document in probed_bodies(ctx, [follow], BODIES):
+    async for operation, baseline, document in _writes(ctx, follow):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:BODY_FIELDS] if _usable(baseline) else []:
@@ -159,6 +160,16 @@ async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
             verdict = await _confirm(follow, slot, breaker)
             if verdict is not None:
                 yield _finding(ctx, slot, verdict)
+
+
+async def _writes(
+    ctx: CheckContext, follow: Prober
+) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
+    """The bodies to probe: reads and removable creations, then updates of created objects."""
+    async for found in probed_bodies(ctx, [follow], BODIES):
+        yield found
+    async for found in created_updates(ctx, BODIES):
+        yield found
 
 
 async def _ambient(

@@ -54,6 +54,23 @@ def test_shop_formats_a_new_reviews_title_into_its_insert_and_its_twin_binds_it(
     assert gone.status == 204
 
 
+def test_shop_formats_a_reviews_new_title_into_its_update_and_its_twin_binds_it(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    review = {"product_slug": "pocket-guide", "title": "to retitle"}
+    results = []
+    for target in (vulnerable, secure):
+        token = target.tokens["alice"]
+        made = http("POST", target.url + "/api/v2/reviews", token=token, json_body=review)
+        url = f"{target.url}/api/v2/reviews/{made.json()['id']}"
+        results.append(http("PATCH", url, token=token, json_body={"title": "clear'"}))
+        http("DELETE", url, token=token)
+
+    assert results[0].status == 500 and "unrecognized token" in results[0].text
+    assert results[1].status == 200 and results[1].json()["title"] == "clear'"
+
+
 def test_shop_fetches_a_reviews_image_url_and_its_twin_allows_one_host(lab: Lab, http: Any) -> None:
     vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
     review = {"product_slug": "pocket-guide", "title": "fetch", "image_url": vulnerable.url + "/"}

@@ -40,6 +40,13 @@ CREATE_ONLY = Operation(
     responses={"201": {}},
 )
 Handler = Callable[[sqlite3.Connection, Request], Response]
+Updater = Callable[[sqlite3.Connection, Request, int], Response]
+PATCH = Operation(
+    "PATCH",
+    "/reviews/{review_id}",
+    parameters=ITEM,
+    request_body=RequestBody("application/json", examples=({"title": "clearer"},)),
+)
 
 
 @pytest.fixture
@@ -55,10 +62,13 @@ def db() -> Iterator[sqlite3.Connection]:
 class Reviews(FakeSender):
     """``/reviews``: list, create (201 with ``Location``), read and delete by id."""
 
-    def __init__(self, db: sqlite3.Connection, insert: Handler) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, insert: Handler, update: Updater | None = None
+    ) -> None:
         super().__init__()
         self.db = db
         self.insert = insert
+        self.update = update
 
     async def _answer(self, request: Request) -> Exchange:
         self.sent.append(request)
@@ -76,6 +86,8 @@ class Reviews(FakeSender):
         if request.method == "DELETE":
             self.db.execute("DELETE FROM reviews WHERE id = ?", (found[0],))
             return Exchange(request, response(204, None))
+        if request.method == "PATCH" and self.update is not None:
+            return Exchange(request, self.update(self.db, request, found[0]))
         return Exchange(request, response(200, _row(found)))
 
 
@@ -231,3 +243,41 @@ async def test_body_injection_deletes_each_object_it_creates_in_a_removable_coll
     assert sum(1 for r in sender.sent if r.method == "POST") >= 2
     assert _left(db) == [(1, "existing")]
     assert {r.state for r in sender.journal.results} == {"deleted"}
+
+
+def sql_update(*, formatted: bool) -> Updater:
+    """``PATCH /reviews/{id}``: the title formatted into the UPDATE, or bound."""
+
+    def update(db: sqlite3.Connection, request: Request, number: int) -> Response:
+        title = str(json.loads(request.body or b"{}").get("title", ""))
+        try:
+            if formatted:
+                db.execute(f"UPDATE reviews SET title = '{title}' WHERE id = {number}")
+            else:
+                db.execute("UPDATE reviews SET title = ? WHERE id = ?", (title, number))
+        except sqlite3.IntegrityError:
+            return response(409, {"detail": "a review with this title exists"})
+        except sqlite3.Error as exc:
+            return response(500, {"detail": f"(sqlite3.OperationalError) {exc}"})
+        row = db.execute("SELECT id, title FROM reviews WHERE id = ?", (number,)).fetchone()
+        return response(200, _row(row))
+
+    return update
+
+
+@pytest.mark.parametrize("formatted", [True, False])
+async def test_sql_injection_probes_updates_only_on_an_object_it_created(
+    db: sqlite3.Connection, formatted: bool
+) -> None:
+    sender = Reviews(db, sql_insert(formatted=False), sql_update(formatted=formatted))
+
+    found = await _scan(
+        sender, "input_validation.sql_injection", operations=(LIST, CREATE, READ, PATCH, DELETE)
+    )
+
+    assert [(f.operation, f.parameter) for f in found] == (
+        [("PATCH /reviews/{review_id}", "body.title")] if formatted else []
+    )
+    patched = {r.url for r in sender.sent if r.method == "PATCH"}
+    assert patched and BASE + "/reviews/1" not in patched
+    assert _left(db) == [(1, "existing")]
