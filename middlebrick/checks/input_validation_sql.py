@@ -107,6 +107,9 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     *boolean* and *quote break* steps above (findings name the field ``body.<field>``). On a
     creation the write journal deletes what each request created before the next is sent; the
     baseline's object must have been deleted, and nothing more is sent once one cannot be.
+    The PUT and PATCH bodies of such a collection's objects (``PATCH /reviews/{review_id}``)
+    are probed the same way on an object the check creates first, deleted afterwards: never
+    on an object that existed before the scan.
 
     A finding names the database only when one of its error messages was seen, and adds that
     database's advice. One finding per operation and parameter; confirmed (or firm for a bare
