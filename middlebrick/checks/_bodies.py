@@ -192,3 +192,14 @@ def _created_url(made: Exchange, url: str, template: str) -> str | None:
     if found is None or isinstance(found, bool):
         return None
     return url.split("?", 1)[0].rstrip("/") + "/" + quote(str(found), safe="")
+
+
+async def probed_writes(
+    ctx: CheckContext, probers: Collection[Prober], limit: int
+) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
+    """Every body the injection probes fill in active mode: ``probed_bodies`` (reads and
+    removable creations), then ``created_updates`` (updates of objects the scan created)."""
+    async for found in probed_bodies(ctx, probers, limit):
+        yield found
+    async for found in created_updates(ctx, limit):
+        yield found

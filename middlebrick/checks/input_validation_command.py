@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._bodies import probed_bodies
+from middlebrick.checks._bodies import probed_writes
 from middlebrick.checks._injection import server_error, unlike
 from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
 from middlebrick.checks._timing import Delay, delayed
@@ -82,7 +82,9 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     Active mode also probes two string fields of the JSON bodies of up to ten POST operations
     that name a read (``/search``, ``/lookup``: they cannot change state) or that create in a
     collection whose objects the API documents a ``DELETE`` for, the same way; each object a
-    creation's probe made is deleted by the write journal before the next probe.
+    creation's probe made is deleted by the write journal before the next probe. The PUT and
+    PATCH bodies of such a collection's objects are probed on an object the check creates
+    first (and deletes after), never on one that existed before the scan.
     """
     follow = Prober(ctx, FOLLOW_UPS)
     timed = Prober(ctx, TIMED)
@@ -109,7 +111,7 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 async def _bodies(ctx: CheckContext, follow: Prober, timed: Prober) -> AsyncIterator[Finding]:
     """Active mode: the string fields of JSON bodies of reads and removable creations."""
-    async for operation, baseline, document in probed_bodies(ctx, [follow, timed], BODIES):
+    async for operation, baseline, document in probed_writes(ctx, [follow, timed], BODIES):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:PARAMETERS] if not server_error(baseline) else []:

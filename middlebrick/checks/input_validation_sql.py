@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
-from middlebrick.checks._bodies import created_updates, probed_bodies
+from middlebrick.checks._bodies import probed_writes
 from middlebrick.checks._injection import answered, server_error, signature_hits, unlike
 from middlebrick.checks._probe import (
     AMBIENT_HEADERS,
@@ -153,7 +152,7 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
     """Active mode: the string fields of JSON bodies of reads and removable creations."""
-    async for operation, baseline, document in _writes(ctx, follow):
+    async for operation, baseline, document in probed_writes(ctx, [follow], BODIES):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:BODY_FIELDS] if _usable(baseline) else []:
@@ -163,16 +162,6 @@ async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
             verdict = await _confirm(follow, slot, breaker)
             if verdict is not None:
                 yield _finding(ctx, slot, verdict)
-
-
-async def _writes(
-    ctx: CheckContext, follow: Prober
-) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
-    """The bodies to probe: reads and removable creations, then updates of created objects."""
-    async for found in probed_bodies(ctx, [follow], BODIES):
-        yield found
-    async for found in created_updates(ctx, BODIES):
-        yield found
 
 
 async def _ambient(

@@ -281,3 +281,39 @@ async def test_sql_injection_probes_updates_only_on_an_object_it_created(
     patched = {r.url for r in sender.sent if r.method == "PATCH"}
     assert patched and BASE + "/reviews/1" not in patched
     assert _left(db) == [(1, "existing")]
+
+
+def shell_update(*, shell: bool) -> Updater:
+    """``PATCH /reviews/{id}``: the new title echoed through ``sh -c``, or stored as given."""
+
+    def update(db: sqlite3.Connection, request: Request, number: int) -> Response:
+        title = str(json.loads(request.body or b"{}").get("title", ""))
+        if shell:
+            done = subprocess.run(
+                ["sh", "-c", f"echo {title}"], capture_output=True, text=True, timeout=5
+            )
+            title = done.stdout.strip()
+        db.execute("UPDATE reviews SET title = ? WHERE id = ?", (title, number))
+        row = db.execute("SELECT id, title FROM reviews WHERE id = ?", (number,)).fetchone()
+        return response(200, _row(row))
+
+    return update
+
+
+@pytest.mark.parametrize("shell", [True, False])
+async def test_command_injection_probes_updates_only_on_an_object_it_created(
+    db: sqlite3.Connection, shell: bool
+) -> None:
+    sender = Reviews(db, shell_insert(shell=False), shell_update(shell=shell))
+
+    found = await _scan(
+        sender,
+        "input_validation.command_injection",
+        operations=(LIST, CREATE, READ, PATCH, DELETE),
+    )
+
+    assert [(f.operation, f.parameter) for f in found] == (
+        [("PATCH /reviews/{review_id}", "body.title")] if shell else []
+    )
+    assert BASE + "/reviews/1" not in {r.url for r in sender.sent if r.method == "PATCH"}
+    assert _left(db) == [(1, "existing")]
