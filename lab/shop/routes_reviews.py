@@ -7,6 +7,7 @@ write (``POST /api/v2/reviews`` answers 201 with the new id) whose object the AP
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -20,6 +21,11 @@ from sqlalchemy.orm import Session
 from lab.items import outbound
 from lab.shop.app import CurrentUser, Shop
 from lab.shop.models import Review, User
+
+# FLAW: a nested quantifier: "aaaa…!" backtracks exponentially before the slug is refused.
+_SLUG_CATASTROPHIC = re.compile(r"^([a-z0-9]+-?)+$")
+# FIX: one pass, no nested quantifier.
+_SLUG_LINEAR = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 IMAGE_HOSTS = frozenset({"images.shop.example"})
 """FIX: the only hosts the secure twin accepts pictures from (it stores the URL, never fetches)."""
@@ -71,6 +77,9 @@ def build(shop: Shop) -> APIRouter:
         db: Session = session,
     ) -> Any:
         """Review a product; ``image_url`` names a picture of it."""
+        slug = _SLUG_LINEAR if shop.secure else _SLUG_CATASTROPHIC
+        if not slug.match(body.product_slug):
+            raise HTTPException(422, "product_slug must be lower-case words joined by hyphens")
         size: int | None = None
         if body.image_url:
             if shop.secure:

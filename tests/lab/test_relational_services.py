@@ -102,6 +102,21 @@ def test_shop_fetches_a_reviews_image_url_and_its_twin_allows_one_host(lab: Lab,
     assert allowed.status == 422
 
 
+def test_shop_matches_a_new_reviews_slug_with_a_catastrophic_pattern(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    evil = {"product_slug": "a" * 22 + "!", "title": "slow"}
+    took = []
+    for target in (vulnerable, secure):
+        started = time.perf_counter()
+        refused = http(
+            "POST", target.url + "/api/v2/reviews", token=target.tokens["alice"], json_body=evil
+        )
+        took.append(time.perf_counter() - started)
+        assert refused.status == 422
+
+    assert took[0] > 0.2 and took[1] < took[0] / 4
+
+
 def test_shop_runs_the_timestamp_through_a_shell_and_its_twin_does_not(lab: Lab, http: Any) -> None:
     vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
     value = {"value": "1700000000$(echo mbzq$((6*7)))"}
