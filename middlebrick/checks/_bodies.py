@@ -130,8 +130,21 @@ async def _removed(ctx: CheckContext) -> bool:
     return deleted(done) and any(result.state == "deleted" for result in done)
 
 
+def of_created(ctx: CheckContext, operation: Operation) -> bool:
+    """True for a PUT/PATCH on one object of a removable creation's collection: the updates
+    ``created_updates`` sends to objects the scan created."""
+    return operation.method in ("PUT", "PATCH") and any(
+        _one_below(op.path.rstrip("/"), operation.path)
+        for op in ctx.surface.operations
+        if creates(ctx, op)
+    )
+
+
 async def created_updates(
-    ctx: CheckContext, limit: int
+    ctx: CheckContext,
+    limit: int,
+    *,
+    only: Callable[[Operation], bool] = lambda operation: True,
 ) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
     """(update, its body baseline, the body) for up to ``limit`` PUT/PATCH operations on one
     object of a removable creation's collection (``PATCH /reviews/{review_id}``).
@@ -151,6 +164,7 @@ async def created_updates(
             if op.method in ("PUT", "PATCH")
             and _one_below(collection, op.path)
             and json_body(op) is not None
+            and only(op)
         ]
         made_body = json_body(creation)
         if not updates or made_body is None or sent >= limit:
@@ -195,11 +209,15 @@ def _created_url(made: Exchange, url: str, template: str) -> str | None:
 
 
 async def probed_writes(
-    ctx: CheckContext, probers: Collection[Prober], limit: int
+    ctx: CheckContext,
+    probers: Collection[Prober],
+    limit: int,
+    *,
+    only: Callable[[Operation], bool] = lambda operation: True,
 ) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
     """Every body the injection probes fill in active mode: ``probed_bodies`` (reads and
     removable creations), then ``created_updates`` (updates of objects the scan created)."""
-    async for found in probed_bodies(ctx, probers, limit):
+    async for found in probed_bodies(ctx, probers, limit, only=only):
         yield found
-    async for found in created_updates(ctx, limit):
+    async for found in created_updates(ctx, limit, only=only):
         yield found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 
-from middlebrick.checks._bodies import creates, probeable, probed_bodies
+from middlebrick.checks._bodies import creates, of_created, probeable, probed_writes
 from middlebrick.checks._canary import UNREACHABLE, Canary, Probe, reachable_from
 from middlebrick.checks._probe import deleted
 from middlebrick.checks._signatures import (
@@ -38,14 +38,14 @@ class _Sent:
     exchange: Exchange
 
 
-_BODIES = 10  # active mode: POST operations whose URL body fields are probed
+_BODIES = 10  # active mode: writes of each kind (POST, update of a created object) probed
 
 
 @check(
     category="ssrf",
     emits={_PARAMETER, _FETCH},
     per_operation=2 * _PROBED,
-    max_requests=_BODIES * (1 + 2 * _PROBED),
+    max_requests=2 * _BODIES * (2 + _PROBED),
     writes=True,  # active mode: POSTs (reads, removable creations), through the write journal
 )
 async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
@@ -62,9 +62,11 @@ async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
     unguessable token per probe) and waits up to a second after its last probe for late hits.
     Active mode does the same with the first two URL fields of the JSON bodies of up to ten
     POST operations that name a read (``/preview``-style fetchers named ``/search`` …) or that
-    create in a collection whose objects the API documents a ``DELETE`` for: the body is sent
-    once as its own baseline, then once per field with the canary's URL, and the object each
-    creation made is deleted at once by the write journal (probing stops if one cannot be).
+    create in a collection whose objects the API documents a ``DELETE`` for, and of the PUT
+    and PATCH of such a collection's objects (sent to an object the check creates first): the
+    body is sent once as its own baseline, then once per field with the canary's URL; the object
+    each creation made is deleted at once by the write journal (probing stops if one cannot
+    be), the one an update was probed on after its probes.
     On a target that is not on loopback, a probe the server did not refuse with 4xx is
     followed by one asking for the cloud metadata listing (``METADATA_URL``).
 
@@ -83,7 +85,10 @@ async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
     unprobed: list[tuple[UrlInput, str]] = []
     chosen: list[tuple[UrlInput, Exchange]] = []
     bodies: list[UrlInput] = []
-    in_bodies = probeable(ctx) if ctx.scan.mode == "active" else None
+    bodies_of = probeable(ctx)
+    in_bodies = (
+        (lambda op: bodies_of(op) or of_created(ctx, op)) if ctx.scan.mode == "active" else None
+    )
     async for operation in ctx.each(ctx.surface.operations):
         exchange = ctx.baseline.get(operation.key)
         request = exchange.request if exchange is not None else None
@@ -239,7 +244,7 @@ async def _body_probes(
     """Active mode: each URL body field set to a canary URL in its operation's body baseline;
     what a creation made is deleted before the next probe."""
     keys = {item.operation.key for item in items}
-    async for operation, baseline, _ in probed_bodies(
+    async for operation, baseline, _ in probed_writes(
         ctx, (), _BODIES, only=lambda operation: operation.key in keys
     ):
         for item in (i for i in items if i.operation.key == operation.key):

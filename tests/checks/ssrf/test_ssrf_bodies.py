@@ -35,6 +35,13 @@ ITEM = (Parameter("review_id", "path", required=True),)
 READ = Operation("GET", "/reviews/{review_id}", parameters=ITEM)
 DELETE = Operation("DELETE", "/reviews/{review_id}", parameters=ITEM)
 UNDELETABLE = Operation("POST", "/notes", request_body=BODY, responses={"201": {}})
+TITLE_ONLY = RequestBody(
+    "application/json",
+    {"type": "object", "properties": {"title": {"type": "string"}}},
+    examples=({"title": "sturdy"},),
+)
+CREATE_TITLE = Operation("POST", "/reviews", request_body=TITLE_ONLY, responses={"201": {}})
+PATCH = Operation("PATCH", "/reviews/{review_id}", parameters=ITEM, request_body=BODY)
 
 
 class Reviews(FakeSender):
@@ -74,6 +81,12 @@ class Reviews(FakeSender):
         if request.method == "DELETE":
             del self.rows[number]
             return Exchange(request, response(204, None))
+        if request.method == "PATCH":
+            url = str(json.loads(request.body or b"{}").get("image_url") or "")
+            if url and self.fetches and ipaddress.ip_address(urlsplit(url).hostname).is_loopback:
+                async with aiohttp.ClientSession() as session, session.get(url) as fetched:
+                    self.rows[number]["image_bytes"] = len(await fetched.read())
+            return Exchange(request, response(200, self.rows[number]))
         return Exchange(request, response(200, self.rows[number]))
 
 
@@ -131,3 +144,24 @@ async def test_ssrf_never_posts_where_it_could_not_delete_or_in_safe_mode(mode: 
     ]
     assert "not probed" in found[0].detail
     assert [r for r in sender.sent if r.method != "GET"] == []
+
+
+@pytest.mark.parametrize("fetches", [True, False])
+async def test_ssrf_probes_an_update_only_on_an_object_it_created(fetches: bool) -> None:
+    sender = Reviews(fetches=fetches)
+    sender.rows[1] = {"id": 1, "title": "existing"}
+    sender.next = 2
+
+    found = await _scan(sender, operations=(LIST, CREATE_TITLE, READ, PATCH, DELETE))
+
+    confirmed = [(f.type_id, f.operation) for f in found if f.confidence == Confidence.confirmed]
+    assert confirmed == (
+        [
+            ("ssrf.confirmed-fetch", "PATCH /reviews/{review_id}"),
+            ("ssrf.url-parameter", "PATCH /reviews/{review_id}"),
+        ]
+        if fetches
+        else []
+    )
+    assert BASE + "/reviews/1" not in {r.url for r in sender.sent if r.method == "PATCH"}
+    assert sender.rows == {1: {"id": 1, "title": "existing"}}
