@@ -85,3 +85,15 @@ class PasswordReset(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     token_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class Review(Base):
+    """A customer's review of a product, with an optional picture fetched from a URL."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    product_slug: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    image_bytes: Mapped[int | None] = mapped_column(nullable=True)

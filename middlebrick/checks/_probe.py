@@ -22,6 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from middlebrick.checks._injection import Trio
 from middlebrick.checks._probes import current_value, path_index, with_parameter
 from middlebrick.http.exchange import Exchange, Request
+from middlebrick.http.journal import Restoration
 from middlebrick.spec.model import Operation, Parameter
 from middlebrick.spec.values import serialize, value_for_parameter
 
@@ -42,6 +43,7 @@ _PAGE_SIZE = re.compile(
 )
 _UNSAFE_IN_HEADER = re.compile(r"[\r\n\x00]")
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,12 @@ def is_json(value: str) -> bool:
     return True
 
 
+def deleted(done: Iterable[Restoration]) -> bool:
+    """True when everything a check wrote so far was deleted (or needed nothing); False when
+    the journal could not remove an object the check created."""
+    return all(result.state in ("deleted", "unchanged") for result in done)
+
+
 class Prober:
     """The one way the injection checks send: a slot set to a value, against a fresh control.
 
@@ -231,16 +239,26 @@ class Prober:
     def __init__(self, ctx: CheckContext, size: int) -> None:
         self.ctx = ctx
         self.left = size
+        self.undoing = False  # each write is undone at once (probes of a creation)
+        self.stopped = False  # the journal could not undo a write: nothing more is sent
 
     def has(self, count: int) -> bool:
         """True when ``count`` more requests fit in the pool."""
-        return self.left >= count
+        return self.left >= count and not self.stopped
 
     async def send(self, request: Request, *, charge: bool = True) -> Exchange:
-        """Send one request (taken from the pool unless ``charge`` is False)."""
+        """Send one request (taken from the pool unless ``charge`` is False).
+
+        While ``undoing``, a write is followed by the journal's undo of what the check wrote
+        (each object a probe created is deleted before the next probe, so unique fields never
+        collide); when the journal cannot remove one, the prober stops.
+        """
         if charge:
             self.left -= 1
-        return await self.ctx.send(request)
+        exchange = await self.ctx.send(request)
+        if self.undoing and request.method not in _READS:
+            self.stopped |= not deleted(await self.ctx.undo())
+        return exchange
 
     async def try_value(
         self, slot: Slot, value: str, *, fresh: bool = False, charge: bool = True
@@ -250,7 +268,7 @@ class Prober:
         ``fresh`` sends it on the wire even when the same GET was answered before.
         """
         request = slot.set(value)
-        if request is None or (charge and not self.has(1)):
+        if request is None or self.stopped or (charge and not self.has(1)):
             return None
         return await self.send(request.sent_fresh() if fresh else request, charge=charge)
 

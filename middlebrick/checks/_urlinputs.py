@@ -108,7 +108,16 @@ def classify(name: str, schema: Schema, value: Any) -> tuple[Kind, str] | None:
 
 
 def with_input(request: Request, item: UrlInput, value: str) -> Request | None:
-    """``request`` with the query or path input ``item`` set to ``value``."""
+    """``request`` with the input ``item`` set to ``value``: a query or path parameter, or a
+    field of the request's JSON object body (added when the body lacks it)."""
+    if item.where == "body":
+        try:
+            document = json.loads(request.body or b"")
+        except ValueError:
+            return None
+        if not isinstance(document, dict):
+            return None
+        return replace(request, body=json.dumps({**document, item.name: value}).encode())
     if item.parameter is None:
         return None
     return with_parameter(request, item.operation, item.parameter, value)

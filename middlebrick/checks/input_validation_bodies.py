@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from middlebrick.checks._bodies import body_baselines
+from middlebrick.checks._bodies import body_baselines, probed_bodies
 from middlebrick.checks._dynamodb_probes import (
     EXPRESSION,
     PARTIQL,
@@ -20,6 +20,8 @@ from middlebrick.checks._probe import Prober, Slot, body_slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding
+from middlebrick.http.exchange import Exchange
+from middlebrick.spec.model import Operation
 
 _TYPE = "input_validation.type-confusion"
 
@@ -34,6 +36,9 @@ FOLLOW_UPS = 40
 
 _OBJECT = {"mbzq": 1}
 
+UPDATES = ("PUT", "PATCH")
+"""Writes to an object the journal reads first and restores after the check."""
+
 
 @check(
     category="input_validation",
@@ -43,9 +48,13 @@ _OBJECT = {"mbzq": 1}
     max_requests=FOLLOW_UPS,
 )
 async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Active mode: expression, PartiQL and type probes in JSON bodies of POST, PUT and PATCH.
+    """Active mode: expression, PartiQL and type probes in JSON bodies of PUT, PATCH and POST.
 
-    For each writing operation with a JSON object body, the documented example (or a value
+    For each PUT and PATCH with a JSON object body (the write journal reads the object first
+    and restores it), and each POST that names a read or creates in a collection whose objects
+    the API documents a ``DELETE`` for (each object a probe creates is deleted at once; a POST
+    whose result the scan could not remove, such as a registration, is never sent), the
+    documented example (or a value
     built from the schema) is sent once as the baseline, to a URL whose path parameters come
     from the GET baseline of the same path or from identifiers the baseline harvested. If it
     answers below 500: up to two string fields get the breaker ``'")(`` and, when DynamoDB's
@@ -59,20 +68,37 @@ async def body_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     pool = Prober(ctx, FOLLOW_UPS)
     candidates = table_candidates(ctx.surface.operations)
-    async for operation, baseline, document in body_baselines(ctx):
-        if not answered(baseline):
-            continue
-        fields = body_slots(operation, baseline, document)
-        for field in [f for f in fields if isinstance(document[f.parameter.name], str)][:FIELDS]:
-            families = [f for f in await breaker_families(pool, field) if f != "table"]
-            verdict = await follow_up(pool, field, families, candidates)
-            if verdict is not None:
-                yield _finding(ctx, field, verdict)
-        typed = next((f for f in fields if _scalar(document[f.parameter.name])), None)
-        if typed is not None:
-            finding = await _type_probe(ctx, pool, typed)
-            if finding is not None:
-                yield finding
+    async for operation, baseline, document in body_baselines(ctx, UPDATES):
+        async for finding in _probe_body(ctx, pool, candidates, operation, baseline, document):
+            yield finding
+    everything = len(ctx.surface.operations)
+    async for operation, baseline, document in probed_bodies(ctx, [pool], everything):
+        async for finding in _probe_body(ctx, pool, candidates, operation, baseline, document):
+            yield finding
+
+
+async def _probe_body(
+    ctx: CheckContext,
+    pool: Prober,
+    candidates: list[str],
+    operation: Operation,
+    baseline: Exchange,
+    document: dict[str, Any],
+) -> AsyncIterator[Finding]:
+    """The breakers and the type probe in one body whose baseline answered below 500."""
+    if not answered(baseline):
+        return
+    fields = body_slots(operation, baseline, document)
+    for field in [f for f in fields if isinstance(document[f.parameter.name], str)][:FIELDS]:
+        families = [f for f in await breaker_families(pool, field) if f != "table"]
+        verdict = await follow_up(pool, field, families, candidates)
+        if verdict is not None:
+            yield _finding(ctx, field, verdict)
+    typed = next((f for f in fields if _scalar(document[f.parameter.name])), None)
+    if typed is not None:
+        finding = await _type_probe(ctx, pool, typed)
+        if finding is not None:
+            yield finding
 
 
 async def _type_probe(ctx: CheckContext, pool: Prober, field: Slot) -> Finding | None:
@@ -82,7 +108,7 @@ async def _type_probe(ctx: CheckContext, pool: Prober, field: Slot) -> Finding |
     wrong_request, right_request = field.set_json(wrong), field.set_json(right)
     if wrong_request is None or right_request is None:
         return None
-    probe = await ctx.send(wrong_request)
+    probe = await pool.send(wrong_request, charge=False)
     failed = server_error(probe) or bool(signature_hits(probe, [_TYPE]))
     if not failed or server_error(field.baseline) or not pool.has(1):
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._bodies import body_baselines, reads_only
+from middlebrick.checks._bodies import probed_writes
 from middlebrick.checks._injection import server_error, unlike
 from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
 from middlebrick.checks._timing import Delay, delayed
@@ -37,7 +37,8 @@ SEPARATORS = (
     ("quote and ;", "{v}';{c};'"),
 )
 BODIES = 10
-"""Active mode: POST operations that name a read whose JSON body is probed (two fields each)."""
+"""Active mode: POST operations whose JSON body is probed (two fields each): reads, and
+creations whose objects the API documents a ``DELETE`` for."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,7 +60,7 @@ def marker(slot: Slot, round_: int = 0) -> tuple[str, str]:
     emits={COMMAND},
     per_operation=PARAMETERS,
     max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + PARAMETERS),
-    writes=True,  # active mode: POSTs (to reads), sent through the write journal
+    writes=True,  # active mode: POSTs (reads, removable creations), through the write journal
 )
 async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """OS command injection in path and query values: an echoed product, or a sleep.
@@ -79,7 +80,11 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     operation and parameter, confirmed.
 
     Active mode also probes two string fields of the JSON bodies of up to ten POST operations
-    that name a read (``/search``, ``/lookup``: they cannot change state), the same way.
+    that name a read (``/search``, ``/lookup``: they cannot change state) or that create in a
+    collection whose objects the API documents a ``DELETE`` for, the same way; each object a
+    creation's probe made is deleted by the write journal before the next probe. The PUT and
+    PATCH bodies of such a collection's objects are probed on an object the check creates
+    first (and deletes after), never on one that existed before the scan.
     """
     follow = Prober(ctx, FOLLOW_UPS)
     timed = Prober(ctx, TIMED)
@@ -105,10 +110,8 @@ async def command_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 async def _bodies(ctx: CheckContext, follow: Prober, timed: Prober) -> AsyncIterator[Finding]:
-    """Active mode: the string fields of JSON bodies of POSTs that name a read."""
-    sent = 0
-    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=reads_only):
-        sent += 1
+    """Active mode: the string fields of JSON bodies of reads and removable creations."""
+    async for operation, baseline, document in probed_writes(ctx, [follow, timed], BODIES):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:PARAMETERS] if not server_error(baseline) else []:
@@ -122,8 +125,6 @@ async def _bodies(ctx: CheckContext, follow: Prober, timed: Prober) -> AsyncIter
                 finding = await _slept(ctx, timed, slot, differed)
             if finding is not None:
                 yield finding
-        if sent >= BODIES:
-            break
 
 
 def _parameters(ctx: CheckContext, key: str) -> list[Slot]:

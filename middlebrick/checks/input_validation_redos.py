@@ -6,7 +6,8 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from middlebrick.checks._probe import Prober, Slot, is_json, slots
+from middlebrick.checks._bodies import probed_writes
+from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
 from middlebrick.checks._timing import SLOW_TARGET_S, seconds
 from middlebrick.checks._validators import key_tokens
 from middlebrick.checks.context import CheckContext
@@ -33,6 +34,10 @@ a slower last one to show the growth)."""
 PER_PARAMETER = 16
 """The most requests one parameter costs: the growing probes, repeats and two controls."""
 
+BODIES = 4
+"""Active mode: write bodies (reads, removable creations, updates of created objects) whose
+first validated string field is timed."""
+
 _GROWTH = 4.0  # time must grow this many times faster than the length between two probes
 _NOISE_S = 0.01  # excess times below this count as this much
 _VALIDATED_FORMATS = frozenset({"email", "idn-email", "hostname", "idn-hostname", "uri", "url"})
@@ -56,7 +61,8 @@ class _Point:
 @check(
     category="input_validation",
     emits={REDOS},
-    max_requests=PARAMETERS * PER_PARAMETER,
+    max_requests=(PARAMETERS + 2 * BODIES) * PER_PARAMETER,
+    writes=True,  # active mode: the bodies of reads and of the scan's own objects, journaled
 )
 async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     """ReDoS: growing inputs to pattern-validated parameters whose time grows super-linearly.
@@ -72,6 +78,12 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     probe that is not slow again was a stall of the target, and growth goes on.
     Operations whose baseline took over 1 s are not timed.
 
+    Active mode also times the first such string field of the JSON bodies of up to four writes
+    the injection probes fill (POSTs that name a read, creations whose objects the API
+    documents a ``DELETE`` for, and updates of an object the scan created first): what each
+    probe creates is deleted by the write journal, and objects that existed before the scan
+    are never written.
+
     The finding needs super-linear growth, repeated, against a control: from a shorter probe
     to the slowest, the time above the baseline grows at least 4 times faster than the length
     (a time that grows with the length alone does not), sent again the slowest is as slow, and
@@ -83,6 +95,17 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
         found = await _time(prober, slot)
         if found is not None:
             yield found
+    if ctx.scan.mode == "active":
+        body_prober = Prober(ctx, BODIES * PER_PARAMETER)
+        async for operation, baseline, document in probed_writes(ctx, [body_prober], BODIES):
+            took = seconds(baseline)
+            if not baseline.ok or took is None or took > SLOW_TARGET_S:
+                continue
+            fields = _validated(body_slots(operation, baseline, document))
+            if fields:
+                found = await _time(body_prober, fields[0])
+                if found is not None:
+                    yield found
 
 
 def _too_slow(control: Exchange, base: float, slowest: _Point) -> bool:
@@ -105,15 +128,34 @@ def _candidates(ctx: CheckContext) -> list[Slot]:
         took = seconds(exchange)
         if took is None or took > SLOW_TARGET_S:
             continue
-        for slot in slots(operation, exchange):
-            schema = slot.parameter.schema
-            if is_json(slot.value) or schema.get("type") not in (None, "string"):
-                continue
-            if schema.get("pattern") or schema.get("format") in _VALIDATED_FORMATS:
-                strong.append(slot)
-            elif _EMAIL.fullmatch(slot.value) or key_tokens(slot.name) & _VALIDATED_WORDS:
-                weak.append(slot)
+        found = _validated(slots(operation, exchange))
+        strong += [slot for slot in found if _strong(slot)]
+        weak += [slot for slot in found if not _strong(slot)]
     return strong + weak
+
+
+def _validated(found: list[Slot]) -> list[Slot]:
+    """The string slots an API likely checks with an expression, declared patterns first."""
+    strong: list[Slot] = []
+    weak: list[Slot] = []
+    for slot in found:
+        schema = slot.parameter.schema
+        if is_json(slot.value) or schema.get("type") not in (None, "string"):
+            continue
+        if slot.where == "body" and not isinstance(
+            (slot.document or {}).get(slot.parameter.name), str
+        ):
+            continue
+        if _strong(slot):
+            strong.append(slot)
+        elif _EMAIL.fullmatch(slot.value) or key_tokens(slot.parameter.name) & _VALIDATED_WORDS:
+            weak.append(slot)
+    return strong + weak
+
+
+def _strong(slot: Slot) -> bool:
+    schema = slot.parameter.schema
+    return bool(schema.get("pattern")) or schema.get("format") in _VALIDATED_FORMATS
 
 
 async def _time(prober: Prober, slot: Slot) -> Finding | None:

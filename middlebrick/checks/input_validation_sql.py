@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._bodies import body_baselines, reads_only
+from middlebrick.checks._bodies import probed_writes
 from middlebrick.checks._injection import answered, server_error, signature_hits, unlike
 from middlebrick.checks._probe import (
     AMBIENT_HEADERS,
@@ -46,7 +46,8 @@ TIMED = 64
 ambient headers of each operation (one request per database when nothing is delayed)."""
 
 BODIES = 10
-"""Active mode: POST operations that name a read (``/search``) whose JSON body is probed."""
+"""Active mode: POST operations whose JSON body is probed: reads (``/search``) and creations
+whose objects the API documents a ``DELETE`` for (each deleted before the next probe)."""
 
 BODY_FIELDS = 2
 """String fields of each such body that get the breaker."""
@@ -67,7 +68,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
     emits={SQL},
     per_operation=BREAKERS,
     max_requests=FOLLOW_UPS + TIMED + BODIES * (1 + BODY_FIELDS),
-    writes=True,  # active mode: POSTs (to reads), sent through the write journal
+    writes=True,  # active mode: POSTs (reads, removable creations), through the write journal
 )
 async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     """SQL injection in path, query, header and cookie values, by error, condition and delay.
@@ -99,9 +100,15 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
     three headers, the one that carries it is found by probing each alone.
 
     Active mode also probes the JSON bodies of up to ten POST operations that name a read
-    (``/products/search``, ``/orders:query``: they cannot change state), two string fields
-    each, with the breaker, *error*, *boolean* and *quote break* steps above (findings name
-    the field ``body.<field>``).
+    (``/products/search``, ``/orders:query``: they cannot change state) or that create in a
+    collection whose objects the API documents a ``DELETE`` for (``POST /reviews`` beside
+    ``DELETE /reviews/{review_id}``), two string fields each, with the breaker, *error*,
+    *boolean* and *quote break* steps above (findings name the field ``body.<field>``). On a
+    creation the write journal deletes what each request created before the next is sent; the
+    baseline's object must have been deleted, and nothing more is sent once one cannot be.
+    The PUT and PATCH bodies of such a collection's objects (``PATCH /reviews/{review_id}``)
+    are probed the same way on an object the check creates first, deleted afterwards: never
+    on an object that existed before the scan.
 
     A finding names the database only when one of its error messages was seen, and adds that
     database's advice. One finding per operation and parameter; confirmed (or firm for a bare
@@ -144,10 +151,8 @@ async def sql_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
-    """Active mode: the string fields of JSON bodies of POSTs that name a read."""
-    sent = 0
-    async for operation, baseline, document in body_baselines(ctx, ("POST",), only=reads_only):
-        sent += 1
+    """Active mode: the string fields of JSON bodies of reads and removable creations."""
+    async for operation, baseline, document in probed_writes(ctx, [follow], BODIES):
         fields = [s for s in body_slots(operation, baseline, document) if not is_json(s.value)]
         strings = [s for s in fields if isinstance(document[s.parameter.name], str)]
         for slot in strings[:BODY_FIELDS] if _usable(baseline) else []:
@@ -157,8 +162,6 @@ async def _bodies(ctx: CheckContext, follow: Prober) -> AsyncIterator[Finding]:
             verdict = await _confirm(follow, slot, breaker)
             if verdict is not None:
                 yield _finding(ctx, slot, verdict)
-        if sent >= BODIES:
-            break
 
 
 async def _ambient(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 
+from middlebrick.checks._bodies import creates, of_created, probeable, probed_writes
 from middlebrick.checks._canary import UNREACHABLE, Canary, Probe, reachable_from
+from middlebrick.checks._probe import deleted
 from middlebrick.checks._signatures import (
     CompiledSignature,
     Hit,
@@ -36,7 +38,16 @@ class _Sent:
     exchange: Exchange
 
 
-@check(category="ssrf", emits={_PARAMETER, _FETCH}, per_operation=2 * _PROBED)
+_BODIES = 10  # active mode: writes of each kind (POST, update of a created object) probed
+
+
+@check(
+    category="ssrf",
+    emits={_PARAMETER, _FETCH},
+    per_operation=2 * _PROBED,
+    max_requests=2 * _BODIES * (2 + _PROBED),
+    writes=True,  # active mode: POSTs (reads, removable creations), through the write journal
+)
 async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
     """URL-accepting parameters, and whether the server fetches what they name.
 
@@ -49,6 +60,13 @@ async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
     whose baseline was refused with 401/403 are skipped) the check sends the baseline request
     with the parameter set to a URL of its own loopback canary (127.0.0.1, a random port, an
     unguessable token per probe) and waits up to a second after its last probe for late hits.
+    Active mode does the same with the first two URL fields of the JSON bodies of up to ten
+    POST operations that name a read (``/preview``-style fetchers named ``/search`` …) or that
+    create in a collection whose objects the API documents a ``DELETE`` for, and of the PUT
+    and PATCH of such a collection's objects (sent to an object the check creates first): the
+    body is sent once as its own baseline, then once per field with the canary's URL; the object
+    each creation made is deleted at once by the write journal (probing stops if one cannot
+    be), the one an update was probed on after its probes.
     On a target that is not on loopback, a probe the server did not refuse with 4xx is
     followed by one asking for the cloud metadata listing (``METADATA_URL``).
 
@@ -60,25 +78,35 @@ async def url_parameters(ctx: CheckContext) -> AsyncIterator[Finding]:
       (confirmed) or its answer shows it tried to connect (``Connection refused``,
       ``ECONNREFUSED``, ``Max retries exceeded`` … absent from the baseline; firm); as info
       otherwise, naming why it was recognised and what the probe got back (an allow-list
-      answers 4xx), or why it was not probed (not a GET, or body fields).
+      answers 4xx), or why it was not probed (a write in safe mode, a body field of a
+      write the scan could not undo).
     """
     reachable = reachable_from(ctx.base_url)
     unprobed: list[tuple[UrlInput, str]] = []
     chosen: list[tuple[UrlInput, Exchange]] = []
+    bodies: list[UrlInput] = []
+    bodies_of = probeable(ctx)
+    in_bodies = (
+        (lambda op: bodies_of(op) or of_created(ctx, op)) if ctx.scan.mode == "active" else None
+    )
     async for operation in ctx.each(ctx.surface.operations):
         exchange = ctx.baseline.get(operation.key)
         request = exchange.request if exchange is not None else None
         inputs = [i for i in url_inputs(operation, request) if i.kind == "fetch"]
         for item in inputs:
+            if item.where == "body" and in_bodies is not None and in_bodies(operation):
+                if sum(1 for b in bodies if b.operation is operation) < _PROBED:
+                    bodies.append(item)
+                continue
             probed = sum(1 for chosen_item, _ in chosen if chosen_item.operation is operation)
             why = _not_probed(item, exchange, probed)
             if why is not None or exchange is None:
                 unprobed.append((item, why or "its operation gave no baseline answer"))
             else:
                 chosen.append((item, exchange))
-    if chosen:
+    if chosen or bodies:
         async with Canary() as canary:
-            sent: list[_Sent] = []
+            sent: list[_Sent] = [record async for record in _body_probes(ctx, canary, bodies)]
             for item, exchange in chosen:
                 probe = canary.probe()
                 probe_request = with_input(exchange.request, item, probe.url)
@@ -210,9 +238,34 @@ async def _metadata_probe(ctx: CheckContext, record: _Sent, env: ScanEnv) -> lis
     ]
 
 
+async def _body_probes(
+    ctx: CheckContext, canary: Canary, items: list[UrlInput]
+) -> AsyncIterator[_Sent]:
+    """Active mode: each URL body field set to a canary URL in its operation's body baseline;
+    what a creation made is deleted before the next probe."""
+    keys = {item.operation.key for item in items}
+    async for operation, baseline, _ in probed_writes(
+        ctx, (), _BODIES, only=lambda operation: operation.key in keys
+    ):
+        for item in (i for i in items if i.operation.key == operation.key):
+            probe = canary.probe()
+            request = with_input(baseline.request, item, probe.url)
+            if request is None:
+                continue
+            answer = await ctx.send(request, follow_redirects=False)
+            yield _Sent(item, baseline, probe, answer)
+            if creates(ctx, operation) and not deleted(await ctx.undo()):
+                return
+
+
 def _not_probed(item: UrlInput, exchange: Exchange | None, probed: int) -> str | None:
     """Why a URL input is not probed, or ``None`` when it is."""
-    if item.where == "body" or item.operation.method != "GET":
+    if item.where == "body":
+        return (
+            "body fields are probed in active mode only, on reads and on creations whose "
+            "objects the API documents a DELETE for"
+        )
+    if item.operation.method != "GET":
         return "only query and path parameters of GET operations are probed"
     if exchange is None or exchange.response is None:
         return "its operation gave no baseline answer"

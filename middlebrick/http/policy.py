@@ -295,6 +295,12 @@ def _object_key(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
+def removable_creation(op: Operation, everything: Iterable[Operation]) -> bool:
+    """True for a ``POST`` that adds to a collection whose objects have a documented ``DELETE``
+    (``POST /reviews`` beside ``DELETE /reviews/{id}``): the journal can delete what it makes."""
+    return op.method == "POST" and _creates(op, everything) and _deletable(op, everything)
+
+
 def _creates(op: Operation, everything: Iterable[Operation]) -> bool:
     """A POST that adds to a collection: it answers 201, or a GET lists the same path."""
     if any(status == "201" for status in op.responses):

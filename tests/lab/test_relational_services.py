@@ -37,6 +37,93 @@ def test_shop_formats_the_category_into_sqlite_and_its_twin_binds_it(lab: Lab, h
     assert http("GET", secure.url + "/api/v2/products", params=broken).json()["data"] == []
 
 
+def test_shop_formats_a_new_reviews_title_into_its_insert_and_its_twin_binds_it(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    review = {"product_slug": "pocket-guide", "title": "clear'"}
+
+    error = http(
+        "POST",
+        vulnerable.url + "/api/v2/reviews",
+        token=vulnerable.tokens["alice"],
+        json_body=review,
+    )
+    bound = http(
+        "POST", secure.url + "/api/v2/reviews", token=secure.tokens["alice"], json_body=review
+    )
+    gone = http(
+        "DELETE", f"{secure.url}/api/v2/reviews/{bound.json()['id']}", token=secure.tokens["alice"]
+    )
+
+    assert error.status == 500 and "unrecognized token" in error.text
+    assert bound.status == 201 and bound.json()["title"] == "clear'"
+    assert gone.status == 204
+
+
+def test_shop_formats_a_reviews_new_title_into_its_update_and_its_twin_binds_it(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    review = {"product_slug": "pocket-guide", "title": "to retitle"}
+    results = []
+    for target in (vulnerable, secure):
+        token = target.tokens["alice"]
+        made = http("POST", target.url + "/api/v2/reviews", token=token, json_body=review)
+        url = f"{target.url}/api/v2/reviews/{made.json()['id']}"
+        results.append(http("PATCH", url, token=token, json_body={"title": "clear'"}))
+        http("DELETE", url, token=token)
+
+    assert results[0].status == 500 and "unrecognized token" in results[0].text
+    assert results[1].status == 200 and results[1].json()["title"] == "clear'"
+
+
+def test_shop_fetches_a_reviews_image_url_and_its_twin_allows_one_host(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    review = {"product_slug": "pocket-guide", "title": "fetch", "image_url": vulnerable.url + "/"}
+    remote = {**review, "image_url": "http://192.0.2.1/a.png"}
+
+    fetched = http(
+        "POST",
+        vulnerable.url + "/api/v2/reviews",
+        token=vulnerable.tokens["alice"],
+        json_body=review,
+    )
+    refused = http(
+        "POST",
+        vulnerable.url + "/api/v2/reviews",
+        token=vulnerable.tokens["alice"],
+        json_body=remote,
+    )
+    allowed = http(
+        "POST", secure.url + "/api/v2/reviews", token=secure.tokens["alice"], json_body=review
+    )
+    http(
+        "DELETE",
+        f"{vulnerable.url}/api/v2/reviews/{fetched.json()['id']}",
+        token=vulnerable.tokens["alice"],
+    )
+
+    assert fetched.status == 201 and fetched.json()["image_bytes"] is not None
+    assert refused.status == 422  # the lab never leaves loopback
+    assert allowed.status == 422
+
+
+def test_shop_matches_a_new_reviews_slug_with_a_catastrophic_pattern(lab: Lab, http: Any) -> None:
+    vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
+    evil = {"product_slug": "a" * 22 + "!", "title": "slow"}
+    took = []
+    for target in (vulnerable, secure):
+        started = time.perf_counter()
+        refused = http(
+            "POST", target.url + "/api/v2/reviews", token=target.tokens["alice"], json_body=evil
+        )
+        took.append(time.perf_counter() - started)
+        assert refused.status == 422
+
+    assert took[0] > 0.2 and took[1] < took[0] / 4
+
+
 def test_shop_runs_the_timestamp_through_a_shell_and_its_twin_does_not(lab: Lab, http: Any) -> None:
     vulnerable, secure = running(lab, "shop", "vulnerable"), running(lab, "shop", "secure")
     value = {"value": "1700000000$(echo mbzq$((6*7)))"}
