@@ -153,8 +153,14 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
     property the schema marks ``writeOnly`` counts too when an answer carries it.
 
     One finding per operation listing the undeclared property paths (``items[].ssn``); the
-    answer itself is the proof, so confidence is confirmed.
+    answer itself is the proof, so confidence is confirmed. OpenAPI lets answers carry more than
+    they declare, and generated schemas lag behind their code, so an undeclared property is
+    spec drift, ``info``, unless one of them is sensitive by name and value (what
+    ``sensitive_properties`` reads: ``password_hash``, ``ssn``, ``is_admin`` …) or the schema
+    marks it ``writeOnly``: then low. The scan's own credentials echoed back (a ``/token``
+    operation returning the caller's own key) are not sensitive here.
     """
+    env = ScanEnv.of(ctx.scan, ctx.base_url)
     async for operation, exchange in ctx.each(ctx.baseline.items()):
         resp = exchange.response
         if resp is None or not resp.ok or not resp.is_json:
@@ -165,9 +171,17 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
         extras = undeclared(resp.json, schema)
         if not extras:
             continue
-        listed = ", ".join(f"`{path}`" for path in extras[:_SHOWN])
+        sensitive = {
+            prop.key
+            for prop in properties(plain(resp.json))
+            if sensitivity(prop.key, prop.value) and prop.value not in env.own_secrets
+        }
+        telling = [p for p in extras if p.endswith("(writeOnly)") or _leaf(p) in sensitive]
+        shown_paths = telling or extras
+        listed = ", ".join(f"`{path}`" for path in shown_paths[:_SHOWN])
         more = f" and {len(extras) - _SHOWN} more" if len(extras) > _SHOWN else ""
-        first = extras[0].split(" ", 1)[0].rsplit(".", 1)[-1].removesuffix("[]")
+        if not telling:
+            more += " (none sensitive by name: spec drift)"
         yield ctx.finding(
             _UNDECLARED,
             operation,
@@ -176,7 +190,8 @@ async def undeclared_properties(ctx: CheckContext) -> AsyncIterator[Finding]:
             f"which its declared {resp.status} response schema does not list",
             evidence=[("baseline", exchange)],
             confidence=Confidence.confirmed,
-            match=f'"{first}"',
+            severity=None if telling else Severity.info,
+            match=f'"{_leaf(shown_paths[0])}"',
         )
 
 
