@@ -253,7 +253,7 @@ async def _run(
         framework,
         notes + lost,
         bool(lost) or bool(client.health.breaks),
-        _skipped(skipped, client.refused),
+        _skipped([s for s in skipped if client.scope.policy.still_refuses(s)], client.refused),
         sum(r.state in ("restored", "deleted") for r in journal.results),
         [NotRestored(url=r.url, check=r.owner, detail=r.detail) for r in journal.not_restored],
         safety,

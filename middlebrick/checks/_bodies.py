@@ -23,8 +23,7 @@ from middlebrick.baseline import build_request
 from middlebrick.checks._probe import Prober, deleted
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import removable_creation, words
-from middlebrick.knowledge import safety_words
+from middlebrick.http.policy import names_read, removable_creation
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
 
@@ -32,16 +31,9 @@ WRITES = ("POST", "PUT", "PATCH")
 
 
 def reads_only(operation: Operation) -> bool:
-    """True for a POST whose last literal path segment names a read (``/products/search``).
-
-    The read verbs are the safety policy's (``read_verbs`` of ``knowledge/safety.yaml``): RPC-style
-    reads (``POST /v1/books:search``) take a POST only because the query is too large or too
-    structured for a URL.
-    """
-    if operation.method != "POST":
-        return False
-    literal = [s for s in operation.path.split("/") if s and not s.startswith("{")]
-    return bool(literal) and bool(set(words(literal[-1])) & set(safety_words().read_verbs))
+    """True for a POST whose last literal path segment names a read (``/products/search``), as
+    the safety policy decides (``http.policy.names_read``)."""
+    return operation.method == "POST" and names_read(operation.path)
 
 
 def creates(ctx: CheckContext, operation: Operation) -> bool:

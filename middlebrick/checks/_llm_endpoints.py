@@ -99,6 +99,9 @@ async def find_endpoints(
 
 
 def _sendable(ctx: CheckContext, candidates: list[Candidate]) -> list[Candidate]:
+    if ctx.scan.mode == "active":
+        for candidate in candidates:
+            ctx.converses(candidate.url)
     return [c for c in candidates if ctx.may_send("POST", c.url)]
 
 

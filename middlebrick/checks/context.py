@@ -147,6 +147,13 @@ class CheckContext:
             return self.scan.mode == "active" or not is_write(method)
         return bool(scope.allows(method, url)) and scope.policy.refusal(method, url) is None
 
+    def converses(self, url: str) -> None:
+        """Tell the safety policy that ``url`` is an AI endpoint candidate an active scan may
+        send prompts to (``http.policy.Policy.converses``)."""
+        scope = getattr(self.client, "scope", None)
+        if scope is not None:
+            scope.policy.converses(url)
+
     async def undo(self) -> list[Restoration]:
         """Undo what this check wrote so far (restored, deleted, read back), as the engine does
         after every writing check; a check calls it to report the outcome in its findings."""

@@ -9,7 +9,9 @@ through ``Journal.send``, on behalf of the check named by ``RUNNING``:
    the scanning identities' own records, is refused and never sent.
 2. It sends the write and keeps what it needs to undo it: the prior values of the fields it
    wrote, or, for a ``POST`` that created an object (201, ``Location``, or an id under a
-   documented ``DELETE``), the object's URL, which the policy then lets the scan delete.
+   documented ``DELETE``), the object's URL, which the policy then lets the scan delete. A 2xx
+   ``POST`` that may have created something the journal cannot find (any but a read, a login
+   or an AI prompt: ``Policy.creates_nothing``) is listed as not restored, never silent.
 
 ``undo(owner)`` runs after every writing check (a check may call it sooner): newest first, it
 deletes what the check created and writes back the prior values of what it changed (``PATCH``
@@ -238,7 +240,8 @@ class Journal:
             if found is not None:
                 url = request.url.split("?", 1)[0].rstrip("/") + "/" + found
         if url is None:
-            if exchange.response.status == 201 or param is not None:
+            harmless = self._policy is not None and self._policy.creates_nothing(request.url)
+            if exchange.response.status == 201 or param is not None or not harmless:
                 lost = _Entry(owner, request.url, request.identity, "lost")
                 lost.writes.append(
                     f"{said}: it created an object the scan could not find to delete; remove it "

@@ -9,8 +9,14 @@ segments, their operationId and the first words of their summary and description
   payments, outbox …): never written; a GET so named is never requested either.
 - **Protected** (settings, organisations, memberships, user accounts, the caller's profile and
   credentials): read, never written.
-- An active scan also never sends ``DELETE`` except to objects it created itself, and never
-  ``POST`` to a collection whose objects it could not delete afterwards.
+- **Unrecognised writes** (active mode): a method other than GET, HEAD, OPTIONS and TRACE is
+  sent only (a) to an object the scan created itself (``owns``); (b) as a ``POST`` that is a
+  removable creation (a documented ``DELETE`` removes its objects; the journal deletes them);
+  (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
+  that logs in (its last path segment names authentication, ``logs_in``; the login checks send
+  made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
+  found (``converses``). Everything else (a registration, an unknown ``POST``, a ``PUT`` to an
+  object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
 the probes of their own method); ``--exclude`` names operations it never requests; exclusion
@@ -34,7 +40,9 @@ from middlebrick.spec.model import Operation, Surface
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 """Methods that never change state (RFC 9110 §9.2.1); every other method is a write."""
 
-Kind = Literal["excluded", "state-changing", "irreversible", "protected", "undeletable"]
+Kind = Literal[
+    "excluded", "state-changing", "irreversible", "protected", "undeletable", "unrecognised"
+]
 Mode = Literal["safe", "active"]
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -103,6 +111,20 @@ def authenticates(path: str) -> bool:
     return _find(safety_words().authentication, _path_words(path), leading=False) is not None
 
 
+def names_read(path: str) -> bool:
+    """True when a path's last literal segment names a read (``/products/search``,
+    ``/v1/books:search``): a POST to it takes its query in the body and changes nothing."""
+    literal = [s for s in _segments(path) if "{" not in s]
+    return bool(literal) and bool(set(words(literal[-1])) & set(safety_words().read_verbs))
+
+
+def logs_in(path: str) -> bool:
+    """True when a path's last literal segment names authentication (``/auth/login``,
+    ``/oauth/token``), not merely one of its folders (``/auth/register`` creates an account)."""
+    literal = [s for s in _segments(path) if "{" not in s]
+    return bool(literal) and authenticates(literal[-1])
+
+
 @dataclass
 class Policy:
     """The safety policy of one scan; ``refusal`` is asked about every request."""
@@ -114,6 +136,8 @@ class Policy:
     _refused: list[tuple[str | None, re.Pattern[str], str]] = field(default_factory=list)
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
+    _conversing: set[str] = field(default_factory=set)
+    _removable: list[re.Pattern[str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
@@ -133,6 +157,11 @@ class Policy:
         """
         self.base_path = urlsplit(surface.base_url).path.rstrip("/")
         self._templates = [(_template_regex(op.path), op.path) for op in surface.operations]
+        self._removable = [
+            _template_regex(op.path)
+            for op in surface.operations
+            if removable_creation(op, surface.operations)
+        ]
         kept: list[Operation] = []
         skipped: list[Skipped] = []
         for op in surface.operations:
@@ -142,7 +171,8 @@ class Policy:
                 continue
             kind, reason = verdict
             skipped.append(Skipped(op.key, kind, reason))
-            self._refused.append((op.method, _template_regex(op.path), f"{op.key}: {reason}"))
+            if kind != "unrecognised":  # ``refusal`` judges those, AI endpoints found included
+                self._refused.append((op.method, _template_regex(op.path), f"{op.key}: {reason}"))
             if kind != "excluded" and op.method not in READ_METHODS:
                 kept.append(op)  # its schema stays readable; the request is refused
         return tuple(kept), skipped
@@ -162,6 +192,16 @@ class Policy:
     def owns(self, url: str) -> bool:
         """True when ``url`` is an object the scan created itself (its own to delete)."""
         return _object_key(url) in self._created
+
+    def converses(self, url: str) -> None:
+        """Let an active scan send prompts (``POST``) to ``url``: an AI endpoint candidate."""
+        self._conversing.add(self._paths(url)[0])
+
+    def still_refuses(self, skipped: Skipped) -> bool:
+        """False for an operation ``learn`` refused as unrecognised that the scan later found to
+        be an AI endpoint (and sent prompts to): the report lists the rest as not tested."""
+        path = skipped.operation.partition(" ")[2]
+        return skipped.kind != "unrecognised" or path not in self._conversing
 
     def refusal(self, method: str, url: str) -> str | None:
         """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent."""
@@ -187,7 +227,21 @@ class Policy:
         written = resource(template or paths[0])
         if written is not None:
             return f"{shown}: {written[1]}"
+        if self.mode == "active" and not self._recognised(method, url, paths[0]):
+            return f"{shown}: {_UNRECOGNISED}"
         return None
+
+    def _recognised(self, method: str, url: str, path: str) -> bool:
+        """True for a write the allow-list lets an active scan send (the module's (b) to (e))."""
+        if method != "POST":
+            return False
+        return any(regex.fullmatch(path) for regex in self._removable) or self.creates_nothing(url)
+
+    def creates_nothing(self, url: str) -> bool:
+        """True for a ``POST`` to ``url`` that names a read, logs in or prompts an AI endpoint:
+        its 2xx answer leaves no object behind for the journal to delete."""
+        path = self._paths(url)[0]
+        return names_read(path) or logs_in(path) or path in self._conversing
 
     def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
         method = op.method
@@ -212,7 +266,13 @@ class Policy:
             return "undeletable", (
                 "it creates objects and the API documents no DELETE that would remove them"
             )
-        return None
+        if method == "POST" and (
+            removable_creation(op, everything) or names_read(op.path) or logs_in(op.path)
+        ):
+            return None
+        if method == "POST" or "{" not in op.path:
+            return "unrecognised", _UNRECOGNISED
+        return None  # a PUT/PATCH/DELETE of one object: sent only to objects the scan created
 
     def _paths(self, url: str) -> tuple[str, ...]:
         """The URL's path relative to the API's base (first), and as it is."""
@@ -223,6 +283,11 @@ class Policy:
             return (raw[len(base) :] or "/", raw)
         return (raw,)
 
+
+_UNRECOGNISED = (
+    "the scan writes only to objects it created, removable creations, reads, logins and AI "
+    "endpoints, and this write is none of them"
+)
 
 _KIND_WORDS: dict[str, str] = {
     "state-changing": "a state change",

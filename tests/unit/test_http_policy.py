@@ -130,7 +130,7 @@ def test_active_policy_refuses_a_post_to_a_collection_it_could_not_delete_from()
     assert "POST /notes" not in undoable
 
 
-def test_active_policy_writes_objects_and_calls_actions_that_name_nothing_unsafe() -> None:
+def test_active_policy_writes_only_objects_it_created_and_ai_endpoints_it_found() -> None:
     policy = _policy("active")
     operations = (
         Operation("PATCH", "/items/{item_id}", summary="Update one of my items"),
@@ -138,9 +138,66 @@ def test_active_policy_writes_objects_and_calls_actions_that_name_nothing_unsafe
     )
     kept, skipped = _learn(policy, *operations)
 
-    assert kept == {op.key for op in operations} and skipped == {}
+    assert kept == {op.key for op in operations}
+    assert skipped == {"POST /v1/chat/completions": "unrecognised"}
+    assert "created" in (policy.refusal("PATCH", BASE + "/items/42") or "")
+    assert "AI endpoints" in (policy.refusal("POST", BASE + "/v1/chat/completions") or "")
+
+    policy.created(BASE + "/items/42")
+    policy.converses(BASE + "/v1/chat/completions")
+
     assert policy.refusal("PATCH", BASE + "/items/42") is None
+    assert policy.refusal("PATCH", BASE + "/items/43") is not None
     assert policy.refusal("POST", BASE + "/v1/chat/completions") is None
+    _, listed = policy.learn(Surface(base_url=BASE, operations=operations))
+    assert [s.operation for s in listed if policy.still_refuses(s)] == []
+
+
+ALLOW_LIST = (
+    Operation("GET", "/reviews"),
+    Operation("POST", "/reviews"),
+    Operation("DELETE", "/reviews/{review_id}"),
+    Operation("POST", "/users/v1/register"),
+    Operation("POST", "/auth/register"),
+    Operation("POST", "/jobs"),
+    Operation("POST", "/products/search"),
+    Operation("POST", "/v1/books:search"),
+    Operation("POST", "/auth/login"),
+    Operation("POST", "/signin"),
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/reviews", True),  # a removable creation: the journal deletes what it makes
+        ("/products/search", True),  # names a read
+        ("/v1/books:search", True),
+        ("/auth/login", True),  # logs in
+        ("/signin", True),
+        ("/users/v1/register", False),  # creates an account nothing deletes
+        ("/auth/register", False),  # an authentication folder, but a registration
+        ("/jobs", False),  # an unknown POST
+        ("/crawled/link", False),  # a URL no operation describes
+    ],
+)
+def test_active_policy_sends_only_the_posts_it_recognises(path: str, allowed: bool) -> None:
+    policy = _policy("active")
+    _, skipped = _learn(policy, *ALLOW_LIST)
+
+    refusal = policy.refusal("POST", BASE + path)
+
+    assert (refusal is None) is allowed, refusal
+    if not allowed and path != "/crawled/link":
+        assert skipped[f"POST {path}"] == "unrecognised"
+
+
+def test_active_policy_refuses_writes_other_than_post_to_objects_it_did_not_create() -> None:
+    policy = _policy("active")
+    _learn(policy, *ALLOW_LIST, Operation("PUT", "/reviews/{review_id}"))
+
+    assert policy.refusal("PUT", BASE + "/reviews/7") is not None
+    assert policy.refusal("PUT", BASE + "/reviews") is not None
 
 
 def test_safe_policy_keeps_writes_for_passive_checks_and_lists_none_of_them() -> None:
