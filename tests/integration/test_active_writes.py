@@ -109,11 +109,11 @@ def make_app(recorder: Recorder) -> web.Application:
         return web.json_response(SPEC)
 
     @web.middleware
-    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def record(request: web.Request, handler: Any) -> Any:
         recorder.seen.append((request.method, request.path))
-        if request.path != "/openapi.json" and request.path != "/auth/login":
-            if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-                return web.json_response({"error": "sign in"}, status=401)
+        public = request.path in ("/openapi.json", "/auth/login")
+        if not public and request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"error": "sign in"}, status=401)
         return await handler(request)
 
     app = web.Application(middlewares=[record])
