@@ -31,9 +31,16 @@ SPEC = {
     "info": {"title": "writes", "version": "1"},
     "paths": {
         "/users/v1/register": {
-            "post": {"requestBody": _body(username=_TEXT, password=_TEXT), "responses": _OK}
+            "post": {
+                "requestBody": _body(
+                    username=_TEXT, password=_TEXT, email=_TEXT, admin={"type": "boolean"}
+                ),
+                "responses": _OK,
+            }
         },
-        "/jobs": {"post": {"requestBody": _body(name=_TEXT), "responses": _OK}},
+        "/jobs": {
+            "post": {"requestBody": _body(callback_url=_TEXT, message=_TEXT), "responses": _OK}
+        },
         "/reviews": {
             "get": {"responses": _OK},
             "post": {"requestBody": _body(title=_TEXT), "responses": {"201": {"description": "x"}}},
