@@ -238,7 +238,9 @@ def _sign(body: str) -> str:
     return hmac.new(SECRET, body.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-async def _bola(*, vulnerable: bool, mode: str = "safe") -> set[tuple[str, str]]:
+async def _bola(
+    *, vulnerable: bool, mode: str = "safe", include: tuple[str, ...] = ()
+) -> set[tuple[str, str]]:
     async with LiveApp(_app(vulnerable=vulnerable)) as url:
         request = ScanRequest(
             target=url,
@@ -248,6 +250,7 @@ async def _bola(*, vulnerable: bool, mode: str = "safe") -> set[tuple[str, str]]
                 for name, token in TOKENS.items()
             },
             mode=mode,  # type: ignore[arg-type]
+            include=include,
         )
         report = await scan(request)
     bola = [f for f in report.findings if f.category == "bola"]
@@ -278,8 +281,12 @@ async def test_bola_checks_stay_quiet_on_the_secure_twin():
 
 
 async def test_bola_active_scan_reports_a_write_to_another_user_s_note():
-    vulnerable = await _bola(vulnerable=True, mode="active")
-    secure = await _bola(vulnerable=False, mode="active")
+    """A note the scan did not create is written only when ``--include`` names its PATCH."""
+    patch = "PATCH /notes/{note_id}"
+    vulnerable = await _bola(vulnerable=True, mode="active", include=(patch,))
+    secure = await _bola(vulnerable=False, mode="active", include=(patch,))
+    unnamed = await _bola(vulnerable=True, mode="active")
 
-    assert ("bola.cross-identity-access", "PATCH /notes/{note_id}") in vulnerable
+    assert ("bola.cross-identity-access", patch) in vulnerable
     assert secure == set()
+    assert ("bola.cross-identity-access", patch) not in unnamed
