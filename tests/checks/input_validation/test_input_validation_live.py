@@ -228,10 +228,16 @@ def _app(*, vulnerable: bool) -> web.Application:
     return app
 
 
-async def _found(*, vulnerable: bool, mode: str = "safe") -> set[tuple[str, str, str | None, str]]:
+async def _found(
+    *, vulnerable: bool, mode: str = "safe", include: tuple[str, ...] = ()
+) -> set[tuple[str, str, str | None, str]]:
     async with LiveApp(_app(vulnerable=vulnerable)) as url:
         request = ScanRequest(
-            target=url, spec=f"{url}/openapi.json", mode=mode, limits=Limits(rate=1000)
+            target=url,
+            spec=f"{url}/openapi.json",
+            mode=mode,
+            include=include,
+            limits=Limits(rate=1000),
         )
         report = await scan(request)
     return {
@@ -270,7 +276,9 @@ async def test_input_validation_checks_stay_quiet_on_the_fixed_twin() -> None:
 
 
 async def test_input_validation_checks_report_body_injection_and_trace_in_active_mode() -> None:
-    found = await _found(vulnerable=True, mode="active")
+    """The tickets existed before the scan: their PATCH bodies are probed only when included."""
+    found = await _found(vulnerable=True, mode="active", include=("PATCH /tickets/{ticket_id}",))
+    unnamed = await _found(vulnerable=True, mode="active")
 
     added = {
         (
@@ -286,6 +294,7 @@ async def test_input_validation_checks_report_body_injection_and_trace_in_active
         found
         == (SAFE_FINDINGS - {("input_validation.dangerous-method", "*", None, "firm")}) | added
     )
+    assert {f for f in unnamed if f[1] == "PATCH /tickets/{ticket_id}"} == set()
 
 
 async def test_input_validation_checks_stay_quiet_on_the_fixed_twin_in_active_mode() -> None:
