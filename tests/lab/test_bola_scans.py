@@ -24,10 +24,12 @@ pytestmark = pytest.mark.lab
 _SERVICES = ("items", "tenants", "shop")
 
 
-def _scan(lab: Lab, service: str, variant: str, mode: str = "safe") -> Report:
+def _scan(
+    lab: Lab, service: str, variant: str, mode: str = "safe", include: tuple[str, ...] = ()
+) -> Report:
     target = lab.target(service, variant)
     request = lab_request(target, surface=SPEC, mode=mode, tier="standard", rate=1000)
-    return asyncio.run(scan(request))
+    return asyncio.run(scan(request.model_copy(update={"include": include})))
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +139,12 @@ def test_no_bola_finding_carries_a_scan_token(lab: Lab, scans) -> None:
 
 
 def test_active_scan_writes_another_user_s_address_with_a_no_op_patch(lab: Lab) -> None:
-    vulnerable = _scan(lab, "shop", "vulnerable", mode="active")
-    secure = _scan(lab, "shop", "secure", mode="active")
-
+    """The addresses existed before the scan: they are written only when ``--include`` names
+    their PATCH (active mode writes only objects the scan created)."""
     operation = "PATCH /api/v2/addresses/{address_id}"
+    vulnerable = _scan(lab, "shop", "vulnerable", mode="active", include=(operation,))
+    secure = _scan(lab, "shop", "secure", mode="active", include=(operation,))
+
     finding = _one(vulnerable, "bola.cross-identity-access", operation)
     assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
     assert "with its current value" in finding.detail
@@ -149,7 +153,9 @@ def test_active_scan_writes_another_user_s_address_with_a_no_op_patch(lab: Lab) 
 
 
 def test_active_scan_judges_a_write_to_an_item_every_user_lists_as_shared(lab: Lab) -> None:
-    vulnerable = _scan(lab, "items", "vulnerable", mode="active")
+    vulnerable = _scan(
+        lab, "items", "vulnerable", mode="active", include=("PATCH /items/{item_id}",)
+    )
 
     finding = _one(vulnerable, "bola.cross-identity-access", "PATCH /items/{item_id}")
     assert "re-sent `description` with its current value" in finding.detail
