@@ -133,7 +133,10 @@ async def role_fields(ctx: CheckContext) -> AsyncIterator[Finding]:
     ``authorities``, ``acl`` and ``access_level`` count only in a record that names a user (a
     catalogue of the permission each UI action requires, or the caller's rights on a resource
     type, are not), and a boolean counts only for the flags (a health answer's
-    ``"permission": true`` says its permission backend is up).
+    ``"permission": true`` says its permission backend is up). A list of objects
+    (``"roles": [{"id": 1, "name": "Admin"}]``) counts only in a record that names a user: a
+    form's filter metadata (``"filters": {"roles": [{"name": "Relation as Many", …}]}``) is
+    nobody's role.
 
     One finding per operation, listing the fields and a few values. ``info`` when every record
     holding them is the caller's own (its own role is no leak); low when the answer shows one
@@ -186,6 +189,8 @@ def _principal_role(key: str, value: Any, record: Mapping[str, Any]) -> bool:
         return True
     if isinstance(value, bool):
         return False
+    if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        return names_principal(record)  # role records of a user, or metadata such as filters
     return flat(key) not in _RIGHTS or names_principal(record)
 
 

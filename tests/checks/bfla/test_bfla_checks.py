@@ -323,6 +323,13 @@ async def test_role_fields_reports_a_directory_of_roles_as_medium():
     assert "in 2 record(s)" in found[0].detail
 
 
+async def test_role_fields_reports_role_records_of_a_user():
+    found = await _roles({"username": "alice", "roles": [{"id": 1, "name": "Admin"}]})
+
+    assert _ids(found) == {("bfla.role-field-leaked", "GET /users/me")}
+    assert "`roles`" in found[0].detail
+
+
 async def test_role_fields_reads_dynamodb_wire_format():
     found = await _roles({"Item": {"id": {"S": "u-1"}, "is_admin": {"BOOL": True}}})
 
@@ -339,6 +346,7 @@ async def test_role_fields_reads_dynamodb_wire_format():
         {"storage": True, "permission": True, "cache": True},
         {"actions": [{"id": "delete_tasks", "permission": "tasks.delete"}]},
         {"add_columns": ["name"], "permissions": ["can_read", "can_write"]},
+        {"filters": {"roles": [{"name": "Relation as Many", "operator": "rel_m_m"}]}},
     ],
     ids=[
         "chat-role",
@@ -348,6 +356,7 @@ async def test_role_fields_reads_dynamodb_wire_format():
         "health-boolean",
         "action-catalogue",
         "caller-rights-on-a-resource-type",
+        "filter-metadata-of-a-roles-column",
     ],
 )
 async def test_role_fields_stays_quiet_when_no_authorization_attribute_is_shown(body: Any):
