@@ -323,6 +323,13 @@ async def test_role_fields_reports_a_directory_of_roles_as_medium():
     assert "in 2 record(s)" in found[0].detail
 
 
+async def test_role_fields_reports_role_records_of_a_user():
+    found = await _roles({"username": "alice", "roles": [{"id": 1, "name": "Admin"}]})
+
+    assert _ids(found) == {("bfla.role-field-leaked", "GET /users/me")}
+    assert "`roles`" in found[0].detail
+
+
 async def test_role_fields_reads_dynamodb_wire_format():
     found = await _roles({"Item": {"id": {"S": "u-1"}, "is_admin": {"BOOL": True}}})
 
