@@ -1,8 +1,11 @@
 """One finding per root cause: findings that one flaw produces are merged (``root_causes.yaml``).
 
-The finding kept gains the others as ``occurrences`` (type, operation, parameter, severity),
-their evidence after its own (up to ``MAX_EVIDENCE`` items), the highest severity and confidence
-of the group, and a clause in its detail naming the root cause and what it stands for.
+A finding is folded only into a kept finding at least as severe: when the echo says more than the
+proof (a cross-identity read judged shared beside an adjacent-id read judged private), they are
+two verdicts and stay apart. The finding kept gains the others as ``occurrences`` (type,
+operation, parameter, severity), their evidence after its own (up to ``MAX_EVIDENCE`` items), the
+highest severity and confidence of the group, and a clause in its detail naming the root cause
+and what it stands for.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ def _fold(findings: list[Finding], cause: RootCause) -> list[Finding]:
 
 
 def _meet(keeper: Finding, other: Finding, where: str) -> bool:
+    if other.severity.rank > keeper.severity.rank:
+        # the echo says more than the proof: another verdict (the kept finding may have been
+        # judged shared or public), so the two stay apart rather than one raising the other
+        return False
     if where == "target":
         return True
     if where == "operation":

@@ -485,3 +485,16 @@ def test_own_data_never_reads_a_role_value_as_the_callers_name() -> None:
     )
 
     assert _only([flaw], facts) == flaw
+
+
+def test_an_echo_more_severe_than_the_kept_finding_is_not_folded_into_it() -> None:
+    shared = _finding("bola.cross-identity-access", "GET /orders/{id}", INFO)
+    adjacent = _finding("bola.adjacent-id-access", "GET /orders/{id}", H, parameter="id")
+
+    kept = filter_findings([adjacent, shared]).findings
+
+    assert sorted((f.type_id, f.severity) for f in kept) == [
+        ("bola.adjacent-id-access", H),
+        ("bola.cross-identity-access", INFO),
+    ]
+    assert all(not f.occurrences for f in kept)
