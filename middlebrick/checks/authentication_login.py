@@ -16,16 +16,18 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from middlebrick.checks._bodies import json_body
 from middlebrick.checks._jwt import given_tokens
+from middlebrick.checks._validators import shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.policy import authenticates, words
 from middlebrick.spec.model import Operation
+from middlebrick.tokens import find_jwts
 
 _ENUM = "authentication.user-enumeration"
 _BRUTE = "authentication.no-brute-force-protection"
@@ -45,6 +47,16 @@ _REGISTRATION_WORDS = frozenset({"register", "registration", "signup", "join"})
 _SELF_WORDS = frozenset({"me", "self", "whoami", "profile", "account", "current", "user"})
 # JWT claims that hold a username (OpenID Connect Core §5.1 `preferred_username`, `email`).
 _NAME_CLAIMS = ("username", "preferred_username", "login", "name")
+# RFC 7519 §4.1.2 `sub`, the subject: Flask-JWT-Extended and many PyJWT apps put the username
+# there. Only a name-like subject counts: a number or a UUID is an id, and a provider-prefixed
+# (`auth0|…`) or URI subject is not what the login's user field takes.
+_SUB_CLAIM = "sub"
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
+# A failed login that answers 2xx counts as failed only when it carries no credential: no JWT,
+# no token / session field in the body, no credential header, no session cookie.
+_CREDENTIAL_WORDS = ("token", "jwt", "session", "sid", "apikey", "auth", "bearer", "secret")
+_TOKEN_LENGTH = 20  # a random string this long (and this varied) is a token
+_TOKEN_ENTROPY = 3.5
 _SECRET_FIELDS = ("password", "passwd", "pass", "passcode", "pin")
 _ATTEMPTS = 12  # failed logins of the brute-force probe; an account lockout trips well before
 _SLOWED = 3.0  # the slowest attempt this many times slower than the fastest: a tarpit
@@ -94,21 +106,24 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
     - user-enumeration: the scan's own user (its username or e-mail, read from the answers
       about the caller — the operation that verified its credentials, ``/me``, ``/profile``,
       ``/account`` … — else its token's ``username`` / ``preferred_username`` / ``email``
-      claims) and a made-up one,
+      claims, or a name-like ``sub``: not a number, UUID or URI) and a made-up one,
       each with a wrong random password, twice, alternating (4 requests). Reported when each
       user's two answers agree with each other and differ between the users in status
-      (confirmed) or in body once the submitted values are blanked (firm). Not reported when
-      any answer is 2xx, 429 or 423, or carries ``Retry-After``: a limiter's answer says
-      nothing about the user.
+      (confirmed) or in body once the submitted values are blanked (firm). A failed login is
+      a non-2xx answer, or a 2xx one that carries no credential (``{"status": "fail",
+      "message": …}``: no JWT, token or session field, credential header or cookie). Not
+      reported when any answer carries a credential, is a redirect, 429 or 423, or carries
+      ``Retry-After``: a limiter's answer says nothing about the user.
     - no-brute-force-protection: 12 logins with a made-up user and 12 different wrong passwords,
       sent at once (at the ``--rate`` / ``--concurrency`` caps, so a per-second limit trips).
       Reported (tentative: a lockout that only protects existing accounts
-      does not show with an unknown user) when every answer has the first one's status, none is
-      429 or 423, none carries ``Retry-After``, none was held back (the slowest under 1 s or
-      under three times the fastest), and rate-limit headers, if
-      any, still announce at least 100 requests left (``RateLimit-Remaining``,
-      ``X-RateLimit-Remaining``): a general limit of a thousand requests does not stop
-      guessing. The detail says how many attempts went to which operation in what time.
+      does not show with an unknown user) when every answer has the first one's status and is
+      a failed login (as above: a 200 without a credential counts), none is 429 or 423, none
+      carries ``Retry-After``, none was held back (the slowest under 1 s or under three times
+      the fastest), and rate-limit headers, if any, still announce at least 100 requests left
+      (``RateLimit-Remaining``, ``X-RateLimit-Remaining``): a general limit of a thousand
+      requests does not stop guessing. The detail says how many attempts went to which
+      operation in what time.
 
     No real account is locked: the attempts go to a user that does not exist.
     """
@@ -132,7 +147,7 @@ async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding 
         for user in (known, unknown):
             password = f"mb-wrong-{secrets.token_hex(6)}"
             exchange = await ctx.send(login.request(user, password))
-            if _limited(exchange) or _status(exchange) in (None, *range(200, 300)):
+            if _limited(exchange) or not _failed(exchange):
                 return None
             sent.append((_shape(exchange, (user, password)), exchange))
     mine, theirs = [s for s, _ in sent[0::2]], [s for s, _ in sent[1::2]]
@@ -166,8 +181,10 @@ async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
     answers = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS)))
     elapsed = max(time.monotonic() - started, 1e-3)
     first = _status(answers[0][0])
-    if first is None or 200 <= first < 300 or _slowed([t for _, t in answers]):
+    if first is None or _slowed([t for _, t in answers]):
         return None
+    if not all(_failed(ex) for ex, _ in answers):
+        return None  # a 2xx with a token: the login did not fail (or the answer is not read)
     if any(_limited(ex) or _status(ex) != first for ex, _ in answers):
         return None
     left = min((b for ex, _ in answers if (b := _budget(ex)) is not None), default=None)
@@ -236,10 +253,68 @@ def _known_username(ctx: CheckContext, login: _Login) -> str | None:
     for carried in given_tokens(ctx)[:1]:
         names = ("email",) if login.by_email else _NAME_CLAIMS
         found += [v for n in names if isinstance(v := carried.jwt.claims.get(n), str)]
+        if _name_like(sub := carried.jwt.claims.get(_SUB_CLAIM)):
+            found.append(sub)
     for value in found:
         if ("@" in value) == login.by_email and 0 < len(value) <= 254 and " " not in value:
             return value
     return None
+
+
+def _name_like(sub: object) -> TypeGuard[str]:
+    """A ``sub`` claim that reads as a login name: a string, not a number, UUID or URI."""
+    if not isinstance(sub, str) or not sub.strip():
+        return False
+    if sub.strip().lstrip("-").isdigit() or _UUID.fullmatch(sub.strip()):
+        return False
+    return not any(ch in sub for ch in "|:/")
+
+
+def _failed(exchange: Exchange) -> bool:
+    """A login that failed: a 4xx/5xx answer, or a 2xx one (``{"status": "fail", …}``) that
+    carries no credential — no JWT, no token or session field, no session cookie."""
+    status = _status(exchange)
+    if status is None or 300 <= status < 400:
+        return False
+    if not 200 <= status < 300:
+        return True
+    return not _carries_credential(exchange)
+
+
+def _carries_credential(exchange: Exchange) -> bool:
+    resp = exchange.response
+    if resp is None:
+        return False
+    for name, value in resp.headers:
+        plain = name.lower()
+        if plain == "set-cookie" and value.partition("=")[2].partition(";")[0].strip('" '):
+            return True  # any cookie set by a login answer may be its session
+        if plain == "authorization" or (
+            plain.startswith("x-") and _credential_name(plain) and value.strip()
+        ):
+            return True
+    text = resp.text[:65536]
+    if find_jwts(text, limit=1):
+        return True
+    for key, value in _pairs(resp.json):
+        if _credential_name(key) and value.strip():
+            return True
+        if _token_like(value):
+            return True
+    return False
+
+
+def _credential_name(name: str) -> bool:
+    plain = _plain(name)
+    return any(word in plain for word in _CREDENTIAL_WORDS) and "author" not in plain
+
+
+def _token_like(value: str) -> bool:
+    """A long random string without spaces: a token, whatever its field is called."""
+    value = value.strip()
+    if len(value) < _TOKEN_LENGTH or any(ch.isspace() for ch in value):
+        return False
+    return shannon_entropy(value) >= _TOKEN_ENTROPY
 
 
 def _pairs(doc: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
