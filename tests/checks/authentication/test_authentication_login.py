@@ -11,6 +11,7 @@ from middlebrick.http.exchange import Request, Response
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
+from middlebrick.tokens import b64url
 
 SCHEMA = {
     "type": "object",
@@ -58,17 +59,59 @@ def _server(
     return answer
 
 
-async def _run(server: Callable[[Request], Response]) -> tuple[list[Finding], FakeSender]:
+def _ok_server(
+    *,
+    tells: bool = False,
+    echo: bool = False,
+    lock_after: int | None = None,
+    token_on_failure: bool = False,
+) -> Callable[[Request], Response]:
+    """A login that answers a failure 200 with a message, as VAmPI (Flask) does."""
+    failures: dict[str, int] = {}
+
+    def answer(request: Request) -> Response:
+        body = json.loads(request.body or b"{}")
+        user, password = body.get("username"), body.get("password")
+        if lock_after is not None and failures.get(user, 0) >= lock_after:
+            return response(429, {"status": "fail", "message": "too many attempts"})
+        if USERS.get(user) == password or token_on_failure:
+            return response(200, {"status": "success", "auth_token": _token({"sub": "x"})})
+        failures[user] = failures.get(user, 0) + 1
+        if echo:
+            message = f"No match for {user} and that password"
+        elif not tells:
+            message = "Username or Password Incorrect!"
+        elif user in USERS:
+            message = "Password is not correct for the given username."
+        else:
+            message = "Username does not exist"
+        return response(200, {"status": "fail", "message": message})
+
+    return answer
+
+
+def _token(claims: dict[str, object]) -> str:
+    head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    return f"{head}.{b64url(json.dumps(claims).encode())}.c2lnbmF0dXJl"
+
+
+async def _run(
+    server: Callable[[Request], Response], *, token: dict[str, object] | None = None
+) -> tuple[list[Finding], FakeSender]:
+    """The check against ``server``; the scan's user from ``/api/me``, or (``token``) only
+    from the claims of its bearer token."""
     verifier = exchange("GET", "/api/me", response(200, ALICE), operation=ME.key)
     identities = Identities(
-        primary=Identity("default", True, frozenset({"u-1"})), verifier=verifier
+        primary=Identity("default", True, frozenset({"u-1"})),
+        verifier=verifier if token is None else None,
     )
+    headers = () if token is None else (("Authorization", f"Bearer {_token(token)}"),)
     sender = FakeSender({("POST", "/api/auth/login"): server})
     found = await run_check(
         "authentication.login_flows",
-        baseline=make_baseline([(ME, verifier)]),
+        baseline=make_baseline([(ME, verifier)] if token is None else []),
         sender=sender,
-        scan=ScanRequest(target=BASE, mode="active"),
+        scan=ScanRequest(target=BASE, mode="active", headers=headers),
         surface=Surface(base_url=BASE, operations=(ME, LOGIN)),
         identities=identities,
     )
@@ -144,3 +187,64 @@ async def test_login_flows_stays_quiet_when_the_announced_budget_runs_out_soon()
     found, _ = await _run(_server(budget=60))
 
     assert [f for f in found if "brute" in f.type_id] == []
+
+
+async def test_login_flows_reports_a_failed_login_answered_200_with_a_telling_message() -> None:
+    # VAmPI: 200 {"status": "fail", "message": "Username does not exist"} vs "Password is not
+    # correct for the given username." — a failure without a token, told apart by its message
+    found, _ = await _run(_ok_server(tells=True))
+
+    assert sorted((f.type_id, f.confidence) for f in found) == [
+        ("authentication.no-brute-force-protection", Confidence.tentative),
+        ("authentication.user-enumeration", Confidence.firm),
+    ]
+    enumeration = next(f for f in found if "enumeration" in f.type_id)
+    assert "answers 200 for an existing user" in enumeration.detail
+    assert "a different body" in enumeration.detail
+    brute = next(f for f in found if "brute" in f.type_id)
+    assert "all 200" in brute.detail
+
+
+async def test_login_flows_stays_quiet_on_a_200_failure_with_one_message_for_everyone() -> None:
+    found, _ = await _run(_ok_server())
+
+    assert [f for f in found if "enumeration" in f.type_id] == []
+
+
+async def test_login_flows_blanks_the_username_a_200_failure_echoes() -> None:
+    found, _ = await _run(_ok_server(echo=True))
+
+    assert [f for f in found if "enumeration" in f.type_id] == []
+
+
+async def test_login_flows_never_judges_200_answers_that_carry_a_token() -> None:
+    # every "wrong" login gets a token: it did not fail, so its answers say nothing
+    found, sender = await _run(_ok_server(token_on_failure=True))
+
+    assert found == []
+    assert len(_users(sender)) == 1 + 12  # the first 200 with a token stops the enumeration
+
+
+async def test_login_flows_stays_quiet_when_a_200_failure_login_locks_after_five() -> None:
+    found, _ = await _run(_ok_server(tells=True, lock_after=5))
+
+    assert [f for f in found if "brute" in f.type_id] == []
+
+
+async def test_login_flows_takes_the_username_from_a_name_like_sub_claim() -> None:
+    # Flask-JWT-Extended: {"sub": "alice"} and no self operation
+    found, sender = await _run(_server(tells=True), token={"sub": "alice", "exp": 2000000000})
+
+    assert [f.type_id for f in found if "enumeration" in f.type_id] == [
+        "authentication.user-enumeration"
+    ]
+    assert _users(sender)[:4:2] == ["alice", "alice"]
+
+
+async def test_login_flows_never_takes_a_numeric_or_uuid_sub_for_a_username() -> None:
+    for sub in ("7", "3f2b8c1e-9a4d-4e5f-8b6a-1c2d3e4f5a6b"):
+        found, sender = await _run(_server(tells=True), token={"sub": sub})
+
+        assert [f for f in found if "enumeration" in f.type_id] == []
+        assert len(_users(sender)) == 12  # no username known: only the brute-force burst
+        assert sub not in _users(sender)
