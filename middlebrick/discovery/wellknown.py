@@ -278,6 +278,7 @@ async def parse_served(
     few bounded rounds.
     """
     cache: dict[str, bytes | str] = {}  # url -> body, or why it could not be had
+    fetched = 0  # bytes of the bodies in the cache
     spec = None
     for _ in range(_MAX_REF_ROUNDS):
         missing: list[str] = []
@@ -300,16 +301,15 @@ async def parse_served(
         if not missing:
             return spec
         for ref_url in dict.fromkeys(missing):
-            left = MAX_REFERENCED_BYTES - sum(
-                len(v) for v in cache.values() if isinstance(v, bytes)
-            )
+            left = MAX_REFERENCED_BYTES - fetched
             if left <= 0:
                 cache[ref_url] = (
                     f"the files it references pass the limit of {_mib(MAX_REFERENCED_BYTES)} in all"
                 )
                 continue
             exchange = await client.send(_document_request(ref_url, min(max_bytes, left)))
-            cache[ref_url] = _body_or_reason(exchange.response, exchange.error)
+            cache[ref_url] = got = _body_or_reason(exchange.response, exchange.error)
+            fetched += len(got) if isinstance(got, bytes) else 0
     assert spec is not None
     return spec
 
