@@ -7,6 +7,7 @@ above ``info`` on the secure twins), Youden index (TPR − FPR), requests sent a
     .venv/bin/python benchmarks/accuracy.py [--services items,tenants,profiles]
         [--mode safe|active] [--tier quick|standard|deep] [--spec both|with|without|crawl|all]
         [--rate 50] [--json FILE] [--check] [--verbose]
+    .venv/bin/python benchmarks/accuracy.py --known-misses [FILE]
 
 "Without" the document, the scanner still finds the one each lab service serves at a usual
 location; ``--spec crawl`` also forbids that, so the surface is what crawling and probing find.
@@ -26,6 +27,10 @@ Each target's store is compared before and after each scan (nothing is reseeded 
 change is a regression. ``--check`` exits 1 when an entry whose id a check emits is missed, a
 vulnerable variant shows a finding that is neither expected nor a listed extra, a twin shows a
 false positive, or a scan left the store changed: the regression gate CI runs.
+
+``--known-misses`` runs both gates' scans instead (safe mode: spec, no spec, crawl; active mode:
+spec, no spec; every service) and rewrites ``lab/known_misses.txt`` (or FILE) to list exactly
+their problems, each keeping the reason its group gave it (``benchmarks/known_misses.py``).
 """
 
 from __future__ import annotations
@@ -45,9 +50,10 @@ _REPO = Path(__file__).resolve().parents[1]
 if str(_REPO) not in sys.path:  # the lab is not installed with the scanner
     sys.path.insert(0, str(_REPO))
 
+from benchmarks import known_misses  # noqa: E402
 from lab import runner  # noqa: E402
 from lab.state import differences  # noqa: E402
-from lab.truth import Expected, Extra, GroundTruth, load  # noqa: E402
+from lab.truth import Expected, Extra, GroundTruth, Observation, load  # noqa: E402
 from middlebrick.checks.rate_limiting import MAX_BURST  # noqa: E402
 from middlebrick.checks.registry import load_all  # noqa: E402
 from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
@@ -156,6 +162,9 @@ class Evaluation:
     misses: list[tuple[str, str, Expected]] = field(default_factory=list)
     false_positives: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     unexplained: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # vulnerable
+    observed: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # by category
+    observable: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unobserved: list[tuple[str, str, Observation]] = field(default_factory=list)
     residue: list[tuple[str, str, str]] = field(default_factory=list)  # target, scan, change
 
 
@@ -231,8 +240,13 @@ def score_pair(
     built_categories: set[str],
     into: Evaluation,
     extras: Iterable[Extra] = (),
+    observations: Iterable[Observation] = (),
 ) -> None:
-    """Count one vulnerable/secure pair of scans (same service, mode and spec) into ``into``."""
+    """Count one vulnerable/secure pair of scans (same service, mode and spec) into ``into``.
+
+    Observations (shown at ``info`` by design) are checked apart: each one the scan can show is
+    *observable*, and *observed* when a finding of its id names its operation; they count in
+    neither recall nor precision."""
     entries = list(entries)
     applicable = [
         e
@@ -248,6 +262,16 @@ def score_pair(
             tally.found += 1
         elif entry.category in built_categories:
             into.misses.append((vulnerable.service, vulnerable.label, entry))
+    for observation in observations:
+        if not observation.applies(
+            mode=vulnerable.mode, spec=vulnerable.spec, identities=identities
+        ):
+            continue
+        into.observable[observation.category] += 1
+        if any(observation.matched_by(*instance) for instance in shown):
+            into.observed[observation.category] += 1
+        elif observation.category in built_categories:
+            into.unobserved.append((vulnerable.service, vulnerable.label, observation))
     explained: list[Expected | Extra] = [*entries, *extras]
     for finding in vulnerable.findings:
         if finding.severity == Severity.info:
@@ -321,12 +345,13 @@ async def evaluate(
                 built_categories=built_categories,
                 into=result,
                 extras=truth.extras(service),
+                observations=truth.observations(service),
             )
     return result
 
 
 def to_json(result: Evaluation, *, wall_s: float) -> dict[str, Any]:
-    """The benchmark's JSON: overall, categories, scans, requests, wall_s."""
+    """The benchmark's JSON: overall, categories, observations, scans, requests, wall_s."""
     built_categories, _ = built()
     overall = Tally()
     per_category: dict[str, Any] = {}
@@ -342,6 +367,10 @@ def to_json(result: Evaluation, *, wall_s: float) -> dict[str, Any]:
     return {
         "overall": overall.figures(),
         "categories": per_category,
+        "observations": {
+            "observable": sum(result.observable.values()),
+            "observed": sum(result.observed.values()),
+        },
         "scans": [s.row() for s in result.scans],
         "requests": sum(s.requests for s in result.scans),
         "wall_s": round(wall_s, 2),
@@ -356,6 +385,11 @@ def regressions(result: Evaluation) -> list[str]:
         f"missed {e.finding} on {service} {e.operation} ({label})"
         for service, label, e in result.misses
         if e.finding in emitted
+    ]
+    problems += [
+        f"unobserved {o.finding} on {service} {o.operation} ({label})"
+        for service, label, o in result.unobserved
+        if o.finding in emitted
     ]
     problems += [
         f"unexplained {type_id} on {service} (vulnerable) {operation} ({label})"
@@ -392,6 +426,12 @@ def render(data: dict[str, Any]) -> str:
             f"{f['reported']:>11}{f['true']:>6}{_pct(f['precision']):>10}"
             f"{f['false_positives']:>8}{_pct(f['fpr']):>8}{youden:>8}"
         )
+    seen = data.get("observations")
+    if seen:
+        lines.append(
+            f"observations (info by design, outside the figures): {seen['observed']} of "
+            f"{seen['observable']} still reported"
+        )
     lines.append(f"requests {data['requests']}, wall time {data['wall_s']:.1f} s")
     return "\n".join(lines)
 
@@ -404,6 +444,38 @@ def _describe(outcome: ScanOutcome) -> str:
         f"{outcome.service}/{outcome.variant} ({spec}, {outcome.mode}): score {outcome.score}, "
         f"{len(outcome.findings)} findings, {outcome.requests} requests, {outcome.wall_s:.1f} s"
     )
+
+
+def _write_known_misses(path: Path, *, tier: str, rate: float) -> int:
+    """Run the safe and the active gate as the lab tests do; rewrite ``path`` with their
+    problems; print each gate's table. 1 when a problem has no reason yet."""
+    started = time.perf_counter()
+    problems: dict[str, list[str]] = {}
+    with runner.start() as lab:
+        truth = load(services=sorted({t.service for t in lab.targets}))
+        for mode, surfaces in (("safe", (SPEC, SERVED, CRAWL)), ("active", (SPEC, SERVED))):
+            begun = time.perf_counter()
+            result = asyncio.run(
+                evaluate(
+                    lab,
+                    truth,
+                    mode=mode,
+                    tier=tier,
+                    surfaces=surfaces,
+                    rate=rate,
+                    on_scan=lambda outcome: print(_describe(outcome), file=sys.stderr),
+                )
+            )
+            print(f"{mode} mode ({', '.join(surfaces)}):")
+            print(render(to_json(result, wall_s=time.perf_counter() - begun)))
+            problems[mode] = regressions(result)
+    unexplained = known_misses.write(path, problems["safe"], problems["active"])
+    print(
+        f"{path}: {len(problems['safe'])} safe and {len(problems['active'])} active problems, "
+        f"{unexplained} without a reason yet ({time.perf_counter() - started:.0f} s)",
+        file=sys.stderr,
+    )
+    return 1 if unexplained else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,7 +495,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to FILE")
     parser.add_argument("--check", action="store_true", help="exit 1 on any regression")
     parser.add_argument("--verbose", action="store_true", help="list misses and false positives")
+    parser.add_argument(
+        "--known-misses",
+        type=Path,
+        nargs="?",
+        const=_REPO / "lab" / "known_misses.txt",
+        help="run both gates (safe: spec, no spec, crawl; active: spec, no spec) on every "
+        "service and rewrite FILE (default lab/known_misses.txt) with their problems",
+    )
     args = parser.parse_args(argv)
+    if args.known_misses:
+        return _write_known_misses(args.known_misses, tier=args.tier, rate=args.rate)
     surfaces = _SURFACES[args.spec]
     services = args.services.split(",") if args.services else None
     truth = load(services=services)
@@ -446,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         for service, where, entry in result.misses:
             print(f"  missed  {entry.finding} {entry.operation} [{service}, {where}]")
+        for service, where, seen in result.unobserved:
+            print(f"  unseen  {seen.finding} {seen.operation} [{service}, {where}]")
         for service, where, type_id, operation, _ in result.unexplained:
             print(f"  extra?  {type_id} {operation} [{service} vulnerable, {where}]")
         for service, where, type_id, operation, _ in result.false_positives:

@@ -6,7 +6,9 @@ says whether a finding (type id, operation key and severity) is that entry: the 
 operation, at or above the severity the entry declares (``low`` unless it says otherwise), so an
 ``info`` finding never finds an entry. ``Extra`` lists true findings a vulnerable variant shows
 besides its flaws (the reason each is true): any other finding above ``info`` there is a false
-positive.
+positive. ``Observation`` lists what a vulnerable variant shows by design at ``info`` only (not
+a flaw a security engineer would sign above ``info``, the reason each): the gate checks it is
+still reported, but it counts in neither recall nor precision.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ Level = Literal["critical", "high", "medium", "low"]
 _RANK = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
-class Expected(BaseModel):
-    """One flaw on one operation of a vulnerable variant."""
+class _Entry(BaseModel):
+    """What an entry of a vulnerable variant names: a finding id on an operation, when a scan
+    can show it, and why."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -39,7 +42,6 @@ class Expected(BaseModel):
     parameter: str | None = None
     mode: Literal["safe", "active"]
     needs: tuple[Need, ...] = ()
-    severity: Level = "low"  # the least severity a finding must have to find this entry
     why: str = Field(min_length=1)
 
     @field_validator("finding")
@@ -74,12 +76,35 @@ class Expected(BaseModel):
             return False
         return not ("two-identities" in self.needs and identities < 2)
 
+    def _names(self, type_id: str, operation: str) -> bool:
+        if type_id != self.finding:
+            return False
+        return "*" in (self.operation, operation) or operation == self.operation
+
+
+class Expected(_Entry):
+    """One flaw on one operation of a vulnerable variant."""
+
+    severity: Level = "low"  # the least severity a finding must have to find this entry
+
     def matched_by(self, type_id: str, operation: str, severity: str = "low") -> bool:
         """Same id, the same operation (``"*"`` on either side matches any operation), and a
         severity at or above the entry's (never ``info``)."""
-        if type_id != self.finding or _RANK[severity] < max(1, _RANK[self.severity]):
+        if _RANK[severity] < max(1, _RANK[self.severity]):
             return False
-        return "*" in (self.operation, operation) or operation == self.operation
+        return self._names(type_id, operation)
+
+
+class Observation(_Entry):
+    """What a vulnerable variant shows by design at ``info`` only: on a real API it is not a
+    flaw a security engineer would sign above ``info`` (``why`` says why). The gate checks a
+    scan that can show it still reports it; it counts in neither recall nor precision, and a
+    finding of it above ``info`` is a false positive."""
+
+    def matched_by(self, type_id: str, operation: str, severity: str = "info") -> bool:
+        """Same id and operation (``"*"`` on either side matches any operation), any severity."""
+        del severity  # reported at all is what is checked; above info counts as unexplained
+        return self._names(type_id, operation)
 
 
 class Extra(BaseModel):
@@ -105,6 +130,7 @@ class ServiceTruth(BaseModel):
 
     framework: str
     expected: tuple[Expected, ...]
+    observations: tuple[Observation, ...] = ()
     extras: tuple[Extra, ...] = ()
 
 
@@ -120,6 +146,11 @@ class GroundTruth(BaseModel):
         """The expected findings of ``service`` (none for a service the file does not name)."""
         found = self.services.get(service)
         return found.expected if found is not None else ()
+
+    def observations(self, service: str) -> tuple[Observation, ...]:
+        """What ``service``'s vulnerable variant shows by design at ``info`` only."""
+        found = self.services.get(service)
+        return found.observations if found is not None else ()
 
     def extras(self, service: str) -> tuple[Extra, ...]:
         """The true extra findings of ``service``'s vulnerable variant."""
@@ -138,6 +169,13 @@ def _read(path: Path) -> GroundTruth:
         dupes = sorted({k for k in keys if keys.count(k) > 1}, key=str)
         if dupes:
             raise ValueError(f"{path}: service {name} lists {dupes} more than once")
+        seen = [(o.finding, o.operation) for o in service.observations]
+        twice = sorted({k for k in seen if seen.count(k) > 1})
+        both = sorted({(e.finding, e.operation) for e in service.expected} & set(seen))
+        if twice or both:
+            raise ValueError(
+                f"{path}: service {name} observes {twice + both} twice or also expects it"
+            )
     return truth
 
 

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import accuracy
-from lab.truth import Expected, Extra, load
+from benchmarks import accuracy, known_misses
+from lab.truth import Expected, Extra, Observation, load
 from middlebrick.findings import Occurrence, Severity
 
 pytestmark = pytest.mark.lab
@@ -42,7 +42,9 @@ def _outcome(variant: str, findings: list[SimpleNamespace], *, spec: bool = True
     return accuracy.ScanOutcome("items", variant, spec, "safe", 50, findings, 10, 0.1)
 
 
-def _score(entries, vulnerable, secure, *, spec: bool = True, extras=()) -> accuracy.Evaluation:
+def _score(
+    entries, vulnerable, secure, *, spec: bool = True, extras=(), observations=()
+) -> accuracy.Evaluation:
     result = accuracy.Evaluation()
     accuracy.score_pair(
         entries,
@@ -52,6 +54,7 @@ def _score(entries, vulnerable, secure, *, spec: bool = True, extras=()) -> accu
         built_categories={"bola", "encryption"},
         into=result,
         extras=extras,
+        observations=observations,
     )
     return result
 
@@ -182,10 +185,85 @@ def test_accuracy_skips_entries_the_scan_cannot_show():
 def test_accuracy_json_marks_categories_without_checks_as_not_built():
     data = accuracy.to_json(accuracy.Evaluation(), wall_s=1.0)
     built, _ = accuracy.built()
-    assert set(data) == {"overall", "categories", "scans", "requests", "wall_s"}
+    assert set(data) == {"overall", "categories", "observations", "scans", "requests", "wall_s"}
     for cid, figures in data["categories"].items():
         assert figures["status"] == ("built" if cid in built else accuracy.NOT_BUILT)
         assert {"expected", "found", "tpr", "precision", "fpr", "youden"} <= set(figures)
+
+
+def _seen(finding: str = "encryption.hsts-missing", operation: str = "*") -> Observation:
+    return Observation(finding=finding, operation=operation, mode="safe", why="plain HTTP")
+
+
+def test_accuracy_counts_an_observation_reported_at_info_outside_recall_and_precision():
+    result = _score(
+        [], [_finding("encryption.hsts-missing", "*", Severity.info)], [], observations=[_seen()]
+    )
+    assert (result.observable["encryption"], result.observed["encryption"]) == (1, 1)
+    assert result.tallies["encryption"].expected == 0
+    assert accuracy.regressions(result) == []
+
+
+def test_accuracy_fails_on_an_observation_no_longer_reported():
+    result = _score([], [], [], observations=[_seen()])
+    assert accuracy.regressions(result) == ["unobserved encryption.hsts-missing on items * (spec)"]
+
+
+def test_accuracy_counts_an_observation_reported_above_info_as_unexplained():
+    result = _score(
+        [], [_finding("encryption.hsts-missing", "*", Severity.medium)], [], observations=[_seen()]
+    )
+    assert result.observed["encryption"] == 1
+    assert accuracy.regressions(result) == [
+        "unexplained encryption.hsts-missing on items (vulnerable) * (spec)"
+    ]
+
+
+def test_known_misses_keeps_each_line_under_the_reason_its_group_gave_it():
+    previous = (
+        "# header\n"
+        "## crawling only\n"
+        "missed a on s GET /x (crawl)\n"
+        "missed b on s GET /y (crawl)\n"
+        "\n## own data\n"
+        "missed c on s GET /z (spec)\n"
+        "[active] missed c on s GET /z (spec)\n"
+    )
+    text = known_misses.render(
+        ["missed c on s GET /z (spec)", "missed a on s GET /x (crawl)", "missed d on s * (spec)"],
+        ["missed c on s GET /z (spec)"],
+        previous,
+    )
+    reasons = known_misses.parse(text)
+    assert reasons["missed a on s GET /x (crawl)"] == ("## crawling only",)
+    assert reasons["missed c on s GET /z (spec)"] == ("## own data",)
+    assert reasons["[active] missed c on s GET /z (spec)"] == ("## own data",)
+    assert reasons["missed d on s * (spec)"] == known_misses.NEW_REASON
+    assert "missed b on s GET /y (crawl)" not in reasons
+    assert text.index("## crawling only") < text.index("## own data") < text.index("## New")
+    assert text.index("## New") < text.index(known_misses.ACTIVE_HEADER)
+    assert (
+        known_misses.render(
+            [
+                "missed c on s GET /z (spec)",
+                "missed a on s GET /x (crawl)",
+                "missed d on s * (spec)",
+            ],
+            ["missed c on s GET /z (spec)"],
+            text,
+        )
+        == text
+    )
+
+
+def test_known_misses_file_is_what_the_tool_writes():
+    path = Path(__file__).parents[2] / "lab" / "known_misses.txt"
+    text = path.read_text()
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    safe = [line for line in lines if not line.startswith(known_misses.ACTIVE)]
+    active = [line.removeprefix(known_misses.ACTIVE) for line in lines if line not in safe]
+    assert known_misses.render(safe, active, text) == text, "regenerate: accuracy.py --known-misses"
+    assert known_misses.NEW_REASON not in set(known_misses.parse(text).values())
 
 
 _LISTED = [

@@ -30,13 +30,14 @@ def _routes(variant: str) -> set[str]:
 
 def test_ground_truth_ids_belong_to_known_categories():
     for service in load().services.values():
-        for entry in service.expected:
+        for entry in [*service.expected, *service.observations]:
             assert entry.category in categories(), entry.finding
 
 
 def test_items_ground_truth_names_only_operations_the_service_serves():
     served = _routes("vulnerable")
-    for entry in load().entries("items"):
+    truth = load()
+    for entry in [*truth.entries("items"), *truth.observations("items")]:
         assert entry.operation == "*" or entry.operation in served, entry.operation
 
 
@@ -55,3 +56,19 @@ def test_ground_truth_loader_rejects_a_duplicate_entry(tmp_path):
     path.write_text(f"services: {{s: {{framework: fastapi, expected: [{entry}, {entry}]}}}}")
     with pytest.raises(ValueError, match="more than once"):
         load(path)
+
+
+def test_ground_truth_loader_rejects_an_observation_that_is_also_expected(tmp_path):
+    entry = "{finding: encryption.hsts-missing, operation: '*', mode: safe, why: x}"
+    path = tmp_path / "truth.yaml"
+    path.write_text(
+        f"services: {{s: {{framework: fastapi, expected: [{entry}], observations: [{entry}]}}}}"
+    )
+    with pytest.raises(ValueError, match="also expects it"):
+        load(path)
+
+
+def test_ground_truth_observations_say_why_they_stay_at_info():
+    observations = [o for s in load().services.values() for o in s.observations]
+    assert observations, "the ground truth keeps its by-design observations"
+    assert all(len(o.why) >= 20 for o in observations)
