@@ -23,6 +23,9 @@ positive*: precision = true / findings above ``info``. The scan of the twin, und
 conditions, has as many *negatives* as entries; each distinct (id, operation) it reports above
 ``info`` is a twin false positive; FPR = twin false positives / negatives (at most 1).
 Categories with no check yet are reported as "not built" and left out of the overall figures.
+A service's ``observations`` (shown at ``info`` by design) count in neither: each one a scan can
+show must be reported (any severity), else it is a problem ("unobserved"); above ``info`` it is
+a false positive like any finding that is not an entry or an extra.
 Each target's store is compared before and after each scan (nothing is reseeded in between): a
 change is a regression. ``--check`` exits 1 when an entry whose id a check emits is missed, a
 vulnerable variant shows a finding that is neither expected nor a listed extra, a twin shows a
