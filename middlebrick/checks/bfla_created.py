@@ -161,7 +161,7 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
     shared = (
         "anyone reads it without credentials"
         if listing is None
-        else f"{low.name!r}'s own listing of the collection shows it"
+        else f"the collection as listed to {low.name!r} shows it"
     )
     base = [
         (f"create as {low.name}: refused", split.refusal),
@@ -172,8 +172,8 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
     ]
     said = (
         f"identity {low.name!r} may not create in `{_path(ctx.url(resource.create.path))}` "
-        f"(`POST` answered {_status(split.refusal)}, while {high.name!r}'s same POST right after "
-        f"answered {_status(created.made)}), and the object {high.name!r} created is shared "
+        f"(`POST` answered {_status(split.refusal)}, while the same POST as {high.name!r} right "
+        f"after answered {_status(created.made)}), and the object {high.name!r} created is shared "
         f"({shared})"
     )
     for write in (resource.write, resource.replace):
