@@ -141,7 +141,7 @@ async def _who_creates(
 async def _control(
     ctx: CheckContext, resource: Resource, allowed: _Actor, refused: _Actor, refusal: Exchange
 ) -> _Split | None:
-    """The allowed identity creates again right after the refusal: the object to probe."""
+    """The allowed identity creates again, after the refusal: the object to probe."""
     created = await create(ctx, resource, who=allowed.identity)
     return None if created is None else _Split(allowed, refused, refusal, created)
 
@@ -165,16 +165,16 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
     )
     base = [
         (f"create as {low.name}: refused", split.refusal),
-        (f"create as {high.name}, right after", created.made),
+        (f"create as {high.name}, after the refusal", created.made),
         (f"read as {high.name}", created.mine),
         (f"read as {low.name}", theirs),
         ("anonymous" if listing is None else f"listing as {low.name}", listing or anonymous),
     ]
     said = (
         f"identity {low.name!r} may not create in `{_path(ctx.url(resource.create.path))}` "
-        f"(`POST` answered {_status(split.refusal)}, while the same POST as {high.name!r} right "
-        f"after answered {_status(created.made)}), and the object {high.name!r} created is shared "
-        f"({shared})"
+        f"(`POST` answered {_status(split.refusal)}, while the same POST as {high.name!r}, sent "
+        f"after it, answered {_status(created.made)}), and the object {high.name!r} created is "
+        f"shared ({shared})"
     )
     for write in (resource.write, resource.replace):
         if write is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
-from middlebrick.identities import Identities
+from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check, two_users
 
@@ -206,3 +206,28 @@ async def test_privileged_functions_sends_nothing_with_one_identity():
     )
 
     assert found == [] and sender.sent == []
+
+
+async def test_privileged_functions_tries_identities_until_one_may_create():
+    api = _Books({"dave"})
+    three = Identities(
+        primary=Identity("alice", True),
+        others=(Identity("bob", True), Identity("dave", True)),
+    )
+
+    found, sender = await _run(api, three)
+
+    assert [f.operation for f in found][-1] == "DELETE /books/{book_id}"
+    assert "'alice' may not create" in found[0].detail and "as 'dave'" in found[0].detail
+    posts = [r.identity for r in sender.sent if r.method == "POST"]
+    assert posts == [None, "bob", "dave", "dave"]
+    assert _untouched(api, sender)
+
+
+async def test_privileged_functions_stays_quiet_when_nobody_may_create():
+    api = _Books(set())
+
+    found, sender = await _run(api, two_users("alice", "bob"))
+
+    assert found == []
+    assert [r.method for r in sender.sent] == ["POST", "POST"]
