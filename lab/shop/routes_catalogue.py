@@ -1,6 +1,8 @@
 """The shop's public catalogue, its e-mail check and its timestamp tool.
 
-Every deliberate flaw is marked ``# FLAW:`` and its fix ``# FIX:``.
+The catalogue is read by anyone and kept by the shop's managers (``role = "manager"``): only
+they may add, change or remove a product. Every deliberate flaw is marked ``# FLAW:`` and its
+fix ``# FIX:``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,26 @@ _EMAIL_CATASTROPHIC = re.compile(
 _EMAIL_LINEAR = re.compile(
     r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,4}$"
 )
+
+
+class ProductUpdate(BaseModel):
+    """A product's editable fields."""
+
+    name: str = Field(..., min_length=1, max_length=120, examples=["Books item 99"])
+    category: str = Field(..., min_length=1, max_length=40, examples=["books"])
+    price_cents: int = Field(..., ge=0, le=10_000_000, examples=[1500])
+
+
+class NewProduct(ProductUpdate):
+    """A new catalogue entry."""
+
+    slug: str = Field(..., pattern=r"^[a-z0-9-]{1,80}$", examples=["books-item-99"])
+
+
+def manager(user: User) -> None:
+    """403 unless ``user`` keeps the catalogue."""
+    if user.role != "manager":
+        raise HTTPException(403, "Only the shop's managers keep the catalogue")
 
 
 def product_json(product: Product) -> dict[str, Any]:
@@ -111,6 +133,45 @@ def build(shop: Shop) -> APIRouter:
         if found is None:
             raise HTTPException(404, "Not Found")
         return {"data": product_json(found)}
+
+    @router.post("/api/v2/products", status_code=201, tags=["catalogue"])
+    def add_product(body: NewProduct, user: User = CurrentUser, db: Session = session) -> Any:
+        """Add a product to the catalogue (managers only)."""
+        manager(user)
+        if db.scalars(select(Product).where(Product.slug == body.slug)).first() is not None:
+            raise HTTPException(409, "A product with this slug exists")
+        created = Product(**body.model_dump(), created_at=datetime.now().replace(microsecond=0))
+        db.add(created)
+        db.commit()
+        return {"data": product_json(created)}
+
+    @router.put("/api/v2/products/{slug}", tags=["catalogue"])
+    def change_product(
+        slug: str, body: ProductUpdate, user: User = CurrentUser, db: Session = session
+    ) -> Any:
+        """Change a product (managers only)."""
+        if shop.secure:
+            manager(user)  # FIX: the same role check as adding a product
+        # FLAW: any logged-in customer changes a catalogue entry (no role check)
+        found = db.scalars(select(Product).where(Product.slug == slug)).first()
+        if found is None:
+            raise HTTPException(404, "Not Found")
+        for key, value in body.model_dump().items():
+            setattr(found, key, value)
+        db.commit()
+        return {"data": product_json(found)}
+
+    @router.delete("/api/v2/products/{slug}", status_code=204, tags=["catalogue"])
+    def remove_product(slug: str, user: User = CurrentUser, db: Session = session) -> None:
+        """Remove a product from the catalogue (managers only)."""
+        if shop.secure:
+            manager(user)  # FIX: the same role check as adding a product
+        # FLAW: any logged-in customer removes a catalogue entry (no role check)
+        found = db.scalars(select(Product).where(Product.slug == slug)).first()
+        if found is None:
+            raise HTTPException(404, "Not Found")
+        db.delete(found)
+        db.commit()
 
     @router.get("/api/v1/products", include_in_schema=False)
     def products_v1(db: Session = session) -> Any:

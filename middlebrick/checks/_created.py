@@ -5,7 +5,9 @@ existed before the scan. ``resources`` finds the collections whose ``POST`` take
 and whose objects have a documented ``GET`` and ``DELETE`` by id (``/addresses`` with
 ``/addresses/{address_id}``): the journal records what the ``POST`` created (its id under the
 documented ``DELETE``) and deletes it after the check. ``create`` makes one, as the primary
-identity, from the request schema (examples first), optionally with extra fields, and reads it.
+identity (or another one), from the request schema (examples first), optionally with extra
+fields, and reads it; ``attempt`` sends the creation alone and says what it made.
+``ordinary_field`` picks the field a probe may set to a marker on such an object.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from typing import Any
 from urllib.parse import quote
 
 from middlebrick.checks._owners import readable, records, row_id
+from middlebrick.checks._properties import flat, is_privileged_input, is_role
+from middlebrick.checks._schemas import shape
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.identities import Identity
+from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 
-__all__ = ["Created", "Resource", "create", "resources"]
+__all__ = ["Created", "Resource", "attempt", "body_for", "create", "ordinary_field", "resources"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Resource:
     write: Operation | None  # PATCH /addresses/{address_id}
     delete: Operation  # DELETE /addresses/{address_id}
     parameter: str  # address_id
+    replace: Operation | None = None  # PUT /addresses/{address_id}
 
 
 @dataclass
@@ -72,40 +79,91 @@ def resources(ctx: CheckContext) -> list[Resource]:
                 continue
             found.append(
                 Resource(
-                    op, item, by_key.get(f"PATCH {item.path}"), delete, path[len(base) + 2 : -1]
+                    op,
+                    item,
+                    by_key.get(f"PATCH {item.path}"),
+                    delete,
+                    path[len(base) + 2 : -1],
+                    by_key.get(f"PUT {item.path}"),
                 )
             )
             break
     return found
 
 
-async def create(
-    ctx: CheckContext, resource: Resource, extra: Mapping[str, Any] | None = None
-) -> Created | None:
-    """Create one object as the primary (the schema's body, plus ``extra`` fields) and read
-    it; ``None`` when either fails."""
-    url = ctx.url(resource.create.path)
-    if not ctx.may_send("POST", url):
-        return None
+def body_for(resource: Resource, extra: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The creation body built from the request schema (examples first), plus ``extra``."""
     schema = resource.create.request_body.schema if resource.create.request_body else {}
     body = value_for_schema(schema)
     if not isinstance(body, dict) or not body:
         return None
-    body = {**body, **(extra or {})}
+    return {**body, **(extra or {})}
+
+
+async def attempt(
+    ctx: CheckContext, resource: Resource, body: Mapping[str, Any], who: Identity | None = None
+) -> tuple[Exchange, str | None]:
+    """The creating ``POST`` as ``who`` (``None``: the primary) and the new object's URL,
+    ``None`` when it created nothing the journal holds as the scan's (so never touched)."""
+    url = ctx.url(resource.create.path)
     headers = Headers.of({"Content-Type": json_media(resource.create)})
-    made = await ctx.send(Request("POST", url, headers=headers, body=json.dumps(body).encode()))
+    request = Request("POST", url, headers=headers, body=json.dumps(dict(body)).encode())
+    made = await ctx.send(request if who is None else request.as_identity(who.name))
     record = record_of(made)
     rows = records(record) if record is not None else []
     value = row_id(rows[0], resource.parameter) if rows else None
     if not made.ok or value is None:
-        return None
+        return made, None
     item = url.rstrip("/") + "/" + quote(value, safe="")
     if resource.read.path.endswith("/"):
         item += "/"
-    if not ctx.may_send("DELETE", item):
+    return made, item if ctx.may_send("DELETE", item) else None
+
+
+async def create(
+    ctx: CheckContext,
+    resource: Resource,
+    extra: Mapping[str, Any] | None = None,
+    who: Identity | None = None,
+) -> Created | None:
+    """Create one object as ``who`` (``None``: the primary; the schema's body, plus ``extra``
+    fields) and read it as its creator; ``None`` when either fails."""
+    if not ctx.may_send("POST", ctx.url(resource.create.path)):
+        return None
+    body = body_for(resource, extra)
+    if body is None:
+        return None
+    made, item = await attempt(ctx, resource, body, who)
+    if item is None:
         return None  # the journal did not record it as the scan's: never touch it further
-    mine = await ctx.send(fresh(Request("GET", item), 0))
+    read = fresh(Request("GET", item), 0)
+    mine = await ctx.send(read if who is None else read.as_identity(who.name))
     again = record_of(mine)
     if not readable(mine) or again is None:
         return None
     return Created(item, mine, again, made, body)
+
+
+def ordinary_field(write: Operation, record: Mapping[str, Any]) -> str | None:
+    """A string property the write declares and the object shows, safe to set to a marker:
+    never a role, flag, owner, id, enum, formatted or personal field."""
+    schema = write.request_body.schema if write.request_body is not None else {}
+    declared = shape(schema).properties
+    personal = {flat(name) for name in safety_words().identity_fields}
+    for name, prop in declared.items():
+        value = record.get(name)
+        if not isinstance(value, str) or prop.get("readOnly") or "enum" in prop:
+            continue
+        if prop.get("format") or prop.get("pattern") or _too_short(prop):
+            continue
+        if is_privileged_input(name) or is_role(name, value, record) or flat(name) in personal:
+            continue
+        if flat(name) in {"id", "uuid", "slug", "key"} or name.endswith(("_id", "Id")):
+            continue
+        return name
+    return None
+
+
+def _too_short(prop: Mapping[str, Any]) -> bool:
+    limit = prop.get("maxLength")
+    return isinstance(limit, int) and limit < 11

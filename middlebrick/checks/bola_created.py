@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
-from middlebrick.checks._created import Created, Resource, create, resources
+from middlebrick.checks._created import Created, Resource, create, ordinary_field, resources
 from middlebrick.checks._owners import readable, same_object
-from middlebrick.checks._properties import flat, is_privileged_input, is_role
-from middlebrick.checks._schemas import shape
 from middlebrick.checks._sharing import listed_to
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
@@ -24,7 +21,6 @@ from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.identities import Identity
-from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 
 _CROSS = "bola.cross-identity-access"
@@ -121,7 +117,7 @@ async def _try_write(
 ) -> Finding | None:
     """Change one ordinary field as ``other``; the finding when the primary reads it back."""
     primary, other = who
-    field = _ordinary_field(write, created.record)
+    field = ordinary_field(write, created.record)
     if field is None:
         return None
     marker = "mb-" + hashlib.sha256(created.url.encode()).hexdigest()[:8]
@@ -145,30 +141,6 @@ async def _try_write(
         ],
         proven=not shared,
     )
-
-
-def _ordinary_field(write: Operation, record: Mapping[str, Any]) -> str | None:
-    """A string property the write declares and the object shows, safe to set to a marker."""
-    schema = write.request_body.schema if write.request_body is not None else {}
-    declared = shape(schema).properties
-    personal = {flat(name) for name in safety_words().identity_fields}
-    for name, prop in declared.items():
-        value = record.get(name)
-        if not isinstance(value, str) or prop.get("readOnly") or "enum" in prop:
-            continue
-        if prop.get("format") or prop.get("pattern") or _too_short(prop):
-            continue
-        if is_privileged_input(name) or is_role(name, value, record) or flat(name) in personal:
-            continue
-        if flat(name) in {"id", "uuid", "slug", "key"} or name.endswith(("_id", "Id")):
-            continue
-        return name
-    return None
-
-
-def _too_short(prop: Mapping[str, Any]) -> bool:
-    limit = prop.get("maxLength")
-    return isinstance(limit, int) and limit < 11
 
 
 def _finding(

@@ -37,6 +37,30 @@ def test_shop_formats_the_category_into_sqlite_and_its_twin_binds_it(lab: Lab, h
     assert http("GET", secure.url + "/api/v2/products", params=broken).json()["data"] == []
 
 
+def test_shop_lets_only_managers_add_products_and_its_twin_checks_changes_too(
+    lab: Lab, http: Any
+) -> None:
+    product = {"slug": "lab-check-1", "name": "Lab check", "category": "books", "price_cents": 1}
+    change = {"name": "Lab check", "category": "tools", "price_cents": 2}
+    answers = {}
+    for variant in ("vulnerable", "secure"):
+        target = running(lab, "shop", variant)
+        url, dave, alice = (
+            target.url + "/api/v2/products",
+            target.tokens["dave"],
+            target.tokens["alice"],
+        )
+        refused = http("POST", url, token=alice, json_body=product)
+        added = http("POST", url, token=dave, json_body=product)
+        put = http("PUT", url + "/lab-check-1", token=alice, json_body=change)
+        removed = http("DELETE", url + "/lab-check-1", token=alice)
+        http("DELETE", url + "/lab-check-1", token=dave)  # the manager cleans up
+        answers[variant] = (refused.status, added.status, put.status, removed.status)
+
+    assert answers["vulnerable"] == (403, 201, 200, 204)  # customers change and remove
+    assert answers["secure"] == (403, 201, 403, 403)
+
+
 def test_shop_formats_a_new_reviews_title_into_its_insert_and_its_twin_binds_it(
     lab: Lab, http: Any
 ) -> None:
