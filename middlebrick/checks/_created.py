@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from middlebrick.checks._assignable import into_body, into_query
 from middlebrick.checks._owners import readable, records, row_id
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
@@ -80,10 +81,15 @@ def resources(ctx: CheckContext) -> list[Resource]:
 
 
 async def create(
-    ctx: CheckContext, resource: Resource, extra: Mapping[str, Any] | None = None
+    ctx: CheckContext,
+    resource: Resource,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    query: Mapping[str, Any] | None = None,
 ) -> Created | None:
-    """Create one object as the primary (the schema's body, plus ``extra`` fields) and read
-    it; ``None`` when either fails."""
+    """Create one object as the primary (the schema's body, plus ``extra`` fields, inside the
+    body's envelope when it has one; ``query`` fields in the query string) and read it;
+    ``None`` when either fails."""
     url = ctx.url(resource.create.path)
     if not ctx.may_send("POST", url):
         return None
@@ -91,9 +97,10 @@ async def create(
     body = value_for_schema(schema)
     if not isinstance(body, dict) or not body:
         return None
-    body = {**body, **(extra or {})}
+    body = into_body(body, schema, extra or {})
     headers = Headers.of({"Content-Type": json_media(resource.create)})
-    made = await ctx.send(Request("POST", url, headers=headers, body=json.dumps(body).encode()))
+    target = into_query(url, query) if query else url
+    made = await ctx.send(Request("POST", target, headers=headers, body=json.dumps(body).encode()))
     record = record_of(made)
     rows = records(record) if record is not None else []
     value = row_id(rows[0], resource.parameter) if rows else None

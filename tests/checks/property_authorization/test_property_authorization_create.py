@@ -48,7 +48,7 @@ class _Lists:
         self.rows: dict[int, dict[str, Any]] = {}
 
     def __call__(self, request: Request) -> Response:
-        path = request.url.removeprefix(BASE)
+        path = request.url.removeprefix(BASE).split("?", 1)[0]  # the query is ignored
         if path == "/lists" and request.method == "POST":
             body = json.loads(request.body or b"{}")
             number = max(self.rows, default=0) + 1
