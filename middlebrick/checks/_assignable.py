@@ -11,6 +11,7 @@ request body (inside its envelope, ``{"offer": {...}}``, when the request schema
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -24,7 +25,8 @@ from middlebrick.knowledge import server_owned_words
 from middlebrick.spec.model import Operation
 
 __all__ = [
-    "MAX_FIELDS", "candidates", "envelope", "into_body", "into_query", "same", "stuck", "writable",
+    "MAX_FIELDS", "as_json", "candidates", "envelope", "into_body", "into_query", "same",
+    "stuck", "writable",
 ]  # fmt: skip
 
 MAX_FIELDS = 3
@@ -140,3 +142,9 @@ def _enums(read: Operation) -> dict[str, tuple[Any, ...]]:
         if isinstance(values, list) and all(isinstance(v, str) for v in values):
             found[name] = tuple(values[:20])
     return found
+
+
+def as_json(value: Any) -> str:
+    """A written or read value as JSON, short, for a detail sentence."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 24 else text[:23] + "…"

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._assignable import candidates, stuck
+from middlebrick.checks._assignable import as_json, candidates, stuck
 from middlebrick.checks._created import Created, create, resources
-from middlebrick.checks._properties import shown
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -74,8 +73,8 @@ def _finding(
     control: Created,
     raised: Created,
 ) -> Finding:
-    written = ", ".join(f"{k}={shown(v)}" for k, v in wanted.items())
-    was = ", ".join(f"{k}={shown(control.record.get(k))}" for k in hit)
+    written = ", ".join(f"{k}={as_json(v)}" for k, v in wanted.items())
+    was = ", ".join(f"{k}={as_json(control.record.get(k))}" for k in hit)
     key = operation.key
     return ctx.finding(
         _CONFIRMED,

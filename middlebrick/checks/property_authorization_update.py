@@ -12,9 +12,16 @@ import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from middlebrick.checks._assignable import candidates, envelope, into_body, into_query, same, stuck
+from middlebrick.checks._assignable import (
+    as_json,
+    candidates,
+    envelope,
+    into_body,
+    into_query,
+    same,
+    stuck,
+)
 from middlebrick.checks._created import Created, Resource, create, resources
-from middlebrick.checks._properties import shown
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -47,10 +54,10 @@ async def mass_assignment_on_update(ctx: CheckContext) -> AsyncIterator[Finding]
     was taken, the same control body with the properties in the query string. At most eight
     requests per update operation, besides the journal's deletion of the object.
 
-    Confirmed when a read-back shows a written value that the control's read-back did not have
-    (and the control left the properties as created). A property the server ignores, or echoes
-    in the update's answer without storing it, is not a finding: the answer of a write never
-    confirms, only the read-back does.
+    Confirmed when a read-back shows a written value that the control's read-back did not have;
+    a property the control update itself moved (a fee recomputed on every edit) is left out. A
+    property the server ignores, or echoes in the update's answer without storing it, is not a
+    finding: the answer of a write never confirms, only the read-back does.
     """
     primary = ctx.identities.primary
     if primary is None:
@@ -70,15 +77,16 @@ async def mass_assignment_on_update(ctx: CheckContext) -> AsyncIterator[Finding]
                 continue
             found = await _probe(ctx, update, made, wanted)
             if found is not None:
-                yield _finding(ctx, update, resource, primary.name, made, wanted, found)
+                yield _finding(ctx, update, resource, primary.name, made, found)
 
 
 class _Probe:
     """What the control update and the raised one did, for the finding."""
 
-    def __init__(self, where: str, hit: list[str], before: Mapping[str, Any]) -> None:
-        self.where = where
-        self.hit = hit
+    def __init__(self, sent: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+        self.where = "the body"
+        self.sent = dict(sent)  # the properties written, with their values
+        self.hit: list[str] = []  # those read back as written
         self.before = before
         self.exchanges: list[tuple[str, Exchange]] = []
 
@@ -92,9 +100,13 @@ async def _probe(
         return None
     schema = update.request_body.schema if update.request_body is not None else {}
     control, before = await _write(ctx, update, made.url, base, "control update")
-    if before is None or not all(same(before.get(k), made.record.get(k)) for k in wanted):
-        return None  # the control update itself moved them: nothing to attribute
-    probe = _Probe("the body", [], before)
+    if before is None:
+        return None
+    # What the control update itself moved (a fee recomputed on every edit) is not attributable.
+    wanted = {k: v for k, v in wanted.items() if same(before.get(k), made.record.get(k))}
+    if not wanted:
+        return None
+    probe = _Probe(wanted, before)
     probe.exchanges += control
     raised, after = await _write(
         ctx, update, made.url, into_body(base, schema, wanted), "fields in the body"
@@ -112,7 +124,7 @@ async def _probe(
     hit = stuck(rest, before, again)
     if not hit:
         return None
-    probe.where, probe.hit = "the query string", hit
+    probe.where, probe.hit, probe.sent = "the query string", hit, rest
     probe.exchanges = control + queried
     return probe
 
@@ -162,12 +174,11 @@ def _finding(
     resource: Resource,
     who: str,
     made: Created,
-    wanted: Mapping[str, Any],
     probe: _Probe,
 ) -> Finding:
-    written = ", ".join(f"{k}={shown(v)}" for k, v in wanted.items())
+    written = ", ".join(f"{k}={as_json(v)}" for k, v in probe.sent.items())
     hit = ", ".join(f"`{k}`" for k in probe.hit)
-    was = ", ".join(f"{k}={shown(probe.before.get(k))}" for k in probe.hit)
+    was = ", ".join(f"{k}={as_json(probe.before.get(k))}" for k in probe.hit)
     return ctx.finding(
         _CONFIRMED,
         update,
