@@ -21,12 +21,13 @@ from middlebrick.checks._privilege import escalation
 from middlebrick.checks._properties import flat, is_ownership, is_privileged_input
 from middlebrick.checks._schemas import shape
 from middlebrick.checks._validators import key_tokens
+from middlebrick.findings import Severity
 from middlebrick.knowledge import server_owned_words
 from middlebrick.spec.model import Operation
 
 __all__ = [
     "MAX_FIELDS", "as_json", "candidates", "envelope", "into_body", "into_query", "same",
-    "stuck", "writable",
+    "severity", "stuck", "writable",
 ]  # fmt: skip
 
 MAX_FIELDS = 3
@@ -148,3 +149,19 @@ def as_json(value: Any) -> str:
     """A written or read value as JSON, short, for a detail sentence."""
     text = json.dumps(value, default=str)
     return text if len(text) <= 24 else text[:23] + "…"
+
+
+def severity(hit: list[str], record: Mapping[str, Any]) -> Severity | None:
+    """How bad the properties taken are: ``None`` (the catalogue's, critical) for a privilege
+    flag or role; high for an amount (money, credit); medium for a granted flag (``verified``,
+    ``featured``); low for a workflow state alone (a sync job's ``status``)."""
+    raised = escalation(record)
+    if any(key in raised for key in hit):
+        return None
+    words = server_owned_words()
+    tokens = set().union(*(key_tokens(key) for key in hit)) if hit else set()
+    if tokens & set(words.amounts):
+        return Severity.high
+    if tokens & set(words.granted_flags):
+        return Severity.medium
+    return Severity.low

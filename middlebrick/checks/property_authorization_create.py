@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._assignable import as_json, candidates, stuck
+from middlebrick.checks._assignable import as_json, candidates, severity, stuck
 from middlebrick.checks._created import Created, create, resources
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -90,4 +90,5 @@ def _finding(
             ("read back", raised.mine),
         ],
         confidence=Confidence.confirmed,
+        severity=severity(hit, control.record),
     )

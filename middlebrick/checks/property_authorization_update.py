@@ -19,6 +19,7 @@ from middlebrick.checks._assignable import (
     into_body,
     into_query,
     same,
+    severity,
     stuck,
 )
 from middlebrick.checks._created import Created, Resource, create, resources
@@ -188,4 +189,5 @@ def _finding(
         f"request schema's fields alone left {was}; the object is deleted after the check",
         evidence=[("created", made.made), ("read", made.mine), *probe.exchanges],
         confidence=Confidence.confirmed,
+        severity=severity(probe.hit, made.record),
     )

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from middlebrick.checks._assignable import candidates, envelope, into_body, into_query, stuck
+from middlebrick.checks._assignable import (
+    candidates,
+    envelope,
+    into_body,
+    into_query,
+    severity,
+    stuck,
+)
+from middlebrick.findings import Severity
 from middlebrick.spec.model import Operation, RequestBody
 
 _LISTED = {"title": {"type": "string"}, "price": {"type": "integer"}}
@@ -81,3 +89,12 @@ def test_stuck_needs_the_written_value_read_back_and_absent_from_the_control():
     assert stuck(wanted, {"verified": True, "fee": 250}, {"verified": True, "fee": 1}) == ["fee"]
     assert stuck({"verified": True}, {"verified": 0}, {"verified": 1}) == []  # a flag is no 1
     assert stuck(wanted, {}, None) == []
+
+
+def test_severity_follows_what_was_taken():
+    record = {"is_admin": False, "price": 5, "verified": False, "status": "pending"}
+
+    assert severity(["is_admin", "price"], record) is None  # the catalogue's: critical
+    assert severity(["price", "verified"], record) == Severity.high
+    assert severity(["verified"], record) == Severity.medium
+    assert severity(["status"], record) == Severity.low

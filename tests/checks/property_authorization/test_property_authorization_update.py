@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from middlebrick.config import ScanRequest
-from middlebrick.findings import Confidence
+from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
@@ -115,6 +115,7 @@ async def test_mass_assignment_on_update_reports_fields_stored_from_the_envelope
         (CONFIRMED, "PUT /offers/{offer_id}", Confidence.confirmed),
     ]
     assert "added to the body" in found[0].detail
+    assert found[0].severity == Severity.high  # fee_cents is an amount
     assert "`is_featured`, `verified`, `fee_cents`" in found[0].detail
     raised = [json.loads(r.body or b"{}") for r in sender.sent if r.method == "PATCH"]
     assert {"offer": {"title": "Board game", "asking_cents": 1500}} in raised  # the control
@@ -130,6 +131,7 @@ async def test_mass_assignment_on_update_reports_fields_stored_from_the_query_st
     assert [f.operation for f in found] == ["PATCH /offers/{offer_id}", "PUT /offers/{offer_id}"]
     assert "added to the query string" in found[0].detail
     assert "a GET read `is_featured` back" in found[0].detail  # the others read back as text
+    assert found[0].severity == Severity.medium  # a granted flag alone
     assert api.rows == {}
 
 
