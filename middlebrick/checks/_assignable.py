@@ -22,12 +22,13 @@ from middlebrick.checks._properties import flat, is_ownership, is_privileged_inp
 from middlebrick.checks._schemas import shape
 from middlebrick.checks._validators import key_tokens
 from middlebrick.findings import Severity
+from middlebrick.http.exchange import Exchange
 from middlebrick.knowledge import server_owned_words
 from middlebrick.spec.model import Operation
 
 __all__ = [
-    "MAX_FIELDS", "as_json", "candidates", "envelope", "into_body", "into_query", "same",
-    "severity", "stuck", "writable",
+    "MAX_FIELDS", "answer_envelope", "as_json", "candidates", "envelope", "into_body",
+    "into_query", "same", "severity", "stuck", "writable",
 ]  # fmt: skip
 
 MAX_FIELDS = 3
@@ -42,6 +43,18 @@ def envelope(schema: Any) -> str | None:
         return None
     ((name, inner),) = outer.items()
     return name if shape(inner).properties else None
+
+
+def answer_envelope(exchange: Exchange) -> str | None:
+    """The wrapping property of a JSON answer that is one object in an envelope
+    (``{"user": {...}}``), else ``None``."""
+    resp = exchange.response
+    value = resp.json if resp is not None and resp.is_json else None
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, inner),) = value.items()
+        if isinstance(name, str) and isinstance(inner, dict):
+            return name
+    return None
 
 
 def writable(operation: Operation) -> set[str]:

@@ -86,10 +86,11 @@ async def create(
     extra: Mapping[str, Any] | None = None,
     *,
     query: Mapping[str, Any] | None = None,
+    wrap: str | None = None,
 ) -> Created | None:
     """Create one object as the primary (the schema's body, plus ``extra`` fields, inside the
-    body's envelope when it has one; ``query`` fields in the query string) and read it;
-    ``None`` when either fails."""
+    body's envelope when it has one, or the whole body wrapped in ``wrap``; ``query`` fields in
+    the query string) and read it; ``None`` when either fails."""
     url = ctx.url(resource.create.path)
     if not ctx.may_send("POST", url):
         return None
@@ -98,6 +99,8 @@ async def create(
     if not isinstance(body, dict) or not body:
         return None
     body = into_body(body, schema, extra or {})
+    if wrap is not None:
+        body = {wrap: body}
     headers = Headers.of({"Content-Type": json_media(resource.create)})
     target = into_query(url, query) if query else url
     made = await ctx.send(Request("POST", target, headers=headers, body=json.dumps(body).encode()))

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._assignable import as_json, candidates, severity, stuck
+from middlebrick.checks._assignable import (
+    answer_envelope,
+    as_json,
+    candidates,
+    envelope,
+    severity,
+    stuck,
+)
 from middlebrick.checks._created import Created, create, resources
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -19,7 +26,7 @@ from middlebrick.spec.model import Operation
 _CONFIRMED = "property_authorization.mass-assignment-confirmed"
 
 
-@check(category="property_authorization", emits={_CONFIRMED}, mode="active", per_operation=6)
+@check(category="property_authorization", emits={_CONFIRMED}, mode="active", per_operation=8)
 async def mass_assignment_on_create(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Privileged or server-owned properties a creating ``POST`` accepts, read back (active).
 
@@ -32,8 +39,10 @@ async def mass_assignment_on_create(ctx: CheckContext) -> AsyncIterator[Finding]
     amount such as ``price_cents`` or ``balance`` set to another number, a status set to another
     value of its documented enum); owner and tenant fields never. It creates a second object
     with the same body plus those values (inside the body's envelope, ``{"offer": {...}}``,
-    when the request schema is one) and reads it; when none was taken, a third one with the
-    same values in the query string, and reads it: at most six requests per collection. Every
+    when the request schema is one) and reads it; when none was taken and the request schema
+    has no envelope but the API answers its objects in one (``{"user": {...}}``), one with the
+    whole body in that envelope; then one with the same values in the query string, each read:
+    at most eight requests per collection. Every
     object is new, the scan's own (never one of its identities' accounts), and the journal
     deletes them after the check.
 
@@ -51,16 +60,22 @@ async def mass_assignment_on_create(ctx: CheckContext) -> AsyncIterator[Finding]
         wanted = candidates(control.record, resource.create, resource.read)
         if not wanted:
             continue
-        where = "the body"
-        raised = await create(ctx, resource, extra=wanted)
-        hit = stuck(wanted, control.record, raised.record) if raised is not None else []
-        if not hit:
-            where = "the query string"
-            raised = await create(ctx, resource, query=wanted)
+        schema = resource.create.request_body.schema if resource.create.request_body else {}
+        wrapper = answer_envelope(control.mine) if envelope(schema) is None else None
+        for where in ("the body", "the answer's envelope", "the query string"):
+            if where == "the answer's envelope" and wrapper is None:
+                continue
+            if where == "the query string":
+                raised = await create(ctx, resource, query=wanted)
+            else:
+                wrap = wrapper if where == "the answer's envelope" else None
+                raised = await create(ctx, resource, extra=wanted, wrap=wrap)
             hit = stuck(wanted, control.record, raised.record) if raised is not None else []
-        if raised is None or not hit:
-            continue
-        yield _finding(ctx, resource.create, primary.name, where, wanted, hit, control, raised)
+            if raised is not None and hit:
+                yield _finding(
+                    ctx, resource.create, primary.name, where, wanted, hit, control, raised
+                )
+                break
 
 
 def _finding(

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from middlebrick.checks._assignable import (
+    answer_envelope,
     as_json,
     candidates,
     envelope,
@@ -35,7 +36,7 @@ _CONFIRMED = "property_authorization.mass-assignment-confirmed"
 _UPDATES = ("PATCH", "PUT")
 
 
-@check(category="property_authorization", emits={_CONFIRMED}, mode="active", per_operation=8)
+@check(category="property_authorization", emits={_CONFIRMED}, mode="active", per_operation=10)
 async def mass_assignment_on_update(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Privileged or server-owned properties a ``PUT`` or ``PATCH`` accepts, read back (active).
 
@@ -51,9 +52,11 @@ async def mass_assignment_on_update(ctx: CheckContext) -> AsyncIterator[Finding]
 
     Then, each followed by a read (GET): a control update carrying only the request schema's
     fields with the object's current values; the same update with the properties added (inside
-    the body's envelope, ``{"user": {...}}``, when the request schema is one); and, when none
-    was taken, the same control body with the properties in the query string. At most eight
-    requests per update operation, besides the journal's deletion of the object.
+    the body's envelope, ``{"user": {...}}``, when the request schema is one); when they were
+    not taken and the request schema has no envelope but the API answers its objects in one,
+    the whole body with the properties inside that envelope; and, for those still not taken,
+    the control's body with the properties in the query string. At most ten requests per
+    update operation, besides the journal's deletion of the object.
 
     Confirmed when a read-back shows a written value that the control's read-back did not have;
     a property the control update itself moved (a fee recomputed on every edit) is left out. A
@@ -85,7 +88,7 @@ class _Probe:
     """What the control update and the raised one did, for the finding."""
 
     def __init__(self, sent: Mapping[str, Any], before: Mapping[str, Any]) -> None:
-        self.where = "the body"
+        self.where = "the body"  # where the properties were sent
         self.sent = dict(sent)  # the properties written, with their values
         self.hit: list[str] = []  # those read back as written
         self.before = before
@@ -95,7 +98,8 @@ class _Probe:
 async def _probe(
     ctx: CheckContext, update: Operation, made: Created, wanted: Mapping[str, Any]
 ) -> _Probe | None:
-    """The control update, then the raised one in the body, then in the query string."""
+    """The control update, then the raised one in the body, in the answer's envelope (when the
+    request schema has none but the API answers in one), then in the query string."""
     base = _base(update, made.record)
     if base is None:
         return None
@@ -104,30 +108,26 @@ async def _probe(
     if before is None:
         return None
     # What the control update itself moved (a fee recomputed on every edit) is not attributable.
-    wanted = {k: v for k, v in wanted.items() if same(before.get(k), made.record.get(k))}
-    if not wanted:
-        return None
-    probe = _Probe(wanted, before)
-    probe.exchanges += control
-    raised, after = await _write(
-        ctx, update, made.url, into_body(base, schema, wanted), "fields in the body"
-    )
-    probe.exchanges += raised
-    probe.hit = stuck(wanted, before, after)
-    if probe.hit or after is None:
-        return probe if probe.hit else None
-    rest = {k: v for k, v in wanted.items() if same(after.get(k), before.get(k))}
-    if not rest:
-        return None
-    queried, again = await _write(
-        ctx, update, into_query(made.url, rest), base, "fields in the query string"
-    )
-    hit = stuck(rest, before, again)
-    if not hit:
-        return None
-    probe.where, probe.hit, probe.sent = "the query string", hit, rest
-    probe.exchanges = control + queried
-    return probe
+    rest = {k: v for k, v in wanted.items() if same(before.get(k), made.record.get(k))}
+    wrapper = answer_envelope(made.mine) if envelope(schema) is None else None
+    for where in ("the body", "the answer's envelope", "the query string"):
+        if not rest or (where == "the answer's envelope" and wrapper is None):
+            continue
+        url, body = made.url, into_body(base, schema, rest)
+        if where == "the answer's envelope":
+            body = {str(wrapper): {**base, **rest}}
+        elif where == "the query string":
+            url, body = into_query(made.url, rest), base
+        sent, after = await _write(ctx, update, url, body, f"fields in {where}")
+        hit = stuck(rest, before, after)
+        if hit:
+            probe = _Probe(rest, before)
+            probe.where, probe.hit = where, hit
+            probe.exchanges = control + sent
+            return probe
+        if after is not None:
+            rest = {k: v for k, v in rest.items() if same(after.get(k), before.get(k))}
+    return None
 
 
 async def _write(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -196,4 +197,31 @@ async def test_mass_assignment_on_create_stays_quiet_when_the_fields_are_only_ec
 
     assert found == []
     assert len([r for r in sent if r.method == "POST"]) == 3  # control, body, query string
+    assert api.rows == {}
+
+
+class _WrappedLists(_Lists):
+    """Lists answered in a ``{"list": …}`` envelope; a flat body goes through an allow-list,
+    a body wrapped in that envelope is stored whole."""
+
+    def __call__(self, request: Request) -> Response:
+        path = request.url.removeprefix(BASE).split("?", 1)[0]
+        if path == "/lists" and request.method == "POST":
+            sent = json.loads(request.body or b"{}")
+            self.takes_role_from_body = isinstance(sent.get("list"), dict)
+            inner = sent["list"] if self.takes_role_from_body else sent
+            request = replace(request, body=json.dumps(inner).encode())
+        answer = super().__call__(request)
+        if answer.status in (200, 201):
+            return response(answer.status, {"list": json.loads(answer.body)})
+        return answer
+
+
+async def test_mass_assignment_on_create_reports_a_role_taken_inside_the_answers_envelope():
+    api = _WrappedLists(takes_role_from_body=False)
+
+    found = await _run(api)
+
+    assert [f.operation for f in found] == ["POST /lists"]
+    assert "added to the answer's envelope" in found[0].detail
     assert api.rows == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -175,3 +176,73 @@ async def test_mass_assignment_on_update_never_writes_owner_or_listed_fields():
             assert "user_id" not in fields and "id" not in fields
             assert "user_id" not in request.url
             assert fields.get("asking_cents") in (None, 1500)  # listed: never raised
+
+
+FLAT = RequestBody("application/json", _FIELDS)
+FLAT_SURFACE = Surface(
+    BASE,
+    (
+        Operation("POST", "/offers", request_body=FLAT),
+        Operation("GET", "/offers/{offer_id}", parameters=ID),
+        Operation("PATCH", "/offers/{offer_id}", parameters=ID, request_body=FLAT),
+        Operation("DELETE", "/offers/{offer_id}", parameters=ID),
+    ),
+)
+
+
+class _Wrapped(_Offers):
+    """Rails-style: the schema documents a flat body whose fields are allow-listed, but a body
+    wrapped in the answer's envelope (``{"offer": {...}}``) is stored whole when ``takes``."""
+
+    def __init__(self, *, takes: bool) -> None:
+        super().__init__()
+        self.takes = takes
+
+    def __call__(self, request: Request) -> Response:
+        sent = json.loads(request.body or b"{}")
+        wrapped = isinstance(sent.get("offer"), dict)
+        inner = sent["offer"] if wrapped else sent
+        if request.method == "PATCH" and wrapped and self.takes:
+            self.stores = "body"
+        else:
+            self.stores = ""
+        body = json.dumps({"offer": inner}).encode()
+        return super().__call__(replace(request, body=body))
+
+
+async def _run_flat(api: _Offers) -> tuple[list, _Sender]:
+    sender = _Sender(api)
+    sender.journal.learn(FLAT_SURFACE.operations)
+    found = await run_check(
+        CHECK,
+        baseline=make_baseline([]),
+        sender=sender,
+        surface=FLAT_SURFACE,
+        scan=ScanRequest(target=BASE, mode="active"),
+        identities=ALICE,
+    )
+    await sender.journal.undo()
+    return found, sender
+
+
+async def test_mass_assignment_on_update_reports_fields_stored_from_the_answers_envelope():
+    api = _Wrapped(takes=True)
+
+    found, sender = await _run_flat(api)
+
+    assert [f.operation for f in found] == ["PATCH /offers/{offer_id}"]
+    assert "added to the answer's envelope" in found[0].detail
+    patches = [json.loads(r.body or b"{}") for r in sender.sent if r.method == "PATCH"]
+    assert patches[0] == {"title": "Board game", "asking_cents": 1500}  # the control, flat
+    assert patches[2]["offer"]["is_featured"] is True
+    assert api.rows == {}
+
+
+async def test_mass_assignment_on_update_stays_quiet_when_the_envelope_is_allow_listed_too():
+    api = _Wrapped(takes=False)
+
+    found, sender = await _run_flat(api)
+
+    assert found == []
+    assert len([r for r in sender.sent if r.method == "PATCH"]) == 4  # control, body, both ways
+    assert api.rows == {}
