@@ -54,7 +54,7 @@ def create_app(
     """
     if variant not in ("vulnerable", "secure"):
         raise ValueError(f"variant must be 'vulnerable' or 'secure', not {variant!r}")
-    from lab.shop import routes_account, routes_catalogue, routes_reviews
+    from lab.shop import routes_account, routes_catalogue, routes_offers, routes_reviews
 
     secure = variant == "secure"
     engine = create_engine(database_url, connect_args={"check_same_thread": False})
@@ -62,7 +62,10 @@ def create_app(
     app = FastAPI(
         title="Shop API",
         version=VERSION,
-        description="A small shop: a public catalogue, reviews, carts, addresses and orders.",
+        description=(
+            "A small shop: a public catalogue, reviews, carts, addresses, orders and a "
+            "second-hand marketplace."
+        ),
         docs_url=None,
         redoc_url=None,
     )
@@ -76,6 +79,7 @@ def create_app(
     app.include_router(routes_catalogue.build(shop))
     app.include_router(routes_account.build(shop))
     app.include_router(routes_reviews.build(shop))
+    app.include_router(routes_offers.build(shop))
     app.add_middleware(LabHeaders, secure=True, limiter=RateLimiter(*rate_limit))
     if not secure:
         app.middleware("http")(_powered_by)  # outside LabHeaders, which drops X-Powered-By

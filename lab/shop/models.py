@@ -97,3 +97,17 @@ class Review(Base):
     title: Mapped[str] = mapped_column(String(200))
     image_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     image_bytes: Mapped[int | None] = mapped_column(nullable=True)
+
+
+class Offer(Base):
+    """A customer's second-hand offer on the shop's marketplace; the shop features, verifies
+    and charges a fee on offers itself."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    asking_cents: Mapped[int]
+    is_featured: Mapped[bool] = mapped_column(default=False)
+    verified: Mapped[bool] = mapped_column(default=False)
+    fee_cents: Mapped[int] = mapped_column(default=250)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from middlebrick.checks._assignable import into_body, into_query
 from middlebrick.checks._owners import readable, records, row_id
 from middlebrick.checks._properties import flat, is_privileged_input, is_role
 from middlebrick.checks._schemas import shape
@@ -91,23 +92,34 @@ def resources(ctx: CheckContext) -> list[Resource]:
     return found
 
 
-def body_for(resource: Resource, extra: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
-    """The creation body built from the request schema (examples first), plus ``extra``."""
+def body_for(
+    resource: Resource, extra: Mapping[str, Any] | None = None, *, wrap: str | None = None
+) -> dict[str, Any] | None:
+    """The creation body built from the request schema (examples first), plus ``extra`` fields
+    (inside the body's envelope when it has one), or the whole body wrapped in ``wrap``."""
     schema = resource.create.request_body.schema if resource.create.request_body else {}
     body = value_for_schema(schema)
     if not isinstance(body, dict) or not body:
         return None
-    return {**body, **(extra or {})}
+    body = into_body(body, schema, extra or {})
+    return {wrap: body} if wrap is not None else body
 
 
 async def attempt(
-    ctx: CheckContext, resource: Resource, body: Mapping[str, Any], who: Identity | None = None
+    ctx: CheckContext,
+    resource: Resource,
+    body: Mapping[str, Any],
+    who: Identity | None = None,
+    *,
+    query: Mapping[str, Any] | None = None,
 ) -> tuple[Exchange, str | None]:
-    """The creating ``POST`` as ``who`` (``None``: the primary) and the new object's URL,
-    ``None`` when it created nothing the journal holds as the scan's (so never touched)."""
+    """The creating ``POST`` as ``who`` (``None``: the primary; ``query`` fields in the query
+    string) and the new object's URL, ``None`` when it created nothing the journal holds as the
+    scan's (so never touched)."""
     url = ctx.url(resource.create.path)
     headers = Headers.of({"Content-Type": json_media(resource.create)})
-    request = Request("POST", url, headers=headers, body=json.dumps(dict(body)).encode())
+    target = into_query(url, query) if query else url
+    request = Request("POST", target, headers=headers, body=json.dumps(dict(body)).encode())
     made = await ctx.send(request if who is None else request.as_identity(who.name))
     record = record_of(made)
     rows = records(record) if record is not None else []
@@ -125,15 +137,20 @@ async def create(
     resource: Resource,
     extra: Mapping[str, Any] | None = None,
     who: Identity | None = None,
+    *,
+    query: Mapping[str, Any] | None = None,
+    wrap: str | None = None,
 ) -> Created | None:
     """Create one object as ``who`` (``None``: the primary; the schema's body, plus ``extra``
-    fields) and read it as its creator; ``None`` when either fails."""
+    fields inside the body's envelope when it has one, or the whole body wrapped in ``wrap``;
+    ``query`` fields in the query string) and read it as its creator; ``None`` when either
+    fails."""
     if not ctx.may_send("POST", ctx.url(resource.create.path)):
         return None
-    body = body_for(resource, extra)
+    body = body_for(resource, extra, wrap=wrap)
     if body is None:
         return None
-    made, item = await attempt(ctx, resource, body, who)
+    made, item = await attempt(ctx, resource, body, who, query=query)
     if item is None:
         return None  # the journal did not record it as the scan's: never touch it further
     read = fresh(Request("GET", item), 0)

@@ -136,7 +136,7 @@ class Journal:
         """Send one write for ``owner`` with ``send``, journaled; a refused write is not sent."""
         method = request.method
         entry: _Entry | None = None
-        if method in ("PUT", "PATCH") and not self._is_created(request.url.split("#", 1)[0]):
+        if method in ("PUT", "PATCH") and not self._is_created(_object_url(request.url)):
             prepared = await self._prepare(request, owner)
             if isinstance(prepared, str):
                 return Exchange(request, None, f"not sent: {prepared}")
@@ -339,6 +339,11 @@ class Journal:
             f"{_path(entry.url)}",
             tuple(exchanges),
         )
+
+
+def _object_url(url: str) -> str:
+    """``url`` without its query string and fragment: the object a write names."""
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 def _writes(entry: _Entry) -> str:

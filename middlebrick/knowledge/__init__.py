@@ -23,6 +23,7 @@ from middlebrick.knowledge.models import (
     RateLimitWords,
     RootCause,
     SafetyWords,
+    ServerOwnedWords,
     Signature,
     SqlDialect,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "read_yaml",
     "root_causes",
     "safety_words",
+    "server_owned_words",
     "signatures",
     "sql_dialects",
 ]
@@ -194,6 +196,12 @@ def safety_words() -> SafetyWords:
 def rate_limit_words() -> RateLimitWords:
     """Where a rate limit matters and where a burst measures nothing (``rate_limits.yaml``)."""
     return _load_one("rate_limits.yaml", RateLimitWords)
+
+
+@cache
+def server_owned_words() -> ServerOwnedWords:
+    """Words of properties a server sets itself (``server_owned.yaml``)."""
+    return _load_one("server_owned.yaml", ServerOwnedWords)
 
 
 @cache

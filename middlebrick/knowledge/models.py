@@ -495,6 +495,29 @@ class RateLimitWords(_Strict):
         return self
 
 
+class ServerOwnedWords(_Strict):
+    """``server_owned.yaml``: words of properties a server sets itself (mass-assignment
+    candidates): flags it grants, amounts it keeps and states it moves through."""
+
+    granted_flags: tuple[str, ...] = Field(min_length=1)
+    amounts: tuple[str, ...] = Field(min_length=1)
+    states: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _plain_unique_words(self) -> ServerOwnedWords:
+        seen: list[str] = []
+        for name in type(self).model_fields:
+            words: tuple[str, ...] = getattr(self, name)
+            bad = [w for w in words if not re.fullmatch(r"[a-z0-9]+", w)]
+            if bad:
+                raise ValueError(f"{name}: not lower-case words: {bad}")
+            seen += words
+        dupes = sorted({w for w in seen if seen.count(w) > 1})
+        if dupes:
+            raise ValueError(f"duplicate entries {dupes}")
+        return self
+
+
 _SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")
 
 

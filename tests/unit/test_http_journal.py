@@ -168,6 +168,22 @@ async def test_journal_deletes_what_a_post_created_and_checks_it_is_gone() -> No
     assert api.sent[-2:] == [("DELETE", "/notes/n-1"), ("GET", "/notes/n-1")]
 
 
+async def test_journal_writes_a_created_object_with_a_query_string_as_its_own() -> None:
+    # Given an object the scan created, updated with fields in the query string
+    api = _Api()
+    journal = _journal(api, Operation("DELETE", "/notes/{note_id}"))
+    await journal.send(_write("POST", "/notes", {"text": "hi"}), "check", api.send)
+
+    await journal.send(_write("PATCH", "/notes/n-1?pinned=true", {"text": "hi"}), "check", api.send)
+    done = await journal.undo("check")
+
+    # Then it is written without a prior read or a restore, and deleted
+    assert api.sent == [
+        ("POST", "/notes"), ("PATCH", "/notes/n-1"), ("DELETE", "/notes/n-1"), ("GET", "/notes/n-1")
+    ]  # fmt: skip
+    assert [r.state for r in done] == ["deleted"]
+
+
 async def test_journal_finds_a_created_object_s_id_inside_a_data_envelope() -> None:
     # Given Kinto-style answers: {"data": {"id": …}, "permissions": {…}}
     api = _Api()
