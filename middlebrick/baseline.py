@@ -162,7 +162,9 @@ def build_request(
     for param in op.params("path"):
         value = _owned_value(op, param, owned or {})
         if value is None and pool is not None:
-            value = next(iter(pool.candidates(op, param, prefer=prefer)), None)
+            # a declared example beats a guess (a record's name taken for its key)
+            found = pool.candidates(op, param, prefer=prefer, guesses=not param.examples)
+            value = found[0] if found else None
         if value is None:
             value = serialize(value_for_parameter(param))
         path = path.replace("{" + param.name + "}", quote(str(value), safe=""))

@@ -50,6 +50,7 @@ _RECORD_VALUES = 64  # values of a record remembered to tell whose it is
 # ``lookup_field`` (typically ``slug`` or ``username``), Rails' friendly_id (``slug``),
 # Laravel's route-model binding by column (``slug``, ``name``), GitHub-style handles.
 _NATURAL_KEYS = ("slug", "name", "title", "username", "handle")
+_GUESS = 3  # the rule from which a value is a guess (a natural key, not a name match)
 _VERSION = re.compile(r"(?i)^(?:v\d+(?:\.\d+)*|api|rest|latest)$")
 
 
@@ -166,10 +167,17 @@ class ValuePool:
         return list(self._by_name.get(flat_name(name), ()))
 
     def candidates(
-        self, op: Operation, param: Parameter, *, prefer: Collection[str] = ()
+        self,
+        op: Operation,
+        param: Parameter,
+        *,
+        prefer: Collection[str] = (),
+        guesses: bool = True,
     ) -> list[str]:
         """The values that may fill ``param`` of ``op``, best first (see the module docstring).
 
+        ``guesses=False`` leaves out the natural keys (rule 3), which only guess that a record
+        is routed by its slug or name: a caller with a declared example may prefer it.
         Within a rule: the resource's own records first, then (``prefer``: the values naming
         the scanning identity) the records that mention one, then the order seen.
         """
@@ -186,7 +194,7 @@ class ValuePool:
                     sighting.resource == resource or sighting.operation == parent
                 )
                 rule = _rule(name, wanted, single, same=same)
-                if rule is not None:
+                if rule is not None and (guesses or rule < _GUESS):
                     mine = self._not_mine(sighting, prefer)
                     ranked.append((rule, 0 if same else 1, mine, order, sighting.value))
         ranked.sort()
@@ -243,7 +251,7 @@ def _rule(name: str, wanted: str, single: str, *, same: bool) -> int | None:
     if single and (name == single + wanted or wanted == single + name):
         return 2  # {book_title} and a book's title, {title} and a book_title
     if name in _NATURAL_KEYS:
-        return 3 + _NATURAL_KEYS.index(name)
+        return _GUESS + _NATURAL_KEYS.index(name)
     return None
 
 

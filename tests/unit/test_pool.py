@@ -153,3 +153,13 @@ async def test_baseline_reads_a_record_by_a_non_id_field_its_listing_gave() -> N
     exchange = baseline.exchanges[book.key]
     assert exchange.request.url == BASE + "/books/v1/bookTitle77" and exchange.ok
     assert baseline.pool.seen_by("bookTitle77") == {"a"}
+
+
+def test_pool_leaves_natural_key_guesses_out_when_asked() -> None:
+    # Given a directory listing display names only: a {user_id} with a declared example
+    pool = ValuePool()
+    pool.add({"users": [{"name": "Alice"}]}, operation=Operation(method="GET", path="/api/users"))
+    op, param = _op("/api/users/{user_id}", "user_id")
+
+    assert pool.candidates(op, param) == ["Alice"]
+    assert pool.candidates(op, param, guesses=False) == []
