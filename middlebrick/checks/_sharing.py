@@ -116,7 +116,7 @@ async def per_user_object(
     name = op.path[start + 2 : op.path.find("}", start)]
     param = next((p for p in op.params("path") if p.name == name), Parameter(name, "path"))
     prefer = [*mine.self_ids, *mine.owns]
-    seen_by_mine = pool.per_user(mine.name, ())  # every value of ``mine``'s answers
+    seen_by_mine = pool.seen_as(mine.name)
     options = [
         c
         for c in pool.candidates(op, param, prefer=prefer)

@@ -28,7 +28,8 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 from middlebrick.spec.model import Operation, Parameter
@@ -38,13 +39,17 @@ __all__ = ["Sighting", "ValuePool", "flat_name", "resource_of", "values_in"]
 MAX_NODES = 5000
 """JSON nodes walked per answer."""
 PER_KEY = 8
-"""Distinct values kept per field name (across conventions)."""
+"""Distinct values kept per field name (across conventions) and resource; the identity's own
+records keep eight times as many."""
 MAX_LENGTH = 200
 """The longest value kept (a path segment, not a text)."""
 MAX_VALUES = 20_000
 """Values kept in all."""
 _LIST_ITEMS = 50  # items of one list walked
 _RECORD_VALUES = 64  # values of a record remembered to tell whose it is
+_MAX_RECORDS = 20_000  # records remembered in all
+_OWN_FACTOR = 8  # the identity's own records keep this many times more values per name
+_ELSEWHERE = 32  # same-name values from other resources ranked per parameter
 
 # The fields frameworks route records by when not by ``id``: Django REST framework's
 # ``lookup_field`` (typically ``slug`` or ``username``), Rails' friendly_id (``slug``),
@@ -65,6 +70,7 @@ class Sighting:
     resource: str = ""  # the collection the operation reads (``books``), "" when unknown
     identity: str | None = None  # whose request it answered (None: unknown or anonymous)
     record: int = -1  # the record it belongs to, an index into the pool's records
+    seq: int = 0  # the order it was seen in, across the pool
 
     @property
     def top_level(self) -> bool:
@@ -110,16 +116,18 @@ class ValuePool:
     ) -> None:
         self.max_nodes, self.per_key = max_nodes, per_key
         self.max_length, self.max_values = max_length, max_values
-        self._by_name: dict[str, list[Sighting]] = {}
+        self._by_name: dict[str, dict[str, _Bucket]] = {}  # flat name -> resource -> values
         self._records: list[frozenset[str]] = []
         self._count = 0
+        self._by_identity: dict[str | None, frozenset[str]] = {}  # cache of ``seen_as``
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self) -> Iterator[Sighting]:
-        for sightings in self._by_name.values():
-            yield from sightings
+        for buckets in self._by_name.values():
+            for bucket in buckets.values():
+                yield from bucket.sightings
 
     def add(
         self,
@@ -149,7 +157,7 @@ class ValuePool:
                 continue
             if record < 0:  # a list's item or the root: a record of its own
                 record = self._record(node)
-            own = bool(mine & self._records[record])
+            own = record >= 0 and bool(mine & self._records[record])
             for key, value in node.items():
                 if not isinstance(key, str):
                     continue
@@ -164,7 +172,8 @@ class ValuePool:
 
     def values(self, name: str) -> list[Sighting]:
         """The sightings of a field name (across conventions), in the order they were added."""
-        return list(self._by_name.get(flat_name(name), ()))
+        buckets = self._by_name.get(flat_name(name), {})
+        return sorted((s for b in buckets.values() for s in b.sightings), key=lambda s: s.seq)
 
     def candidates(
         self,
@@ -182,21 +191,25 @@ class ValuePool:
         the scanning identity) the records that mention one, then the order seen.
         """
         resource = resource_of(op.path, param.name)
-        parent = "GET " + op.path.split("/{" + param.name + "}", 1)[0]
         wanted = flat_name(param.name)
         single = flat_name(_singular(resource))
+        names = [wanted, "id", single + wanted, *_NATURAL_KEYS]
+        if single and wanted.startswith(single) and wanted != single:
+            names.append(wanted[len(single) :])
         ranked: list[tuple[int, int, int, int, str]] = []
-        order = 0
-        for name, sightings in self._by_name.items():
+        for name in dict.fromkeys(names):
+            buckets = self._by_name.get(name, {})
+            # the resource's own first; a same-name value from elsewhere, a bounded few
+            sightings = list(buckets[resource].sightings) if resource in buckets else []
+            if name == wanted:
+                elsewhere = (s for r, b in buckets.items() if r != resource for s in b.sightings)
+                sightings += islice(elsewhere, _ELSEWHERE)
             for sighting in sightings:
-                order += 1
-                same = sighting.top_level and (
-                    sighting.resource == resource or sighting.operation == parent
-                )
+                same = sighting.top_level and sighting.resource == resource
                 rule = _rule(name, wanted, single, same=same)
                 if rule is not None and (guesses or rule < _GUESS):
                     mine = self._not_mine(sighting, prefer)
-                    ranked.append((rule, 0 if same else 1, mine, order, sighting.value))
+                    ranked.append((rule, 0 if same else 1, mine, sighting.seq, sighting.value))
         ranked.sort()
         return list(dict.fromkeys(value for *_, value in ranked))
 
@@ -204,10 +217,16 @@ class ValuePool:
         """The identities whose answers held ``value``."""
         return {s.identity for s in self if s.value == value}
 
+    def seen_as(self, identity: str | None) -> frozenset[str]:
+        """Every value the answers to ``identity``'s requests held."""
+        if identity not in self._by_identity:
+            self._by_identity[identity] = frozenset(s.value for s in self if s.identity == identity)
+        return self._by_identity[identity]
+
     def per_user(self, identity: str, theirs: Collection[str]) -> set[str]:
         """The values ``identity``'s answers held that are not among ``theirs`` (the values of
         another identity's answers, see ``values_in``)."""
-        return {s.value for s in self if s.identity == identity and s.value not in theirs}
+        return {value for value in self.seen_as(identity) if value not in theirs}
 
     def _not_mine(self, sighting: Sighting, prefer: Collection[str]) -> int:
         if not prefer or sighting.record < 0:
@@ -215,6 +234,8 @@ class ValuePool:
         return 0 if any(value in self._records[sighting.record] for value in prefer) else 1
 
     def _record(self, node: Mapping[Any, Any]) -> int:
+        if len(self._records) >= _MAX_RECORDS:
+            return -1  # past the bound: its values are kept, but never told whose
         values: list[str] = []
         for value in node.values():
             inner = value.values() if isinstance(value, Mapping) else (value,)
@@ -231,13 +252,28 @@ class ValuePool:
         return text
 
     def _keep(self, sighting: Sighting, *, capped: bool) -> None:
-        bucket = self._by_name.setdefault(flat_name(sighting.key), [])
-        if any(s.value == sighting.value and s.identity == sighting.identity for s in bucket):
+        buckets = self._by_name.setdefault(flat_name(sighting.key), {})
+        bucket = buckets.setdefault(sighting.resource, _Bucket())
+        if (sighting.value, sighting.identity) in bucket.seen:
             return
-        if capped and len({s.value for s in bucket} | {sighting.value}) > self.per_key:
+        fresh = sighting.value not in bucket.values
+        limit = self.per_key if capped else self.per_key * _OWN_FACTOR
+        if fresh and len(bucket.values) >= limit:
             return
-        bucket.append(sighting)
+        bucket.values.add(sighting.value)
+        bucket.seen.add((sighting.value, sighting.identity))
+        bucket.sightings.append(replace(sighting, seq=self._count))
         self._count += 1
+        self._by_identity.clear()
+
+
+@dataclass
+class _Bucket:
+    """The values of one field name on one resource."""
+
+    sightings: list[Sighting] = field(default_factory=list)
+    values: set[str] = field(default_factory=set)
+    seen: set[tuple[str, str | None]] = field(default_factory=set)
 
 
 def _rule(name: str, wanted: str, single: str, *, same: bool) -> int | None:
