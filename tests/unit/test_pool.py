@@ -163,3 +163,21 @@ def test_pool_leaves_natural_key_guesses_out_when_asked() -> None:
 
     assert pool.candidates(op, param) == ["Alice"]
     assert pool.candidates(op, param, guesses=False) == []
+
+
+def test_pool_keeps_each_resource_s_ids_however_many_others_came_first() -> None:
+    pool = ValuePool(per_key=2)
+    for name in ("alpha", "beta", "gamma"):
+        rows = [{"id": f"{name}-{n}"} for n in range(5)]
+        pool.add(rows, operation=Operation(method="GET", path=f"/{name}"))
+    op, param = _op("/gamma/{gamma_id}", "gamma_id")
+
+    assert pool.candidates(op, param) == ["gamma-0", "gamma-1"]
+
+
+def test_pool_keeps_more_of_the_identity_s_own_records_but_not_without_bound() -> None:
+    pool = ValuePool(per_key=1)
+    rows = [{"id": f"i-{n}", "owner": "u-alice"} for n in range(40)]
+    pool.add(rows, operation=Operation(method="GET", path="/items"), prefer={"u-alice"})
+
+    assert len(pool.values("id")) == 8
