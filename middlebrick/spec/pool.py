@@ -6,18 +6,20 @@ its JSON path (``Books[].book_title``, ``author.username``), the operation and t
 A path parameter takes, in order (see ``ValuePool.candidates``):
 
 1. a value of a field of the same name, whatever the name, across conventions (``userId``,
-   ``user_id``, ``user-id`` and ``UserID`` are one name), the identity's own records first,
-   then the same resource's;
+   ``user_id``, ``user-id`` and ``UserID`` are one name), the same resource's records first,
+   then (within each rule) the records that mention the scanning identity;
 2. the ``id`` of the records of the parent collection (``/items`` for ``/items/{item_id}``) or
    of the same resource; a resource-qualified name counts too (``{book_title}`` takes the
    ``title`` of a book, ``{title}`` under ``/books`` a ``book_title``);
 3. a natural key of the same resource's records (``slug``, ``name``, ``title``, ``username``,
    ``handle``): the keys web frameworks route records by.
 
-Nothing is invented: when no value fits, the caller falls back on spec examples. The pool is
-deterministic (values in the order the answers were added, documents walked breadth first) and
-bounded against hostile answers: nodes walked per answer, values kept per field name, length of
-a value, and values kept in all.
+A value must fit the parameter's schema (an ``integer`` parameter takes digits only, a
+``uuid`` one a UUID, an ``enum`` one a listed value). Nothing is invented: when no value fits,
+the caller falls back on spec examples. The pool is deterministic (values in the order the
+answers were added, documents walked breadth first) and bounded against hostile answers: nodes
+walked per answer, values kept per field name and resource, length of a value, values and
+records kept in all.
 
 Per-user values are those one identity's answers hold and another identity's do not
 (``ValuePool.per_user``): the first candidates of a cross-identity (BOLA) read.
@@ -34,7 +36,7 @@ from typing import Any
 
 from middlebrick.spec.model import Operation, Parameter
 
-__all__ = ["Sighting", "ValuePool", "flat_name", "resource_of", "values_in"]
+__all__ = ["Sighting", "ValuePool", "fits", "flat_name", "resource_of", "values_in"]
 
 MAX_NODES = 5000
 """JSON nodes walked per answer."""
@@ -56,6 +58,9 @@ _ELSEWHERE = 32  # same-name values from other resources ranked per parameter
 # Laravel's route-model binding by column (``slug``, ``name``), GitHub-style handles.
 _NATURAL_KEYS = ("slug", "name", "title", "username", "handle")
 _GUESS = 3  # the rule from which a value is a guess (a natural key, not a name match)
+_INTEGER = re.compile(r"^-?[0-9]{1,19}$")
+_NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
+_UUID = re.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _VERSION = re.compile(r"(?i)^(?:v\d+(?:\.\d+)*|api|rest|latest)$")
 
 
@@ -207,7 +212,9 @@ class ValuePool:
             for sighting in sightings:
                 same = sighting.top_level and sighting.resource == resource
                 rule = _rule(name, wanted, single, same=same)
-                if rule is not None and (guesses or rule < _GUESS):
+                if rule is None or not (guesses or rule < _GUESS):
+                    continue
+                if fits(param.schema, sighting.value):
                     mine = self._not_mine(sighting, prefer)
                     ranked.append((rule, 0 if same else 1, mine, sighting.seq, sighting.value))
         ranked.sort()
@@ -289,6 +296,22 @@ def _rule(name: str, wanted: str, single: str, *, same: bool) -> int | None:
     if name in _NATURAL_KEYS:
         return _GUESS + _NATURAL_KEYS.index(name)
     return None
+
+
+def fits(schema: Any, value: str) -> bool:
+    """True when ``value`` (as text) may be a value of the parameter schema: its type
+    (``integer``: digits), its ``uuid`` format, its ``enum``; an unknown schema takes anything."""
+    if not isinstance(schema, Mapping):
+        return True
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum and value not in {str(item) for item in enum}:
+        return False
+    kind = schema.get("type")
+    if kind == "integer" and not _INTEGER.match(value):
+        return False
+    if kind == "number" and not _NUMBER.match(value):
+        return False
+    return not (schema.get("format") == "uuid" and not _UUID.match(value))
 
 
 def values_in(body: Any, *, max_nodes: int = MAX_NODES) -> set[str]:

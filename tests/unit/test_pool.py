@@ -181,3 +181,14 @@ def test_pool_keeps_more_of_the_identity_s_own_records_but_not_without_bound() -
     pool.add(rows, operation=Operation(method="GET", path="/items"), prefer={"u-alice"})
 
     assert len(pool.values("id")) == 8
+
+
+def test_pool_offers_only_values_that_fit_the_parameter_s_schema() -> None:
+    pool = ValuePool()
+    pool.add([{"id": "abc"}, {"id": 42}], operation=Operation(method="GET", path="/items"))
+    integer = Parameter(name="id", location="path", required=True, schema={"type": "integer"})
+    text = Parameter(name="id", location="path", required=True, schema={"type": "string"})
+    op = Operation(method="GET", path="/items/{id}", parameters=(integer,))
+
+    assert pool.candidates(op, integer) == ["42"]
+    assert pool.candidates(op, text) == ["abc", "42"]
