@@ -12,7 +12,8 @@ from urllib.parse import quote, urlencode
 from middlebrick.events import EventSink, OperationBaselined
 from middlebrick.http.exchange import Exchange, Headers, Request, Sender
 from middlebrick.spec.model import Operation, Parameter, Surface
-from middlebrick.spec.values import harvest_ids, serialize, value_for_parameter
+from middlebrick.spec.pool import ValuePool, resource_of
+from middlebrick.spec.values import serialize, value_for_parameter
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,6 +23,7 @@ class Baseline:
     operations: Mapping[str, Operation] = field(default_factory=dict)
     exchanges: Mapping[str, Exchange] = field(default_factory=dict)
     root: Exchange | None = None  # GET of the target URL as given
+    pool: ValuePool = field(default_factory=ValuePool)  # every value the answers held
 
     def items(self) -> Sequence[tuple[Operation, Exchange]]:
         """Every baselined operation with its exchange, in surface order."""
@@ -73,38 +75,39 @@ async def build_baseline(
     on_event: EventSink | None = None,
     own: Collection[str] = (),
     owned: Mapping[str, list[str]] | None = None,
+    identity: str | None = None,
 ) -> Baseline:
     """Request each readable (GET) operation once with realistic values, in waves.
 
-    Operations without path parameters go first; identifiers harvested from their responses fill
-    the path parameters of later waves (``/items`` answers ``[{"id": "a1"}]`` so ``/items/{id}``
-    is requested as ``/items/a1``). ``own`` holds the values that name the scanning identity
-    (its user id, objects it owns): records that mention one are preferred, so the baseline
-    reads the identity's own objects rather than another owner's listed beside them. ``owned``
-    holds ids given for a resource (``--owns alice=books:12``): a path parameter of that
-    resource (``/books/{book_id}``, ``/books/{id}``) takes them first.
+    Operations without path parameters go first; the values of their answers go into the
+    scan's value pool (``middlebrick.spec.pool``), which fills the path parameters of later
+    waves (``/books`` answers ``[{"book_title": "t1"}]`` so ``/books/{book_title}`` is
+    requested as ``/books/t1``, and ``/items`` answers ``[{"id": "a1"}]`` so ``/items/{id}``
+    is ``/items/a1``). ``own`` holds the values that name the scanning identity (its user id,
+    objects it owns): records that mention one are preferred, so the baseline reads the
+    identity's own objects rather than another owner's listed beside them. ``owned`` holds ids
+    given for a resource (``--owns alice=books:12``): a path parameter of that resource
+    (``/books/{book_id}``, ``/books/{id}``) takes them first. ``identity`` names whose
+    credentials the requests carry, recorded with every value.
     """
     prefer = set(own)
-    sources: list[object] = []
+    pool = ValuePool()
     readable = [op for op in surface.operations if op.method == "GET"]
-    by_path: dict[str, Exchange] = {}
     if root is not None and root.response is not None and root.response.json is not None:
-        sources.append(root.response.json)
+        pool.add(root.response.json, identity=identity, prefer=prefer)
     exchanges: dict[str, Exchange] = {}
     waves: dict[int, list[Operation]] = {}
     for op in readable:
         waves.setdefault(len(op.params("path")), []).append(op)
     for count in sorted(waves):
-        harvested = _harvest(sources, prefer)
+        mine = frozenset(prefer)
         requests = (  # built as they are sent, so a large wave never holds up the loop
-            build_request(op, surface.base_url, harvested, by_path, prefer, owned)
-            for op in waves[count]
+            build_request(op, surface.base_url, pool, mine, owned) for op in waves[count]
         )
         results = await send_all(client, requests)
         for op, exchange in zip(waves[count], results, strict=True):
             exchange = replace(exchange, operation=op.key)
             exchanges[op.key] = exchange
-            by_path[op.path] = exchange
             if on_event is not None:
                 on_event(
                     OperationBaselined(
@@ -115,8 +118,10 @@ async def build_baseline(
                 body = exchange.response.json
                 if not op.params("path") and isinstance(body, dict):
                     prefer.update(_self_ids(op, body))
-                sources.append(body)
-    return Baseline(operations={op.key: op for op in readable}, exchanges=exchanges, root=root)
+                pool.add(body, operation=op, identity=identity, prefer=prefer)
+    return Baseline(
+        operations={op.key: op for op in readable}, exchanges=exchanges, root=root, pool=pool
+    )
 
 
 async def send_all(client: Sender, requests: Iterable[Request]) -> list[Exchange]:
@@ -147,19 +152,19 @@ async def send_all(client: Sender, requests: Iterable[Request]) -> list[Exchange
 def build_request(
     op: Operation,
     base_url: str,
-    harvested: Mapping[str, list[str]] | None = None,
-    by_path: Mapping[str, Exchange] | None = None,
+    pool: ValuePool | None = None,
     prefer: Collection[str] = (),
     owned: Mapping[str, list[str]] | None = None,
 ) -> Request:
     """The realistic request for an operation: ids given for its resource with ``--owns``,
-    harvested ids, else examples and schema values."""
-    harvested = harvested or {}
+    values the API produced (the pool), else examples and schema values."""
     path = op.path
     for param in op.params("path"):
         value = _owned_value(op, param, owned or {})
-        if value is None:
-            value = _harvested_value(op, param, harvested, by_path or {}, prefer)
+        if value is None and pool is not None:
+            # a declared example beats a guess (a record's name taken for its key)
+            found = pool.candidates(op, param, prefer=prefer, guesses=not param.examples)
+            value = found[0] if found else None
         if value is None:
             value = serialize(value_for_parameter(param))
         path = path.replace("{" + param.name + "}", quote(str(value), safe=""))
@@ -185,41 +190,11 @@ def _owned_value(op: Operation, param: Parameter, owned: Mapping[str, list[str]]
     """An id given with ``--owns NAME=RESOURCE:ID`` for the collection ``param`` sits under."""
     if not owned:
         return None
-    before = op.path.split("{" + param.name + "}", 1)[0].rstrip("/")
-    collection = before.rsplit("/", 1)[-1].lower()
+    collection = resource_of(op.path, param.name)
     for resource, values in owned.items():
         if values and collection in (resource, resource + "s", resource.removesuffix("s")):
             return values[0]
     return None
-
-
-def _harvested_value(
-    op: Operation,
-    param: Parameter,
-    harvested: Mapping[str, list[str]],
-    by_path: Mapping[str, Exchange],
-    prefer: Collection[str],
-) -> str | None:
-    if harvested.get(param.name):
-        return harvested[param.name][0]
-    # one name across conventions: {userId} takes the user_id, user-id or UserID seen
-    wanted = _flat(param.name)
-    for key, values in harvested.items():
-        if values and _flat(key) == wanted:
-            return values[0]
-    # "/items/{item_id}": the "id" of the first record the parent collection "/items" returned
-    parent = op.path.split("/{" + param.name + "}", 1)[0]
-    parent_exchange = by_path.get(parent)
-    if parent_exchange is not None and parent_exchange.response is not None and parent_exchange.ok:
-        ids = _harvest([parent_exchange.response.json], prefer).get("id")
-        if ids:
-            return ids[0]
-    return None
-
-
-def _flat(name: str) -> str:
-    """A name without case or separators: ``userId``, ``user_id``, ``User-ID`` -> ``userid``."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 _ME = re.compile(r"/(me|whoami|profile|account|users/me|api/me)/?$", re.I)
@@ -235,22 +210,3 @@ def _self_ids(op: Operation, body: Mapping[str, object]) -> set[str]:
         for key in _SELF_FIELDS
         if isinstance(value := body.get(key), str | int) and not isinstance(value, bool)
     }
-
-
-def _harvest(sources: list[object], prefer: Collection[str]) -> dict[str, list[str]]:
-    """Ids of every source by key: the identity's own records' first, then everyone's."""
-    found: dict[str, list[str]] = {}
-    if prefer:
-        for source in sources:
-            _merge(found, harvest_ids(source, owned_by=prefer))
-    for source in sources:
-        _merge(found, harvest_ids(source))
-    return found
-
-
-def _merge(into: dict[str, list[str]], found: Mapping[str, list[str]]) -> None:
-    for key, values in found.items():
-        bucket = into.setdefault(key, [])
-        for value in values:
-            if value not in bucket and len(bucket) < 8:
-                bucket.append(value)

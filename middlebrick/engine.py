@@ -46,7 +46,14 @@ from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
 from middlebrick.http.journal import RUNNING, Running
 from middlebrick.http.policy import Skipped
-from middlebrick.identities import Identities, establish, own_ids, owned_by_resource, recheck
+from middlebrick.identities import (
+    Identities,
+    establish,
+    own_ids,
+    owned_by_resource,
+    primary_name,
+    recheck,
+)
 from middlebrick.knowledge import categories
 from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scan_facts import RECONFIRMED_AT_MOST, gather_facts, reconfirm
@@ -198,6 +205,7 @@ async def _run(
             on_event=emit,
             own=own_ids(request),
             owned=owned_by_resource(request),
+            identity=primary_name(request),
         )
     except ScanInterrupted as exc:
         stopped.append(f"the baseline stopped early: {exc}")

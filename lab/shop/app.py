@@ -54,7 +54,13 @@ def create_app(
     """
     if variant not in ("vulnerable", "secure"):
         raise ValueError(f"variant must be 'vulnerable' or 'secure', not {variant!r}")
-    from lab.shop import routes_account, routes_catalogue, routes_offers, routes_reviews
+    from lab.shop import (
+        routes_account,
+        routes_catalogue,
+        routes_offers,
+        routes_reviews,
+        routes_wishlists,
+    )
 
     secure = variant == "secure"
     engine = create_engine(database_url, connect_args={"check_same_thread": False})
@@ -80,6 +86,7 @@ def create_app(
     app.include_router(routes_account.build(shop))
     app.include_router(routes_reviews.build(shop))
     app.include_router(routes_offers.build(shop))
+    app.include_router(routes_wishlists.build(shop))
     app.add_middleware(LabHeaders, secure=True, limiter=RateLimiter(*rate_limit))
     if not secure:
         app.middleware("http")(_powered_by)  # outside LabHeaders, which drops X-Powered-By

@@ -55,6 +55,17 @@ class Address(Base):
     city: Mapped[str] = mapped_column(String(80))
 
 
+class Wishlist(Base):
+    """A user's wishlist, named by a title unique across the shop (its URL carries it)."""
+
+    __tablename__ = "wishlists"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(80), unique=True)
+    note: Mapped[str] = mapped_column(String(200))
+    products: Mapped[str] = mapped_column(String(200))  # product ids, comma-separated
+
+
 class ShoppingList(Base):
     """A shopping list; ``role`` is the creator's role on it (lists can be shared)."""
 

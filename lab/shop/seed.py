@@ -1,4 +1,5 @@
-"""Fill the shop's SQLite database: the lab's users, twelve products, carts, addresses, orders.
+"""Fill the shop's SQLite database: the lab's users, twelve products, carts, addresses,
+wishlists (each user's, titled ``<name>-birthday-ideas``), orders.
 
 The users are the lab's (``lab.identities``) with their ``number`` as the integer id; dave is
 the shop's manager. Every password is ``lab-password-<name>``.
@@ -13,7 +14,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from lab.identities import USERS
-from lab.shop.models import Address, Base, CartItem, Order, Product, User
+from lab.shop.models import Address, Base, CartItem, Order, Product, User, Wishlist
 
 CATEGORIES = ("books", "games", "tools")
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -59,6 +60,14 @@ def seed(database_url: str, *, secret: str = "", variant: str = "") -> None:
             base = user.number * 10
             session.add(CartItem(user_id=user.number, product_id=user.number, quantity=1))
             session.add(Address(user_id=user.number, label="home", city="Springfield"))
+            session.add(
+                Wishlist(
+                    user_id=user.number,
+                    title=f"{user.name}-birthday-ideas",
+                    note=f"for {user.name}'s birthday",
+                    products=f"{user.number},{user.number + 4}",
+                )
+            )
             for index in range(3):
                 session.add(
                     Order(

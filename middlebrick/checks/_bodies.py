@@ -25,7 +25,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.policy import names_read, removable_creation
 from middlebrick.spec.model import Operation
-from middlebrick.spec.values import harvest_ids, is_plain, value_for_schema
+from middlebrick.spec.values import is_plain, value_for_schema
 
 WRITES = ("POST", "PUT", "PATCH")
 
@@ -68,18 +68,16 @@ async def body_baselines(
         for op, ex in ctx.baseline.items()
         if ex.response is not None
     }
-    harvested: dict[str, list[str]] = {}
-    async for exchange in ctx.each(ctx.baseline.responses()):
-        if exchange.response is not None and exchange.response.json is not None:
-            for key, values in harvest_ids(exchange.response.json).items():
-                harvested.setdefault(key, values)
     async for operation in ctx.each(ctx.surface.operations):
         document = json_body(operation)
         if operation.method not in methods or document is None:
             continue
         if only is not None and not only(operation):
             continue
-        url = urls.get(operation.path) or build_request(operation, ctx.base_url, harvested).url
+        url = (
+            urls.get(operation.path)
+            or build_request(operation, ctx.base_url, ctx.baseline.pool).url
+        )
         headers = Headers().set("Content-Type", "application/json")
         body = json.dumps(document).encode()
         yield operation, await ctx.send(Request(operation.method, url, headers, body)), document

@@ -10,13 +10,15 @@ baseline requested it or, when the surface does not list it, by cutting the obje
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from dataclasses import replace
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from middlebrick.checks._owners import readable, records, scalar
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.identities import Identity
-from middlebrick.spec.model import Operation
+from middlebrick.spec.model import Operation, Parameter
+from middlebrick.spec.pool import flat_name, values_in
 
 
 def collection_request(ctx: CheckContext, op: Operation, url: str) -> tuple[Request, str] | None:
@@ -46,13 +48,18 @@ def collection_request(ctx: CheckContext, op: Operation, url: str) -> tuple[Requ
     return Request("GET", urlunsplit((parts.scheme, parts.netloc, path, "", ""))), value
 
 
-def shows(listing: Exchange, value: str) -> bool:
-    """True when a readable listing holds a record whose id field equals ``value``."""
+def shows(listing: Exchange, value: str, *, field: str = "") -> bool:
+    """True when a readable listing holds a record whose id field equals ``value``.
+
+    ``field``: the path parameter the object was read by (``title`` for
+    ``/wishlists/{title}``); a field of that name (across conventions) counts as an id too.
+    """
     if not readable(listing) or listing.response is None or not listing.response.is_json:
         return False
+    wanted = flat_name(field) if field else None
     for record in records(listing.response.json):
         for key, raw in record.items():
-            if scalar(raw) == value and _identifying(key):
+            if scalar(raw) == value and (_identifying(key) or flat_name(key) == wanted):
                 return True
     return False
 
@@ -70,7 +77,9 @@ async def listed_to(
     if identity is not None:
         request = request.as_identity(identity.name)
     listing = await ctx.send(request)
-    return listing if shows(listing, value) else None
+    start = op.path.rfind("/{")
+    field = op.path[start + 2 : op.path.find("}", start)]
+    return listing if shows(listing, value, field=field) else None
 
 
 def _identifying(key: str) -> bool:
@@ -78,3 +87,59 @@ def _identifying(key: str) -> bool:
     return key.lower() in {"id", "pk", "uuid", "slug", "key", "name"} or key.endswith(
         ("_id", "Id", "ID", "_uuid", "_key", "_slug")
     )
+
+
+async def per_user_object(
+    ctx: CheckContext,
+    op: Operation,
+    baseline: Exchange,
+    mine: Identity,
+    other: Identity,
+    seen: dict[str, set[str]],
+) -> Exchange:
+    """The primary's read of a per-user object of ``op``, else ``baseline`` as it is.
+
+    A per-user object is one ``mine``'s answers named and ``other``'s own listing of the
+    collection does not (``ValuePool.per_user``): reading it as ``other`` tests access control,
+    where a shared one (a catalogue entry, a team's project) only shows the sharing model. When
+    ``other``'s listing shows the baseline's object and the pool holds a per-user value for
+    the object's parameter, that object is read as ``mine`` once; its answer replaces the
+    baseline when readable (an object given with ``--owns`` and not listed to ``other`` stays).
+    ``seen`` caches ``other``'s listing values by collection URL (one request per collection).
+    """
+    found = collection_request(ctx, op, baseline.request.url)
+    start = op.path.rfind("/{")
+    if found is None or start < 0:
+        return baseline
+    request, value = found
+    pool = ctx.baseline.pool
+    name = op.path[start + 2 : op.path.find("}", start)]
+    param = next((p for p in op.params("path") if p.name == name), Parameter(name, "path"))
+    prefer = [*mine.self_ids, *mine.owns]
+    seen_by_mine = pool.seen_as(mine.name)
+    options = [
+        c
+        for c in pool.candidates(op, param, prefer=prefer)
+        if c in seen_by_mine and c not in (value, unquote(value))
+    ]
+    if not options or not ctx.in_scope(request.url):
+        return baseline  # no other object of ``mine``'s to try: no request
+    if request.url not in seen:
+        listing = await ctx.send(request.as_identity(other.name))
+        body = listing.response.json if readable(listing) and listing.response else None
+        seen[request.url] = values_in(body) if body is not None else set()
+    theirs = seen[request.url]
+    if value not in theirs and unquote(value) not in theirs:
+        return baseline  # not shown to ``other``: already the best object to try
+    wanted = next((c for c in options if c not in theirs), None)
+    if wanted is None:
+        return baseline
+    parts = urlsplit(baseline.request.url)
+    segments = parts.path.split("/")
+    index = len(segments) - len(op.path.split("/")) + len(op.path[:start].split("/"))
+    if not 0 <= index < len(segments) or segments[index] != value:
+        return baseline
+    segments[index] = quote(wanted, safe="")
+    url = urlunsplit(parts._replace(path="/".join(segments)))
+    again = await ctx.send(replace(baseline.request, url=url))
+    return again if readable(again) else baseline

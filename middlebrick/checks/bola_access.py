@@ -23,7 +23,7 @@ from middlebrick.checks._owners import (
     same_object,
 )
 from middlebrick.checks._properties import flat
-from middlebrick.checks._sharing import listed_to
+from middlebrick.checks._sharing import listed_to, per_user_object
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -38,16 +38,19 @@ _WRITERS = 2  # other identities tried per write operation
 _PREFERRED = ("title", "description", "status", "label", "priority", "display_name", "name")
 
 
-@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 2)
+@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 4)
 async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user reads the objects the primary identity fetched.
 
     Needs two identities. For each operation with path parameters whose baseline (sent as the
     primary identity) answered 2xx with something (an empty list, object or page is never
-    evidence), the same request is sent as each other identity in turn (at most 3) until one
-    reads it, then once without credentials, then the collection the object belongs to
-    (``/projects/`` for ``/projects/{id}``) as that other identity: at most 5 requests per
-    operation.
+    evidence), the object is first made a per-user one when it can be: when the first other
+    identity's own listing of the collection (one request per collection) shows the baseline's
+    object and the value pool holds an object of the primary's that it does not show, that one
+    is read as the primary (one request) and taken instead. Then the same request is sent as
+    each other identity in turn (at most 3) until one reads it, then once without credentials,
+    then the collection the object belongs to (``/projects/`` for ``/projects/{id}``) as that
+    other identity: at most 7 requests per operation.
 
     A BOLA needs three facts, and the detail says which decided: the anonymous request is
     denied (or the object names the primary: then it is private by nature); the object is
@@ -64,10 +67,15 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     if primary is None or not ctx.identities.others:
         return
     owners = Owners.of(ctx.identities)
+    seen: dict[str, set[str]] = {}  # the first other identity's listing values, by URL
     async for op, baseline in ctx.each(ctx.baseline.successful()):
         if not path_parameters(op) or not readable(baseline) or baseline.response is None:
             continue
-        if baseline.response.is_json and is_empty(baseline.response.json):
+        first = ctx.identities.others[0]
+        baseline = await per_user_object(ctx, op, baseline, primary, first, seen)
+        if baseline.response is None or (
+            baseline.response.is_json and is_empty(baseline.response.json)
+        ):
             continue
         owner = _object_owner(owners, baseline)
         for other in [o for o in ctx.identities.others if o != owner][:_MAX_OTHERS]:

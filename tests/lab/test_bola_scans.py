@@ -88,6 +88,17 @@ def test_cross_identity_read_is_critical_with_the_three_exchanges(scans) -> None
     assert [e.status for e in finding.evidence][:3] == [200, 200, 401]
 
 
+def test_cross_identity_read_fills_a_title_parameter_from_the_listing(scans) -> None:
+    # The wishlist's URL carries its title, which only the caller's own listing gives
+    finding = _one(
+        scans["shop/vulnerable"], "bola.cross-identity-access", "GET /api/v2/wishlists/{title}"
+    )
+
+    assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
+    assert finding.evidence[0].request.url.endswith("/api/v2/wishlists/alice-birthday-ideas")
+    assert [e.status for e in finding.evidence][:3] == [200, 200, 401]
+
+
 def test_cross_identity_read_of_an_object_the_other_user_lists_is_info(scans) -> None:
     # Every member of the tenant lists every ticket: a shared ticket board, as far as a
     # black-box scan can tell, so reading one by id is not a BOLA verdict

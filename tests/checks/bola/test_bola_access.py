@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from middlebrick.baseline import Baseline
 from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import ANONYMOUS, Request, Response
 from middlebrick.spec.model import Operation, RequestBody, Surface
+from middlebrick.spec.pool import ValuePool
 from middlebrick.testing import BASE, response, run_check
 
 ALICE, BOB = "u-alice-1", "u-bob-2"
@@ -551,4 +554,81 @@ async def test_foreign_records_stays_quiet_on_a_directory_whose_ids_are_the_reco
         identities=users(),
     )
 
+    assert found == []
+
+
+# --- per-user objects first -----------------------------------------------------------------
+
+TEAM_NOTE = {"note_id": "n-0", "owner_id": ALICE, "title": "team agenda", "text": "shared"}
+
+
+def _team_notes(*, owner_check: bool):
+    """Alice's n-0 is shared with bob (his listing shows it); her n-1 is hers alone."""
+    notes = {"n-0": TEAM_NOTE, "n-1": NOTE, "n-2": BOBS_NOTE}
+
+    def answer(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.url.endswith("/notes"):
+            mine = ["n-0", "n-2"] if request.identity == "bob" else ["n-0", "n-1"]
+            return response(200, {"notes": [notes[n] for n in mine]})
+        wanted = notes.get(request.url.rsplit("/", 1)[1])
+        refused = owner_check and request.identity == "bob" and wanted is not BOBS_NOTE
+        if wanted is None or (refused and wanted is not TEAM_NOTE):
+            return NOT_FOUND
+        return response(200, wanted)
+
+    return answer
+
+
+def _pooled_baseline(fake) -> Baseline:
+    """The primary's baseline: its listing in the pool, and the shared note read first."""
+    baseline = fake.baseline((LIST_NOTES, "/notes"), (GET_NOTE, "/notes/n-0"))
+    pool = ValuePool()
+    listing = baseline.exchanges[LIST_NOTES.key].response
+    pool.add(listing.json, operation=LIST_NOTES, identity="alice")
+    return replace(baseline, pool=pool)
+
+
+async def test_cross_identity_access_reads_a_per_user_object_rather_than_a_shared_one(
+    api, scan, users
+):
+    # Given alice's first note is shared with bob, and her listing holds one he is not shown
+    fake = api(_team_notes(owner_check=False))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=_pooled_baseline(fake),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    # Then the per-user note is read, and bob reading it is a confirmed BOLA
+    assert [(f.severity, f.confidence) for f in found] == [
+        (Severity.critical, Confidence.confirmed)
+    ]
+    assert "note_id=n-1" in found[0].detail
+    assert [(r.identity, r.url) for r in fake.sent][:3] == [
+        ("bob", BASE + "/notes"),
+        (None, BASE + "/notes/n-1"),
+        ("bob", BASE + "/notes/n-1"),
+    ]
+
+
+async def test_cross_identity_access_stays_quiet_on_the_per_user_object_bob_is_refused(
+    api, scan, users
+):
+    # Given the same notes, but only the shared note (listed to bob) is readable by him
+    fake = api(_team_notes(owner_check=True))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=_pooled_baseline(fake),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    # Then nothing is reported: alice's own note is refused to bob, the shared one is not tried
     assert found == []
