@@ -15,7 +15,9 @@ segments, their operationId and the first words of their summary and description
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
   made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
-  found (``converses``). Everything else (a registration, an unknown ``POST``, a ``PUT`` to an
+  found (``converses``); (f) as a registration (``http.accounts.registers``) beside a documented
+  ``DELETE`` of an account, which the journal deletes the scan's disposable users with.
+  Everything else (a registration without one, an unknown ``POST``, a ``PUT`` to an
   object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from middlebrick.http.accounts import account_deletion, registers
 from middlebrick.http.patterns import OperationPattern
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation, Surface
@@ -136,6 +139,7 @@ class Policy:
     _refused: list[tuple[str | None, re.Pattern[str], str]] = field(default_factory=list)
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
+    _accounts: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
     _removable: list[re.Pattern[str]] = field(default_factory=list)
 
@@ -161,6 +165,7 @@ class Policy:
             _template_regex(op.path)
             for op in surface.operations
             if removable_creation(op, surface.operations)
+            or account_deletion(op, surface.operations) is not None
         ]
         kept: list[Operation] = []
         skipped: list[Skipped] = []
@@ -185,13 +190,17 @@ class Policy:
             return False
         return _named(self.include, method, paths) and not _named(self.exclude, method, paths)
 
-    def created(self, url: str) -> None:
-        """Let the scan write and delete ``url``: an object it created itself."""
+    def created(self, url: str, *, below: bool = False) -> None:
+        """Let the scan write and delete ``url``: an object it created itself; ``below``, also
+        the URLs under it (a disposable account's ``/password``, ``/email``)."""
         self._created.add(_object_key(url))
+        if below:
+            self._accounts.add(_object_key(url))
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is an object the scan created itself (its own to delete)."""
-        return _object_key(url) in self._created
+        key = _object_key(url)
+        return key in self._created or any(key.startswith(a + "/") for a in self._accounts)
 
     def converses(self, url: str) -> None:
         """Let an active scan send prompts (``POST``) to ``url``: an AI endpoint candidate."""
@@ -258,6 +267,14 @@ class Policy:
         if method == "DELETE":
             return "state-changing", (
                 "DELETE removes what it names; the scan deletes only objects it created itself"
+            )
+        if method == "POST" and registers(op):
+            if account_deletion(op, everything) is not None:
+                return None  # disposable users of the scan's own, deleted by the journal
+            return "undeletable", (
+                "it registers an account and the API documents no DELETE of an account that "
+                "would remove it (name it with --include to let an active scan register "
+                "disposable users anyway)"
             )
         written = resource(op.path)
         if written is not None:
