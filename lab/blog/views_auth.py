@@ -1,4 +1,5 @@
-"""The blog's account flows: registration, login (token and session), password reset, me."""
+"""The blog's account flows: registration, login (token and session), password reset and
+change, me, and deleting one's own account."""
 
 from __future__ import annotations
 
@@ -48,6 +49,12 @@ class Credentials(serializers.Serializer[Any]):
     password = serializers.CharField(max_length=200)
 
 
+class NewPassword(serializers.Serializer[Any]):
+    """An account's new password."""
+
+    password = serializers.CharField(min_length=10, max_length=200)
+
+
 class ResetRequest(serializers.Serializer[Any]):
     """Whose password to reset."""
 
@@ -56,7 +63,8 @@ class ResetRequest(serializers.Serializer[Any]):
 
 def user_json(user: Any) -> dict[str, Any]:
     """The caller's account as the API shows it."""
-    return {"id": user.pk, "username": user.username}
+    profile = Profile.objects.filter(user=user).first()
+    return {"id": user.pk, "username": user.username, "role": profile.role if profile else None}
 
 
 class Register(APIView):
@@ -73,7 +81,10 @@ class Register(APIView):
         if model.objects.filter(username=body.validated_data["username"]).exists():
             return Response({"detail": "username taken"}, status=status.HTTP_409_CONFLICT)
         user = model.objects.create_user(**body.validated_data)
-        Profile.objects.create(user=user, role="reader")
+        # FLAW (vulnerable): the role is taken from the body, undocumented (``role: "admin"``
+        # registers an administrator); FIX: every new account is a reader
+        role = "reader" if secure() else str(request.data.get("role") or "reader")[:20]
+        Profile.objects.create(user=user, role=role)
         return Response({"user": user_json(user)}, status=status.HTTP_201_CREATED)
 
 
@@ -149,3 +160,35 @@ class Unsubscribe(APIView):
     def _unsubscribe(self, request: Request) -> Response:
         Subscription.objects.filter(user=request.user).update(active=False)
         return Response({"subscribed": False})
+
+
+class AccountDetail(APIView):
+    """One account: its owner may delete it."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, username: str) -> Response:
+        """Delete the caller's own account (403 for anyone else's, in both twins)."""
+        if request.user.username != username:
+            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        request.user.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountPassword(APIView):
+    """One account's password."""
+
+    @extend_schema(request=NewPassword, responses={204: None})
+    def put(self, request: Request, username: str) -> Response:
+        """Set a new password for the account."""
+        body = NewPassword(data=request.data)
+        body.is_valid(raise_exception=True)
+        # FLAW (vulnerable): any signed-in user changes any account's password; FIX: only the
+        # account's own
+        if secure() and request.user.username != username:
+            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return Response({"detail": "not found"}, status=status.HTTP_404_NOT_FOUND)
+        user.set_password(body.validated_data["password"])
+        user.save()
+        return Response(status=status.HTTP_204_NO_CONTENT)
