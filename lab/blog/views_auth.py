@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.sessions.models import Session
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -170,6 +171,9 @@ class AccountDetail(APIView):
         """Delete the caller's own account (403 for anyone else's, in both twins)."""
         if request.user.username != username:
             return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        for session in Session.objects.all():  # its sessions end with it
+            if session.get_decoded().get("_auth_user_id") == str(request.user.pk):
+                session.delete()
         request.user.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -32,7 +32,7 @@ _WRITES = ("PUT", "PATCH", "POST")
 _SECRETS = {"password", "passwd", "newpassword", "passwordconfirm", "confirmpassword"}
 
 
-@check(category="bola", emits={_FOUND}, mode="active", max_requests=12)
+@check(category="bola", emits={_FOUND}, mode="active", max_requests=24)
 async def other_users_password(ctx: CheckContext) -> AsyncIterator[Finding]:
     """A password change of one user's account that another user may send (active).
 

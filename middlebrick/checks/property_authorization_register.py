@@ -21,7 +21,7 @@ from middlebrick.http.exchange import Exchange
 _FOUND = "property_authorization.registration-mass-assignment"
 
 
-@check(category="property_authorization", emits={_FOUND}, mode="active", max_requests=12)
+@check(category="property_authorization", emits={_FOUND}, mode="active", max_requests=20)
 async def registration_mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Privileged fields a registration accepts from the body, read back (active).
 

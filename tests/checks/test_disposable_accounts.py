@@ -29,12 +29,15 @@ def _body(*names: str) -> RequestBody:
 
 
 def _surface(*, deletable: bool = True) -> Surface:
+    password = _body("password")
     ops = [
-        Operation("POST", "/users/v1/register", request_body=_body("username", "password", "email")),
+        Operation(
+            "POST", "/users/v1/register", request_body=_body("username", "password", "email")
+        ),
         Operation("POST", "/users/v1/login", request_body=_body("username", "password")),
         Operation("GET", "/me"),
-        Operation("PUT", "/users/v1/{username}/password", parameters=USER, request_body=_body("password")),
-    ]  # fmt: skip
+        Operation("PUT", "/users/v1/{username}/password", parameters=USER, request_body=password),
+    ]
     if deletable:
         ops.append(Operation("DELETE", "/users/v1/{username}", parameters=USER))
     return Surface(BASE, tuple(ops))
@@ -128,7 +131,9 @@ async def _run(check: str, api: _Users, surface: Surface, include: tuple[str, ..
 async def test_registration_mass_assignment_reports_admin_taken_from_the_sign_up():
     api = _Users(vulnerable=True)
 
-    found, sender = await _run("property_authorization.registration_mass_assignment", api, _surface())
+    found, sender = await _run(
+        "property_authorization.registration_mass_assignment", api, _surface()
+    )
 
     assert [(f.type_id, f.operation, f.confidence) for f in found] == [
         (
@@ -176,7 +181,10 @@ async def test_no_registration_is_sent_when_it_cannot_be_undone_and_is_not_inclu
     api = _Users(vulnerable=True)
     surface = _surface(deletable=False)
 
-    for check in ("property_authorization.registration_mass_assignment", "bola.other_users_password"):
+    for check in (
+        "property_authorization.registration_mass_assignment",
+        "bola.other_users_password",
+    ):
         found, sender = await _run(check, api, surface)
         assert found == []
         assert not [r for r in sender.sent if r.url.endswith("/register")]
