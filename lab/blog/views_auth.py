@@ -3,6 +3,7 @@ change, me, and deleting one's own account."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -10,6 +11,8 @@ from typing import Any
 
 from django.contrib.auth import authenticate, get_user_model, login
 from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -54,6 +57,19 @@ class NewPassword(serializers.Serializer[Any]):
     """An account's new password."""
 
     password = serializers.CharField(min_length=10, max_length=200)
+
+
+class NewEmail(serializers.Serializer[Any]):
+    """An account's new e-mail address (checked by the view)."""
+
+    email = serializers.CharField(max_length=254)
+
+
+# FLAW (vulnerable): a hand-written e-mail pattern with a nested quantifier (the one of
+# VAmPI's e-mail update): "aaaa…!" backtracks exponentially. FIX: Django's EmailValidator.
+_EMAIL_PATTERN = re.compile(
+    r"^([0-9a-zA-Z]([-.\w]*[0-9a-zA-Z])*@{1}([0-9a-zA-Z][-\w]*[0-9a-zA-Z]\.)+[a-zA-Z]{2,9})$"
+)
 
 
 class ResetRequest(serializers.Serializer[Any]):
@@ -196,3 +212,31 @@ class AccountPassword(APIView):
         user.set_password(body.validated_data["password"])
         user.save()
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountEmail(APIView):
+    """One account's e-mail address: its owner may change it."""
+
+    @extend_schema(request=NewEmail, responses={200: dict})
+    def put(self, request: Request, username: str) -> Response:
+        """Set the caller's own e-mail address (403 for anyone else's, in both twins)."""
+        if request.user.username != username:
+            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        body = NewEmail(data=request.data)
+        body.is_valid(raise_exception=True)
+        email = str(body.validated_data["email"])
+        if not _valid_email(email):
+            return Response({"detail": "invalid e-mail"}, status=status.HTTP_400_BAD_REQUEST)
+        request.user.email = email
+        request.user.save(update_fields=["email"])
+        return Response(user_json(request.user))
+
+
+def _valid_email(email: str) -> bool:
+    if not secure():
+        return _EMAIL_PATTERN.match(email) is not None
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True

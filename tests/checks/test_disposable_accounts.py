@@ -3,6 +3,7 @@ password changed, and the safety rule that no registration is sent it cannot und
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from types import SimpleNamespace
@@ -37,6 +38,9 @@ def _surface(*, deletable: bool = True) -> Surface:
         Operation("POST", "/users/v1/login", request_body=_body("username", "password")),
         Operation("GET", "/me"),
         Operation("PUT", "/users/v1/{username}/password", parameters=USER, request_body=password),
+        Operation(
+            "PUT", "/users/v1/{username}/email", parameters=USER, request_body=_body("email")
+        ),
     ]
     if deletable:
         ops.append(Operation("DELETE", "/users/v1/{username}", parameters=USER))
@@ -80,6 +84,15 @@ class _Users:
         name = path.split("/")[3]
         if name not in self.users:
             return response(404, {"message": "no user"})
+        if path.endswith("/email"):
+            if caller != name:
+                return response(403, {"message": "not yours"})
+            email = str(body.get("email", ""))
+            # a backtracking pattern takes 2 ** (run of letters before "!") steps: 1 µs each
+            stem = email[:-1] if email.endswith("!") and self.vulnerable else ""
+            run = len(stem) - len(stem.rstrip("a"))
+            answer = response(204 if "@" in email else 400)
+            return dataclasses.replace(answer, elapsed_ms=2.0 + (2**run) / 1000 if run else 2.0)
         if path.endswith("/password"):
             if caller != name and not self.vulnerable:
                 return response(403, {"message": "not yours"})
@@ -205,3 +218,25 @@ async def test_an_included_registration_is_sent_and_reported_as_not_restored():
     assert [f.type_id for f in found] == ["property_authorization.registration-mass-assignment"]
     assert len(api.users) == 2
     assert [r.state for r in sender.journal.results] == ["not_restored", "not_restored"]
+
+
+async def test_redos_own_account_reports_a_backtracking_email_check_of_the_callers_own():
+    api = _Users(vulnerable=True)
+
+    found, sender = await _run("input_validation.redos_own_account", api, _surface())
+
+    assert [(f.type_id, f.operation, f.parameter) for f in found] == [
+        ("input_validation.redos", "PUT /users/v1/{username}/email", "body.email")
+    ]
+    assert api.users == {}
+    written = {r.url.split("/")[-2] for r in sender.sent if r.url.endswith("/email")}
+    assert len(written) == 1  # only the disposable user's own account
+
+
+async def test_redos_own_account_stays_quiet_when_the_email_check_is_linear():
+    api = _Users(vulnerable=False)
+
+    found, _ = await _run("input_validation.redos_own_account", api, _surface())
+
+    assert found == []
+    assert api.users == {}
