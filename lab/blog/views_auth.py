@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -240,3 +240,16 @@ def _valid_email(email: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+class Logout(APIView):
+    """End the caller's session."""
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        """Log out."""
+        logout(request._request)
+        # FLAW (vulnerable): the token stays valid after logout; FIX: it is deleted
+        if secure():
+            Token.objects.filter(user=request.user).delete()
+        return Response({"detail": "logged out"})

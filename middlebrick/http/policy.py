@@ -16,7 +16,8 @@ segments, their operationId and the first words of their summary and description
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
   made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
   found (``converses``); (f) as a registration (``http.accounts.registers``) beside a documented
-  ``DELETE`` of an account, which the journal deletes the scan's disposable users with.
+  ``DELETE`` of an account, which the journal deletes the scan's disposable users with; (g) as
+  a disposable user's logout (``ends_session``): only without the scan's credentials.
   Everything else (a registration without one, an unknown ``POST``, a ``PUT`` to an
   object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
 
@@ -140,6 +141,7 @@ class Policy:
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
     _accounts: set[str] = field(default_factory=set)
+    _session_ends: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
     _removable: list[re.Pattern[str]] = field(default_factory=list)
 
@@ -202,6 +204,11 @@ class Policy:
         key = _object_key(url)
         return key in self._created or any(key.startswith(a + "/") for a in self._accounts)
 
+    def ends_session(self, url: str) -> None:
+        """Let an active scan send ``url`` (a logout) without the scan's credentials: it ends
+        only the session of the disposable user whose token the request carries."""
+        self._session_ends.add(self._paths(url)[0])
+
     def converses(self, url: str) -> None:
         """Let an active scan send prompts (``POST``) to ``url``: an AI endpoint candidate."""
         self._conversing.add(self._paths(url)[0])
@@ -212,13 +219,16 @@ class Policy:
         path = skipped.operation.partition(" ")[2]
         return skipped.kind != "unrecognised" or path not in self._conversing
 
-    def refusal(self, method: str, url: str) -> str | None:
-        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent."""
+    def refusal(self, method: str, url: str, *, anonymous: bool = False) -> str | None:
+        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent;
+        ``anonymous``: the request carries none of the scan's identities' credentials."""
         paths = self._paths(url)
         shown = f"{method} {paths[0]}"
         excluded = next((p for p in self.exclude if any(p.matches(method, x) for x in paths)), None)
         if excluded is not None:
             return f"{shown}: excluded by --exclude {excluded.text!r}"
+        if anonymous and self.mode == "active" and paths[0] in self._session_ends:
+            return None  # a disposable user's logout (``ends_session``)
         if _plain(paths[-1]) and _named(self.include, method, paths):
             return None
         mine = self.owns(url)
@@ -247,10 +257,15 @@ class Policy:
         return any(regex.fullmatch(path) for regex in self._removable) or self.creates_nothing(url)
 
     def creates_nothing(self, url: str) -> bool:
-        """True for a ``POST`` to ``url`` that names a read, logs in or prompts an AI endpoint:
-        its 2xx answer leaves no object behind for the journal to delete."""
+        """True for a ``POST`` to ``url`` that names a read, logs in, prompts an AI endpoint or
+        ends a disposable user's session: its 2xx answer leaves no object behind to delete."""
         path = self._paths(url)[0]
-        return names_read(path) or logs_in(path) or path in self._conversing
+        return (
+            names_read(path)
+            or logs_in(path)
+            or path in self._conversing
+            or path in self._session_ends
+        )
 
     def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
         method = op.method

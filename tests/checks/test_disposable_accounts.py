@@ -11,7 +11,7 @@ from typing import Any
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence
-from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
 from middlebrick.http.journal import Journal
 from middlebrick.http.policy import Policy
 from middlebrick.identities import Identities, Identity
@@ -37,6 +37,7 @@ def _surface(*, deletable: bool = True) -> Surface:
         ),
         Operation("POST", "/users/v1/login", request_body=_body("username", "password")),
         Operation("GET", "/me"),
+        Operation("POST", "/auth/logout"),
         Operation("PUT", "/users/v1/{username}/password", parameters=USER, request_body=password),
         Operation(
             "PUT", "/users/v1/{username}/email", parameters=USER, request_body=_body("email")
@@ -79,6 +80,10 @@ class _Users:
         caller = self.caller(request)
         if caller is None:
             return response(401, {"message": "no token"})
+        if path == "/auth/logout":
+            if not self.vulnerable:
+                self.tokens = {t: u for t, u in self.tokens.items() if u != caller}
+            return response(200, {"message": "logged out"})
         if path == "/me":
             return response(200, {"username": caller, "admin": self.users[caller]["admin"]})
         name = path.split("/")[3]
@@ -117,7 +122,9 @@ class _Sender(FakeSender):
         self.journal.learn(surface.operations)
 
     async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
-        refusal = self.scope.policy.refusal(request.method, request.url)
+        refusal = self.scope.policy.refusal(
+            request.method, request.url, anonymous=request.identity == ANONYMOUS
+        )
         if refusal is not None:
             return Exchange(request, None, f"not sent: {refusal}")
         return await super().send(request, follow_redirects=follow_redirects)
@@ -240,3 +247,40 @@ async def test_redos_own_account_stays_quiet_when_the_email_check_is_linear():
 
     assert found == []
     assert api.users == {}
+
+
+async def test_logout_not_revoked_reports_a_token_that_still_works_after_logout():
+    api = _Users(vulnerable=True)
+
+    found, sender = await _run("authentication.logout_not_revoked", api, _surface())
+
+    assert [(f.type_id, f.operation) for f in found] == [
+        ("authentication.logout-not-revoked", "POST /auth/logout")
+    ]
+    assert api.users == {}
+    logouts = [r for r in sender.sent if r.url.endswith("/auth/logout")]
+    assert [r.identity for r in logouts] == [ANONYMOUS]  # never with the scan's credentials
+
+
+async def test_logout_not_revoked_stays_quiet_when_logout_revokes_the_token():
+    api = _Users(vulnerable=False)
+
+    found, sender = await _run("authentication.logout_not_revoked", api, _surface())
+
+    assert found == []
+    assert api.users == {}  # logged in again after the logout, and deleted
+    assert all(r.state == "deleted" for r in sender.journal.results)
+
+
+def test_a_logout_goes_only_without_the_scans_credentials():
+    surface = _surface()
+    policy = Policy.of("active", (), (), BASE)
+    policy.learn(surface)
+    policy.ends_session(BASE + "/auth/logout")
+
+    assert policy.refusal("POST", BASE + "/auth/logout", anonymous=True) is None
+    assert policy.refusal("POST", BASE + "/auth/logout") is not None
+    safe = Policy.of("safe", (), (), BASE)
+    safe.learn(surface)
+    safe.ends_session(BASE + "/auth/logout")
+    assert safe.refusal("POST", BASE + "/auth/logout", anonymous=True) is not None
