@@ -6,12 +6,12 @@ identities; the journal deletes them after the check.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from middlebrick.checks._disposable import Account, Flow, flow, log_in, register, why_not
 from middlebrick.checks._privilege import escalation
-from middlebrick.checks._properties import shown
+from middlebrick.checks._properties import records, shown
 from middlebrick.checks._writes import fresh, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
@@ -52,13 +52,14 @@ async def registration_mass_assignment(ctx: CheckContext) -> AsyncIterator[Findi
     if control is None:
         return
     account, read = control
-    wanted = escalation(record_of(read) or {})
+    was = _own(read, account)
+    wanted = escalation(was)
     if not wanted:
         return
     raised = await _registered(ctx, found, wanted)
     if raised is None:
         return
-    record, was = record_of(raised[1]) or {}, record_of(read) or {}
+    record = _own(raised[1], raised[0])
     stuck = [k for k, v in wanted.items() if record.get(k) == v and was.get(k) != v]
     if not stuck:
         return
@@ -93,3 +94,14 @@ async def _registered(
         if record_of(read) is not None:
             return account, read
     return account, account.made
+
+
+def _own(exchange: Exchange, account: Account) -> Mapping[str, Any]:
+    """The user's own record in an answer: the object (inside an envelope too, ``{"data":
+    {…}}``) that names its username or e-mail, else the first object of the answer."""
+    body = exchange.response.json if exchange.response is not None and exchange.ok else None
+    found = records(body)
+    for record in found:
+        if {account.username, account.email} & {v for v in record.values() if isinstance(v, str)}:
+            return record
+    return found[0] if found else {}

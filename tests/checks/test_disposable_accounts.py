@@ -85,7 +85,8 @@ class _Users:
                 self.tokens = {t: u for t, u in self.tokens.items() if u != caller}
             return response(200, {"message": "logged out"})
         if path == "/me":
-            return response(200, {"username": caller, "admin": self.users[caller]["admin"]})
+            record = {"username": caller, "admin": self.users[caller]["admin"]}
+            return response(200, {"data": record, "status": "success"})  # VAmPI's envelope
         name = path.split("/")[3]
         if name not in self.users:
             return response(404, {"message": "no user"})
