@@ -19,8 +19,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from middlebrick.checks._properties import records
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.accounts import account_deletion, password_field, registers
@@ -30,7 +31,16 @@ from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 from middlebrick.tokens import find_jwts
 
-__all__ = ["Account", "Flow", "flow", "log_in", "register", "why_not"]
+__all__ = [
+    "Account",
+    "Flow",
+    "flow",
+    "log_in",
+    "login_request",
+    "path_value",
+    "register",
+    "why_not",
+]
 
 _DOMAIN = "example.com"  # RFC 2606 §3: reserved for documentation, no one's mailbox
 _USER_FIELDS = ("username", "user", "login", "name", "email", "emailaddress", "mail")
@@ -126,14 +136,15 @@ async def register(
             body[key] = name
     body.update(extra or {})
     account = Account(name, email, password, Exchange(Request("POST", url), None), None)
-    if found.delete is not None and found.parameter is not None:
-        account.url = _account_url(ctx, found, account)
+    named = _account_url(ctx, found, account)
     journal = getattr(ctx.client, "journal", None)
-    if journal is not None and account.url is not None:
-        journal.expect(url, account.url)
+    if journal is not None and found.delete is not None:
+        journal.expect(url, named or (lambda answer: _url_by_id(ctx, found, answer)))
     headers = Headers.of({"Content-Type": json_media(found.register)})
     request = Request("POST", url, headers, json.dumps(body).encode()).without_credentials()
     account.made = await ctx.send(request)
+    if found.delete is not None:
+        account.url = named or _url_by_id(ctx, found, account.made)
     return account if account.made.ok else None
 
 
@@ -179,14 +190,49 @@ def login_request(ctx: CheckContext, found: Flow, user: str, password: str) -> R
     return Request("POST", url, headers, json.dumps(body).encode()).without_credentials()
 
 
+def path_value(account: Account, parameter: str) -> str | None:
+    """What names ``account`` in a path parameter: its e-mail, its name, or the id its
+    DELETE URL holds (``None`` when it is not known)."""
+    plain = "".join(words(parameter))
+    if "email" in plain or plain == "mail":
+        return account.email
+    if "name" in plain or plain in ("user", "login", "handle"):
+        return account.username
+    if account.url is None:
+        return None
+    return unquote(account.url.rstrip("/").rpartition("/")[2]) or None
+
+
 def _account_url(ctx: CheckContext, found: Flow, account: Account) -> str | None:
-    """The account's DELETE URL, when its parameter is a name or an e-mail."""
-    assert found.delete is not None and found.parameter is not None
+    """The account's DELETE URL, when its parameter is a name or an e-mail (``None`` for an
+    id, which only the registration's answer gives)."""
+    if found.delete is None or found.parameter is None:
+        return None
     plain = "".join(words(found.parameter))
-    value = account.email if "email" in plain else account.username
-    if plain.endswith("id") and plain not in ("userid", "loginid"):
-        return None  # an id the answer gives: not known before the registration
+    if "email" in plain or plain == "mail":
+        value = account.email
+    elif "name" in plain or plain in ("user", "login", "handle"):
+        value = account.username
+    else:
+        return None  # an id: the registration's answer gives it
     return ctx.url(found.delete.path.replace("{" + found.parameter + "}", quote(value, safe="")))
+
+
+def _url_by_id(ctx: CheckContext, found: Flow, answer: Exchange) -> str | None:
+    """The account's DELETE URL with the id the registration answered (``{"id": 7}``, or
+    inside an envelope: ``{"user": {"id": 7}}``)."""
+    if found.delete is None or found.parameter is None or not answer.ok:
+        return None
+    body = answer.response.json if answer.response is not None else None
+    keys = (found.parameter, "".join(words(found.parameter)), "id", "pk")
+    for record in records(body):
+        value = next((record[k] for k in keys if k in record), None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            path = found.delete.path.replace(
+                "{" + found.parameter + "}", quote(str(value), safe="")
+            )
+            return ctx.url(path)
+    return None
 
 
 def _is_login(op: Operation) -> bool:

@@ -16,6 +16,7 @@ from middlebrick.checks._disposable import (
     flow,
     log_in,
     login_request,
+    path_value,
     register,
     why_not,
 )
@@ -60,7 +61,9 @@ async def other_users_password(ctx: CheckContext) -> AsyncIterator[Finding]:
     if first is None or second is None:
         return
     param = change.path.split("{", 1)[1].split("}", 1)[0]
-    value = second.email if "email" in "".join(words(param)) else second.username
+    value = path_value(second, param)
+    if value is None:
+        return
     url = ctx.url(change.path.replace("{" + param + "}", quote(value, safe="")))
     if not ctx.may_send(change.method, url):
         return

@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-from middlebrick.checks._disposable import Account, Flow, flow, log_in, register, why_not
+from middlebrick.checks._disposable import (
+    Account,
+    Flow,
+    flow,
+    log_in,
+    path_value,
+    register,
+    why_not,
+)
 from middlebrick.checks._probe import Prober, body_slots
 from middlebrick.checks._timing import SLOW_TARGET_S, seconds
 from middlebrick.checks.context import CheckContext
@@ -56,7 +64,9 @@ async def redos_own_account(ctx: CheckContext) -> AsyncIterator[Finding]:
     prober = Prober(ctx, _UPDATES * PER_PARAMETER)
     for update in updates:
         param = update.path.split("{", 1)[1].split("}", 1)[0]
-        value = account.email if "email" in "".join(words(param)) else account.username
+        value = path_value(account, param)
+        if value is None:
+            continue
         url = ctx.url(update.path.replace("{" + param + "}", quote(value, safe="")))
         if not ctx.may_send(update.method, url):
             continue

@@ -112,7 +112,7 @@ class Journal:
         self._entries: list[_Entry] = []
         self._self_ids: set[str] = set()
         self._collections: list[tuple[re.Pattern[str], str]] = []  # POST path -> DELETE param
-        self._expected: dict[str, str] = {}  # a registration's URL -> the account's URL
+        self._expected: dict[str, str | Callable[[Exchange], str | None]] = {}
         self.results: list[Restoration] = []
         known = safety_words().identity_fields
         self._identity_fields = {_flat(name) for name in known}
@@ -130,9 +130,10 @@ class Journal:
             if last.startswith("{") and collection:
                 self._collections.append((_template(collection), last[1:-1]))
 
-    def expect(self, request_url: str, account_url: str) -> None:
+    def expect(self, request_url: str, account_url: str | Callable[[Exchange], str | None]) -> None:
         """The next 2xx ``POST`` to ``request_url`` registers a disposable account whose
-        documented ``DELETE`` is ``account_url``: the journal deletes it after the check."""
+        documented ``DELETE`` is ``account_url`` (or what it gives for the POST's answer, such
+        as a URL with the new id): the journal deletes it after the check."""
         self._expected[request_url] = account_url
 
     def sign(self, account_url: str, headers: Headers) -> None:
@@ -251,7 +252,8 @@ class Journal:
     def _created(self, request: Request, exchange: Exchange, owner: str, said: str) -> None:
         """Record the object a 2xx POST created, when it created one."""
         assert exchange.response is not None
-        account = self._expected.pop(request.url, None)
+        expected = self._expected.pop(request.url, None)
+        account = expected(exchange) if callable(expected) else expected
         if account is not None:
             entry = _Entry(owner, account, request.identity, "created", [said], account=True)
             self._entries.append(entry)

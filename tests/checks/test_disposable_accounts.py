@@ -19,7 +19,6 @@ from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
 
 ALICE = Identities(primary=Identity("alice", True, frozenset({"u-alice"})))
-USER = (Parameter("username", "path", required=True),)
 
 
 def _body(*names: str) -> RequestBody:
@@ -29,8 +28,10 @@ def _body(*names: str) -> RequestBody:
     )
 
 
-def _surface(*, deletable: bool = True) -> Surface:
+def _surface(*, deletable: bool = True, key: str = "username") -> Surface:
     password = _body("password")
+    one = (Parameter(key, "path", required=True),)
+    account = "/users/v1/{" + key + "}"
     ops = [
         Operation(
             "POST", "/users/v1/register", request_body=_body("username", "password", "email")
@@ -38,13 +39,11 @@ def _surface(*, deletable: bool = True) -> Surface:
         Operation("POST", "/users/v1/login", request_body=_body("username", "password")),
         Operation("GET", "/me"),
         Operation("POST", "/auth/logout"),
-        Operation("PUT", "/users/v1/{username}/password", parameters=USER, request_body=password),
-        Operation(
-            "PUT", "/users/v1/{username}/email", parameters=USER, request_body=_body("email")
-        ),
+        Operation("PUT", account + "/password", parameters=one, request_body=password),
+        Operation("PUT", account + "/email", parameters=one, request_body=_body("email")),
     ]
     if deletable:
-        ops.append(Operation("DELETE", "/users/v1/{username}", parameters=USER))
+        ops.append(Operation("DELETE", account, parameters=one))
     return Surface(BASE, tuple(ops))
 
 
@@ -56,6 +55,7 @@ class _Users:
         self.vulnerable = vulnerable
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}
+        self.ids: dict[str, str] = {}  # numeric id -> username
 
     def caller(self, request: Request) -> str | None:
         auth = request.headers.get("authorization") or ""
@@ -69,7 +69,9 @@ class _Users:
                 return response(400, {"message": "taken"})
             admin = bool(body.get("admin", False)) if self.vulnerable else False
             self.users[body["username"]] = {**body, "admin": admin}
-            return response(200, {"message": "registered"})
+            number = str(len(self.ids) + 1)
+            self.ids[number] = body["username"]
+            return response(200, {"message": "registered", "user": {"id": int(number)}})
         if path == "/users/v1/login":
             user = self.users.get(body.get("username"))
             if user is None or user["password"] != body.get("password"):
@@ -87,7 +89,7 @@ class _Users:
         if path == "/me":
             record = {"username": caller, "admin": self.users[caller]["admin"]}
             return response(200, {"data": record, "status": "success"})  # VAmPI's envelope
-        name = path.split("/")[3]
+        name = self.ids.get(path.split("/")[3], path.split("/")[3])
         if name not in self.users:
             return response(404, {"message": "no user"})
         if path.endswith("/email"):
@@ -285,3 +287,15 @@ def test_a_logout_goes_only_without_the_scans_credentials():
     safe.learn(surface)
     safe.ends_session(BASE + "/auth/logout")
     assert safe.refusal("POST", BASE + "/auth/logout", anonymous=True) is not None
+
+
+async def test_an_account_delete_by_id_takes_the_id_the_registration_answered():
+    api = _Users(vulnerable=True)
+
+    found, sender = await _run("bola.other_users_password", api, _surface(key="user_id"))
+
+    assert [(f.type_id, f.operation) for f in found] == [
+        ("bola.other-user-password-changed", "PUT /users/v1/{user_id}/password")
+    ]
+    assert api.users == {}
+    assert [r.state for r in sender.journal.results] == ["deleted", "deleted"]
