@@ -103,7 +103,7 @@ def flow(ctx: CheckContext) -> Flow | None:
 def why_not(ctx: CheckContext, found: Flow) -> str | None:
     """Why the scan may not register a disposable user (``None``: it may)."""
     url = ctx.url(found.register.path)
-    if ctx.may_send("POST", url):
+    if ctx.may_send("POST", url, anonymous=True):
         return None
     return (
         f"`{found.register.key}` registers accounts and the API documents no DELETE of an "
@@ -117,7 +117,7 @@ async def register(
 ) -> Account | None:
     """Register one disposable user (plus ``extra`` fields); ``None`` when refused or failed."""
     url = ctx.url(found.register.path)
-    if not ctx.may_send("POST", url):
+    if not ctx.may_send("POST", url, anonymous=True):
         return None
     name = f"mb{secrets.token_hex(5)}"
     email = f"{name}@{_DOMAIN}"

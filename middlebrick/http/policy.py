@@ -144,6 +144,7 @@ class Policy:
     _session_ends: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
     _removable: list[re.Pattern[str]] = field(default_factory=list)
+    _registrations: list[re.Pattern[str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
@@ -167,7 +168,11 @@ class Policy:
             _template_regex(op.path)
             for op in surface.operations
             if removable_creation(op, surface.operations)
-            or account_deletion(op, surface.operations) is not None
+        ]
+        self._registrations = [
+            _template_regex(op.path)
+            for op in surface.operations
+            if account_deletion(op, surface.operations) is not None
         ]
         kept: list[Operation] = []
         skipped: list[Skipped] = []
@@ -246,6 +251,10 @@ class Policy:
         written = resource(template or paths[0])
         if written is not None:
             return f"{shown}: {written[1]}"
+        if method == "POST" and any(r.fullmatch(paths[0]) for r in self._registrations):
+            if self.mode == "active" and anonymous:
+                return None  # a disposable user of the scan's own (``checks._disposable``)
+            return f"{shown}: {_REGISTERS}"
         if self.mode == "active" and not self._recognised(method, url, paths[0]):
             return f"{shown}: {_UNRECOGNISED}"
         return None
@@ -319,6 +328,11 @@ class Policy:
 _UNRECOGNISED = (
     "the scan writes only to objects it created, removable creations, reads, logins and AI "
     "endpoints, and this write is none of them"
+)
+
+_REGISTERS = (
+    "it registers an account: an active scan registers only disposable users of its own, "
+    "without its identities' credentials"
 )
 
 _KIND_WORDS: dict[str, str] = {

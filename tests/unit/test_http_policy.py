@@ -292,7 +292,8 @@ def test_policy_lets_an_active_scan_register_when_an_account_delete_is_documente
     _, skipped = policy.learn(_registration(deletable=True))
 
     assert [s.operation for s in skipped] == ["DELETE /users/v1/{username}"]
-    assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register") is None
+    assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register", anonymous=True) is None
+    assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register") is not None  # as alice
     assert policy.refusal("DELETE", "http://127.0.0.1:9/users/v1/mb01") is not None
     policy.created("http://127.0.0.1:9/users/v1/mb01", below=True)
     assert policy.refusal("PUT", "http://127.0.0.1:9/users/v1/mb01/password") is None
