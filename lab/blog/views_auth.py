@@ -1,13 +1,18 @@
-"""The blog's account flows: registration, login (token and session), password reset, me."""
+"""The blog's account flows: registration, login (token and session), password reset and
+change, me, and deleting one's own account."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
 from typing import Any
 
-from django.contrib.auth import authenticate, get_user_model, login
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
@@ -48,6 +53,25 @@ class Credentials(serializers.Serializer[Any]):
     password = serializers.CharField(max_length=200)
 
 
+class NewPassword(serializers.Serializer[Any]):
+    """An account's new password."""
+
+    password = serializers.CharField(min_length=10, max_length=200)
+
+
+class NewEmail(serializers.Serializer[Any]):
+    """An account's new e-mail address (checked by the view)."""
+
+    email = serializers.CharField(max_length=254)
+
+
+# FLAW (vulnerable): a hand-written e-mail pattern with a nested quantifier (the one of
+# VAmPI's e-mail update): "aaaa…!" backtracks exponentially. FIX: Django's EmailValidator.
+_EMAIL_PATTERN = re.compile(
+    r"^([0-9a-zA-Z]([-.\w]*[0-9a-zA-Z])*@{1}([0-9a-zA-Z][-\w]*[0-9a-zA-Z]\.)+[a-zA-Z]{2,9})$"
+)
+
+
 class ResetRequest(serializers.Serializer[Any]):
     """Whose password to reset."""
 
@@ -56,7 +80,8 @@ class ResetRequest(serializers.Serializer[Any]):
 
 def user_json(user: Any) -> dict[str, Any]:
     """The caller's account as the API shows it."""
-    return {"id": user.pk, "username": user.username}
+    profile = Profile.objects.filter(user=user).first()
+    return {"id": user.pk, "username": user.username, "role": profile.role if profile else None}
 
 
 class Register(APIView):
@@ -73,7 +98,10 @@ class Register(APIView):
         if model.objects.filter(username=body.validated_data["username"]).exists():
             return Response({"detail": "username taken"}, status=status.HTTP_409_CONFLICT)
         user = model.objects.create_user(**body.validated_data)
-        Profile.objects.create(user=user, role="reader")
+        # FLAW (vulnerable): the role is taken from the body, undocumented (``role: "admin"``
+        # registers an administrator); FIX: every new account is a reader
+        role = "reader" if secure() else str(request.data.get("role") or "reader")[:20]
+        Profile.objects.create(user=user, role=role)
         return Response({"user": user_json(user)}, status=status.HTTP_201_CREATED)
 
 
@@ -149,3 +177,79 @@ class Unsubscribe(APIView):
     def _unsubscribe(self, request: Request) -> Response:
         Subscription.objects.filter(user=request.user).update(active=False)
         return Response({"subscribed": False})
+
+
+class AccountDetail(APIView):
+    """One account: its owner may delete it."""
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, username: str) -> Response:
+        """Delete the caller's own account (403 for anyone else's, in both twins)."""
+        if request.user.username != username:
+            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        for session in Session.objects.all():  # its sessions end with it
+            if session.get_decoded().get("_auth_user_id") == str(request.user.pk):
+                session.delete()
+        request.user.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountPassword(APIView):
+    """One account's password."""
+
+    @extend_schema(request=NewPassword, responses={204: None})
+    def put(self, request: Request, username: str) -> Response:
+        """Set a new password for the account."""
+        body = NewPassword(data=request.data)
+        body.is_valid(raise_exception=True)
+        # FLAW (vulnerable): any signed-in user changes any account's password; FIX: only the
+        # account's own
+        if secure() and request.user.username != username:
+            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            return Response({"detail": "not found"}, status=status.HTTP_404_NOT_FOUND)
+        user.set_password(body.validated_data["password"])
+        user.save()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountEmail(APIView):
+    """One account's e-mail address: its owner may change it."""
+
+    @extend_schema(request=NewEmail, responses={200: dict})
+    def put(self, request: Request, username: str) -> Response:
+        """Set the caller's own e-mail address (403 for anyone else's, in both twins)."""
+        if request.user.username != username:
+            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
+        body = NewEmail(data=request.data)
+        body.is_valid(raise_exception=True)
+        email = str(body.validated_data["email"])
+        if not _valid_email(email):
+            return Response({"detail": "invalid e-mail"}, status=status.HTTP_400_BAD_REQUEST)
+        request.user.email = email
+        request.user.save(update_fields=["email"])
+        return Response(user_json(request.user))
+
+
+def _valid_email(email: str) -> bool:
+    if not secure():
+        return _EMAIL_PATTERN.match(email) is not None
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+class Logout(APIView):
+    """End the caller's session."""
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        """Log out."""
+        logout(request._request)
+        # FLAW (vulnerable): the token stays valid after logout; FIX: it is deleted
+        if secure():
+            Token.objects.filter(user=request.user).delete()
+        return Response({"detail": "logged out"})

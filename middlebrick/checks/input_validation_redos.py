@@ -92,7 +92,7 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
     """
     prober = Prober(ctx, PARAMETERS * PER_PARAMETER)
     async for slot in ctx.each(_candidates(ctx)[:PARAMETERS]):
-        found = await _time(prober, slot)
+        found = await time_growth(prober, slot)
         if found is not None:
             yield found
     if ctx.scan.mode == "active":
@@ -101,9 +101,9 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
             took = seconds(baseline)
             if not baseline.ok or took is None or took > SLOW_TARGET_S:
                 continue
-            fields = _validated(body_slots(operation, baseline, document))
+            fields = validated(body_slots(operation, baseline, document))
             if fields:
-                found = await _time(body_prober, fields[0])
+                found = await time_growth(body_prober, fields[0])
                 if found is not None:
                     yield found
 
@@ -128,13 +128,13 @@ def _candidates(ctx: CheckContext) -> list[Slot]:
         took = seconds(exchange)
         if took is None or took > SLOW_TARGET_S:
             continue
-        found = _validated(slots(operation, exchange))
+        found = validated(slots(operation, exchange))
         strong += [slot for slot in found if _strong(slot)]
         weak += [slot for slot in found if not _strong(slot)]
     return strong + weak
 
 
-def _validated(found: list[Slot]) -> list[Slot]:
+def validated(found: list[Slot]) -> list[Slot]:
     """The string slots an API likely checks with an expression, declared patterns first."""
     strong: list[Slot] = []
     weak: list[Slot] = []
@@ -158,7 +158,9 @@ def _strong(slot: Slot) -> bool:
     return bool(schema.get("pattern")) or schema.get("format") in _VALIDATED_FORMATS
 
 
-async def _time(prober: Prober, slot: Slot) -> Finding | None:
+async def time_growth(prober: Prober, slot: Slot) -> Finding | None:
+    """The ReDoS finding of one slot: growing inputs timed against its baseline, repeated, and a
+    control of the same length that cannot backtrack (``redos``'s docstring says how)."""
     base = seconds(slot.baseline) or 0.0
     points: list[_Point] = []
     length = START

@@ -99,6 +99,8 @@ class _Entry:
     fields: set[str] = field(default_factory=set)
     media: str = "application/json"
     touched: bool = False  # a write answered something else than a client error
+    account: bool = False  # a disposable account the scan registered: its sub-URLs are its own
+    headers: Headers = field(default_factory=Headers)  # the account's own credentials
 
 
 class Journal:
@@ -110,6 +112,7 @@ class Journal:
         self._entries: list[_Entry] = []
         self._self_ids: set[str] = set()
         self._collections: list[tuple[re.Pattern[str], str]] = []  # POST path -> DELETE param
+        self._expected: dict[str, str | Callable[[Exchange], str | None]] = {}
         self.results: list[Restoration] = []
         known = safety_words().identity_fields
         self._identity_fields = {_flat(name) for name in known}
@@ -126,6 +129,19 @@ class Journal:
             collection, _, last = op.path.rpartition("/")
             if last.startswith("{") and collection:
                 self._collections.append((_template(collection), last[1:-1]))
+
+    def expect(self, request_url: str, account_url: str | Callable[[Exchange], str | None]) -> None:
+        """The next 2xx ``POST`` to ``request_url`` registers a disposable account whose
+        documented ``DELETE`` is ``account_url`` (or what it gives for the POST's answer, such
+        as a URL with the new id): the journal deletes it after the check."""
+        self._expected[request_url] = account_url
+
+    def sign(self, account_url: str, headers: Headers) -> None:
+        """The credentials of the disposable account at ``account_url`` (its login's token),
+        which the journal deletes it with (else as the scan's own identity)."""
+        for entry in self._entries:
+            if entry.account and entry.url == account_url:
+                entry.headers = headers
 
     @property
     def not_restored(self) -> list[Restoration]:
@@ -149,6 +165,8 @@ class Journal:
             entry.touched |= status is None or not 400 <= status < 500
         elif method == "POST" and exchange.ok:
             self._created(request, exchange, owner, said)
+        elif method == "POST":
+            self._expected.pop(request.url, None)
         elif method == "DELETE" and exchange.ok:
             self._deleted(request, owner, said)
         return exchange
@@ -225,11 +243,23 @@ class Journal:
         return bool(named & self._self_ids)
 
     def _is_created(self, url: str) -> bool:
-        return any(e.kind == "created" and e.url == url for e in self._entries)
+        return any(
+            e.kind == "created"
+            and (e.url == url or (e.account and url.startswith(e.url.rstrip("/") + "/")))
+            for e in self._entries
+        )
 
     def _created(self, request: Request, exchange: Exchange, owner: str, said: str) -> None:
         """Record the object a 2xx POST created, when it created one."""
         assert exchange.response is not None
+        expected = self._expected.pop(request.url, None)
+        account = expected(exchange) if callable(expected) else expected
+        if account is not None:
+            entry = _Entry(owner, account, request.identity, "created", [said], account=True)
+            self._entries.append(entry)
+            if self._policy is not None:
+                self._policy.created(account, below=True)
+            return
         location = exchange.response.headers.get("location")
         url: str | None = None
         if location:
@@ -273,8 +303,12 @@ class Journal:
         return None
 
     async def _delete(self, entry: _Entry) -> Restoration:
-        removal = await self._send(Request("DELETE", entry.url, identity=entry.identity))
-        check = await self._send(_fresh(entry.url, entry.identity))
+        removal = await self._send(
+            Request("DELETE", entry.url, entry.headers, identity=entry.identity)
+        )
+        if entry.account and not removal.ok:  # an account its own user may not delete
+            removal = await self._send(Request("DELETE", entry.url))
+        check = await self._send(_fresh(entry.url, None if entry.account else entry.identity))
         exchanges = (("delete what the scan created", removal), ("read after delete", check))
         status = check.response.status if check.response is not None else None
         gone = status in _GONE or (removal.ok and status in (401, 403, 405))

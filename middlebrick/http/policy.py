@@ -15,7 +15,10 @@ segments, their operationId and the first words of their summary and description
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
   made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
-  found (``converses``). Everything else (a registration, an unknown ``POST``, a ``PUT`` to an
+  found (``converses``); (f) as a registration (``http.accounts.registers``) beside a documented
+  ``DELETE`` of an account, which the journal deletes the scan's disposable users with; (g) as
+  a disposable user's logout (``ends_session``): only without the scan's credentials.
+  Everything else (a registration without one, an unknown ``POST``, a ``PUT`` to an
   object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from middlebrick.http.accounts import account_deletion, registers
 from middlebrick.http.patterns import OperationPattern
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation, Surface
@@ -136,8 +140,11 @@ class Policy:
     _refused: list[tuple[str | None, re.Pattern[str], str]] = field(default_factory=list)
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
+    _accounts: set[str] = field(default_factory=set)
+    _session_ends: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
     _removable: list[re.Pattern[str]] = field(default_factory=list)
+    _registrations: list[re.Pattern[str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
@@ -162,6 +169,11 @@ class Policy:
             for op in surface.operations
             if removable_creation(op, surface.operations)
         ]
+        self._registrations = [
+            _template_regex(op.path)
+            for op in surface.operations
+            if account_deletion(op, surface.operations) is not None
+        ]
         kept: list[Operation] = []
         skipped: list[Skipped] = []
         for op in surface.operations:
@@ -185,13 +197,22 @@ class Policy:
             return False
         return _named(self.include, method, paths) and not _named(self.exclude, method, paths)
 
-    def created(self, url: str) -> None:
-        """Let the scan write and delete ``url``: an object it created itself."""
+    def created(self, url: str, *, below: bool = False) -> None:
+        """Let the scan write and delete ``url``: an object it created itself; ``below``, also
+        the URLs under it (a disposable account's ``/password``, ``/email``)."""
         self._created.add(_object_key(url))
+        if below:
+            self._accounts.add(_object_key(url))
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is an object the scan created itself (its own to delete)."""
-        return _object_key(url) in self._created
+        key = _object_key(url)
+        return key in self._created or any(key.startswith(a + "/") for a in self._accounts)
+
+    def ends_session(self, url: str) -> None:
+        """Let an active scan send ``url`` (a logout) without the scan's credentials: it ends
+        only the session of the disposable user whose token the request carries."""
+        self._session_ends.add(self._paths(url)[0])
 
     def converses(self, url: str) -> None:
         """Let an active scan send prompts (``POST``) to ``url``: an AI endpoint candidate."""
@@ -203,13 +224,16 @@ class Policy:
         path = skipped.operation.partition(" ")[2]
         return skipped.kind != "unrecognised" or path not in self._conversing
 
-    def refusal(self, method: str, url: str) -> str | None:
-        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent."""
+    def refusal(self, method: str, url: str, *, anonymous: bool = False) -> str | None:
+        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent;
+        ``anonymous``: the request carries none of the scan's identities' credentials."""
         paths = self._paths(url)
         shown = f"{method} {paths[0]}"
         excluded = next((p for p in self.exclude if any(p.matches(method, x) for x in paths)), None)
         if excluded is not None:
             return f"{shown}: excluded by --exclude {excluded.text!r}"
+        if anonymous and self.mode == "active" and paths[0] in self._session_ends:
+            return None  # a disposable user's logout (``ends_session``)
         if _plain(paths[-1]) and _named(self.include, method, paths):
             return None
         mine = self.owns(url)
@@ -227,6 +251,10 @@ class Policy:
         written = resource(template or paths[0])
         if written is not None:
             return f"{shown}: {written[1]}"
+        if method == "POST" and any(r.fullmatch(paths[0]) for r in self._registrations):
+            if self.mode == "active" and anonymous:
+                return None  # a disposable user of the scan's own (``checks._disposable``)
+            return f"{shown}: {_REGISTERS}"
         if self.mode == "active" and not self._recognised(method, url, paths[0]):
             return f"{shown}: {_UNRECOGNISED}"
         return None
@@ -238,10 +266,15 @@ class Policy:
         return any(regex.fullmatch(path) for regex in self._removable) or self.creates_nothing(url)
 
     def creates_nothing(self, url: str) -> bool:
-        """True for a ``POST`` to ``url`` that names a read, logs in or prompts an AI endpoint:
-        its 2xx answer leaves no object behind for the journal to delete."""
+        """True for a ``POST`` to ``url`` that names a read, logs in, prompts an AI endpoint or
+        ends a disposable user's session: its 2xx answer leaves no object behind to delete."""
         path = self._paths(url)[0]
-        return names_read(path) or logs_in(path) or path in self._conversing
+        return (
+            names_read(path)
+            or logs_in(path)
+            or path in self._conversing
+            or path in self._session_ends
+        )
 
     def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
         method = op.method
@@ -258,6 +291,14 @@ class Policy:
         if method == "DELETE":
             return "state-changing", (
                 "DELETE removes what it names; the scan deletes only objects it created itself"
+            )
+        if method == "POST" and registers(op):
+            if account_deletion(op, everything) is not None:
+                return None  # disposable users of the scan's own, deleted by the journal
+            return "undeletable", (
+                "it registers an account and the API documents no DELETE of an account that "
+                "would remove it (name it with --include to let an active scan register "
+                "disposable users anyway)"
             )
         written = resource(op.path)
         if written is not None:
@@ -287,6 +328,11 @@ class Policy:
 _UNRECOGNISED = (
     "the scan writes only to objects it created, removable creations, reads, logins and AI "
     "endpoints, and this write is none of them"
+)
+
+_REGISTERS = (
+    "it registers an account: an active scan registers only disposable users of its own, "
+    "without its identities' credentials"
 )
 
 _KIND_WORDS: dict[str, str] = {

@@ -459,6 +459,8 @@ class SafetyWords(_Strict):
     irreversible_resources: tuple[str, ...] = Field(min_length=1)
     protected_resources: tuple[str, ...] = Field(min_length=1)
     authentication: tuple[str, ...] = Field(min_length=1)
+    registration: tuple[str, ...] = Field(min_length=1)
+    account_collections: tuple[str, ...] = Field(min_length=1)
     read_verbs: tuple[str, ...] = Field(min_length=1)
     identity_fields: tuple[str, ...] = Field(min_length=1)
 

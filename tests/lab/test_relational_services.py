@@ -208,6 +208,60 @@ def test_blog_counts_views_with_the_referer_formatted_into_sql(lab: Lab, http: A
     assert delayed >= 1.0 and delayed - bound > 0.5
 
 
+def _blog_user(http: Any, url: str, name: str, **extra: Any) -> str:
+    """Register ``name`` on the blog at ``url`` and return its token."""
+    body = {"username": name, "email": f"{name}@example.com", "password": "Mb-long-pass-1!"}
+    assert http("POST", url + "/api/v2/auth/register/", json_body={**body, **extra}).status == 201
+    login = {"username": name, "password": "Mb-long-pass-1!"}
+    return str(http("POST", url + "/api/v2/auth/login/", json_body=login).json()["token"])
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "secure"])
+def test_blog_accounts_flaws_and_their_twins(lab: Lab, http: Any, variant: str) -> None:
+    blog = running(lab, "blog", variant)
+    vulnerable = variant == "vulnerable"
+    one = _blog_user(http, blog.url, f"mbtest1{variant[0]}", role="admin")
+    two = _blog_user(http, blog.url, f"mbtest2{variant[0]}")
+    me = http("GET", blog.url + "/api/v2/auth/me/", token=one, scheme="Token").json()
+    taken = http(
+        "PUT",
+        blog.url + f"/api/v2/auth/users/mbtest2{variant[0]}/password/",
+        token=one,
+        scheme="Token",
+        json_body={"password": "Mb-other-pass-2!"},
+    )
+    slow = "a" * 22 + "!"
+    started = time.perf_counter()
+    email = http(
+        "PUT",
+        blog.url + f"/api/v2/auth/users/mbtest1{variant[0]}/email/",
+        token=one,
+        scheme="Token",
+        json_body={"email": slow},
+    )
+    took = time.perf_counter() - started
+    out = http("POST", blog.url + "/api/v2/auth/logout/", token=one, scheme="Token")
+    after = http("GET", blog.url + "/api/v2/auth/me/", token=one, scheme="Token")
+
+    assert me["user"]["role"] == ("admin" if vulnerable else "reader")
+    assert taken.status == (204 if vulnerable else 403)
+    assert email.status == 400 and (took > 0.2 if vulnerable else took < 0.2)
+    assert out.status == 200 and after.status == (200 if vulnerable else 401)
+    # clean up: each user deletes its own account (a fresh login where the token is gone)
+    if not vulnerable:
+        one = _blog_login(http, blog.url, f"mbtest1{variant[0]}", "Mb-long-pass-1!")
+    else:
+        two = _blog_login(http, blog.url, f"mbtest2{variant[0]}", "Mb-other-pass-2!")
+    for name, token in ((f"mbtest1{variant[0]}", one), (f"mbtest2{variant[0]}", two)):
+        url = blog.url + f"/api/v2/auth/users/{name}/"
+        assert http("DELETE", url, token=token, scheme="Token").status == 204
+
+
+def _blog_login(http: Any, url: str, name: str, password: str) -> str:
+    login = {"username": name, "password": password}
+    return str(http("POST", url + "/api/v2/auth/login/", json_body=login).json()["token"])
+
+
 def _forged(token: str, header: dict[str, Any], sign: Callable[[bytes], bytes]) -> str:
     """``token``'s claims under ``header``, signed by ``sign`` over the signing input."""
     claims = jwt.decode(token, options={"verify_signature": False})

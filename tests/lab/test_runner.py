@@ -125,4 +125,4 @@ def test_lab_gives_each_relational_target_its_own_database_and_drops_it(lab, htt
     assert url != lab.databases["blog/vulnerable"] and "mblab_" in url
     assert stores.store("shop") == "sqlite" and lab.databases["shop/secure"].startswith("sqlite")
     reply = http("GET", blog.url + "/api/v2/auth/me/", token=blog.tokens["bob"], scheme="Token")
-    assert reply.json() == {"user": {"id": 2, "username": "bob"}}
+    assert reply.json() == {"user": {"id": 2, "username": "bob", "role": "reader"}}

@@ -7,7 +7,7 @@ import pytest
 from middlebrick.errors import UsageError
 from middlebrick.http.patterns import OperationPattern
 from middlebrick.http.policy import Policy, action, resource, words
-from middlebrick.spec.model import Operation, Surface
+from middlebrick.spec.model import Operation, RequestBody, Surface
 
 BASE = "http://127.0.0.1:8000/api"
 
@@ -274,3 +274,38 @@ def test_an_operation_pattern_that_is_not_one_is_a_usage_error_showing_the_form(
         UsageError, match=r"--exclude .* is not METHOD PATH-PATTERN or PATH-PATTERN"
     ):
         OperationPattern.parse(text, flag="--exclude")
+
+
+def _registration(*, deletable: bool) -> Surface:
+    body = RequestBody(
+        "application/json",
+        {"type": "object", "properties": {"username": {}, "password": {}}},
+    )
+    ops = [Operation("POST", "/users/v1/register", request_body=body)]
+    if deletable:
+        ops.append(Operation("DELETE", "/users/v1/{username}"))
+    return Surface("http://127.0.0.1:9/", tuple(ops))
+
+
+def test_policy_lets_an_active_scan_register_when_an_account_delete_is_documented():
+    policy = Policy.of("active", (), (), "http://127.0.0.1:9/")
+    _, skipped = policy.learn(_registration(deletable=True))
+
+    assert [s.operation for s in skipped] == ["DELETE /users/v1/{username}"]
+    assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register", anonymous=True) is None
+    assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register") is not None  # as alice
+    assert policy.refusal("DELETE", "http://127.0.0.1:9/users/v1/mb01") is not None
+    policy.created("http://127.0.0.1:9/users/v1/mb01", below=True)
+    assert policy.refusal("PUT", "http://127.0.0.1:9/users/v1/mb01/password") is None
+    assert policy.refusal("PUT", "http://127.0.0.1:9/users/v1/alice/password") is not None
+
+
+def test_policy_refuses_a_registration_it_could_not_undo_unless_included():
+    policy = Policy.of("active", (), (), "http://127.0.0.1:9/")
+    _, skipped = policy.learn(_registration(deletable=False))
+
+    assert [(s.operation, s.kind) for s in skipped] == [("POST /users/v1/register", "undeletable")]
+    assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register") is not None
+    included = Policy.of("active", ("POST /users/v1/register",), (), "http://127.0.0.1:9/")
+    included.learn(_registration(deletable=False))
+    assert included.refusal("POST", "http://127.0.0.1:9/users/v1/register") is None
