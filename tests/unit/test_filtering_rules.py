@@ -24,6 +24,7 @@ C, H, M, L, INFO = (Severity.critical, Severity.high, Severity.medium, Severity.
 CONFIRMED, FIRM = Confidence.confirmed, Confidence.firm
 ALICE = Caller("alice", frozenset({"2", "alice", "alice@example.org"}), me="GET /api/me")
 DECLARED = "authentication.declared-not-enforced"
+MISMATCH = "inventory.declared-auth-not-required"
 EMAIL = "data_exposure.email-address"
 
 
@@ -91,7 +92,11 @@ def test_public_by_design_demotes_a_public_resource_to_info_saying_why() -> None
     kept = _only([flaw], _public_facts(CATALOGUE, CATALOGUE))
 
     assert (kept.severity, kept.confidence) == (INFO, CONFIRMED)
+    assert (kept.type_id, kept.category) == (MISMATCH, "inventory")
+    assert kept.title == catalogue()[MISMATCH].title
+    assert kept.fingerprint == fingerprint(MISMATCH, "GET /items")
     assert "[public-by-design: spec/runtime mismatch: the anonymous answer equals" in kept.detail
+    assert f"[reported as {MISMATCH}, not {DECLARED}]" in kept.detail
 
 
 def test_public_by_design_keeps_an_answer_private_by_nature() -> None:
@@ -136,7 +141,7 @@ def test_a_scheme_not_enforced_only_on_public_resources_is_info() -> None:
 
     kept = filter_findings([scheme, flaw], _public_facts(CATALOGUE, CATALOGUE)).findings
 
-    assert {f.type_id: f.severity for f in kept} == {scheme.type_id: INFO, DECLARED: INFO}
+    assert {f.type_id: f.severity for f in kept} == {scheme.type_id: INFO, MISMATCH: INFO}
 
 
 def test_a_scheme_not_enforced_on_a_private_resource_stays_high() -> None:
