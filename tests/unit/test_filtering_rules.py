@@ -368,7 +368,7 @@ def test_own_data_demotes_the_callers_own_admin_flag() -> None:
     assert _only([flaw], _own_facts("GET /api/me", me)).severity is INFO
 
 
-def test_own_data_keeps_the_callers_own_password_hash() -> None:
+def test_own_data_keeps_the_callers_own_password_hash_at_medium() -> None:
     flaw = _finding(
         "property_authorization.sensitive-property",
         "GET /api/me",
@@ -377,7 +377,23 @@ def test_own_data_keeps_the_callers_own_password_hash() -> None:
     )
     me = {"id": 2, "username": "alice", "password": "$2b$12$" + "a" * 53}
 
-    assert _only([flaw], _own_facts("GET /api/me", me)) == flaw
+    kept = _only([flaw], _own_facts("GET /api/me", me))
+
+    assert kept.severity is M
+    assert "a password hash or secret even its owner should not read back" in kept.detail
+
+
+def test_own_data_keeps_another_users_password_hash_high() -> None:
+    flaw = _finding(
+        "property_authorization.sensitive-property",
+        "GET /api/users",
+        H,
+        evidence=(_evidence("/api/users", match='"password"'),),
+    )
+    users = [{"id": 2, "username": "alice", "password": "$2b$12$" + "a" * 53}]
+    users.append({"id": 3, "username": "bob", "password": "$2b$12$" + "b" * 53})
+
+    assert _only([flaw], _own_facts("GET /api/users", users)) == flaw
 
 
 def _token_facts(token: str) -> ScanFacts:
