@@ -41,7 +41,7 @@ def gather_facts(
     times: dict[str, float] = {}
     for at, finding in raised:
         times[finding.fingerprint] = max(at, times.get(finding.fingerprint, at))
-    facts = ScanFacts(writes=tuple(client.writes), raised=times)
+    facts = ScanFacts(writes=tuple(client.writes), created=client.journal.created, raised=times)
     if identities.primary is None:  # an anonymous scan: no caller, no authenticated answers
         return facts
     authenticated: dict[str, Answer] = {}

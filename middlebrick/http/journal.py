@@ -128,6 +128,11 @@ class Journal:
                 self._collections.append((_template(collection), last[1:-1]))
 
     @property
+    def created(self) -> tuple[str, ...]:
+        """The URLs of every object the scan created, in the order it created them."""
+        return tuple(e.url for e in self._entries if e.kind == "created")
+
+    @property
     def not_restored(self) -> list[Restoration]:
         """Every object the scan could not restore, in the order they were found."""
         return [r for r in self.results if r.state == "not_restored"]
