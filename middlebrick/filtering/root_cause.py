@@ -92,9 +92,9 @@ def _grouped(
     become one finding, the strongest, listing the others."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        group = key(finding) if finding.type_id in cause.types else None
-        if group is not None:
-            groups.setdefault(group, []).append(finding)
+        shared = key(finding) if finding.type_id in cause.types else None
+        if shared is not None:
+            groups.setdefault(shared, []).append(finding)
     merged: dict[int, Finding] = {}
     gone: set[int] = set()
     for group in groups.values():
