@@ -168,6 +168,17 @@ async def test_journal_deletes_what_a_post_created_and_checks_it_is_gone() -> No
     assert api.sent[-2:] == [("DELETE", "/notes/n-1"), ("GET", "/notes/n-1")]
 
 
+async def test_journal_lists_the_urls_of_the_objects_the_scan_created() -> None:
+    api = _Api()
+    journal = _journal(api, Operation("DELETE", "/notes/{note_id}"))
+    assert journal.created == ()
+
+    await journal.send(_write("POST", "/notes", {"text": "hi"}), "check", api.send)
+
+    [url] = journal.created
+    assert url.endswith("/notes/n-1")
+
+
 async def test_journal_finds_a_created_object_s_id_inside_a_data_envelope() -> None:
     # Given Kinto-style answers: {"data": {"id": …}, "permissions": {…}}
     api = _Api()
