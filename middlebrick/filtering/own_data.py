@@ -25,8 +25,9 @@ __all__ = ["IDENTITY_FIELDS", "OWNER_FIELDS"]
 IDENTITY_FIELDS = frozenset({"username", "user_name", "login", "email", "sub", "uid"})
 """Fields whose value says which user a record *is*: the identity fields of a ``me`` answer that
 ``identities`` reads (Django's ``User.username``/``email``, OpenID Connect's ``sub``, GitHub's
-``login``). A record's own ``id`` counts only in the caller's ``me`` answer: elsewhere it is the
-record's id, not the user's (project 2 is not the project of user 2)."""
+``login``). A record's own ``id`` counts in the caller's ``me`` answer, and elsewhere only when
+it is a name, not a number (Kinto's account ``{"id": "alice"}``): project 2 is not the project
+of user 2."""
 
 OWNER_FIELDS = IDENTITY_FIELDS | frozenset(
     {"user_id", "userId", "owner", "owner_id", "ownerId", "created_by", "createdBy", "author"}
@@ -58,6 +59,7 @@ _BY_CREDENTIAL = frozenset(
 secret inside a record it owns is still a secret the API should not hand out)."""
 
 _SENSITIVE = "property_authorization.sensitive-property"
+_MIN_NAME = 3
 _CONTACT = frozenset({"data_exposure.email-address", "data_exposure.phone-number"})
 
 
@@ -133,4 +135,13 @@ def _whose(
     for name in sorted(IDENTITY_FIELDS & record.keys()):
         if text(record.get(name)) in caller.values:
             return f"the record is its own user record (`{name}`)"
+    own_id = text(record.get("id"))
+    if own_id in caller.values and _names_someone(own_id):
+        return "the record's own `id` is its user name"
     return None
+
+
+def _names_someone(value: str | None) -> bool:
+    """A value that names one user by itself: not a bare number (project 2 is not the project
+    of user 2), nor shorter than a name (``a``, ``me``)."""
+    return value is not None and len(value) >= _MIN_NAME and not value.isdigit()

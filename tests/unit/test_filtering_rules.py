@@ -383,6 +383,22 @@ def test_own_data_keeps_the_callers_own_password_hash_at_medium() -> None:
     assert "a password hash or secret even its owner should not read back" in kept.detail
 
 
+def test_own_data_reads_a_records_id_that_is_the_callers_name_as_its_own() -> None:
+    # Kinto's accounts: the account's id is its user name
+    flaw = _finding(
+        "property_authorization.sensitive-property",
+        "GET /accounts",
+        H,
+        evidence=(_evidence("/accounts", match='"password"'),),
+    )
+    accounts = {"data": [{"id": "alice", "password": "$2b$12$" + "a" * 53}]}
+
+    kept = _only([flaw], _own_facts("GET /accounts", accounts))
+
+    assert kept.severity is M
+    assert "the record's own `id` is its user name" in kept.detail
+
+
 def test_own_data_keeps_another_users_password_hash_high() -> None:
     flaw = _finding(
         "property_authorization.sensitive-property",
