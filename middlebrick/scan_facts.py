@@ -7,6 +7,7 @@ seen after the scan's own writes are sent again, fresh, once every write has bee
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -41,7 +42,7 @@ def gather_facts(
     times: dict[str, float] = {}
     for at, finding in raised:
         times[finding.fingerprint] = max(at, times.get(finding.fingerprint, at))
-    facts = ScanFacts(writes=tuple(client.writes), raised=times)
+    facts = ScanFacts(writes=tuple(client.writes), created=client.journal.created, raised=times)
     if identities.primary is None:  # an anonymous scan: no caller, no authenticated answers
         return facts
     authenticated: dict[str, Answer] = {}
@@ -58,7 +59,9 @@ def gather_facts(
     callers = tuple(
         Caller(
             identity.name,
-            identity.self_ids | (mine if identity is identities.primary else frozenset()),
+            identity.self_ids
+            | (mine if identity is identities.primary else frozenset())
+            | _basic_user(client.scan, identity.name, primary=identity is identities.primary),
             me.operation if me is not None else None,
             _secrets(client.scan, identity.name, primary=identity is identities.primary),
         )
@@ -119,6 +122,27 @@ def _secrets(scan: ScanRequest, name: str, *, primary: bool) -> frozenset[str]:
         for cookie in value.split(";"):
             values.add(cookie.partition("=")[2].strip())
     return frozenset(v for v in values if len(v) >= _SECRET_MIN)
+
+
+def _basic_user(scan: ScanRequest, name: str, *, primary: bool) -> frozenset[str]:
+    """The user-id of an identity's HTTP Basic credential (RFC 7617), which names it."""
+    given = scan.identities.get(name)
+    pairs = [*(given.headers if given else ())]
+    if primary:
+        pairs += list(scan.headers)
+    users: set[str] = set()
+    for header, value in pairs:
+        scheme, _, encoded = value.strip().partition(" ")
+        if header.lower() != "authorization" or scheme.lower() != "basic":
+            continue
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue
+        user = decoded.partition(":")[0]
+        if user:
+            users.add(user)
+    return frozenset(users)
 
 
 def _answer(response: Response) -> Answer:

@@ -1,7 +1,8 @@
 """Filter step: the one place where the evidence rules apply to every finding.
 
 In order: duplicates (same fingerprint) are merged; the evidence rules run, each over every
-finding (``rules``: contradicted, caused by the scan, the caller's own data, public by design);
+finding (``rules``: contradicted, member directories and role words in content, the caller's own
+data, public by design, caused by the scan);
 the findings of one root cause become one (``root_cause``); the result is sorted. Each rule
 records in the finding's detail the evidence that decided it; what a rule drops is listed in
 ``Filtered.dropped`` (the report's notes).
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 # The rule modules register in this order, which is the order they run in.
 from middlebrick.filtering import contradicted as _contradicted  # noqa: F401
+from middlebrick.filtering import directory as _directory  # noqa: F401
 from middlebrick.filtering import own_data as _own_data  # noqa: F401
 from middlebrick.filtering import public as _public  # noqa: F401
 from middlebrick.filtering import scan_caused as _scan_caused  # noqa: F401

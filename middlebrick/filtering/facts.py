@@ -71,6 +71,7 @@ class ScanFacts:
       sent (by the checks, kept in the scan's cache);
     - ``callers``: the identities and what names each;
     - ``writes``: when (``time.monotonic()``) the scan sent each state-changing request;
+    - ``created``: the URLs of the objects the scan created (the journal's);
     - ``raised``: when each finding (by fingerprint) was raised, the latest copy's time;
     - ``reconfirmed`` / ``contradicted``: fingerprints of findings whose request, sent again
       fresh after the scan's writes were undone (or by a corroborating probe), showed the flaw
@@ -82,6 +83,7 @@ class ScanFacts:
     anonymous: Mapping[str, Answer] = field(default_factory=dict)
     callers: tuple[Caller, ...] = ()
     writes: tuple[float, ...] = ()
+    created: tuple[str, ...] = ()
     raised: Mapping[str, float] = field(default_factory=dict)
     reconfirmed: frozenset[str] = frozenset()
     contradicted: frozenset[str] = frozenset()

@@ -2,11 +2,13 @@
 
 A user's own e-mail, phone, role or admin flag in its own user record (its ``me`` answer, or a
 record whose identity field names it), its own e-mail wherever it appears, and the token it was
-given, are what the API exists to return to it. (A sensitive property the
-check rated above medium, a password hash or a secret, stays: even its owner should not read
-it back.) When every record of the
-answer that holds the reported field is the caller's own, and an anonymous request does not get
-the same answer, the finding is kept at ``info``.
+given, are what the API exists to return to it. When every record of the answer that holds the
+reported field is the caller's own, and an anonymous request does not get the same answer, the
+finding is kept at ``info``. A sensitive property the check rated above medium (a password hash
+or a secret) is still a flaw when only its owner reads it back, but a lesser one: only whoever
+already holds the owner's credential gets it, and gains the offline cracking of the password
+behind it (OWASP ASVS 5.0 V6 / API3:2023: never return password hashes). It is kept at
+``medium``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ __all__ = ["IDENTITY_FIELDS", "OWNER_FIELDS"]
 IDENTITY_FIELDS = frozenset({"username", "user_name", "login", "email", "sub", "uid"})
 """Fields whose value says which user a record *is*: the identity fields of a ``me`` answer that
 ``identities`` reads (Django's ``User.username``/``email``, OpenID Connect's ``sub``, GitHub's
-``login``). A record's own ``id`` counts only in the caller's ``me`` answer: elsewhere it is the
-record's id, not the user's (project 2 is not the project of user 2)."""
+``login``). A record's own ``id`` counts in the caller's ``me`` answer, and elsewhere only when
+it is a name, not a number (Kinto's account ``{"id": "alice"}``): project 2 is not the project
+of user 2."""
 
 OWNER_FIELDS = IDENTITY_FIELDS | frozenset(
     {"user_id", "userId", "owner", "owner_id", "ownerId", "created_by", "createdBy", "author"}
@@ -56,6 +59,7 @@ _BY_CREDENTIAL = frozenset(
 secret inside a record it owns is still a secret the API should not hand out)."""
 
 _SENSITIVE = "property_authorization.sensitive-property"
+_MIN_NAME = 3
 _CONTACT = frozenset({"data_exposure.email-address", "data_exposure.phone-number"})
 
 
@@ -66,8 +70,7 @@ def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
     answer = facts.authenticated.get(finding.operation)
     if caller is None or answer is None or not answer.ok or finding.severity is Severity.info:
         return None
-    if finding.type_id == _SENSITIVE and finding.severity.rank > Severity.medium.rank:
-        return None  # a password hash or secret is not the caller's to read, even its own
+    grave = finding.type_id == _SENSITIVE and finding.severity.rank > Severity.medium.rank
     anonymous = facts.anonymous.get(finding.operation)
     if anonymous is not None and anonymous.ok and anonymous.same_content(answer):
         return None  # anyone gets it: not data returned to its owner
@@ -88,9 +91,16 @@ def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
     if not all(reasons):
         return None
     why = sorted({r for r in reasons if r})
+    whose = f"every record holding `{field}` is {caller.name}'s ({'; '.join(why)})"
+    if grave:
+        return Verdict.demote(
+            f"{whose}: a password hash or secret even its owner should not read back, but only "
+            "whoever already holds the owner's credential gets it (offline cracking of the "
+            "password behind it, its reuse elsewhere): medium",
+            severity=Severity.medium,
+        )
     return Verdict.demote(
-        f"the caller's own data: every record holding `{field}` is {caller.name}'s "
-        f"({'; '.join(why)}), and an anonymous request does not get it",
+        f"the caller's own data: {whose}, and an anonymous request does not get it",
         severity=Severity.info,
     )
 
@@ -125,4 +135,13 @@ def _whose(
     for name in sorted(IDENTITY_FIELDS & record.keys()):
         if text(record.get(name)) in caller.values:
             return f"the record is its own user record (`{name}`)"
+    own_id = text(record.get("id"))
+    if own_id in caller.values and _names_someone(own_id):
+        return "the record's own `id` is its user name"
     return None
+
+
+def _names_someone(value: str | None) -> bool:
+    """A value that names one user by itself: not a bare number (project 2 is not the project
+    of user 2), nor shorter than a name (``a``, ``me``)."""
+    return value is not None and len(value) >= _MIN_NAME and not value.isdigit()

@@ -4,8 +4,10 @@ Frameworks write a security requirement on operations that are public on purpose
 authentication, custom permission classes, a global ``security``). When the anonymous answer
 equals the authenticated one, names nothing of the caller and holds nothing private by nature
 (no secret, credential or personal datum found in it), the declared-but-not-enforced finding is
-kept at ``info``: the spec says credentials are needed, the API (rightly or not) serves it to
-anyone, and nothing private is served.
+reported as what it is, a spec/runtime mismatch (``inventory.declared-auth-not-required``) at
+``info``: the spec says credentials are needed, the API (rightly or not) serves it to anyone,
+and nothing private is served. ``authentication.sensitive-data-without-auth`` is not re-typed:
+the check raises it only on secrets or personal data, which are private by nature.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["PRIVATE_BY_NATURE"]
 
 _DECLARED = "authentication.declared-not-enforced"
 _SCHEME = "authentication.scheme-not-enforced"
+_MISMATCH = "inventory.declared-auth-not-required"
 
 PRIVATE_BY_NATURE = frozenset(
     {
@@ -41,10 +44,11 @@ PRIVATE_BY_NATURE = frozenset(
 _MIN_NAME = 3  # a caller value shorter than this (or a bare number) names nobody by itself
 
 
-@evidence_rule(applies_to=(_DECLARED,))
+@evidence_rule(applies_to=(_DECLARED,), retypes_to=(_MISMATCH,))
 def public_by_design(finding: Finding, facts: ScanFacts) -> Verdict | None:
     """The anonymous answer equals the authenticated one and holds nothing tied to the caller
-    nor private by nature: ``info``; else kept, saying what makes it private."""
+    nor private by nature: a spec/runtime mismatch at ``info``; else kept, saying what makes it
+    private."""
     authenticated = facts.authenticated.get(finding.operation)
     anonymous = facts.anonymous.get(finding.operation)
     if authenticated is None or anonymous is None or not anonymous.ok:
@@ -66,9 +70,10 @@ def public_by_design(finding: Finding, facts: ScanFacts) -> Verdict | None:
     tied = _tied_field(authenticated.json, values)
     if tied is not None:
         return Verdict.keep(f"what anyone gets names the scan's identity (`{tied}`)")
-    return Verdict.demote(
+    return Verdict.retype(
         "spec/runtime mismatch: the anonymous answer equals the authenticated one and holds "
         "nothing tied to the caller nor private by nature, as a public resource does",
+        _MISMATCH,
         severity=Severity.info,
     )
 
@@ -76,11 +81,12 @@ def public_by_design(finding: Finding, facts: ScanFacts) -> Verdict | None:
 @evidence_rule(applies_to=(_SCHEME,))
 def public_scheme(finding: Finding, facts: ScanFacts) -> Verdict | None:
     """A scheme 'not enforced' only on public resources: ``info`` with them."""
-    declared = [f for f in facts.findings if f.type_id == _DECLARED]
+    declared = [f for f in facts.findings if f.type_id in (_DECLARED, _MISMATCH)]
     if not declared or any(f.severity is not Severity.info for f in declared):
-        return None
+        return None  # an operation that answered without it serves something private
+    public = declared
     return Verdict.demote(
-        f"every operation that answered without it ({len(declared)}) serves a public resource",
+        f"every operation that answered without it ({len(public)}) serves a public resource",
         severity=Severity.info,
     )
 

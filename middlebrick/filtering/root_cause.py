@@ -10,7 +10,7 @@ and what it stands for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
 from middlebrick.filtering.merge import MAX_EVIDENCE, strength
@@ -28,7 +28,12 @@ def merge_root_causes(
     """Merge the findings of each root cause into one finding, cause by cause, in file order."""
     current = list(findings)
     for cause in root_causes() if causes is None else causes:
-        current = _by_field(current, cause) if cause.where == "field" else _fold(current, cause)
+        if cause.where == "field":
+            current = _grouped(current, cause, _field_key)
+        elif cause.where == "parameters":
+            current = _grouped(current, cause, _operation_key)
+        else:
+            current = _fold(current, cause)
     return current
 
 
@@ -67,16 +72,33 @@ def _path(evidence: Evidence) -> str:
     return urlsplit(evidence.request.url).path.rstrip("/") or "/"
 
 
-def _by_field(findings: list[Finding], cause: RootCause) -> list[Finding]:
+def _field_key(finding: Finding) -> tuple[str, str] | None:
+    """One response field of one type (``where: field``), whatever the operation."""
+    field = _field(finding)
+    return None if field is None else (finding.type_id, field)
+
+
+def _operation_key(finding: Finding) -> tuple[str, str] | None:
+    """One type on one operation through a parameter (``where: parameters``)."""
+    return None if finding.parameter is None else (finding.type_id, finding.operation)
+
+
+def _grouped(
+    findings: list[Finding],
+    cause: RootCause,
+    key: Callable[[Finding], tuple[str, str] | None],
+) -> list[Finding]:
+    """Findings of the cause's types that share ``key`` and differ in operation or parameter
+    become one finding, the strongest, listing the others."""
     groups: dict[tuple[str, str], list[Finding]] = {}
     for finding in findings:
-        field = _field(finding) if finding.type_id in cause.types else None
-        if field is not None:
-            groups.setdefault((finding.type_id, field), []).append(finding)
+        shared = key(finding) if finding.type_id in cause.types else None
+        if shared is not None:
+            groups.setdefault(shared, []).append(finding)
     merged: dict[int, Finding] = {}
     gone: set[int] = set()
     for group in groups.values():
-        if len({f.operation for f in group}) < 2:
+        if len({(f.operation, f.parameter) for f in group}) < 2:
             continue
         ranked = sorted(group, key=strength, reverse=True)
         merged[id(ranked[0])] = _merged(ranked[0], ranked[1:], cause)
@@ -111,10 +133,7 @@ def _merged(keeper: Finding, others: list[Finding], cause: RootCause) -> Finding
         if len(evidence) < MAX_EVIDENCE and item not in evidence:
             evidence.append(item)
     occurrences = sorted(set(occurrences), key=_order)
-    named = [
-        o.operation if o.type_id == keeper.type_id else f"{o.type_id} on {o.operation}"
-        for o in occurrences
-    ]
+    named = [_named(o, keeper) for o in occurrences]
     more = f" and {len(named) - _LISTED} more" if len(named) > _LISTED else ""
     clause = f"one root cause ({cause.id}): also {', '.join(named[:_LISTED])}{more}"
     return keeper.model_copy(
@@ -126,6 +145,16 @@ def _merged(keeper: Finding, others: list[Finding], cause: RootCause) -> Finding
             "detail": f"{keeper.detail} [{clause}]",
         }
     )
+
+
+def _named(occurrence: Occurrence, keeper: Finding) -> str:
+    """How the kept finding's detail names an occurrence: its parameter on the same operation,
+    its operation for the same type, else its type and operation."""
+    if occurrence.type_id != keeper.type_id:
+        return f"{occurrence.type_id} on {occurrence.operation}"
+    if occurrence.operation == keeper.operation and occurrence.parameter:
+        return f"`{occurrence.parameter}`"
+    return occurrence.operation
 
 
 def _order(occurrence: Occurrence) -> tuple[str, str, str]:

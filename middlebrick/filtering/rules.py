@@ -14,11 +14,20 @@ from fnmatch import fnmatchcase
 from typing import Literal
 
 from middlebrick.filtering.facts import ScanFacts
-from middlebrick.findings import Confidence, Finding, Severity
+from middlebrick.findings import Confidence, Finding, Severity, fingerprint
+from middlebrick.knowledge import catalogue
 
-__all__ = ["Rule", "RuleSpec", "Verdict", "apply_rules", "evidence_rule", "registered"]
+__all__ = [
+    "Rule",
+    "RuleSpec",
+    "Verdict",
+    "apply_rules",
+    "evidence_rule",
+    "registered",
+    "retyped_ids",
+]
 
-Action = Literal["keep", "demote", "drop"]
+Action = Literal["keep", "demote", "retype", "drop"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Verdict:
     reason: str
     severity: Severity | None = None
     confidence: Confidence | None = None
+    type_id: str | None = None
 
     @classmethod
     def keep(cls, reason: str) -> Verdict:
@@ -41,6 +51,12 @@ class Verdict:
     ) -> Verdict:
         """Lower the finding's severity and/or confidence (never raise them)."""
         return cls("demote", reason, severity, confidence)
+
+    @classmethod
+    def retype(cls, reason: str, type_id: str, *, severity: Severity) -> Verdict:
+        """Report the finding as another catalogue type (what the evidence shows it to be),
+        at ``severity`` or lower; its words and mappings become that type's."""
+        return cls("retype", reason, severity, None, type_id)
 
     @classmethod
     def drop(cls, reason: str) -> Verdict:
@@ -68,10 +84,19 @@ class RuleSpec:
 _RULES: dict[str, RuleSpec] = {}
 
 
-def evidence_rule(*, applies_to: Iterable[str]) -> Callable[[Rule], Rule]:
-    """Register a rule of the Filter step; a second rule of the same name fails at import."""
+_RETYPED: set[str] = set()
+
+
+def evidence_rule(
+    *, applies_to: Iterable[str], retypes_to: Iterable[str] = ()
+) -> Callable[[Rule], Rule]:
+    """Register a rule of the Filter step; a second rule of the same name fails at import.
+
+    ``retypes_to``: the catalogue types the rule may report a finding as (``Verdict.retype``).
+    """
 
     def register(func: Rule) -> Rule:
+        _RETYPED.update(retypes_to)
         name = func.__name__.strip("_").replace("_", "-")
         if name in _RULES:
             raise RuntimeError(f"evidence rule {name!r} is registered twice")
@@ -84,6 +109,11 @@ def evidence_rule(*, applies_to: Iterable[str]) -> Callable[[Rule], Rule]:
 def registered() -> tuple[RuleSpec, ...]:
     """Every registered rule, in the order the Filter runs them."""
     return tuple(_RULES.values())
+
+
+def retyped_ids() -> frozenset[str]:
+    """The catalogue types the Filter itself may emit, by re-typing a check's finding."""
+    return frozenset(_RETYPED)
 
 
 def apply_rules(
@@ -108,9 +138,31 @@ def apply_rules(
 
 
 def _decided(finding: Finding, rule: str, verdict: Verdict) -> Finding:
-    update: dict[str, object] = {"detail": f"{finding.detail} [{rule}: {verdict.reason}]"}
+    update: dict[str, object] = {}
+    detail = f"{finding.detail} [{rule}: {verdict.reason}]"
+    if verdict.type_id is not None and verdict.type_id != finding.type_id:
+        update.update(_as_type(finding, verdict.type_id))
+        detail = f"{detail} [reported as {verdict.type_id}, not {finding.type_id}]"
+    update["detail"] = detail
     if verdict.severity is not None and verdict.severity.rank < finding.severity.rank:
         update["severity"] = verdict.severity
     if verdict.confidence is not None and verdict.confidence.rank < finding.confidence.rank:
         update["confidence"] = verdict.confidence
     return finding.model_copy(update=update)
+
+
+def _as_type(finding: Finding, type_id: str) -> dict[str, object]:
+    """The fields that make ``finding`` one of catalogue type ``type_id``: its title, mappings,
+    generic remediation and fingerprint."""
+    entry = catalogue()[type_id]
+    return {
+        "type_id": type_id,
+        "category": entry.category,
+        "title": entry.title,
+        "fingerprint": fingerprint(type_id, finding.operation, finding.parameter),
+        "cwe": entry.cwe,
+        "owasp_api_2023": entry.owasp_api_2023,
+        "pci_dss": entry.pci_dss,
+        "soc2": entry.soc2,
+        "remediation": entry.remediation.generic,
+    }

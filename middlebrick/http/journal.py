@@ -144,6 +144,11 @@ class Journal:
                 entry.headers = headers
 
     @property
+    def created(self) -> tuple[str, ...]:
+        """The URLs of every object the scan created, in the order it created them."""
+        return tuple(e.url for e in self._entries if e.kind == "created")
+
+    @property
     def not_restored(self) -> list[Restoration]:
         """Every object the scan could not restore, in the order they were found."""
         return [r for r in self.results if r.state == "not_restored"]

@@ -530,11 +530,13 @@ class RootCause(_Strict):
     where they meet (``where``: ``operation`` the same operation, ``target`` anywhere,
     ``evidence-path`` a folded finding's request path is one of the kept one's). ``types`` with
     ``where: field``: findings of one of these types on the same field (the parameter, else the
-    matched property) on several operations are one finding listing the operations.
+    matched property) on several operations are one finding listing the operations; with
+    ``where: parameters``: findings of one of these types on one operation through several
+    parameters are one finding listing the parameters.
     """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9-]+$")
-    where: Literal["operation", "target", "evidence-path", "field"]
+    where: Literal["operation", "target", "evidence-path", "field", "parameters"]
     keep: str | None = None
     fold: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
@@ -542,9 +544,9 @@ class RootCause(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> RootCause:
-        if self.where == "field":
+        if self.where in ("field", "parameters"):
             if not self.types or self.keep is not None or self.fold:
-                raise ValueError("where: field takes `types` only")
+                raise ValueError(f"where: {self.where} takes `types` only")
         elif self.keep is None or not self.fold or self.types:
             raise ValueError(f"where: {self.where} takes `keep` and `fold`")
         return self

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from middlebrick.checks.registry import load_all
+from middlebrick.filtering.rules import retyped_ids
 from middlebrick.knowledge import catalogue, categories
 from middlebrick.knowledge.models import FindingType
 
@@ -17,8 +18,10 @@ _OWASP = re.compile(r"^(?:API(?:[1-9]|10)|LLM(?:0[1-9]|10))$")
 
 
 def _emitted() -> dict[str, str]:
-    """Every id some registered check declares, with the check that declares it."""
-    return {type_id: spec.name for spec in load_all().values() for type_id in spec.emits}
+    """Every id some registered check declares, with the check that declares it, and the ids
+    the Filter step reports a check's finding as."""
+    emitted = {type_id: spec.name for spec in load_all().values() for type_id in spec.emits}
+    return emitted | {type_id: "the Filter step" for type_id in retyped_ids()}
 
 
 def test_catalogue_loads_and_validates() -> None:

@@ -79,10 +79,10 @@ def _on(report: Report, type_id: str, operation: str) -> Finding:
 async def test_scan_keeps_a_public_catalogue_at_info_and_a_leaking_vault_high() -> None:
     report = await _scan()
 
-    public = _on(report, DECLARED, "GET /catalog")
+    public = _on(report, "inventory.declared-auth-not-required", "GET /catalog")
     vault = _on(report, DECLARED, "GET /vault")
 
-    assert public.severity is Severity.info
+    assert (public.severity, public.category) == (Severity.info, "inventory")
     assert "[public-by-design: spec/runtime mismatch" in public.detail
     assert vault.severity is Severity.high
     assert "private by nature" in vault.detail

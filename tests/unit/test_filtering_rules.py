@@ -24,6 +24,7 @@ C, H, M, L, INFO = (Severity.critical, Severity.high, Severity.medium, Severity.
 CONFIRMED, FIRM = Confidence.confirmed, Confidence.firm
 ALICE = Caller("alice", frozenset({"2", "alice", "alice@example.org"}), me="GET /api/me")
 DECLARED = "authentication.declared-not-enforced"
+MISMATCH = "inventory.declared-auth-not-required"
 EMAIL = "data_exposure.email-address"
 
 
@@ -91,7 +92,11 @@ def test_public_by_design_demotes_a_public_resource_to_info_saying_why() -> None
     kept = _only([flaw], _public_facts(CATALOGUE, CATALOGUE))
 
     assert (kept.severity, kept.confidence) == (INFO, CONFIRMED)
+    assert (kept.type_id, kept.category) == (MISMATCH, "inventory")
+    assert kept.title == catalogue()[MISMATCH].title
+    assert kept.fingerprint == fingerprint(MISMATCH, "GET /items")
     assert "[public-by-design: spec/runtime mismatch: the anonymous answer equals" in kept.detail
+    assert f"[reported as {MISMATCH}, not {DECLARED}]" in kept.detail
 
 
 def test_public_by_design_keeps_an_answer_private_by_nature() -> None:
@@ -136,7 +141,7 @@ def test_a_scheme_not_enforced_only_on_public_resources_is_info() -> None:
 
     kept = filter_findings([scheme, flaw], _public_facts(CATALOGUE, CATALOGUE)).findings
 
-    assert {f.type_id: f.severity for f in kept} == {scheme.type_id: INFO, DECLARED: INFO}
+    assert {f.type_id: f.severity for f in kept} == {scheme.type_id: INFO, MISMATCH: INFO}
 
 
 def test_a_scheme_not_enforced_on_a_private_resource_stays_high() -> None:
@@ -363,7 +368,7 @@ def test_own_data_demotes_the_callers_own_admin_flag() -> None:
     assert _only([flaw], _own_facts("GET /api/me", me)).severity is INFO
 
 
-def test_own_data_keeps_the_callers_own_password_hash() -> None:
+def test_own_data_keeps_the_callers_own_password_hash_at_medium() -> None:
     flaw = _finding(
         "property_authorization.sensitive-property",
         "GET /api/me",
@@ -372,7 +377,39 @@ def test_own_data_keeps_the_callers_own_password_hash() -> None:
     )
     me = {"id": 2, "username": "alice", "password": "$2b$12$" + "a" * 53}
 
-    assert _only([flaw], _own_facts("GET /api/me", me)) == flaw
+    kept = _only([flaw], _own_facts("GET /api/me", me))
+
+    assert kept.severity is M
+    assert "a password hash or secret even its owner should not read back" in kept.detail
+
+
+def test_own_data_reads_a_records_id_that_is_the_callers_name_as_its_own() -> None:
+    # Kinto's accounts: the account's id is its user name
+    flaw = _finding(
+        "property_authorization.sensitive-property",
+        "GET /accounts",
+        H,
+        evidence=(_evidence("/accounts", match='"password"'),),
+    )
+    accounts = {"data": [{"id": "alice", "password": "$2b$12$" + "a" * 53}]}
+
+    kept = _only([flaw], _own_facts("GET /accounts", accounts))
+
+    assert kept.severity is M
+    assert "the record's own `id` is its user name" in kept.detail
+
+
+def test_own_data_keeps_another_users_password_hash_high() -> None:
+    flaw = _finding(
+        "property_authorization.sensitive-property",
+        "GET /api/users",
+        H,
+        evidence=(_evidence("/api/users", match='"password"'),),
+    )
+    users = [{"id": 2, "username": "alice", "password": "$2b$12$" + "a" * 53}]
+    users.append({"id": 3, "username": "bob", "password": "$2b$12$" + "b" * 53})
+
+    assert _only([flaw], _own_facts("GET /api/users", users)) == flaw
 
 
 def _token_facts(token: str) -> ScanFacts:

@@ -184,6 +184,17 @@ async def test_journal_writes_a_created_object_with_a_query_string_as_its_own() 
     assert [r.state for r in done] == ["deleted"]
 
 
+async def test_journal_lists_the_urls_of_the_objects_the_scan_created() -> None:
+    api = _Api()
+    journal = _journal(api, Operation("DELETE", "/notes/{note_id}"))
+    assert journal.created == ()
+
+    await journal.send(_write("POST", "/notes", {"text": "hi"}), "check", api.send)
+
+    [url] = journal.created
+    assert url.endswith("/notes/n-1")
+
+
 async def test_journal_finds_a_created_object_s_id_inside_a_data_envelope() -> None:
     # Given Kinto-style answers: {"data": {"id": …}, "permissions": {…}}
     api = _Api()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+
 from aiohttp import web
 
-from middlebrick.config import ScanRequest
+from middlebrick.config import Credential, ScanRequest
 from middlebrick.filtering import ScanFacts, filter_findings
 from middlebrick.findings import Confidence, Finding, Severity, fingerprint
 from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
-from middlebrick.scan_facts import reconfirm
+from middlebrick.scan_facts import _basic_user, reconfirm
 from middlebrick.testing import LiveApp
 
 TYPE = "input_validation.type-confusion"
@@ -62,3 +64,17 @@ async def test_a_server_error_that_stays_is_reconfirmed_and_kept() -> None:
     assert [f.type_id for f in kept] == [TYPE]
     assert facts.reconfirmed == frozenset({fingerprint(TYPE, "GET /report")})
     assert "failed the same way" in kept[0].detail
+
+
+def test_an_identitys_basic_user_id_names_it_and_other_schemes_name_nobody() -> None:
+    basic = ("Authorization", "Basic " + base64.b64encode(b"alice:s3cret-pass").decode())
+    scan = ScanRequest(
+        target="http://127.0.0.1:8000",
+        identities={
+            "alice": Credential(headers=(basic,)),
+            "bob": Credential(headers=(("Authorization", "Bearer abc.def.ghi"),)),
+        },
+    )
+
+    assert _basic_user(scan, "alice", primary=False) == frozenset({"alice"})
+    assert _basic_user(scan, "bob", primary=False) == frozenset()

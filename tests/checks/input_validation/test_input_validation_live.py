@@ -240,10 +240,16 @@ async def _found(
             limits=Limits(rate=1000),
         )
         report = await scan(request)
+    # a finding stands for the others of its root cause (the Filter's occurrences), with its
+    # confidence: the reflected origin holds the null origin of the same CORS policy
     return {
-        (f.type_id, f.operation, f.parameter, f.confidence.value)
+        (type_id, operation, parameter, f.confidence.value)
         for f in report.findings
         if f.category == "input_validation"
+        for type_id, operation, parameter in [
+            (f.type_id, f.operation, f.parameter),
+            *((o.type_id, o.operation, o.parameter) for o in f.occurrences),
+        ]
     }
 
 
