@@ -155,8 +155,12 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
+    """Whose object one read returned: its record, or the only record of a wrapper list
+    (``{"customers": [{"id": 2, …}]}``, one object answered as a list of one)."""
     body = exchange.response.json if exchange.response is not None else None
-    rows = records(body) if not is_collection(body) else []
+    rows = records(body)
+    if is_collection(body) and len(rows) != 1:
+        return None
     return owners.subject(rows[0]) if rows else None
 
 
