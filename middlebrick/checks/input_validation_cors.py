@@ -71,7 +71,8 @@ async def cors(ctx: CheckContext) -> AsyncIterator[Finding]:
     a ``Cookie``, the spec declares an ``apiKey`` in a cookie, or an answer of the scan set a
     cookie): the browser attaches those to the foreign page's request. With header credentials
     only (``Authorization``, an API-key header) it is low: the browser never attaches them, so
-    the foreign page reads what an anonymous request reads unless a cookie appears later. Without it, and for a wildcard, it is informational: the browser sends no cookies
+    the foreign page reads what an anonymous request reads unless a cookie appears later.
+    Without it, and for a wildcard, it is informational: the browser sends no cookies
     or credentials with such a request, and a foreign page cannot add an ``Authorization`` it
     does not know, so it reads only what an anonymous request reads. One finding of each kind
     for the whole target (operation ``*``); the evidence holds the baseline (no Origin), the
