@@ -203,7 +203,9 @@ def _verdict(
     if anonymous_too and not owned:
         return None
     status = theirs.response.status if theirs.response is not None else "?"
-    anon_status = anonymous.response.status if anonymous.response is not None else "no answer"
+    anon_status: object = anonymous.response.status if anonymous.response else "no answer"
+    if anonymous.response is not None and anonymous.response.refused_in_body:
+        anon_status = f"{anon_status} with an error envelope (refused)"
     verb = "was allowed to write" if write_note else "read"
     ids = ", ".join(f"{k}={v}" for k, v in sorted(record_ids(_json(baseline)))[:3]) or "the object"
     body = theirs.response.body.strip() if theirs.response is not None else b""
