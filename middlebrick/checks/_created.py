@@ -20,6 +20,7 @@ from middlebrick.checks._owners import readable, records, row_id
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.policy import removable_creation
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 
@@ -30,7 +31,7 @@ __all__ = ["Created", "Resource", "create", "resources"]
 class Resource:
     """A collection the scan may create in, and the operations on one of its objects."""
 
-    create: Operation  # POST /addresses
+    create: Operation  # POST /addresses (or PUT /addresses: creation by PUT)
     read: Operation  # GET /addresses/{address_id}
     write: Operation | None  # PATCH /addresses/{address_id}
     delete: Operation  # DELETE /addresses/{address_id}
@@ -54,8 +55,10 @@ def resources(ctx: CheckContext) -> list[Resource]:
     found = []
     for op in ctx.surface.operations:
         body = op.request_body
-        if op.method != "POST" or body is None or "json" not in body.content_type:
+        if op.method not in ("POST", "PUT") or body is None or "json" not in body.content_type:
             continue
+        if op.method == "PUT" and not removable_creation(op, ctx.surface.operations):
+            continue  # creation by PUT /collection only (``http.policy.removable_creation``)
         if op.path.rstrip("/").endswith("}"):
             continue
         base = op.path.rstrip("/")
@@ -85,7 +88,8 @@ async def create(
     """Create one object as the primary (the schema's body, plus ``extra`` fields) and read
     it; ``None`` when either fails."""
     url = ctx.url(resource.create.path)
-    if not ctx.may_send("POST", url):
+    method = resource.create.method  # POST, or PUT to the collection
+    if not ctx.may_send(method, url):
         return None
     schema = resource.create.request_body.schema if resource.create.request_body else {}
     body = value_for_schema(schema)
@@ -93,7 +97,7 @@ async def create(
         return None
     body = {**body, **(extra or {})}
     headers = Headers.of({"Content-Type": json_media(resource.create)})
-    made = await ctx.send(Request("POST", url, headers=headers, body=json.dumps(body).encode()))
+    made = await ctx.send(Request(method, url, headers=headers, body=json.dumps(body).encode()))
     record = record_of(made)
     rows = records(record) if record is not None else []
     value = row_id(rows[0], resource.parameter) if rows else None

@@ -11,7 +11,9 @@ segments, their operationId and the first words of their summary and description
   credentials): read, never written.
 - **Unrecognised writes** (active mode): a method other than GET, HEAD, OPTIONS and TRACE is
   sent only (a) to an object the scan created itself (``owns``); (b) as a ``POST`` that is a
-  removable creation (a documented ``DELETE`` removes its objects; the journal deletes them);
+  removable creation (a documented ``DELETE`` removes its objects; the journal deletes them),
+  or a ``PUT`` to such a collection itself (``PUT /menu`` beside ``DELETE /menu/{id}``, one
+  object in the body: creation by PUT, as FastAPI apps write it);
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
   made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
@@ -137,7 +139,7 @@ class Policy:
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
-    _removable: list[re.Pattern[str]] = field(default_factory=list)
+    _removable: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
@@ -158,7 +160,7 @@ class Policy:
         self.base_path = urlsplit(surface.base_url).path.rstrip("/")
         self._templates = [(_template_regex(op.path), op.path) for op in surface.operations]
         self._removable = [
-            _template_regex(op.path)
+            (op.method, _template_regex(op.path))
             for op in surface.operations
             if removable_creation(op, surface.operations)
         ]
@@ -233,9 +235,12 @@ class Policy:
 
     def _recognised(self, method: str, url: str, path: str) -> bool:
         """True for a write the allow-list lets an active scan send (the module's (b) to (e))."""
+        if method == "PUT":
+            return any(m == "PUT" and regex.fullmatch(path) for m, regex in self._removable)
         if method != "POST":
             return False
-        return any(regex.fullmatch(path) for regex in self._removable) or self.creates_nothing(url)
+        removable = any(m == "POST" and regex.fullmatch(path) for m, regex in self._removable)
+        return removable or self.creates_nothing(url)
 
     def creates_nothing(self, url: str) -> bool:
         """True for a ``POST`` to ``url`` that names a read, logs in or prompts an AI endpoint:
@@ -269,6 +274,8 @@ class Policy:
         if method == "POST" and (
             removable_creation(op, everything) or names_read(op.path) or logs_in(op.path)
         ):
+            return None
+        if method == "PUT" and removable_creation(op, everything):
             return None
         if method == "POST" or "{" not in op.path:
             return "unrecognised", _UNRECOGNISED
@@ -362,7 +369,19 @@ def _object_key(url: str) -> str:
 
 def removable_creation(op: Operation, everything: Iterable[Operation]) -> bool:
     """True for a ``POST`` that adds to a collection whose objects have a documented ``DELETE``
-    (``POST /reviews`` beside ``DELETE /reviews/{id}``): the journal can delete what it makes."""
+    (``POST /reviews`` beside ``DELETE /reviews/{id}``): the journal can delete what it makes.
+
+    A ``PUT`` to the collection itself (``PUT /menu`` beside ``DELETE /menu/{item_id}``) counts
+    when it documents 201 and its body is one object: a PUT whose body is a list, or that does
+    not say it creates, may replace the whole collection.
+    """
+    if op.method == "PUT":
+        schema = op.request_body.schema if op.request_body is not None else None
+        one = isinstance(schema, dict) and schema.get("type", "object") == "object"
+        created = any(status == "201" for status in op.responses)
+        if not (one and created and not op.path.rstrip("/").endswith("}")):
+            return False
+        return _deletable(op, everything)
     return op.method == "POST" and _creates(op, everything) and _deletable(op, everything)
 
 

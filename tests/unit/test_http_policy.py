@@ -7,7 +7,7 @@ import pytest
 from middlebrick.errors import UsageError
 from middlebrick.http.patterns import OperationPattern
 from middlebrick.http.policy import Policy, action, resource, words
-from middlebrick.spec.model import Operation, Surface
+from middlebrick.spec.model import Operation, RequestBody, Surface
 
 BASE = "http://127.0.0.1:8000/api"
 
@@ -198,6 +198,47 @@ def test_active_policy_refuses_writes_other_than_post_to_objects_it_did_not_crea
 
     assert policy.refusal("PUT", BASE + "/reviews/7") is not None
     assert policy.refusal("PUT", BASE + "/reviews") is not None
+
+
+ITEM = RequestBody("application/json", {"type": "object", "properties": {"name": {}}})
+ITEMS = RequestBody("application/json", {"type": "array", "items": {"type": "object"}})
+CREATED = {"201": {}}
+
+
+def test_active_policy_sends_a_put_that_creates_in_a_collection_it_can_delete_from() -> None:
+    # FastAPI's shape: PUT /menu (201, one item) beside DELETE /menu/{item_id}
+    policy = _policy("active")
+    put = Operation("PUT", "/menu", request_body=ITEM, responses=CREATED)
+    _, skipped = _learn(policy, Operation("GET", "/menu"), put, Operation("DELETE", "/menu/{id}"))
+
+    assert "PUT /menu" not in skipped
+    assert policy.refusal("PUT", BASE + "/menu") is None
+    assert policy.refusal("POST", BASE + "/menu") is not None  # only the documented method
+    assert policy.refusal("PUT", BASE + "/menu/7") is not None  # not an object it created
+
+
+@pytest.mark.parametrize(
+    "put",
+    [
+        Operation("PUT", "/menu", request_body=ITEMS, responses=CREATED),  # replaces the list
+        Operation("PUT", "/menu", request_body=ITEM, responses={"200": {}}),  # says no creation
+    ],
+    ids=["list body", "no 201"],
+)
+def test_active_policy_refuses_a_put_to_a_collection_that_may_replace_it(put: Operation) -> None:
+    policy = _policy("active")
+    _, skipped = _learn(policy, Operation("GET", "/menu"), put, Operation("DELETE", "/menu/{id}"))
+
+    assert skipped["PUT /menu"] == "unrecognised"
+    assert policy.refusal("PUT", BASE + "/menu") is not None
+
+
+def test_active_policy_refuses_a_put_creation_nothing_deletes() -> None:
+    policy = _policy("active")
+    put = Operation("PUT", "/menu", request_body=ITEM, responses=CREATED)
+    _, skipped = _learn(policy, Operation("GET", "/menu"), put)
+
+    assert "PUT /menu" in skipped
 
 
 def test_safe_policy_keeps_writes_for_passive_checks_and_lists_none_of_them() -> None:
