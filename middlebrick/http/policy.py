@@ -16,9 +16,11 @@ segments, their operationId and the first words of their summary and description
   object in the body: creation by PUT, as FastAPI apps write it);
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
-  made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
-  found (``converses``). Everything else (a registration, an unknown ``POST``, a ``PUT`` to an
-  object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
+  made-up credentials, so it creates nothing), a password login to a token resource included
+  (``POST /token`` with ``username`` and ``password``: ``password_login``); (e) as a prompt
+  to an AI endpoint the LLM checks found (``converses``). Everything else (a registration, an
+  unknown ``POST``, a ``PUT`` to an object the scan did not create, any ``DELETE`` of one) is
+  refused and listed as not tested.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
 the probes of their own method); ``--exclude`` names operations it never requests; exclusion
@@ -127,6 +129,25 @@ def logs_in(path: str) -> bool:
     return bool(literal) and authenticates(literal[-1])
 
 
+# A password login's body: a user name and a password, as the OAuth 2.0 resource-owner
+# password grant takes them (RFC 6749 §4.3.2: grant_type=password, username, password; FastAPI's
+# OAuth2PasswordRequestForm, Django REST framework's obtain_auth_token, SimpleJWT).
+_LOGIN_USER = frozenset({"username", "email", "login"})
+
+
+def password_login(op: Operation) -> bool:
+    """True for a ``POST`` that logs in with a user name and a password: its last literal path
+    segment names authentication (``/token``, ``/oauth/token``) and its body (form-encoded or
+    JSON) has a ``username`` (or ``email``/``login``) and a ``password`` field. The login
+    checks send it made-up credentials only, so it issues nothing; a write to a token or a
+    credential resource otherwise stays refused."""
+    body = op.request_body
+    if op.method != "POST" or body is None or "{" in op.path or not logs_in(op.path):
+        return False
+    fields = {"".join(words(str(name))) for name in (body.schema.get("properties") or {})}
+    return "password" in fields and bool(fields & _LOGIN_USER)
+
+
 @dataclass
 class Policy:
     """The safety policy of one scan; ``refusal`` is asked about every request."""
@@ -140,6 +161,7 @@ class Policy:
     _created: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
     _removable: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    _logins: list[re.Pattern[str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
@@ -164,6 +186,7 @@ class Policy:
             for op in surface.operations
             if removable_creation(op, surface.operations)
         ]
+        self._logins = [_template_regex(op.path) for op in surface.operations if password_login(op)]
         kept: list[Operation] = []
         skipped: list[Skipped] = []
         for op in surface.operations:
@@ -225,6 +248,8 @@ class Policy:
             return None
         if method == "DELETE":
             return f"{shown}: the scan deletes only objects it created itself"
+        if method == "POST" and self._password_login(paths[0]):
+            return None
         template = next((t for regex, t in self._templates if regex.fullmatch(paths[0])), None)
         written = resource(template or paths[0])
         if written is not None:
@@ -246,7 +271,15 @@ class Policy:
         """True for a ``POST`` to ``url`` that names a read, logs in or prompts an AI endpoint:
         its 2xx answer leaves no object behind for the journal to delete."""
         path = self._paths(url)[0]
-        return names_read(path) or logs_in(path) or path in self._conversing
+        return (
+            names_read(path)
+            or logs_in(path)
+            or path in self._conversing
+            or self._password_login(path)
+        )
+
+    def _password_login(self, path: str) -> bool:
+        return any(regex.fullmatch(path) for regex in self._logins)
 
     def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
         method = op.method
@@ -264,6 +297,8 @@ class Policy:
             return "state-changing", (
                 "DELETE removes what it names; the scan deletes only objects it created itself"
             )
+        if password_login(op):
+            return None  # a login (``/token``): the login checks send made-up credentials only
         written = resource(op.path)
         if written is not None:
             return written
