@@ -32,7 +32,8 @@ class Baseline:
     def successful(
         self, *, requires_auth: bool | None = None
     ) -> Sequence[tuple[Operation, Exchange]]:
-        """Operations whose baseline answered 2xx, optionally filtered on requiring auth."""
+        """Operations whose baseline answered 2xx with data (not an error envelope such as
+        ``{"success": false, "error": …}``), optionally filtered on requiring auth."""
         if requires_auth is None:
             return self._successful
         return tuple((op, ex) for op, ex in self._successful if op.requires_auth == requires_auth)
@@ -51,7 +52,7 @@ class Baseline:
 
     @cached_property
     def _successful(self) -> tuple[tuple[Operation, Exchange], ...]:
-        return tuple((op, ex) for op, ex in self._items if ex.ok)
+        return tuple((op, ex) for op, ex in self._items if ex.answered)
 
     @cached_property
     def _responses(self) -> tuple[Exchange, ...]:

@@ -140,7 +140,7 @@ async def establish(client: Sender, scan: ScanRequest, baseline: Baseline) -> Id
                     f"{verifier.operation} answered 401 for it and 2xx for {_who(acting)}; "
                     "refresh its token or check --identity"
                 )
-            verified = bool(answer.ok)
+            verified = answer.answered
             if not verified:
                 notes.append(
                     f"identity {name!r} could not be verified: {verifier.operation} answered "
@@ -168,7 +168,7 @@ async def recheck(client: Sender, identities: Identities) -> list[str]:
         request = verifier.request.with_header("Cache-Control", "no-cache")
         name = None if identity is identities.primary else identity.name
         answer = await client.send(request if name is None else request.as_identity(name))
-        if answer.response is not None and answer.response.status in _DENIED:
+        if answer.response is not None and _refused(answer):
             notes.append(
                 f"the credentials of {_who(identity.name)} stopped working during the scan "
                 f"({verifier.operation} answered {answer.response.status} at the end); findings "
@@ -205,9 +205,15 @@ async def _find_verifier(client: Sender, baseline: Baseline) -> Exchange | None:
     )
     for _, exchange in candidates[:_CANDIDATES]:
         anonymous = await client.send(exchange.request.without_credentials())
-        if anonymous.response is not None and anonymous.response.status in _DENIED:
+        if _refused(anonymous):
             return exchange
     return None
+
+
+def _refused(answer: Exchange) -> bool:
+    """401/403, or a 2xx whose body is an error envelope (``{"success": false, …}``)."""
+    resp = answer.response
+    return resp is not None and (resp.status in _DENIED or resp.refused_in_body)
 
 
 def me_exchange(baseline: Baseline) -> Exchange | None:

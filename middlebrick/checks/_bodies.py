@@ -37,7 +37,8 @@ def reads_only(operation: Operation) -> bool:
 
 
 def creates(ctx: CheckContext, operation: Operation) -> bool:
-    """True for a POST whose objects the journal can delete (``http.policy.removable_creation``)."""
+    """True for a POST (or a PUT to the collection) whose objects the journal can delete
+    (``http.policy.removable_creation``)."""
     return removable_creation(operation, ctx.surface.operations)
 
 
@@ -90,7 +91,8 @@ async def probed_bodies(
     *,
     only: Callable[[Operation], bool] = lambda operation: True,
 ) -> AsyncIterator[tuple[Operation, Exchange, dict[str, Any]]]:
-    """(operation, body baseline, body) for up to ``limit`` ``probeable`` POSTs (of ``only``).
+    """(operation, body baseline, body) for up to ``limit`` ``probeable`` POSTs and creating
+    PUTs (of ``only``).
 
     A creation is yielded only when its baseline created an object and the journal deleted it;
     while it is probed, ``probers`` undo each write at once (``Prober.undoing``).
@@ -99,7 +101,7 @@ async def probed_bodies(
     wanted = probeable(ctx)
     chosen = [op for op in ctx.surface.operations if wanted(op) and only(op)]
     async for operation, baseline, document in body_baselines(
-        ctx, ("POST",), only=lambda operation: operation in chosen
+        ctx, ("POST", "PUT"), only=lambda operation: operation in chosen
     ):
         creation = not reads_only(operation)
         if creation and not (baseline.ok and await _removed(ctx)):
@@ -161,7 +163,8 @@ async def created_updates(
             continue
         url = ctx.url(creation.path)
         headers = Headers().set("Content-Type", "application/json")
-        made = await ctx.send(Request("POST", url, headers, json.dumps(made_body).encode()))
+        body = json.dumps(made_body).encode()
+        made = await ctx.send(Request(creation.method, url, headers, body))  # POST, or PUT
         item = _created_url(made, url, updates[0].path)
         if item is None or not ctx.may_send(updates[0].method, item):
             await ctx.undo()

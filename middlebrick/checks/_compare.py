@@ -26,10 +26,14 @@ _SMALL_BODY = 2048
 def looks_like_denial(response: Response) -> bool:
     """True when a response, whatever its status, tells the caller to authenticate.
 
-    A login page (password field or login form), a redirect that landed on a login URL, or a
-    small body whose text says unauthorized / access denied / login required.
+    A login page (password field or login form), a redirect that landed on a login URL, a 2xx
+    whose JSON is an error envelope (``{"success": false, "error": …}``, see
+    ``Response.refused_in_body``), or a small body whose text says unauthorized / access
+    denied / login required.
     """
     if response.redirects and _LOGIN_PATH.search(urlsplit(response.url).path):
+        return True
+    if response.refused_in_body:
         return True
     head = response.text[:65536]
     if "html" in response.content_type and _LOGIN_FORM.search(head):
@@ -98,8 +102,10 @@ def same_content(base: Response, resp: Response) -> Confidence | None:
     """How sure it is that ``resp`` carries ``base``'s content; None when it does not.
 
     Identical non-empty bodies, or JSON of the same (non-empty) shape, confirm; alike text is
-    firm.
+    firm. An error envelope in a 2xx (``Response.refused_in_body``) is never content.
     """
+    if resp.refused_in_body or base.refused_in_body:
+        return None
     if resp.body == base.body and resp.body:
         return Confidence.confirmed
     if base.is_json and resp.is_json:

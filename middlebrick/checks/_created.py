@@ -25,6 +25,7 @@ from middlebrick.checks._schemas import shape
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.policy import removable_creation
 from middlebrick.identities import Identity
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
@@ -37,7 +38,7 @@ __all__ = ["Created", "Resource", "attempt", "body_for", "create", "ordinary_fie
 class Resource:
     """A collection the scan may create in, and the operations on one of its objects."""
 
-    create: Operation  # POST /addresses
+    create: Operation  # POST /addresses (or PUT /addresses: creation by PUT)
     read: Operation  # GET /addresses/{address_id}
     write: Operation | None  # PATCH /addresses/{address_id}
     delete: Operation  # DELETE /addresses/{address_id}
@@ -62,8 +63,10 @@ def resources(ctx: CheckContext) -> list[Resource]:
     found = []
     for op in ctx.surface.operations:
         body = op.request_body
-        if op.method != "POST" or body is None or "json" not in body.content_type:
+        if op.method not in ("POST", "PUT") or body is None or "json" not in body.content_type:
             continue
+        if op.method == "PUT" and not removable_creation(op, ctx.surface.operations):
+            continue  # creation by PUT /collection only (``http.policy.removable_creation``)
         if op.path.rstrip("/").endswith("}"):
             continue
         base = op.path.rstrip("/")
@@ -119,7 +122,8 @@ async def attempt(
     url = ctx.url(resource.create.path)
     headers = Headers.of({"Content-Type": json_media(resource.create)})
     target = into_query(url, query) if query else url
-    request = Request("POST", target, headers=headers, body=json.dumps(dict(body)).encode())
+    method = resource.create.method  # POST, or PUT to the collection
+    request = Request(method, target, headers=headers, body=json.dumps(dict(body)).encode())
     made = await ctx.send(request if who is None else request.as_identity(who.name))
     record = record_of(made)
     rows = records(record) if record is not None else []
@@ -145,7 +149,7 @@ async def create(
     fields inside the body's envelope when it has one, or the whole body wrapped in ``wrap``;
     ``query`` fields in the query string) and read it as its creator; ``None`` when either
     fails."""
-    if not ctx.may_send("POST", ctx.url(resource.create.path)):
+    if not ctx.may_send(resource.create.method, ctx.url(resource.create.path)):
         return None
     body = body_for(resource, extra, wrap=wrap)
     if body is None:

@@ -80,7 +80,7 @@ async def declared_security(ctx: CheckContext) -> AsyncIterator[Finding]:
             continue
         if anonymous_scan or exchange.request.identity == ANONYMOUS:
             outcome = _judge_unauthenticated(operation, exchange)
-        elif exchange.ok:
+        elif exchange.answered:
             anonymous = await ctx.send(exchange.request.without_credentials())
             if _status(anonymous) == 401:
                 unauthorized.append((operation.key, anonymous))

@@ -103,7 +103,8 @@ async def auth_bypass_variants(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     - ``HEAD``: the same URL with HEAD; counts when it answers 2xx with the baseline's media
       type and a ``Content-Length`` other than 0 (confirmed when it equals the baseline body's
-      length, tentative when it differs or is absent);
+      length, tentative when it differs or is absent); not sent when the anonymous GET was
+      refused inside a 2xx (an error envelope), whose HEAD answers 2xx as well;
     - ``trailing-slash``: the path with a ``/`` appended;
     - ``path-case``: the path's fixed segments in upper case (path values kept);
     - ``X-HTTP-Method-Override``: the GET with ``X-HTTP-Method-Override``, ``X-HTTP-Method`` and
@@ -122,10 +123,11 @@ async def auth_bypass_variants(ctx: CheckContext) -> AsyncIterator[Finding]:
         anonymous = await ctx.send(exchange.request.without_credentials())
         if not is_denied(anonymous):
             continue
+        in_body = anonymous.response is not None and anonymous.response.ok
         for name, variant in _VARIANTS:
             request = variant(anonymous.request, operation)
-            if request is None:
-                continue
+            if request is None or (in_body and request.method == "HEAD"):
+                continue  # a refusal inside a 200 has a 2xx HEAD too: HEAD proves nothing
             probe = await ctx.send(request, follow_redirects=False)
             confidence = _served(exchange, probe)
             if confidence is None:

@@ -21,7 +21,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from middlebrick.checks._canary import Canary, reachable_from
-from middlebrick.checks._jwt import Carried, given_tokens, hs256_signed, rs256_signed, seen_tokens
+from middlebrick.checks._jwt import (
+    Carried,
+    given_tokens,
+    hs256_signed,
+    rs256_signed,
+    seen_tokens,
+    tampered,
+)
 from middlebrick.checks._jwt_targets import (
     TARGET_TRIES,
     Target,
@@ -51,7 +58,7 @@ _KEY_SET_PATHS = ("/.well-known/jwks.json",)
 _METADATA_PATHS = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
 _KEYS_TRIED = 2
 _KEY_LOOKUPS = len(_KEY_SET_PATHS) + 2 * len(_METADATA_PATHS)  # a document, then its jwks_uri
-_MAX_REQUESTS = TARGET_TRIES + 1 + len(_KID_PATHS) + _KEY_LOOKUPS + 3 * _KEYS_TRIED + 2
+_MAX_REQUESTS = TARGET_TRIES + 2 + len(_KID_PATHS) + _KEY_LOOKUPS + 3 * _KEYS_TRIED + 2
 
 
 @check(
@@ -83,14 +90,21 @@ async def jwt_key_injection(ctx: CheckContext) -> AsyncIterator[Finding]:
       for what the header names and the token was accepted (targets on loopback only).
 
     Accepted means the answer is 2xx, not a denial, with the real token's content where the
-    anonymous request was refused (identical or same JSON shape: confirmed). One finding per
-    kind; at most 18 requests.
+    anonymous request was refused (identical or same JSON shape: confirmed). First a control:
+    the token with a wrong signature (as ``jwt_forgery`` sends it). Accepted, the API verifies
+    no signature at all, so any forged header would pass too and prove nothing about ``kid``,
+    ``alg`` or ``jku``: nothing more is sent (jwt-tampered-signature reports that root cause).
+    One finding per kind; at most 19 requests.
     """
     given = given_tokens(ctx)
     for carried in (given or seen_tokens(ctx))[:1]:
         target = await find_target(ctx, carried)
         if target is None:
             continue
+        if carried.jwt.signature:
+            control = await forge(ctx, target, carried, tampered(carried.jwt))
+            if accepted(target, control) is not None:
+                return  # any signature passes: jwt-tampered-signature, not a key-choice flaw
         for kid in _KID_PATHS:
             forged = hs256_signed(carried.jwt, {"kid": kid}, b"")
             probe = await forge(ctx, target, carried, forged)

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
+from urllib.parse import urlencode
 
 from middlebrick.checks._bodies import json_body
 from middlebrick.checks._jwt import given_tokens
@@ -27,8 +28,10 @@ from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.policy import authenticates, words
 from middlebrick.spec.model import Operation
+from middlebrick.spec.values import value_for_schema
 from middlebrick.tokens import find_jwts
 
+_FORM = "application/x-www-form-urlencoded"
 _ENUM = "authentication.user-enumeration"
 _BRUTE = "authentication.no-brute-force-protection"
 
@@ -71,12 +74,17 @@ class _Login:
     body: dict[str, Any]
     user_field: str
     secret_field: str
+    form: bool = False  # form-encoded (an OAuth 2.0 password grant), else JSON
 
     def request(self, user: str, password: str) -> Request:
         """An anonymous login with ``user`` and ``password`` (the other fields as documented)."""
         body = {**self.body, self.user_field: user, self.secret_field: password}
-        headers = Headers().set("Content-Type", "application/json")
-        data = json.dumps(body).encode()
+        if self.form:
+            headers = Headers().set("Content-Type", _FORM)
+            data = urlencode({k: _form_value(v) for k, v in body.items()}).encode()
+        else:
+            headers = Headers().set("Content-Type", "application/json")
+            data = json.dumps(body).encode()
         return Request("POST", self.url, headers, data).without_credentials()
 
     @property
@@ -214,15 +222,34 @@ def _find_login(ctx: CheckContext) -> _Login | None:
         named = set(_path_words(op.path)) | {"".join(_path_words(op.path)[-2:])}
         if not named & _LOGIN_WORDS or named & _REGISTRATION_WORDS:
             continue
-        body = json_body(op)
+        form = op.request_body is not None and op.request_body.content_type == _FORM
+        body = _form_body(op) if form else json_body(op)
         if body is None:
             continue
         user = _field(body, _USER_FIELDS)
         secret = _field(body, _SECRET_FIELDS)
         if user is not None and secret is not None:
             url = urls.get(op.path) or ctx.url(op.path)
-            return _Login(op, url.split("?", 1)[0], body, user, secret)
+            return _Login(op, url.split("?", 1)[0], body, user, secret, form)
     return None
+
+
+def _form_body(op: Operation) -> dict[str, Any] | None:
+    """A form login's fields from its schema: the required ones and the user and password, with
+    ``grant_type=password`` where the form has one (RFC 6749 §4.3.2; FastAPI's
+    ``OAuth2PasswordRequestForm``)."""
+    schema = op.request_body.schema if op.request_body is not None else {}
+    props = schema.get("properties") or {}
+    wanted = set(schema.get("required") or ())
+    wanted |= {k for k in props if _plain(k) in (*_USER_FIELDS, *_SECRET_FIELDS)}
+    body = {k: value_for_schema(props[k]) for k in props if k in wanted}
+    if "grant_type" in props:
+        body["grant_type"] = "password"
+    return body or None
+
+
+def _form_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _field(body: dict[str, Any], names: tuple[str, ...]) -> str | None:

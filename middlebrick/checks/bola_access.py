@@ -163,8 +163,12 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
 
 
 def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
+    """Whose object one read returned: its record, or the only record of a wrapper list
+    (``{"customers": [{"id": 2, …}]}``, one object answered as a list of one)."""
     body = exchange.response.json if exchange.response is not None else None
-    rows = records(body) if not is_collection(body) else []
+    rows = records(body)
+    if is_collection(body) and len(rows) != 1:
+        return None
     return owners.subject(rows[0]) if rows else None
 
 
@@ -207,7 +211,9 @@ def _verdict(
     if anonymous_too and not owned:
         return None
     status = theirs.response.status if theirs.response is not None else "?"
-    anon_status = anonymous.response.status if anonymous.response is not None else "no answer"
+    anon_status: object = anonymous.response.status if anonymous.response else "no answer"
+    if anonymous.response is not None and anonymous.response.refused_in_body:
+        anon_status = f"{anon_status} with an error envelope (refused)"
     verb = "was allowed to write" if write_note else "read"
     ids = ", ".join(f"{k}={v}" for k, v in sorted(record_ids(_json(baseline)))[:3]) or "the object"
     body = theirs.response.body.strip() if theirs.response is not None else b""

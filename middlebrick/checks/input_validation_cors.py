@@ -67,7 +67,12 @@ async def cors(ctx: CheckContext) -> AsyncIterator[Finding]:
     these answers is a wildcard.
 
     Severity: reflected or null origin with ``Access-Control-Allow-Credentials: true`` is
-    high. Without it, and for a wildcard, it is informational: the browser sends no cookies
+    high when the API authenticates with cookies (a scan identity or the default headers send
+    a ``Cookie``, the spec declares an ``apiKey`` in a cookie, or an answer of the scan set a
+    cookie): the browser attaches those to the foreign page's request. With header credentials
+    only (``Authorization``, an API-key header) it is low: the browser never attaches them, so
+    the foreign page reads what an anonymous request reads unless a cookie appears later.
+    Without it, and for a wildcard, it is informational: the browser sends no cookies
     or credentials with such a request, and a foreign page cannot add an ``Authorization`` it
     does not know, so it reads only what an anonymous request reads. One finding of each kind
     for the whole target (operation ``*``); the evidence holds the baseline (no Origin), the
@@ -114,9 +119,9 @@ async def _test(ctx: CheckContext, baseline: Exchange, reported: set[str]) -> li
                     f"{answer.header_text()}, and with Origin: {CONTROL_ORIGIN} with that origin "
                     "in turn: any origin is reflected"
                     + _baseline_note(baseline)
-                    + _credentials_note(answer),
+                    + _credentials_note(ctx, answer),
                     evidence=[("baseline", baseline), ("probe", probe), ("control", control)],
-                    severity=None if answer.credentials else Severity.info,
+                    severity=_severity(ctx, answer),
                     confidence=Confidence.confirmed,
                 )
             )
@@ -134,9 +139,9 @@ async def _test(ctx: CheckContext, baseline: Exchange, reported: set[str]) -> li
                     f"{null_answer.header_text()}: sandboxed iframes and data: URLs of any "
                     "site get that origin"
                     + _baseline_note(baseline)
-                    + _credentials_note(null_answer),
+                    + _credentials_note(ctx, null_answer),
                     evidence=[("baseline", baseline), ("probe", null), ("control", probe)],
-                    severity=None if null_answer.credentials else Severity.info,
+                    severity=_severity(ctx, null_answer),
                     confidence=Confidence.confirmed,
                 )
             )
@@ -172,9 +177,39 @@ def _what(exchange: Exchange) -> str:
     return "a preflight (OPTIONS)" if method == "OPTIONS" else f"a {method} request"
 
 
-def _credentials_note(answer: _Answer) -> str:
-    if answer.credentials:
+def _severity(ctx: CheckContext, answer: _Answer) -> Severity | None:
+    """Catalogue severity (high) with cookies; low with header credentials; info without."""
+    if not answer.credentials:
+        return Severity.info
+    return None if _cookie_auth(ctx) else Severity.low
+
+
+def _cookie_auth(ctx: CheckContext) -> bool:
+    """True when a browser would attach this API's credentials by itself: cookies."""
+    scan = ctx.scan
+    sent = [*scan.headers, *(h for c in scan.identities.values() for h in c.headers)]
+    if any(name.lower() == "cookie" for name, _ in sent):
+        return True
+    spec = ctx.surface.spec
+    schemes = spec.security_schemes.values() if spec is not None else ()
+    if any(s.type == "apiKey" and (s.location or "").lower() == "cookie" for s in schemes):
+        return True
+    return any(
+        e.response is not None and e.response.headers.get_all("set-cookie")
+        for e in ctx.baseline.responses()
+    )
+
+
+def _credentials_note(ctx: CheckContext, answer: _Answer) -> str:
+    if answer.credentials and _cookie_auth(ctx):
         return ": the browser sends the user's cookies and the page reads the answer"
+    if answer.credentials:
+        return (
+            "; the API takes its credentials in a header, not a cookie (no identity sends "
+            "a Cookie, none is declared, no answer set one), and a browser never attaches "
+            "a header credential to a foreign page's request: a foreign page reads what an "
+            "anonymous request reads until the API authenticates with a cookie"
+        )
     return (
         "; without Access-Control-Allow-Credentials: true the browser sends no credentials, "
         "so a foreign page reads only what an anonymous request reads"

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from middlebrick.findings import Finding
+from middlebrick.http.exchange import is_error_envelope
+
+_ENVELOPE_MAX = 2048  # as Response.refused_in_body: an envelope is a short answer
 
 __all__ = ["Answer", "Caller", "ScanFacts"]
 
@@ -26,8 +29,10 @@ class Answer:
 
     @property
     def ok(self) -> bool:
-        """True for a 2xx answer."""
-        return 200 <= self.status < 300
+        """True for a 2xx answer that is data, not an error envelope (``is_error_envelope``)."""
+        if not 200 <= self.status < 300:
+            return False
+        return len(self.body) > _ENVELOPE_MAX or not is_error_envelope(self.json)
 
     @property
     def json(self) -> Any:

@@ -28,6 +28,46 @@ def decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> Headers:
     return Headers(tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw))
 
 
+# Keys an error envelope may hold besides its error (JSend, Google JSON style, RFC 9457 problem
+# details, the `{"success": false, "error": …}` / `{"ok": false, …}` shapes of Express, Flask
+# and Slack-style APIs): a body with nothing else carries no data.
+_ENVELOPE_KEYS = frozenset(
+    {
+        "error", "errors", "message", "msg", "detail", "details", "reason", "description",
+        "error_description", "error_code", "errorcode", "code", "status", "status_code",
+        "statuscode", "title", "type", "success", "ok",
+    }
+)  # fmt: skip
+_ERROR_KEYS = frozenset({"error", "errors", "message", "msg", "detail", "reason"})
+_FAILED_STATUS = frozenset({"error", "fail", "failed", "failure"})  # JSend's status values
+_ENVELOPE_MAX = 2048  # bytes: an envelope is a short answer, never a page of records
+
+
+def is_error_envelope(value: Any) -> bool:
+    """True when a JSON body is a refusal or error envelope rather than data.
+
+    An object made only of envelope keys (error, message, detail, code, status, success, ok,
+    type, title, data …) that says it failed: ``success`` / ``ok`` is ``false``, a JSend
+    ``status`` is ``error`` / ``fail``, or its only content is an error, message or detail.
+    A record (``{"id": 7, "status": "failed"}``) is never one. Used for 2xx answers: APIs that
+    answer a missing or foreign token with 200 and ``{"success": false, "error": "…"}`` refuse
+    as surely as with 401.
+    """
+    if not isinstance(value, dict) or not value:
+        return False
+    keys = {str(k).lower(): v for k, v in value.items()}
+    if not set(keys) <= _ENVELOPE_KEYS | {"data"}:
+        return False
+    if keys.get("success") is False or keys.get("ok") is False:
+        return True
+    status = keys.get("status")
+    if isinstance(status, str) and status.strip().lower() in _FAILED_STATUS:
+        return True
+    if "data" in keys or keys.get("success") is True or keys.get("ok") is True:
+        return False
+    return any(isinstance(keys.get(k), str | dict | list) and keys[k] for k in _ERROR_KEYS)
+
+
 @dataclass(frozen=True)
 class Headers:
     """An ordered, case-insensitive, possibly repeating set of HTTP header fields."""
@@ -180,6 +220,12 @@ class Response:
         """True when the body parsed as a JSON object or array."""
         return isinstance(self.json, dict | list)
 
+    @cached_property
+    def refused_in_body(self) -> bool:
+        """True for a 2xx whose short JSON body is an error envelope (``is_error_envelope``):
+        a refusal or failure dressed as a success, never data."""
+        return self.ok and len(self.body) <= _ENVELOPE_MAX and is_error_envelope(self.json)
+
 
 @dataclass(frozen=True)
 class Exchange:
@@ -194,6 +240,11 @@ class Exchange:
     def ok(self) -> bool:
         """True when a 2xx response came back."""
         return self.response is not None and self.response.ok
+
+    @property
+    def answered(self) -> bool:
+        """True when a 2xx came back that is not an error envelope: the API gave data."""
+        return self.response is not None and self.response.ok and not self.response.refused_in_body
 
 
 class Sender(Protocol):

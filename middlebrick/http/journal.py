@@ -9,7 +9,9 @@ through ``Journal.send``, on behalf of the check named by ``RUNNING``:
    the scanning identities' own records, is refused and never sent.
 2. It sends the write and keeps what it needs to undo it: the prior values of the fields it
    wrote, or, for a ``POST`` that created an object (201, ``Location``, or an id under a
-   documented ``DELETE``), the object's URL, which the policy then lets the scan delete. A 2xx
+   documented ``DELETE``), the object's URL, which the policy then lets the scan delete; a
+   ``PUT`` to such a collection itself (``PUT /menu``: creation by PUT) is journaled the same
+   way, never read first. A 2xx
    ``POST`` that may have created something the journal cannot find (any but a read, a login
    or an AI prompt: ``Policy.creates_nothing``) is listed as not restored, never silent.
 
@@ -157,7 +159,13 @@ class Journal:
         """Send one write for ``owner`` with ``send``, journaled; a refused write is not sent."""
         method = request.method
         entry: _Entry | None = None
-        if method in ("PUT", "PATCH") and not self._is_created(_object_url(request.url)):
+        url = request.url.split("#", 1)[0]
+        creates = (  # PUT /menu beside DELETE /menu/{id}, one object in the body: a creation
+            method == "PUT"
+            and self._collection_param(url) is not None
+            and _json_object(request.body) is not None
+        )
+        if method in ("PUT", "PATCH") and not creates and not self._is_created(_object_url(url)):
             prepared = await self._prepare(request, owner)
             if isinstance(prepared, str):
                 return Exchange(request, None, f"not sent: {prepared}")
@@ -168,7 +176,7 @@ class Journal:
         if entry is not None:
             entry.writes.append(said)
             entry.touched |= status is None or not 400 <= status < 500
-        elif method == "POST" and exchange.ok:
+        elif (method == "POST" or creates) and exchange.ok:
             self._created(request, exchange, owner, said)
         elif method == "POST":
             self._expected.pop(request.url, None)
@@ -255,7 +263,7 @@ class Journal:
         )
 
     def _created(self, request: Request, exchange: Exchange, owner: str, said: str) -> None:
-        """Record the object a 2xx POST created, when it created one."""
+        """Record the object a 2xx POST (or PUT to a collection) created, when it created one."""
         assert exchange.response is not None
         expected = self._expected.pop(request.url, None)
         account = expected(exchange) if callable(expected) else expected

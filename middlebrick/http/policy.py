@@ -11,15 +11,19 @@ segments, their operationId and the first words of their summary and description
   credentials): read, never written.
 - **Unrecognised writes** (active mode): a method other than GET, HEAD, OPTIONS and TRACE is
   sent only (a) to an object the scan created itself (``owns``); (b) as a ``POST`` that is a
-  removable creation (a documented ``DELETE`` removes its objects; the journal deletes them);
+  removable creation (a documented ``DELETE`` removes its objects; the journal deletes them),
+  or a ``PUT`` to such a collection itself (``PUT /menu`` beside ``DELETE /menu/{id}``, one
+  object in the body: creation by PUT, as FastAPI apps write it);
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
-  made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
-  found (``converses``); (f) as a registration (``http.accounts.registers``) beside a documented
-  ``DELETE`` of an account, which the journal deletes the scan's disposable users with; (g) as
-  a disposable user's logout (``ends_session``): only without the scan's credentials.
-  Everything else (a registration without one, an unknown ``POST``, a ``PUT`` to an
-  object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
+  made-up credentials, so it creates nothing), a password login to a token resource
+  (``POST /token`` with ``username`` and ``password``: ``password_login``); (e) as a prompt to
+  an AI endpoint the LLM checks found (``converses``); (f) as a registration
+  (``http.accounts.registers``) beside a documented ``DELETE`` of an account, which the journal
+  deletes the scan's disposable users with; (g) as a disposable user's logout
+  (``ends_session``): only without the scan's credentials. Everything else (a registration
+  without one, an unknown ``POST``, a ``PUT`` to an object the scan did not create, any
+  ``DELETE`` of one) is refused and listed as not tested.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
 the probes of their own method); ``--exclude`` names operations it never requests; exclusion
@@ -129,6 +133,25 @@ def logs_in(path: str) -> bool:
     return bool(literal) and authenticates(literal[-1])
 
 
+# A password login's body: a user name and a password, as the OAuth 2.0 resource-owner
+# password grant takes them (RFC 6749 §4.3.2: grant_type=password, username, password; FastAPI's
+# OAuth2PasswordRequestForm, Django REST framework's obtain_auth_token, SimpleJWT).
+_LOGIN_USER = frozenset({"username", "email", "login"})
+
+
+def password_login(op: Operation) -> bool:
+    """True for a ``POST`` that logs in with a user name and a password: its last literal path
+    segment names authentication (``/token``, ``/oauth/token``) and its body (form-encoded or
+    JSON) has a ``username`` (or ``email``/``login``) and a ``password`` field. The login
+    checks send it made-up credentials only, so it issues nothing; a write to a token or a
+    credential resource otherwise stays refused."""
+    body = op.request_body
+    if op.method != "POST" or body is None or "{" in op.path or not logs_in(op.path):
+        return False
+    fields = {"".join(words(str(name))) for name in (body.schema.get("properties") or {})}
+    return "password" in fields and bool(fields & _LOGIN_USER)
+
+
 @dataclass
 class Policy:
     """The safety policy of one scan; ``refusal`` is asked about every request."""
@@ -143,8 +166,9 @@ class Policy:
     _accounts: set[str] = field(default_factory=set)
     _session_ends: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
-    _removable: list[re.Pattern[str]] = field(default_factory=list)
+    _removable: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
     _registrations: list[re.Pattern[str]] = field(default_factory=list)
+    _logins: list[re.Pattern[str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, mode: Mode, include: Iterable[str], exclude: Iterable[str], target: str) -> Policy:
@@ -165,7 +189,7 @@ class Policy:
         self.base_path = urlsplit(surface.base_url).path.rstrip("/")
         self._templates = [(_template_regex(op.path), op.path) for op in surface.operations]
         self._removable = [
-            _template_regex(op.path)
+            (op.method, _template_regex(op.path))
             for op in surface.operations
             if removable_creation(op, surface.operations)
         ]
@@ -174,6 +198,7 @@ class Policy:
             for op in surface.operations
             if account_deletion(op, surface.operations) is not None
         ]
+        self._logins = [_template_regex(op.path) for op in surface.operations if password_login(op)]
         kept: list[Operation] = []
         skipped: list[Skipped] = []
         for op in surface.operations:
@@ -247,6 +272,8 @@ class Policy:
             return None
         if method == "DELETE":
             return f"{shown}: the scan deletes only objects it created itself"
+        if method == "POST" and self._password_login(paths[0]):
+            return None
         template = next((t for regex, t in self._templates if regex.fullmatch(paths[0])), None)
         written = resource(template or paths[0])
         if written is not None:
@@ -261,9 +288,12 @@ class Policy:
 
     def _recognised(self, method: str, url: str, path: str) -> bool:
         """True for a write the allow-list lets an active scan send (the module's (b) to (e))."""
+        if method == "PUT":
+            return any(m == "PUT" and regex.fullmatch(path) for m, regex in self._removable)
         if method != "POST":
             return False
-        return any(regex.fullmatch(path) for regex in self._removable) or self.creates_nothing(url)
+        removable = any(m == "POST" and regex.fullmatch(path) for m, regex in self._removable)
+        return removable or self.creates_nothing(url)
 
     def creates_nothing(self, url: str) -> bool:
         """True for a ``POST`` to ``url`` that names a read, logs in, prompts an AI endpoint or
@@ -274,7 +304,11 @@ class Policy:
             or logs_in(path)
             or path in self._conversing
             or path in self._session_ends
+            or self._password_login(path)
         )
+
+    def _password_login(self, path: str) -> bool:
+        return any(regex.fullmatch(path) for regex in self._logins)
 
     def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
         method = op.method
@@ -300,6 +334,8 @@ class Policy:
                 "would remove it (name it with --include to let an active scan register "
                 "disposable users anyway)"
             )
+        if password_login(op):
+            return None  # a login (``/token``): the login checks send made-up credentials only
         written = resource(op.path)
         if written is not None:
             return written
@@ -310,6 +346,8 @@ class Policy:
         if method == "POST" and (
             removable_creation(op, everything) or names_read(op.path) or logs_in(op.path)
         ):
+            return None
+        if method == "PUT" and removable_creation(op, everything):
             return None
         if method == "POST" or "{" not in op.path:
             return "unrecognised", _UNRECOGNISED
@@ -408,7 +446,19 @@ def _object_key(url: str) -> str:
 
 def removable_creation(op: Operation, everything: Iterable[Operation]) -> bool:
     """True for a ``POST`` that adds to a collection whose objects have a documented ``DELETE``
-    (``POST /reviews`` beside ``DELETE /reviews/{id}``): the journal can delete what it makes."""
+    (``POST /reviews`` beside ``DELETE /reviews/{id}``): the journal can delete what it makes.
+
+    A ``PUT`` to the collection itself (``PUT /menu`` beside ``DELETE /menu/{item_id}``) counts
+    when it documents 201 and its body is one object: a PUT whose body is a list, or that does
+    not say it creates, may replace the whole collection.
+    """
+    if op.method == "PUT":
+        schema = op.request_body.schema if op.request_body is not None else None
+        one = isinstance(schema, dict) and schema.get("type", "object") == "object"
+        created = any(status == "201" for status in op.responses)
+        if not (one and created and not op.path.rstrip("/").endswith("}")):
+            return False
+        return _deletable(op, everything)
     return op.method == "POST" and _creates(op, everything) and _deletable(op, everything)
 
 

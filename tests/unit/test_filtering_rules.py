@@ -313,6 +313,30 @@ def test_alg_none_and_a_tampered_signature_are_one_root_cause() -> None:
     )
 
 
+def test_key_header_forgeries_fold_into_a_tampered_signature() -> None:
+    # A verifier that checks no signature passes every forged kid/jku/alg token too.
+    tampered = _finding(
+        "authentication.jwt-tampered-signature", "*", C, evidence=(_evidence("/me"),)
+    )
+    kid = _finding("authentication.jwt-kid-injection", "*", C)
+    jku = _finding("authentication.jwt-jku-injection", "*", C)
+
+    [kept] = filter_findings([kid, tampered, jku]).findings
+
+    assert kept.type_id == "authentication.jwt-tampered-signature"
+    assert {o.type_id for o in kept.occurrences} == {
+        "authentication.jwt-kid-injection",
+        "authentication.jwt-jku-injection",
+    }
+    assert "jwt-signature-not-verified-key-headers" in kept.detail
+
+
+def test_kid_injection_without_a_tampered_signature_stays_its_own_finding() -> None:
+    kid = _finding("authentication.jwt-kid-injection", "*", C)
+
+    assert filter_findings([kid]).findings == [kid]
+
+
 def test_alg_none_alone_stays_its_own_finding() -> None:
     none = _finding("authentication.jwt-alg-none", "*", C)
 

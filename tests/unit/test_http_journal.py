@@ -33,7 +33,7 @@ class _Api:
         found = self.objects.get(path)
         if request.method == "GET":
             resp = response(200, found) if found is not None else response(404, {"error": "no"})
-        elif request.method == "POST" and path == "/notes":
+        elif request.method in ("POST", "PUT") and path == "/notes":
             self.created += 1
             key = f"n-{self.created}"
             self.objects[f"/notes/{key}"] = {"note_id": key, **(body or {})}
@@ -193,6 +193,31 @@ async def test_journal_lists_the_urls_of_the_objects_the_scan_created() -> None:
 
     [url] = journal.created
     assert url.endswith("/notes/n-1")
+
+
+async def test_journal_deletes_what_a_put_to_the_collection_created() -> None:
+    # Given FastAPI's PUT /menu style: the collection's PUT creates one object
+    api = _Api()
+    journal = _journal(api, Operation("DELETE", "/notes/{note_id}"))
+
+    await journal.send(_write("PUT", "/notes", {"text": "hi"}), "check", api.send)
+    done = await journal.undo("check")
+
+    assert api.sent[0] == ("PUT", "/notes")  # never read first: there is no object yet
+    assert api.objects == {}
+    assert [r.state for r in done] == ["deleted"]
+
+
+async def test_journal_still_reads_before_a_put_to_an_object() -> None:
+    api = _Api(**{"notes/n-9": {"note_id": "n-9", "text": "old"}})
+    journal = _journal(api, Operation("DELETE", "/notes/{note_id}"))
+
+    await journal.send(_write("PUT", "/notes/n-9", {"text": "new"}), "check", api.send)
+    done = await journal.undo("check")
+
+    assert api.sent[0] == ("GET", "/notes/n-9")
+    assert api.objects["/notes/n-9"]["text"] == "old"
+    assert [r.state for r in done] == ["restored"]
 
 
 async def test_journal_finds_a_created_object_s_id_inside_a_data_envelope() -> None:

@@ -200,6 +200,95 @@ def test_active_policy_refuses_writes_other_than_post_to_objects_it_did_not_crea
     assert policy.refusal("PUT", BASE + "/reviews") is not None
 
 
+ITEM = RequestBody("application/json", {"type": "object", "properties": {"name": {}}})
+ITEMS = RequestBody("application/json", {"type": "array", "items": {"type": "object"}})
+CREATED = {"201": {}}
+
+
+def test_active_policy_sends_a_put_that_creates_in_a_collection_it_can_delete_from() -> None:
+    # FastAPI's shape: PUT /menu (201, one item) beside DELETE /menu/{item_id}
+    policy = _policy("active")
+    put = Operation("PUT", "/menu", request_body=ITEM, responses=CREATED)
+    _, skipped = _learn(policy, Operation("GET", "/menu"), put, Operation("DELETE", "/menu/{id}"))
+
+    assert "PUT /menu" not in skipped
+    assert policy.refusal("PUT", BASE + "/menu") is None
+    assert policy.refusal("POST", BASE + "/menu") is not None  # only the documented method
+    assert policy.refusal("PUT", BASE + "/menu/7") is not None  # not an object it created
+
+
+@pytest.mark.parametrize(
+    "put",
+    [
+        Operation("PUT", "/menu", request_body=ITEMS, responses=CREATED),  # replaces the list
+        Operation("PUT", "/menu", request_body=ITEM, responses={"200": {}}),  # says no creation
+    ],
+    ids=["list body", "no 201"],
+)
+def test_active_policy_refuses_a_put_to_a_collection_that_may_replace_it(put: Operation) -> None:
+    policy = _policy("active")
+    _, skipped = _learn(policy, Operation("GET", "/menu"), put, Operation("DELETE", "/menu/{id}"))
+
+    assert skipped["PUT /menu"] == "unrecognised"
+    assert policy.refusal("PUT", BASE + "/menu") is not None
+
+
+def test_active_policy_refuses_a_put_creation_nothing_deletes() -> None:
+    policy = _policy("active")
+    put = Operation("PUT", "/menu", request_body=ITEM, responses=CREATED)
+    _, skipped = _learn(policy, Operation("GET", "/menu"), put)
+
+    assert "PUT /menu" in skipped
+
+
+PASSWORD_FORM = RequestBody(
+    "application/x-www-form-urlencoded",
+    {
+        "type": "object",
+        "properties": {"grant_type": {}, "username": {}, "password": {}},
+        "required": ["username", "password"],
+    },
+)
+
+
+def test_active_policy_sends_an_oauth2_password_grant_as_a_login() -> None:
+    # FastAPI's OAuth2PasswordRequestForm on POST /token: a login, though `token` names a
+    # credential resource the scan otherwise never writes
+    policy = _policy("active")
+    login = Operation("POST", "/token", request_body=PASSWORD_FORM)
+    _, skipped = _learn(policy, login)
+
+    assert skipped == {}
+    assert policy.refusal("POST", BASE + "/token") is None
+    assert policy.creates_nothing(BASE + "/token")
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        Operation(  # issues an API token by name: creates a credential
+            "POST",
+            "/tokens",
+            request_body=RequestBody("application/json", {"properties": {"name": {}}}),
+        ),
+        Operation(  # sets a new password: no user name field
+            "POST",
+            "/users/me/password",
+            request_body=RequestBody("application/json", {"properties": {"password": {}}}),
+        ),
+    ],
+    ids=["api token", "password change"],
+)
+def test_active_policy_still_refuses_token_and_password_writes_that_are_no_login(
+    operation: Operation,
+) -> None:
+    policy = _policy("active")
+    _, skipped = _learn(policy, operation)
+
+    assert operation.key in skipped
+    assert policy.refusal("POST", BASE + operation.path) is not None
+
+
 def test_safe_policy_keeps_writes_for_passive_checks_and_lists_none_of_them() -> None:
     kept, skipped = _learn(_policy("safe"), Operation("POST", "/orgs/{org}/invitations"))
     assert kept == {"POST /orgs/{org}/invitations"} and skipped == {}

@@ -91,6 +91,40 @@ async def test_establish_verifies_the_second_identity_on_an_operation_anonymous_
     assert found.owner_of("u-bob") is found.others[0]
 
 
+def _envelope_api(valid: set[str | None]) -> FakeSender:
+    """/items refuses with 200 ``{"success": false, "error": …}`` instead of 401 (REST API Goat's
+    shape); the identities in ``valid`` get the list."""
+
+    def items(request: Request) -> Response:
+        if request.identity in valid:
+            return response(200, {"success": True, "items": [{"id": "i-1"}]})
+        return response(200, {"success": False, "error": "No API token given."})
+
+    return FakeSender({("GET", "/items"): items})
+
+
+def _envelope_baseline():
+    body = {"success": True, "items": [{"id": "i-1"}]}
+    return make_baseline(
+        [(ITEMS, exchange("GET", "/items", response(200, body), operation=ITEMS.key))]
+    )
+
+
+async def test_establish_verifies_identities_where_anonymous_is_refused_in_a_200_envelope() -> None:
+    found = await establish(
+        _envelope_api({None, "bob"}), _scan(alice=ALICE, bob=BOB), _envelope_baseline()
+    )
+    assert found.verifier is not None and found.verifier.operation == "GET /items"
+    assert [(o.name, o.verified) for o in found.others] == [("bob", True)]
+
+
+async def test_establish_does_not_verify_an_identity_refused_in_a_200_envelope() -> None:
+    found = await establish(
+        _envelope_api({None}), _scan(alice=ALICE, bob=BOB), _envelope_baseline()
+    )
+    assert [(o.name, o.verified) for o in found.others] == [("bob", False)]
+
+
 async def test_establish_stops_the_scan_when_a_second_identity_is_rejected() -> None:
     with pytest.raises(CredentialsRejected) as raised:
         await establish(_api({None}), _scan(alice=ALICE, bob=BOB), _baseline())

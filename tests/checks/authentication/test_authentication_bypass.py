@@ -163,6 +163,32 @@ async def test_bypass_check_stays_quiet_when_every_variant_is_refused() -> None:
     assert {r.identity for r in sender.sent} == {ANONYMOUS}
 
 
+async def test_bypass_check_stays_quiet_on_head_when_the_refusal_is_a_200_envelope() -> None:
+    # REST API Goat's shape: a missing token gets 200 {"success": false, "error": ...}, so a
+    # HEAD without credentials answers 200 too, with no body to tell refusal from content.
+    refused = response(200, {"success": False, "error": "No API token given."})
+
+    def answer(request: Request) -> Response:
+        body = response(200, ORDER) if request.identity != ANONYMOUS else refused
+        if request.method == "HEAD":
+            length = str(len(body.body))
+            return Response(200, body.headers.set("Content-Length", length), b"", request.url)
+        return body
+
+    sender = FakeSender({("GET", "/api/orders/o-7"): answer, ("HEAD", "/api/orders/o-7"): answer})
+    baseline = exchange("GET", "/api/orders/o-7", response(200, ORDER), operation=ORDERS.key)
+
+    found = await run_check(
+        "authentication.auth_bypass_variants",
+        baseline=make_baseline([(ORDERS, baseline)]),
+        sender=sender,
+        scan=TOKEN_SCAN,
+    )
+
+    assert found == []
+    assert "HEAD" not in {r.method for r in sender.sent}
+
+
 async def test_bypass_check_stays_quiet_when_a_variant_gets_other_content() -> None:
     index = response(200, {"service": "orders", "docs": "/docs"})
     sender = FakeSender(

@@ -171,7 +171,26 @@ async def test_jwt_key_injection_stays_quiet_when_the_verifier_fixes_key_and_alg
 
     assert found == []
     forged = [r for r in sender.sent if "authorization" in r.headers]
-    assert len(forged) == 2 + 3 + 2  # two kid paths, three PEM forms, one jku, one x5u
+    # the wrong-signature control, two kid paths, three PEM forms, one jku, one x5u
+    assert len(forged) == 1 + 2 + 3 + 2
+
+
+async def test_jwt_key_injection_stays_quiet_when_any_signature_is_accepted() -> None:
+    # RESTaurant-like verifier: decodes the claims and never checks the signature, so a kid,
+    # jku or confused-algorithm token passes like any other: jwt-tampered-signature's root cause.
+    def any_signature(request: Request) -> Response:
+        if request.identity in (None, "default", "alice"):
+            return response(200, DATA)
+        token = (request.headers.get("authorization") or "").removeprefix("Bearer ")
+        return response(200, DATA) if token.count(".") == 2 else DENY
+
+    routes = {("GET", "/.well-known/jwks.json"): response(200, JWKS)}
+
+    found, sender = await _run(any_signature, routes)
+
+    assert found == []
+    forged = [r for r in sender.sent if "authorization" in r.headers]
+    assert len(forged) == 1  # the wrong-signature control, then nothing
 
 
 async def test_jwt_key_injection_never_sends_the_real_token() -> None:

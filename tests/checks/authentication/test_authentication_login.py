@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding
@@ -248,3 +249,74 @@ async def test_login_flows_never_takes_a_numeric_or_uuid_sub_for_a_username() ->
         assert [f for f in found if "enumeration" in f.type_id] == []
         assert len(_users(sender)) == 12  # no username known: only the brute-force burst
         assert sub not in _users(sender)
+
+
+# --- OAuth 2.0 password grant: POST /token, form-encoded (FastAPI OAuth2PasswordRequestForm) --
+
+FORM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "grant_type": {"type": "string", "pattern": "^password$"},
+        "username": {"type": "string"},
+        "password": {"type": "string", "format": "password"},
+        "scope": {"type": "string", "default": ""},
+    },
+    "required": ["username", "password"],
+}
+TOKEN = Operation(
+    method="POST",
+    path="/token",
+    request_body=RequestBody("application/x-www-form-urlencoded", FORM_SCHEMA, required=True),
+)
+
+
+def _form_server(*, tells: bool) -> Callable[[Request], Response]:
+    """A token endpoint that reads a form and, when ``tells``, answers unknown users 404."""
+
+    def answer(request: Request) -> Response:
+        if request.headers.get("content-type") != "application/x-www-form-urlencoded":
+            return response(422, {"detail": "form expected"})
+        form = dict(parse_qsl((request.body or b"").decode()))
+        if form.get("grant_type") not in (None, "password"):
+            return response(422, {"detail": "grant_type"})
+        user = form.get("username")
+        if USERS.get(user or "") == form.get("password"):
+            return response(200, {"access_token": "t", "token_type": "bearer"})
+        if user not in USERS and tells:
+            return response(404, {"detail": "no such user"})
+        return response(401, {"detail": "Incorrect username or password"})
+
+    return answer
+
+
+async def _run_form(server: Callable[[Request], Response]) -> tuple[list[Finding], FakeSender]:
+    verifier = exchange("GET", "/api/me", response(200, ALICE), operation=ME.key)
+    sender = FakeSender({("POST", "/token"): server})
+    found = await run_check(
+        "authentication.login_flows",
+        baseline=make_baseline([(ME, verifier)]),
+        sender=sender,
+        scan=ScanRequest(target=BASE, mode="active"),
+        surface=Surface(base_url=BASE, operations=(ME, TOKEN)),
+        identities=Identities(primary=Identity("default", True, frozenset()), verifier=verifier),
+    )
+    return found, sender
+
+
+async def test_login_flows_reports_enumeration_on_a_form_encoded_password_grant() -> None:
+    found, sender = await _run_form(_form_server(tells=True))
+
+    assert [(f.type_id, f.operation) for f in found if "enumeration" in f.type_id] == [
+        ("authentication.user-enumeration", "POST /token")
+    ]
+    first = dict(parse_qsl((sender.sent[0].body or b"").decode()))
+    assert first["grant_type"] == "password" and first["username"] == "alice"
+
+
+async def test_login_flows_stays_quiet_on_a_password_grant_with_one_answer_for_all() -> None:
+    found, sender = await _run_form(_form_server(tells=False))
+
+    assert [f.type_id for f in found if "enumeration" in f.type_id] == []
+    assert {r.headers.get("content-type") for r in sender.sent if r.method == "POST"} == {
+        "application/x-www-form-urlencoded"
+    }

@@ -10,9 +10,10 @@ import pytest
 from middlebrick.baseline import Baseline
 from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import ANONYMOUS, Request, Response
+from middlebrick.identities import Identities
 from middlebrick.spec.model import Operation, RequestBody, Surface
 from middlebrick.spec.pool import ValuePool
-from middlebrick.testing import BASE, response, run_check
+from middlebrick.testing import BASE, response, run_check, two_users
 
 ALICE, BOB = "u-alice-1", "u-bob-2"
 NOTE = {"note_id": "n-1", "owner_id": ALICE, "title": "alice's note", "text": "secret plans"}
@@ -631,4 +632,67 @@ async def test_cross_identity_access_stays_quiet_on_the_per_user_object_bob_is_r
     )
 
     # Then nothing is reported: alice's own note is refused to bob, the shared one is not tried
+    assert found == []
+
+
+# --- refusals inside a 200, records inside a wrapper list -----------------------------------
+
+CUSTOMER = {"success": True, "customers": [{"id": 2, "company": 1, "name": "Acme", "iban": "X"}]}
+REFUSED_200 = response(200, {"success": False, "error": "No API token given."})
+
+
+def _goat_like(request: Request) -> Response:
+    """Every refusal is a 200 envelope; any token reads customer 2 (the flaw)."""
+    if request.identity == ANONYMOUS:
+        return REFUSED_200
+    if request.url.endswith("/customers"):
+        return response(200, {"success": True, "customers": []})  # each bank's own
+    return response(200, CUSTOMER)
+
+
+def _goat_like_fixed(request: Request) -> Response:
+    """The same API checking the tenant: bob is refused, in a 200 envelope too."""
+    if request.identity in (None, "alice"):
+        return response(200, CUSTOMER)
+    return response(200, {"success": False, "error": "Not your customer."})
+
+
+def _alice_owns(*ids: str) -> Identities:
+    plain = two_users(primary_ids=(ALICE,), other_ids=(BOB,))
+    assert plain.primary is not None
+    return replace(plain, primary=replace(plain.primary, owns=ids))
+
+
+async def test_cross_identity_access_reports_a_read_refused_to_anonymous_in_a_200_envelope(
+    api, scan
+):
+    # Given --owns alice=2 and a record inside a wrapper list, anonymous refused with a 200
+    fake = api(_goat_like)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((Operation("GET", "/customers/{id}"), "/customers/2")),
+        sender=fake,
+        scan=scan(),
+        identities=_alice_owns("2"),
+    )
+
+    assert [(f.type_id, f.severity) for f in found] == [
+        ("bola.cross-identity-access", Severity.critical)
+    ]
+
+
+async def test_cross_identity_access_stays_quiet_when_the_other_is_refused_in_a_200_envelope(
+    api, scan
+):
+    fake = api(_goat_like_fixed)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((Operation("GET", "/customers/{id}"), "/customers/2")),
+        sender=fake,
+        scan=scan(),
+        identities=_alice_owns("2"),
+    )
+
     assert found == []

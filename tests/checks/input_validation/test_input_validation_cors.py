@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from middlebrick.config import Credential, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Request, Response
 from middlebrick.spec.model import Operation
@@ -13,12 +14,15 @@ CHECK = "input_validation.cors"
 BEARER = ({"bearer": ()},)
 
 
-def cors_api(*, allow: Any, credentials: bool = True, preflight_only: bool = False) -> Any:
-    """Answers with ``Access-Control-Allow-Origin`` for the origins ``allow(origin)`` accepts."""
+def cors_api(
+    *, allow: Any, credentials: bool = True, preflight_only: bool = False, cookie: bool = True
+) -> Any:
+    """Answers with ``Access-Control-Allow-Origin`` for the origins ``allow(origin)`` accepts;
+    with ``cookie`` every answer also sets a session cookie (cookie authentication)."""
 
     def answer(request: Request) -> Response:
         origin = request.headers.get("Origin")
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {"Set-Cookie": "session=s1; HttpOnly"} if cookie else {}
         plain = request.method != "OPTIONS"
         if origin is not None and allow(origin) and not (preflight_only and plain):
             headers["Access-Control-Allow-Origin"] = origin
@@ -56,6 +60,38 @@ async def test_cors_reports_any_origin_reflected_with_credentials(api: Any) -> N
         "https://mbzq-cors-control.example",
         "null",
     ]
+
+
+async def test_cors_reports_a_reflection_with_credentials_low_when_auth_is_a_header(
+    api: Any,
+) -> None:
+    # Starlette's allow_origins=["*"] with allow_credentials=True on a bearer-token API: the
+    # browser never attaches the Authorization header to a foreign page's request.
+    found = await _run(api(cors_api(allow=lambda origin: True, cookie=False)))
+
+    assert {(f.type_id, f.severity) for f in found} == {
+        ("input_validation.cors-reflected-origin", Severity.low),
+        ("input_validation.cors-null-origin", Severity.low),
+    }
+    assert all("never attaches a header credential" in f.detail for f in found)
+
+
+async def test_cors_reports_a_reflection_with_credentials_high_when_an_identity_is_a_cookie(
+    api: Any,
+) -> None:
+    scan = ScanRequest(
+        target=BASE, identities={"alice": Credential(headers=(("Cookie", "sid=a"),))}
+    )
+    sender = api(cors_api(allow=lambda origin: origin != "null", cookie=False))
+    op = Operation(method="GET", path="/orders", security=BEARER)
+    pair = (op, exchange("GET", "/orders", sender.answer(Request("GET", BASE + "/orders"))))
+
+    found = await run_check(CHECK, baseline=make_baseline([pair]), sender=sender, scan=scan)
+
+    assert [(f.type_id, f.severity) for f in found] == [
+        ("input_validation.cors-reflected-origin", Severity.high)
+    ]
+    assert "sends the user's cookies" in found[0].detail
 
 
 async def test_cors_reports_a_reflected_origin_without_credentials_at_info(api: Any) -> None:

@@ -56,7 +56,7 @@ class Reviews(FakeSender):
     async def _answer(self, request: Request) -> Exchange:
         self.sent.append(request)
         path = urlsplit(request.url).path
-        if request.method == "POST":
+        if request.method == "POST" or (request.method == "PUT" and path == "/reviews"):
             document = json.loads(request.body or b"{}")
             url = str(document.get("image_url") or "")
             host = urlsplit(url).hostname or ""
@@ -118,6 +118,22 @@ async def test_ssrf_confirms_a_fetch_through_a_body_field_of_a_creation_and_dele
     ]
     assert sender.rows == {}
     assert {r.state for r in sender.journal.results} == {"deleted"}
+
+
+async def test_ssrf_confirms_a_fetch_through_a_creation_by_put_and_deletes_it() -> None:
+    # FastAPI's PUT /menu shape: the collection's PUT creates (201), DELETE /x/{id} removes
+    sender = Reviews(fetches=True)
+    put = Operation("PUT", "/reviews", request_body=BODY, responses={"201": {}})
+    sender.journal.learn((LIST, put, READ, DELETE))  # as the engine has the client's journal
+
+    found = await _scan(sender, operations=(LIST, put, READ, DELETE))
+
+    assert [(t, p, c) for t, p, _, c in _summary(found)] == [
+        ("ssrf.confirmed-fetch", "image_url", Confidence.confirmed),
+        ("ssrf.url-parameter", "image_url", Confidence.confirmed),
+    ]
+    assert {r.method for r in sender.sent if r.method != "GET"} == {"PUT", "DELETE"}
+    assert sender.rows == {}
 
 
 async def test_ssrf_stays_at_info_when_the_creation_refuses_the_canarys_host() -> None:
