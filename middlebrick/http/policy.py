@@ -14,7 +14,8 @@ segments, their operationId and the first words of their summary and description
   removable creation (a documented ``DELETE`` removes its objects; the journal deletes them);
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
-  made-up credentials, so it creates nothing); (e) as a prompt to an AI endpoint the LLM checks
+  made-up credentials, so it creates nothing), or checks a one-time code (``verifies_code``:
+  ``/auth/otp/verify``; a wrong code creates nothing); (e) as a prompt to an AI endpoint the LLM checks
   found (``converses``). Everything else (a registration, an unknown ``POST``, a ``PUT`` to an
   object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
 
@@ -123,6 +124,16 @@ def logs_in(path: str) -> bool:
     ``/oauth/token``), not merely one of its folders (``/auth/register`` creates an account)."""
     literal = [s for s in _segments(path) if "{" not in s]
     return bool(literal) and authenticates(literal[-1])
+
+
+def verifies_code(path: str) -> bool:
+    """True when a path checks a one-time code: its last literal segment names a verification
+    (``verify``, ``confirm``, ``check``) and an earlier one names authentication
+    (``/auth/otp/verify``, ``/mfa/verify``); like a login, a wrong code creates nothing."""
+    literal = [s for s in _segments(path) if "{" not in s]
+    if len(literal) < 2 or not set(words(literal[-1])) & set(safety_words().verification):
+        return False
+    return any(authenticates(segment) for segment in literal[:-1])
 
 
 @dataclass
@@ -241,7 +252,7 @@ class Policy:
         """True for a ``POST`` to ``url`` that names a read, logs in or prompts an AI endpoint:
         its 2xx answer leaves no object behind for the journal to delete."""
         path = self._paths(url)[0]
-        return names_read(path) or logs_in(path) or path in self._conversing
+        return names_read(path) or logs_in(path) or verifies_code(path) or path in self._conversing
 
     def _judge(self, op: Operation, everything: Iterable[Operation]) -> tuple[Kind, str] | None:
         method = op.method
@@ -267,7 +278,10 @@ class Policy:
                 "it creates objects and the API documents no DELETE that would remove them"
             )
         if method == "POST" and (
-            removable_creation(op, everything) or names_read(op.path) or logs_in(op.path)
+            removable_creation(op, everything)
+            or names_read(op.path)
+            or logs_in(op.path)
+            or verifies_code(op.path)
         ):
             return None
         if method == "POST" or "{" not in op.path:

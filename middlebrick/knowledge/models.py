@@ -459,6 +459,7 @@ class SafetyWords(_Strict):
     irreversible_resources: tuple[str, ...] = Field(min_length=1)
     protected_resources: tuple[str, ...] = Field(min_length=1)
     authentication: tuple[str, ...] = Field(min_length=1)
+    verification: tuple[str, ...] = Field(min_length=1)
     read_verbs: tuple[str, ...] = Field(min_length=1)
     identity_fields: tuple[str, ...] = Field(min_length=1)
 
