@@ -254,3 +254,16 @@ def test_blog_login_never_limits_guessing_and_its_twin_locks_after_five(
         url = target.url + "/api/v2/auth/login/"
         answers = [http("POST", url, json_body=body) for _ in range(6)]
         assert answers[-1].status == last
+
+
+def test_blog_never_limits_wrong_one_time_codes_and_its_twin_locks_after_five(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    for target, last in ((vulnerable, 400), (secure, 429)):
+        user = f"mb-guess-{target.variant}-{time.time_ns()}"
+        url = target.url + "/api/v2/auth/otp/verify/"
+        answers = [
+            http("POST", url, json_body={"username": user, "code": f"{n:06d}"}) for n in range(6)
+        ]
+        assert answers[-1].status == last
