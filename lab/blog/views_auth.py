@@ -79,9 +79,15 @@ class Register(APIView):
     @extend_schema(request=Registration, responses={201: dict})
     def post(self, request: Request) -> Response:
         """The new account, in an envelope."""
+        model = get_user_model()
+        # FLAW (vulnerable): the name is looked up before the body is validated, so a body
+        # that can never register (no password) still says whether the name has an account;
+        # FIX: validate the whole body first
+        named = request.data.get("username") if isinstance(request.data, dict) else None
+        if not secure() and model.objects.filter(username=str(named)).exists():
+            return Response({"detail": "username taken"}, status=status.HTTP_409_CONFLICT)
         body = Registration(data=request.data)
         body.is_valid(raise_exception=True)
-        model = get_user_model()
         if model.objects.filter(username=body.validated_data["username"]).exists():
             return Response({"detail": "username taken"}, status=status.HTTP_409_CONFLICT)
         user = model.objects.create_user(**body.validated_data)

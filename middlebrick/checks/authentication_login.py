@@ -122,7 +122,7 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
     login = _find_login(ctx)
     if login is None:
         return
-    known = _known_username(ctx, login)
+    known = known_username(ctx, login.user_field)
     if known is not None:
         finding = await _enumeration(ctx, login, known)
         if finding is not None:
@@ -233,10 +233,11 @@ def _path_words(path: str) -> list[str]:
     return [w for segment in path.split("/") if "{" not in segment for w in words(segment)]
 
 
-def _known_username(ctx: CheckContext, login: _Login) -> str | None:
-    """The scan's own username or e-mail, in the form the login's user field takes: from the
-    answers about the caller (the verifying operation, ``/me``, ``/profile`` …), else from the
-    claims of its token."""
+def known_username(ctx: CheckContext, user_field: str) -> str | None:
+    """The scan's own username or e-mail, in the form ``user_field`` takes (an e-mail when its
+    name says so): from the answers about the caller (the verifying operation, ``/me``,
+    ``/profile`` …), else from the claims of its token."""
+    by_email = "email" in _plain(user_field)
     documents = [ctx.identities.verifier] if ctx.identities.verifier is not None else []
     for op, exchange in ctx.baseline.items():
         if set(_path_words(op.path)[-1:]) & _SELF_WORDS:
@@ -244,15 +245,15 @@ def _known_username(ctx: CheckContext, login: _Login) -> str | None:
     found: list[str] = []
     for exchange in documents:
         pairs = list(replies.pairs(exchange.response.json)) if exchange.response is not None else []
-        found += [v for k, v in pairs if _plain(k) == _plain(login.user_field)]
+        found += [v for k, v in pairs if _plain(k) == _plain(user_field)]
         found += [v for k, v in pairs if _plain(k) in _USER_FIELDS]
     for carried in given_tokens(ctx)[:1]:
-        names = ("email",) if login.by_email else _NAME_CLAIMS
+        names = ("email",) if by_email else _NAME_CLAIMS
         found += [v for n in names if isinstance(v := carried.jwt.claims.get(n), str)]
         if _name_like(sub := carried.jwt.claims.get(_SUB_CLAIM)):
             found.append(sub)
     for value in found:
-        if ("@" in value) == login.by_email and 0 < len(value) <= 254 and " " not in value:
+        if ("@" in value) == by_email and 0 < len(value) <= 254 and " " not in value:
             return value
     return None
 

@@ -193,7 +193,9 @@ class HttpClient:
             raise ScopeViolation(self.redactor(str(exc))) from None
         self.credentials.headers(request.identity)  # an unknown identity fails here
         self.health.guard(request)
-        refusal = self.scope.policy.refusal(request.method, request.url)
+        refusal = self.scope.policy.refusal(
+            request.method, request.url, incomplete=request.incomplete
+        )
         if refusal is not None:
             return self._refuse(request, refusal)
         if is_write(request.method):

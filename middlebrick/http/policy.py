@@ -15,9 +15,11 @@ segments, their operationId and the first words of their summary and description
   (c) as a ``POST`` that names a read (``/products/search``: ``names_read``); (d) as a ``POST``
   that logs in (its last path segment names authentication, ``logs_in``; the login checks send
   made-up credentials, so it creates nothing), or checks a one-time code (``verifies_code``:
-  ``/auth/otp/verify``; a wrong code creates nothing); (e) as a prompt to an AI endpoint the LLM checks
-  found (``converses``). Everything else (a registration, an unknown ``POST``, a ``PUT`` to an
-  object the scan did not create, any ``DELETE`` of one) is refused and listed as not tested.
+  ``/auth/otp/verify``; a wrong code creates nothing); (e) as a prompt to an AI endpoint the
+  LLM checks found (``converses``). Everything else (a registration, an unknown ``POST``, a
+  ``PUT`` to an object the scan did not create, any ``DELETE`` of one) is refused and listed
+  as not tested; a registration is sent only ``incomplete`` (its password left out, so it
+  cannot create an account: ``registers``), by the user-enumeration check.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
 the probes of their own method); ``--exclude`` names operations it never requests; exclusion
@@ -126,6 +128,15 @@ def logs_in(path: str) -> bool:
     return bool(literal) and authenticates(literal[-1])
 
 
+def registers(path: str) -> bool:
+    """True when a path's last literal segment names a registration (``/auth/register``,
+    ``/signup``): a POST to it creates an account."""
+    literal = [s for s in _segments(path) if "{" not in s]
+    if not literal:
+        return False
+    return _find(safety_words().registration, (words(literal[-1]),), leading=False) is not None
+
+
 def verifies_code(path: str) -> bool:
     """True when a path checks a one-time code: its last literal segment names a verification
     (``verify``, ``confirm``, ``check``) and an earlier one names authentication
@@ -144,7 +155,7 @@ class Policy:
     include: tuple[OperationPattern, ...] = ()
     exclude: tuple[OperationPattern, ...] = ()
     base_path: str = ""
-    _refused: list[tuple[str | None, re.Pattern[str], str]] = field(default_factory=list)
+    _refused: list[tuple[str | None, re.Pattern[str], str, Kind]] = field(default_factory=list)
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
     _conversing: set[str] = field(default_factory=set)
@@ -183,7 +194,8 @@ class Policy:
             kind, reason = verdict
             skipped.append(Skipped(op.key, kind, reason))
             if kind != "unrecognised":  # ``refusal`` judges those, AI endpoints found included
-                self._refused.append((op.method, _template_regex(op.path), f"{op.key}: {reason}"))
+                regex = _template_regex(op.path)
+                self._refused.append((op.method, regex, f"{op.key}: {reason}", kind))
             if kind != "excluded" and op.method not in READ_METHODS:
                 kept.append(op)  # its schema stays readable; the request is refused
         return tuple(kept), skipped
@@ -214,8 +226,12 @@ class Policy:
         path = skipped.operation.partition(" ")[2]
         return skipped.kind != "unrecognised" or path not in self._conversing
 
-    def refusal(self, method: str, url: str) -> str | None:
-        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent."""
+    def refusal(self, method: str, url: str, *, incomplete: bool = False) -> str | None:
+        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent.
+
+        ``incomplete``: the request is a ``POST`` to a registration whose body leaves out the
+        password on purpose, so it cannot create an account (``registers``); an active scan may
+        send it (the user-enumeration check compares the answers)."""
         paths = self._paths(url)
         shown = f"{method} {paths[0]}"
         excluded = next((p for p in self.exclude if any(p.matches(method, x) for x in paths)), None)
@@ -224,7 +240,10 @@ class Policy:
         if _plain(paths[-1]) and _named(self.include, method, paths):
             return None
         mine = self.owns(url)
-        for refused_method, regex, reason in self._refused:
+        registering = incomplete and method == "POST" and registers(paths[0])
+        for refused_method, regex, reason, kind in self._refused:
+            if registering and kind == "undeletable":
+                continue  # without its password, the registration creates nothing to delete
             if refused_method in (None, method) and regex.fullmatch(paths[0]) and not mine:
                 return reason
         named = _find_action(paths[0])
@@ -238,6 +257,8 @@ class Policy:
         written = resource(template or paths[0])
         if written is not None:
             return f"{shown}: {written[1]}"
+        if registering:
+            return None
         if self.mode == "active" and not self._recognised(method, url, paths[0]):
             return f"{shown}: {_UNRECOGNISED}"
         return None

@@ -460,6 +460,7 @@ class SafetyWords(_Strict):
     protected_resources: tuple[str, ...] = Field(min_length=1)
     authentication: tuple[str, ...] = Field(min_length=1)
     verification: tuple[str, ...] = Field(min_length=1)
+    registration: tuple[str, ...] = Field(min_length=1)
     read_verbs: tuple[str, ...] = Field(min_length=1)
     identity_fields: tuple[str, ...] = Field(min_length=1)
 

@@ -267,3 +267,15 @@ def test_blog_never_limits_wrong_one_time_codes_and_its_twin_locks_after_five(
             http("POST", url, json_body={"username": user, "code": f"{n:06d}"}) for n in range(6)
         ]
         assert answers[-1].status == last
+
+
+def test_blog_registration_says_a_name_is_taken_before_validating_and_its_twin_does_not(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    for target, taken in ((vulnerable, 409), (secure, 400)):
+        url = target.url + "/api/v2/auth/register/"
+        body = {"username": "bob", "email": "mb@example.invalid"}  # no password
+        assert http("POST", url, json_body=body).status == taken
+        unknown = {**body, "username": f"mb{time.time_ns()}"}
+        assert http("POST", url, json_body=unknown).status == 400

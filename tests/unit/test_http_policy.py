@@ -280,3 +280,18 @@ def test_an_operation_pattern_that_is_not_one_is_a_usage_error_showing_the_form(
         UsageError, match=r"--exclude .* is not METHOD PATH-PATTERN or PATH-PATTERN"
     ):
         OperationPattern.parse(text, flag="--exclude")
+
+
+def test_active_policy_sends_a_registration_only_without_its_password() -> None:
+    policy = _policy("active")
+    signup = Operation("POST", "/signup", responses={"201": {}})
+    _, skipped = _learn(policy, *ALLOW_LIST, signup)
+    assert skipped["POST /signup"] == "undeletable"
+
+    assert policy.refusal("POST", BASE + "/signup") is not None
+    assert policy.refusal("POST", BASE + "/signup", incomplete=True) is None
+    assert policy.refusal("POST", BASE + "/auth/register") is not None
+    assert policy.refusal("POST", BASE + "/auth/register", incomplete=True) is None
+    assert policy.refusal("POST", BASE + "/users/v1/register", incomplete=True) is None
+    assert policy.refusal("POST", BASE + "/jobs", incomplete=True) is not None  # no registration
+    assert policy.refusal("PUT", BASE + "/auth/register", incomplete=True) is not None
