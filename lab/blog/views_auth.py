@@ -115,6 +115,13 @@ class Login(APIView):
                 status=status.HTTP_429_TOO_MANY_REQUESTS,
                 headers={"Retry-After": "60"},
             )
+        # FLAW (vulnerable): an unknown username is refused before any password is hashed,
+        # so a failed login of an existing user takes the hash's time (PBKDF2, tenths of a
+        # second) and an unknown one does not; FIX: authenticate() alone, which hashes a dummy
+        # password for unknown users (the same message and the same time for both)
+        username = str(body.validated_data["username"])
+        if not secure() and not get_user_model().objects.filter(username=username).exists():
+            return Response({"detail": "invalid credentials"}, status=status.HTTP_400_BAD_REQUEST)
         user = authenticate(request._request, **body.validated_data)
         if user is None:
             return Response({"detail": "invalid credentials"}, status=status.HTTP_400_BAD_REQUEST)

@@ -57,7 +57,9 @@ _GUESSES_LEFT = 100  # an announced rate-limit budget this large does not stop g
 
 
 @dataclass(frozen=True)
-class _Login:
+class Login:
+    """A login operation: where to send a username and a password, and in which fields."""
+
     operation: Operation
     url: str
     body: dict[str, Any]
@@ -119,7 +121,7 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     No real account is locked: the attempts go to a user that does not exist.
     """
-    login = _find_login(ctx)
+    login = find_login(ctx)
     if login is None:
         return
     known = known_username(ctx, login.user_field)
@@ -132,7 +134,7 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
         yield finding
 
 
-async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding | None:
+async def _enumeration(ctx: CheckContext, login: Login, known: str) -> Finding | None:
     unknown = login.unknown_user()
     sent: list[tuple[tuple[int | None, str], Exchange]] = []
     for _ in range(2):
@@ -141,7 +143,7 @@ async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding 
             exchange = await ctx.send(login.request(user, password))
             if replies.limited(exchange) or not replies.failed(exchange):
                 return None
-            sent.append((_shape(exchange, (user, password)), exchange))
+            sent.append((shape(exchange, (user, password)), exchange))
     mine, theirs = [s for s, _ in sent[0::2]], [s for s, _ in sent[1::2]]
     if mine[0] != mine[1] or theirs[0] != theirs[1] or mine[0] == theirs[0]:
         return None
@@ -165,7 +167,7 @@ async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding 
     )
 
 
-async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
+async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
     user = login.unknown_user()
 
     async def attempt() -> tuple[Exchange, float]:
@@ -201,7 +203,7 @@ async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
     )
 
 
-def _find_login(ctx: CheckContext) -> _Login | None:
+def find_login(ctx: CheckContext) -> Login | None:
     """The first POST that names authentication with a user and a password field."""
     urls = {op.path: ex.request.url for op, ex in ctx.baseline.items()}
     for op in ctx.surface.operations:
@@ -217,7 +219,7 @@ def _find_login(ctx: CheckContext) -> _Login | None:
         secret = _field(body, _SECRET_FIELDS)
         if user is not None and secret is not None:
             url = urls.get(op.path) or ctx.url(op.path)
-            return _Login(op, url.split("?", 1)[0], body, user, secret)
+            return Login(op, url.split("?", 1)[0], body, user, secret)
     return None
 
 
@@ -267,7 +269,7 @@ def _name_like(sub: object) -> TypeGuard[str]:
     return not any(ch in sub for ch in "|:/")
 
 
-def _shape(exchange: Exchange, submitted: tuple[str, ...]) -> tuple[int | None, str]:
+def shape(exchange: Exchange, submitted: tuple[str, ...]) -> tuple[int | None, str]:
     """Status and body with the submitted values blanked: what tells two answers apart."""
     resp = exchange.response
     text = resp.text[:4096] if resp is not None else ""
