@@ -59,8 +59,13 @@ _SPECIFIC = frozenset(
     }
 )
 # Generic names: a code only when the path names authentication (a `code` elsewhere is as
-# likely a coupon, a country or an error code).
-_GENERIC = frozenset({"code", "pin", "token"})
+# likely a coupon, a country or an error code) and the code is short: its schema says 4-8
+# characters or an integer, or the path names a one-time code (`otp`, `mfa`, `2fa` …).
+_GENERIC = frozenset({"code", "pin"})
+_CODE_PATH_WORDS = frozenset({"otp", "totp", "hotp", "mfa", "2fa", "twofactor", "pin", "sms"})
+# OAuth 2.0's authorization-code exchange (RFC 6749 §4.1.3, RFC 7636) sends a `code` too: a
+# long random value nobody guesses. A body with these fields is that exchange.
+_OAUTH_FIELDS = frozenset({"granttype", "clientid", "redirecturi", "codeverifier"})
 # A schema pattern of 4 to 8 digits (`^\d{6}$`, `^[0-9]{4,8}$`) makes any string field a code.
 _DIGITS_PATTERN = re.compile(r"^\^?(?:\\d|\[0-9\])\{(\d)(?:,(\d))?\}\$?$")
 # Login fields (the login check's): a body with a password is a login, not a code check.
@@ -113,10 +118,12 @@ async def code_guessing(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Finds the operations that check a code: a POST with a JSON body whose field is named as one
     (``otp``, ``totp``, ``otp_token``, ``otp_attempt``, ``mfa_code``, ``passcode``,
-    ``verification_code``, ``confirmation_code`` …; ``code``, ``pin`` or ``token`` only when the
-    path names authentication: ``auth``, ``login``, ``otp``, ``mfa`` …), or whose string field's
-    schema pattern is 4 to 8 digits (``^\\d{6}$``), and which has no password field (that is a
-    login). The first two are probed.
+    ``verification_code``, ``confirmation_code`` …; ``code`` or ``pin`` only when the path
+    names authentication and the code is short: an integer, at most 8 characters, or a path
+    naming ``otp``, ``mfa``, ``2fa``, ``sms`` …), or whose string field's schema pattern is 4
+    to 8 digits (``^\\d{6}$``), and which has no password field (that is a login) and is no
+    OAuth code exchange (``grant_type``, ``client_id``, ``redirect_uri``). The first two are
+    probed.
 
     Sends 20 different wrong codes of the documented length (6 digits when none is said), for
     one made-up user (in the body's user, e-mail or phone field, if it has one) and without the
@@ -204,10 +211,16 @@ def _code_checks(ctx: CheckContext) -> list[_CodeCheck]:
 
 def _code_field(op: Operation, properties: dict[str, Any]) -> str | None:
     """The body field that carries the code: named so, or a string of 4-8 digits by pattern."""
+    if {replies.plain(str(k)) for k in properties} & _OAUTH_FIELDS:
+        return None
     auth_path = authenticates(op.path) or verifies_code(op.path)
+    joined = {replies.plain(segment) for segment in op.path.split("/")}
+    code_path = bool(joined & _CODE_PATH_WORDS) or bool(set(words(op.path)) & _CODE_PATH_WORDS)
     for name, schema in properties.items():
         plain = replies.plain(name)
-        if plain in _SPECIFIC or (auth_path and plain in _GENERIC):
+        if plain in _SPECIFIC:
+            return str(name)
+        if auth_path and plain in _GENERIC and (code_path or _short(schema)):
             return str(name)
         if isinstance(schema, dict) and _digits(schema.get("pattern")) is not None:
             return str(name)
@@ -222,6 +235,18 @@ def _digits(pattern: object) -> int | None:
     if matched is None or not 4 <= int(matched.group(1)) <= 8:
         return None
     return int(matched.group(1))
+
+
+def _short(schema: object) -> bool:
+    """A schema of a short code: an integer, a 4-8 digit pattern or at most 8 characters."""
+    if not isinstance(schema, dict):
+        return False
+    most = schema.get("maxLength")
+    return (
+        schema.get("type") == "integer"
+        or _digits(schema.get("pattern")) is not None
+        or (isinstance(most, int) and 4 <= most <= 8)
+    )
 
 
 def _length(schema: object) -> int:

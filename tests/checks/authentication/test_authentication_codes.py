@@ -132,3 +132,32 @@ async def test_code_guessing_leaves_a_login_with_a_pin_to_the_login_check() -> N
     _, sender = await _run(_server(), login)
 
     assert sender.sent == []
+
+
+async def test_code_guessing_leaves_an_oauth_authorization_code_exchange_alone() -> None:
+    # RFC 6749 §4.1.3: the code is a long random value, not a guessable one-time code
+    names = ("grant_type", "code", "redirect_uri", "client_id")
+    schema = {"type": "object", "properties": {n: {"type": "string"} for n in names}}
+    token = Operation(
+        method="POST",
+        path="/oauth/token",
+        request_body=RequestBody("application/json", schema, required=True),
+    )
+
+    found, sender = await _run(_server(detail="invalid authorization code"), token)
+
+    assert found == []
+    assert sender.sent == []
+
+
+async def test_code_guessing_leaves_a_code_of_unknown_length_on_a_plain_auth_path_alone() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string"}}}
+    confirm = Operation(
+        method="POST",
+        path="/api/auth/email/confirm",
+        request_body=RequestBody("application/json", schema, required=True),
+    )
+
+    _, sender = await _run(_server(), confirm)
+
+    assert sender.sent == []
