@@ -75,7 +75,8 @@ async def registration_enumeration(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Finds the registration: a POST whose path ends in ``register``, ``registration``,
     ``signup`` or ``sign_up`` and whose JSON body has a user field (``username``, ``email``,
-    ``login`` …) and a password field; the first one. Every registration sent leaves out the
+    ``login`` …; the first whose value the scan knows for its own user, a username before an
+    e-mail) and a password field; the first one. Every registration sent leaves out the
     password fields (``password``, ``password1``/``password2``, ``password_confirmation`` …),
     so none can create an account, has no credentials, and carries made-up e-mail addresses
     (``@example.invalid``) in any other e-mail field.
@@ -89,12 +90,10 @@ async def registration_enumeration(ctx: CheckContext) -> AsyncIterator[Finding]:
     Quiet when both answers are the same validation error, which is what a registration that
     validates the whole body before it looks the name up answers.
     """
-    registration = _find_registration(ctx)
-    if registration is None:
+    found = _find_registration(ctx)
+    if found is None:
         return
-    known = known_username(ctx, registration.user_field)
-    if known is None:
-        return
+    registration, known = found
     mine = await ctx.send(registration.request(known))
     if not _taken(mine):
         return
@@ -121,7 +120,9 @@ async def registration_enumeration(ctx: CheckContext) -> AsyncIterator[Finding]:
     )
 
 
-def _find_registration(ctx: CheckContext) -> _Registration | None:
+def _find_registration(ctx: CheckContext) -> tuple[_Registration, str] | None:
+    """The first registration, with the user field whose value the scan knows for itself (a
+    ``username`` before an ``email``), and that value."""
     urls = {op.path: ex.request.url for op, ex in ctx.baseline.items()}
     for op in ctx.surface.operations:
         if op.method != "POST" or "{" in op.path or not registers(op.path):
@@ -129,11 +130,16 @@ def _find_registration(ctx: CheckContext) -> _Registration | None:
         body = json_body(op)
         if body is None or not any(any(w in replies.plain(k) for w in _SECRET_WORDS) for k in body):
             continue  # a registration without a password mails a link: never sent
-        user = next((k for k in body if replies.plain(k) in _USER_FIELDS), None)
-        if user is not None:
-            url = (urls.get(op.path) or ctx.url(op.path)).split("?", 1)[0]
-            filler = f"mb-{secrets.token_hex(6)}@example.invalid"
-            return _Registration(op, url, body, user, filler)
+        fields = sorted(
+            (k for k in body if replies.plain(k) in _USER_FIELDS),
+            key=lambda k: _USER_FIELDS.index(replies.plain(k)),
+        )
+        for field in fields:
+            known = known_username(ctx, field)
+            if known is not None:
+                url = (urls.get(op.path) or ctx.url(op.path)).split("?", 1)[0]
+                filler = f"mb-{secrets.token_hex(6)}@example.invalid"
+                return _Registration(op, url, body, field, filler), known
     return None
 
 
