@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v2/editor/drafts/", views.EditorDrafts.as_view()),
     path("api/v2/auth/register/", views_auth.Register.as_view()),
     path("api/v2/auth/login/", views_auth.Login.as_view()),
+    path("api/v2/auth/otp/verify/", views_auth.VerifyCode.as_view()),
     path("api/v2/auth/password-reset/", views_auth.PasswordReset.as_view()),
     path("api/v2/auth/me/", views_auth.Me.as_view()),
     path("api/v2/auth/logout/", views_auth.Logout.as_view()),

@@ -14,14 +14,14 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 from urllib.parse import urlencode
 
+from middlebrick.checks import _auth_answers as replies
 from middlebrick.checks._bodies import json_body
 from middlebrick.checks._jwt import given_tokens
-from middlebrick.checks._validators import shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -29,7 +29,6 @@ from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.policy import authenticates, words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
-from middlebrick.tokens import find_jwts
 
 _FORM = "application/x-www-form-urlencoded"
 _ENUM = "authentication.user-enumeration"
@@ -55,20 +54,15 @@ _NAME_CLAIMS = ("username", "preferred_username", "login", "name")
 # (`auth0|…`) or URI subject is not what the login's user field takes.
 _SUB_CLAIM = "sub"
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.I)
-# A failed login that answers 2xx counts as failed only when it carries no credential: no JWT,
-# no token / session field in the body, no credential header, no session cookie.
-_CREDENTIAL_WORDS = ("token", "jwt", "session", "sid", "apikey", "auth", "bearer", "secret")
-_TOKEN_LENGTH = 20  # a random string this long (and this varied) is a token
-_TOKEN_ENTROPY = 3.5
 _SECRET_FIELDS = ("password", "passwd", "pass", "passcode", "pin")
 _ATTEMPTS = 12  # failed logins of the brute-force probe; an account lockout trips well before
-_SLOWED = 3.0  # the slowest attempt this many times slower than the fastest: a tarpit
-_SLOW_S = 1.0  # ... and at least this slow
 _GUESSES_LEFT = 100  # an announced rate-limit budget this large does not stop guessing
 
 
 @dataclass(frozen=True)
-class _Login:
+class Login:
+    """A login operation: where to send a username and a password, and in which fields."""
+
     operation: Operation
     url: str
     body: dict[str, Any]
@@ -135,10 +129,10 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     No real account is locked: the attempts go to a user that does not exist.
     """
-    login = _find_login(ctx)
+    login = find_login(ctx)
     if login is None:
         return
-    known = _known_username(ctx, login)
+    known = known_username(ctx, login.user_field)
     if known is not None:
         finding = await _enumeration(ctx, login, known)
         if finding is not None:
@@ -148,28 +142,32 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
         yield finding
 
 
-async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding | None:
+async def _enumeration(ctx: CheckContext, login: Login, known: str) -> Finding | None:
     unknown = login.unknown_user()
     sent: list[tuple[tuple[int | None, str], Exchange]] = []
     for _ in range(2):
         for user in (known, unknown):
             password = f"mb-wrong-{secrets.token_hex(6)}"
             exchange = await ctx.send(login.request(user, password))
-            if _limited(exchange) or not _failed(exchange):
+            if replies.limited(exchange) or not replies.failed(exchange):
                 return None
-            sent.append((_shape(exchange, (user, password)), exchange))
+            sent.append((shape(exchange, (user, password)), exchange))
     mine, theirs = [s for s, _ in sent[0::2]], [s for s, _ in sent[1::2]]
     if mine[0] != mine[1] or theirs[0] != theirs[1] or mine[0] == theirs[0]:
         return None
     real, fake = sent[0][1], sent[1][1]
-    same_status = _status(real) == _status(fake)
-    differs = "a different body" if same_status else f"{_status(fake)} instead of {_status(real)}"
+    same_status = replies.status(real) == replies.status(fake)
+    differs = (
+        "a different body"
+        if same_status
+        else f"{replies.status(fake)} instead of {replies.status(real)}"
+    )
     key = login.operation.key
     return ctx.finding(
         _ENUM,
         login.operation,
         parameter=login.user_field,
-        detail=f"`{key}` with a wrong password answers {_status(real)} for an existing user "
+        detail=f"`{key}` with a wrong password answers {replies.status(real)} for an existing user "
         f"(the scan's own) and {differs} for a made-up one, twice each: anyone can test "
         "which usernames or e-mail addresses have an account",
         evidence=[("existing user", real), ("unknown user", fake)],
@@ -177,7 +175,7 @@ async def _enumeration(ctx: CheckContext, login: _Login, known: str) -> Finding 
     )
 
 
-async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
+async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
     user = login.unknown_user()
 
     async def attempt() -> tuple[Exchange, float]:
@@ -188,14 +186,14 @@ async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
     started = time.monotonic()
     answers = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS)))
     elapsed = max(time.monotonic() - started, 1e-3)
-    first = _status(answers[0][0])
-    if first is None or _slowed([t for _, t in answers]):
+    first = replies.status(answers[0][0])
+    if first is None or replies.slowed([t for _, t in answers]):
         return None
-    if not all(_failed(ex) for ex, _ in answers):
+    if not all(replies.failed(ex) for ex, _ in answers):
         return None  # a 2xx with a token: the login did not fail (or the answer is not read)
-    if any(_limited(ex) or _status(ex) != first for ex, _ in answers):
+    if any(replies.limited(ex) or replies.status(ex) != first for ex, _ in answers):
         return None
-    left = min((b for ex, _ in answers if (b := _budget(ex)) is not None), default=None)
+    left = min((b for ex, _ in answers if (b := replies.budget(ex)) is not None), default=None)
     if left is not None and left < _GUESSES_LEFT:
         return None  # a rate limit that stops guessing soon, or one whose budget is not said
     budget = "" if left is None else f"; its rate-limit headers still allowed {left} more"
@@ -213,7 +211,7 @@ async def _brute_force(ctx: CheckContext, login: _Login) -> Finding | None:
     )
 
 
-def _find_login(ctx: CheckContext) -> _Login | None:
+def find_login(ctx: CheckContext) -> Login | None:
     """The first POST that names authentication with a user and a password field."""
     urls = {op.path: ex.request.url for op, ex in ctx.baseline.items()}
     for op in ctx.surface.operations:
@@ -230,7 +228,7 @@ def _find_login(ctx: CheckContext) -> _Login | None:
         secret = _field(body, _SECRET_FIELDS)
         if user is not None and secret is not None:
             url = urls.get(op.path) or ctx.url(op.path)
-            return _Login(op, url.split("?", 1)[0], body, user, secret, form)
+            return Login(op, url.split("?", 1)[0], body, user, secret, form)
     return None
 
 
@@ -264,26 +262,27 @@ def _path_words(path: str) -> list[str]:
     return [w for segment in path.split("/") if "{" not in segment for w in words(segment)]
 
 
-def _known_username(ctx: CheckContext, login: _Login) -> str | None:
-    """The scan's own username or e-mail, in the form the login's user field takes: from the
-    answers about the caller (the verifying operation, ``/me``, ``/profile`` …), else from the
-    claims of its token."""
+def known_username(ctx: CheckContext, user_field: str) -> str | None:
+    """The scan's own username or e-mail, in the form ``user_field`` takes (an e-mail when its
+    name says so): from the answers about the caller (the verifying operation, ``/me``,
+    ``/profile`` …), else from the claims of its token."""
+    by_email = "email" in _plain(user_field)
     documents = [ctx.identities.verifier] if ctx.identities.verifier is not None else []
     for op, exchange in ctx.baseline.items():
         if set(_path_words(op.path)[-1:]) & _SELF_WORDS:
             documents.append(exchange)
     found: list[str] = []
     for exchange in documents:
-        pairs = list(_pairs(exchange.response.json)) if exchange.response is not None else []
-        found += [v for k, v in pairs if _plain(k) == _plain(login.user_field)]
+        pairs = list(replies.pairs(exchange.response.json)) if exchange.response is not None else []
+        found += [v for k, v in pairs if _plain(k) == _plain(user_field)]
         found += [v for k, v in pairs if _plain(k) in _USER_FIELDS]
     for carried in given_tokens(ctx)[:1]:
-        names = ("email",) if login.by_email else _NAME_CLAIMS
+        names = ("email",) if by_email else _NAME_CLAIMS
         found += [v for n in names if isinstance(v := carried.jwt.claims.get(n), str)]
         if _name_like(sub := carried.jwt.claims.get(_SUB_CLAIM)):
             found.append(sub)
     for value in found:
-        if ("@" in value) == login.by_email and 0 < len(value) <= 254 and " " not in value:
+        if ("@" in value) == by_email and 0 < len(value) <= 254 and " " not in value:
             return value
     return None
 
@@ -297,104 +296,10 @@ def _name_like(sub: object) -> TypeGuard[str]:
     return not any(ch in sub for ch in "|:/")
 
 
-def _failed(exchange: Exchange) -> bool:
-    """A login that failed: a 4xx/5xx answer, or a 2xx one (``{"status": "fail", …}``) that
-    carries no credential — no JWT, no token or session field, no session cookie."""
-    status = _status(exchange)
-    if status is None or 300 <= status < 400:
-        return False
-    if not 200 <= status < 300:
-        return True
-    return not _carries_credential(exchange)
-
-
-def _carries_credential(exchange: Exchange) -> bool:
-    resp = exchange.response
-    if resp is None:
-        return False
-    for name, value in resp.headers:
-        plain = name.lower()
-        if plain == "set-cookie" and value.partition("=")[2].partition(";")[0].strip('" '):
-            return True  # any cookie set by a login answer may be its session
-        if plain == "authorization" or (
-            plain.startswith("x-") and _credential_name(plain) and value.strip()
-        ):
-            return True
-    text = resp.text[:65536]
-    if find_jwts(text, limit=1):
-        return True
-    for key, value in _pairs(resp.json):
-        if _credential_name(key) and value.strip():
-            return True
-        if _token_like(value):
-            return True
-    return False
-
-
-def _credential_name(name: str) -> bool:
-    plain = _plain(name)
-    return any(word in plain for word in _CREDENTIAL_WORDS) and "author" not in plain
-
-
-def _token_like(value: str) -> bool:
-    """A long random string without spaces: a token, whatever its field is called."""
-    value = value.strip()
-    if len(value) < _TOKEN_LENGTH or any(ch.isspace() for ch in value):
-        return False
-    return shannon_entropy(value) >= _TOKEN_ENTROPY
-
-
-def _pairs(doc: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
-    """(key, string value) pairs of a JSON document, nested objects included (3 levels)."""
-    if depth > 3:
-        return
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            if isinstance(value, str):
-                yield key, value
-            else:
-                yield from _pairs(value, depth + 1)
-
-
-def _shape(exchange: Exchange, submitted: tuple[str, ...]) -> tuple[int | None, str]:
+def shape(exchange: Exchange, submitted: tuple[str, ...]) -> tuple[int | None, str]:
     """Status and body with the submitted values blanked: what tells two answers apart."""
     resp = exchange.response
     text = resp.text[:4096] if resp is not None else ""
     for value in submitted:
         text = text.replace(value, "<submitted>")
-    return _status(exchange), text
-
-
-def _limited(exchange: Exchange) -> bool:
-    """A limiter refused: 429, 423 (locked), or Retry-After (or no answer at all)."""
-    resp = exchange.response
-    if resp is None:
-        return True
-    return resp.status in (429, 423) or resp.headers.get("retry-after") is not None
-
-
-def _budget(exchange: Exchange) -> int | None:
-    """The requests a rate-limit header says are left (-1: a header without a number;
-    None: no rate-limit header)."""
-    resp = exchange.response
-    announced = False
-    for name, value in resp.headers if resp is not None else ():
-        plain = name.lower().replace("-", "").replace("_", "")
-        if "ratelimit" not in plain:
-            continue
-        announced = True
-        if plain.endswith("remaining") and value.strip().isdigit():
-            return int(value.strip())
-        found = re.search(r"(?:^|[,;\s])r(?:emaining)?=(\d+)", value)
-        if plain in ("ratelimit",) and found:
-            return int(found.group(1))
-    return -1 if announced else None
-
-
-def _slowed(times: list[float]) -> bool:
-    """Some answers held back: the slowest at least 1 s and three times the fastest (a tarpit)."""
-    return max(times) >= _SLOW_S and max(times) >= _SLOWED * max(min(times), 1e-3)
-
-
-def _status(exchange: Exchange) -> int | None:
-    return exchange.response.status if exchange.response is not None else None
+    return replies.status(exchange), text

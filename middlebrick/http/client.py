@@ -194,7 +194,10 @@ class HttpClient:
         self.credentials.headers(request.identity)  # an unknown identity fails here
         self.health.guard(request)
         refusal = self.scope.policy.refusal(
-            request.method, request.url, anonymous=request.identity == ANONYMOUS
+            request.method,
+            request.url,
+            anonymous=request.identity == ANONYMOUS,
+            incomplete=request.incomplete,
         )
         if refusal is not None:
             return self._refuse(request, refusal)

@@ -133,6 +133,7 @@ class Request:
     identity: str | None = None
     burst: bool = False  # one of the rate-limit burst: at the caps, not the adaptive pace
     fresh: bool = False  # never answered from the scan's cache (a verdict's control, a timing)
+    incomplete: bool = False  # a registration whose body leaves out the password: creates nothing
     max_body: int | None = None  # body cap of this request (an API description); None: the scan's
 
     def without_credentials(self) -> Request:

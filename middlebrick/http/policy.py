@@ -23,7 +23,10 @@ segments, their operationId and the first words of their summary and description
   deletes the scan's disposable users with; (g) as a disposable user's logout
   (``ends_session``): only without the scan's credentials. Everything else (a registration
   without one, an unknown ``POST``, a ``PUT`` to an object the scan did not create, any
-  ``DELETE`` of one) is refused and listed as not tested.
+  ``DELETE`` of one) is refused and listed as not tested. A ``POST`` that checks a one-time
+  code (``verifies_code``: ``/auth/otp/verify``; a wrong code creates nothing) is sent like a
+  login; a registration is also sent ``incomplete`` (its password left out, so it cannot
+  create an account: ``names_registration``), by the user-enumeration check.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
 the probes of their own method); ``--exclude`` names operations it never requests; exclusion
@@ -152,6 +155,25 @@ def password_login(op: Operation) -> bool:
     return "password" in fields and bool(fields & _LOGIN_USER)
 
 
+def names_registration(path: str) -> bool:
+    """True when a path's last literal segment names a registration (``/auth/register``,
+    ``/signup``): a POST to it creates an account."""
+    literal = [s for s in _segments(path) if "{" not in s]
+    if not literal:
+        return False
+    return _find(safety_words().registration, (words(literal[-1]),), leading=False) is not None
+
+
+def verifies_code(path: str) -> bool:
+    """True when a path checks a one-time code: its last literal segment names a verification
+    (``verify``, ``confirm``, ``check``) and an earlier one names authentication
+    (``/auth/otp/verify``, ``/mfa/verify``); like a login, a wrong code creates nothing."""
+    literal = [s for s in _segments(path) if "{" not in s]
+    if len(literal) < 2 or not set(words(literal[-1])) & set(safety_words().verification):
+        return False
+    return any(authenticates(segment) for segment in literal[:-1])
+
+
 @dataclass
 class Policy:
     """The safety policy of one scan; ``refusal`` is asked about every request."""
@@ -160,7 +182,7 @@ class Policy:
     include: tuple[OperationPattern, ...] = ()
     exclude: tuple[OperationPattern, ...] = ()
     base_path: str = ""
-    _refused: list[tuple[str | None, re.Pattern[str], str]] = field(default_factory=list)
+    _refused: list[tuple[str | None, re.Pattern[str], str, Kind]] = field(default_factory=list)
     _templates: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _created: set[str] = field(default_factory=set)
     _accounts: set[str] = field(default_factory=set)
@@ -209,7 +231,8 @@ class Policy:
             kind, reason = verdict
             skipped.append(Skipped(op.key, kind, reason))
             if kind != "unrecognised":  # ``refusal`` judges those, AI endpoints found included
-                self._refused.append((op.method, _template_regex(op.path), f"{op.key}: {reason}"))
+                regex = _template_regex(op.path)
+                self._refused.append((op.method, regex, f"{op.key}: {reason}", kind))
             if kind != "excluded" and op.method not in READ_METHODS:
                 kept.append(op)  # its schema stays readable; the request is refused
         return tuple(kept), skipped
@@ -249,9 +272,15 @@ class Policy:
         path = skipped.operation.partition(" ")[2]
         return skipped.kind != "unrecognised" or path not in self._conversing
 
-    def refusal(self, method: str, url: str, *, anonymous: bool = False) -> str | None:
-        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent;
-        ``anonymous``: the request carries none of the scan's identities' credentials."""
+    def refusal(
+        self, method: str, url: str, *, anonymous: bool = False, incomplete: bool = False
+    ) -> str | None:
+        """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent.
+
+        ``anonymous``: the request carries none of the scan's identities' credentials.
+        ``incomplete``: the request is a ``POST`` to a registration whose body leaves out the
+        password on purpose, so it cannot create an account (``names_registration``); an active
+        scan may send it (the user-enumeration check compares the answers)."""
         paths = self._paths(url)
         shown = f"{method} {paths[0]}"
         excluded = next((p for p in self.exclude if any(p.matches(method, x) for x in paths)), None)
@@ -262,7 +291,10 @@ class Policy:
         if _plain(paths[-1]) and _named(self.include, method, paths):
             return None
         mine = self.owns(url)
-        for refused_method, regex, reason in self._refused:
+        registering = incomplete and method == "POST" and names_registration(paths[0])
+        for refused_method, regex, reason, kind in self._refused:
+            if registering and kind == "undeletable":
+                continue  # without its password, the registration creates nothing to delete
             if refused_method in (None, method) and regex.fullmatch(paths[0]) and not mine:
                 return reason
         named = _find_action(paths[0])
@@ -278,6 +310,8 @@ class Policy:
         written = resource(template or paths[0])
         if written is not None:
             return f"{shown}: {written[1]}"
+        if registering:
+            return None
         if method == "POST" and any(r.fullmatch(paths[0]) for r in self._registrations):
             if self.mode == "active" and anonymous:
                 return None  # a disposable user of the scan's own (``checks._disposable``)
@@ -303,6 +337,7 @@ class Policy:
             names_read(path)
             or logs_in(path)
             or path in self._conversing
+            or verifies_code(path)
             or path in self._session_ends
             or self._password_login(path)
         )
@@ -344,7 +379,10 @@ class Policy:
                 "it creates objects and the API documents no DELETE that would remove them"
             )
         if method == "POST" and (
-            removable_creation(op, everything) or names_read(op.path) or logs_in(op.path)
+            removable_creation(op, everything)
+            or names_read(op.path)
+            or logs_in(op.path)
+            or verifies_code(op.path)
         ):
             return None
         if method == "PUT" and removable_creation(op, everything):

@@ -332,3 +332,44 @@ def test_blog_login_never_limits_guessing_and_its_twin_locks_after_five(
         url = target.url + "/api/v2/auth/login/"
         answers = [http("POST", url, json_body=body) for _ in range(6)]
         assert answers[-1].status == last
+
+
+def test_blog_never_limits_wrong_one_time_codes_and_its_twin_locks_after_five(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    for target, last in ((vulnerable, 400), (secure, 429)):
+        user = f"mb-guess-{target.variant}-{time.time_ns()}"
+        url = target.url + "/api/v2/auth/otp/verify/"
+        answers = [
+            http("POST", url, json_body={"username": user, "code": f"{n:06d}"}) for n in range(6)
+        ]
+        assert answers[-1].status == last
+
+
+def test_blog_registration_says_a_name_is_taken_before_validating_and_its_twin_does_not(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    for target, taken in ((vulnerable, 409), (secure, 400)):
+        url = target.url + "/api/v2/auth/register/"
+        body = {"username": "bob", "email": "mb@example.invalid"}  # no password
+        assert http("POST", url, json_body=body).status == taken
+        unknown = {**body, "username": f"mb{time.time_ns()}"}
+        assert http("POST", url, json_body=unknown).status == 400
+
+
+def test_blog_login_hashes_only_for_existing_users_and_its_twin_for_everyone(
+    lab: Lab, http: Any
+) -> None:
+    vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
+    for target in (vulnerable, secure):
+        url = target.url + "/api/v2/auth/login/"
+        times = {}
+        for user in ("carol", f"mb-nobody-{time.time_ns()}"):
+            started = time.monotonic()
+            answer = http("POST", url, json_body={"username": user, "password": "wrong" * 3})
+            times[user == "carol"] = time.monotonic() - started
+            assert answer.status == 400
+        gap = times[True] - times[False]
+        assert (gap > 0.1) if target is vulnerable else (abs(gap) < 0.5 * times[True])

@@ -164,6 +164,9 @@ ALLOW_LIST = (
     Operation("POST", "/v1/books:search"),
     Operation("POST", "/auth/login"),
     Operation("POST", "/signin"),
+    Operation("POST", "/auth/otp/verify"),
+    Operation("POST", "/orders/verify"),
+    Operation("POST", "/mfa/challenge"),
 )
 
 
@@ -175,6 +178,9 @@ ALLOW_LIST = (
         ("/v1/books:search", True),
         ("/auth/login", True),  # logs in
         ("/signin", True),
+        ("/auth/otp/verify", True),  # checks a one-time code: a wrong one creates nothing
+        ("/orders/verify", False),  # a verification, but of no authentication
+        ("/mfa/challenge", False),  # the step that sends a code
         ("/users/v1/register", False),  # creates an account nothing deletes
         ("/auth/register", False),  # an authentication folder, but a registration
         ("/jobs", False),  # an unknown POST
@@ -398,3 +404,18 @@ def test_policy_refuses_a_registration_it_could_not_undo_unless_included():
     included = Policy.of("active", ("POST /users/v1/register",), (), "http://127.0.0.1:9/")
     included.learn(_registration(deletable=False))
     assert included.refusal("POST", "http://127.0.0.1:9/users/v1/register") is None
+
+
+def test_active_policy_sends_a_registration_only_without_its_password() -> None:
+    policy = _policy("active")
+    signup = Operation("POST", "/signup", responses={"201": {}})
+    _, skipped = _learn(policy, *ALLOW_LIST, signup)
+    assert skipped["POST /signup"] == "undeletable"
+
+    assert policy.refusal("POST", BASE + "/signup") is not None
+    assert policy.refusal("POST", BASE + "/signup", incomplete=True) is None
+    assert policy.refusal("POST", BASE + "/auth/register") is not None
+    assert policy.refusal("POST", BASE + "/auth/register", incomplete=True) is None
+    assert policy.refusal("POST", BASE + "/users/v1/register", incomplete=True) is None
+    assert policy.refusal("POST", BASE + "/jobs", incomplete=True) is not None  # no registration
+    assert policy.refusal("PUT", BASE + "/auth/register", incomplete=True) is not None

@@ -1,0 +1,123 @@
+"""Answers of authentication operations: failed or not, refused by a limiter, held back.
+
+Shared by the login and verification-code checks (``authentication_login``,
+``authentication_codes``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from middlebrick.checks._validators import shannon_entropy
+from middlebrick.http.exchange import Exchange
+from middlebrick.http.policy import words
+from middlebrick.tokens import find_jwts
+
+# A failed login that answers 2xx counts as failed only when it carries no credential: no JWT,
+# no token / session field in the body, no credential header, no session cookie.
+_CREDENTIAL_WORDS = ("token", "jwt", "session", "sid", "apikey", "auth", "bearer", "secret")
+_TOKEN_LENGTH = 20  # a random string this long (and this varied) is a token
+_TOKEN_ENTROPY = 3.5
+_SLOWED = 3.0  # the slowest attempt this many times slower than the fastest: a tarpit
+_SLOW_S = 1.0  # ... and at least this slow
+
+
+def plain(name: str) -> str:
+    """A name's words run together, lower-case (``userName`` and ``user_name``: ``username``)."""
+    return "".join(words(name))
+
+
+def failed(exchange: Exchange) -> bool:
+    """A login that failed: a 4xx/5xx answer, or a 2xx one (``{"status": "fail", …}``) that
+    carries no credential — no JWT, no token or session field, no session cookie."""
+    code = status(exchange)
+    if code is None or 300 <= code < 400:
+        return False
+    if not 200 <= code < 300:
+        return True
+    return not carries_credential(exchange)
+
+
+def carries_credential(exchange: Exchange) -> bool:
+    resp = exchange.response
+    if resp is None:
+        return False
+    for name, value in resp.headers:
+        plain = name.lower()
+        if plain == "set-cookie" and value.partition("=")[2].partition(";")[0].strip('" '):
+            return True  # any cookie set by a login answer may be its session
+        if plain == "authorization" or (
+            plain.startswith("x-") and credential_name(plain) and value.strip()
+        ):
+            return True
+    text = resp.text[:65536]
+    if find_jwts(text, limit=1):
+        return True
+    for key, value in pairs(resp.json):
+        if credential_name(key) and value.strip():
+            return True
+        if token_like(value):
+            return True
+    return False
+
+
+def credential_name(name: str) -> bool:
+    joined = plain(name)
+    return any(word in joined for word in _CREDENTIAL_WORDS) and "author" not in joined
+
+
+def token_like(value: str) -> bool:
+    """A long random string without spaces: a token, whatever its field is called."""
+    value = value.strip()
+    if len(value) < _TOKEN_LENGTH or any(ch.isspace() for ch in value):
+        return False
+    return shannon_entropy(value) >= _TOKEN_ENTROPY
+
+
+def pairs(doc: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(key, string value) pairs of a JSON document, nested objects included (3 levels)."""
+    if depth > 3:
+        return
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if isinstance(value, str):
+                yield key, value
+            else:
+                yield from pairs(value, depth + 1)
+
+
+def limited(exchange: Exchange) -> bool:
+    """A limiter refused: 429, 423 (locked), or Retry-After (or no answer at all)."""
+    resp = exchange.response
+    if resp is None:
+        return True
+    return resp.status in (429, 423) or resp.headers.get("retry-after") is not None
+
+
+def budget(exchange: Exchange) -> int | None:
+    """The requests a rate-limit header says are left (-1: a header without a number;
+    None: no rate-limit header)."""
+    resp = exchange.response
+    announced = False
+    for name, value in resp.headers if resp is not None else ():
+        plain = name.lower().replace("-", "").replace("_", "")
+        if "ratelimit" not in plain:
+            continue
+        announced = True
+        if plain.endswith("remaining") and value.strip().isdigit():
+            return int(value.strip())
+        found = re.search(r"(?:^|[,;\s])r(?:emaining)?=(\d+)", value)
+        if plain in ("ratelimit",) and found:
+            return int(found.group(1))
+    return -1 if announced else None
+
+
+def slowed(times: list[float]) -> bool:
+    """Some answers held back: the slowest at least 1 s and three times the fastest (a tarpit)."""
+    return max(times) >= _SLOW_S and max(times) >= _SLOWED * max(min(times), 1e-3)
+
+
+def status(exchange: Exchange) -> int | None:
+    return exchange.response.status if exchange.response is not None else None
