@@ -53,7 +53,7 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     other identity: at most 7 requests per operation.
 
     A BOLA needs three facts, and the detail says which decided: the anonymous request is
-    denied (or the object names the primary: then it is private by nature); the object is
+    denied or answers less (an object anyone reads whole is public, whoever it names); the object is
     proven the primary's, by an owner field equal to one of its own stable identifiers (token
     subject, ``/me`` record; ``created_by.email`` in an owner object counts), by an id given
     with ``--owns``, or as its own user record (its e-mail or user name, or an own id that is
@@ -204,12 +204,12 @@ def _verdict(
 ) -> Finding | None:
     """The cross-identity finding: critical when the object is proven the primary's and not
     shared with the other identity, ``info`` when either is not shown; ``None`` when the
-    object is public (anonymous reads it too and it names nobody)."""
+    object is public (anonymous reads it too, whole, or it names nobody)."""
     baseline, theirs, anonymous = exchanges
     owned = owner is not None and owner.name == primary.name
     anonymous_too = readable(anonymous)
-    if anonymous_too and not owned:
-        return None
+    if anonymous_too and (not owned or (not write_note and _same(baseline, anonymous))):
+        return None  # public: anyone reads it whole, so another user reading it is no BOLA
     status = theirs.response.status if theirs.response is not None else "?"
     anon_status: object = anonymous.response.status if anonymous.response else "no answer"
     if anonymous.response is not None and anonymous.response.refused_in_body:
