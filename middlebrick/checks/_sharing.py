@@ -10,7 +10,9 @@ baseline requested it or, when the surface does not list it, by cutting the obje
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from middlebrick.checks._owners import readable, records, scalar
@@ -48,11 +50,16 @@ def collection_request(ctx: CheckContext, op: Operation, url: str) -> tuple[Requ
     return Request("GET", urlunsplit((parts.scheme, parts.netloc, path, "", ""))), value
 
 
-def shows(listing: Exchange, value: str, *, field: str = "") -> bool:
+def shows(
+    listing: Exchange, value: str, *, field: str = "", detail: Mapping[str, Any] | None = None
+) -> bool:
     """True when a readable listing holds a record whose id field equals ``value``.
 
     ``field``: the path parameter the object was read by (``title`` for
     ``/wishlists/{title}``); a field of that name (across conventions) counts as an id too.
+    ``detail``: the object as its read answered it; then the listed record must also show every
+    field of it (links aside): a listing of titles shows that the object exists, not what it
+    holds, so reading its hidden fields is not covered by the sharing.
     """
     if not readable(listing) or listing.response is None or not listing.response.is_json:
         return False
@@ -60,14 +67,29 @@ def shows(listing: Exchange, value: str, *, field: str = "") -> bool:
     for record in records(listing.response.json):
         for key, raw in record.items():
             if scalar(raw) == value and (_identifying(key) or flat_name(key) == wanted):
-                return True
+                return detail is None or _covers(record, detail)
     return False
 
 
+_LINKS = frozenset({"url", "href", "links", "_links", "self", "link"})
+
+
+def _covers(record: Mapping[str, Any], detail: Mapping[str, Any]) -> bool:
+    """True when the listed ``record`` shows every field of the object's ``detail``."""
+    hidden = {k for k in detail if isinstance(k, str)} - set(record)
+    return not {k for k in hidden if k.lower() not in _LINKS}
+
+
 async def listed_to(
-    ctx: CheckContext, identity: Identity | None, op: Operation, url: str
+    ctx: CheckContext,
+    identity: Identity | None,
+    op: Operation,
+    url: str,
+    *,
+    detail: Mapping[str, Any] | None = None,
 ) -> Exchange | None:
-    """The listing in which ``identity`` (``None``: the primary) is shown the object, if any."""
+    """The listing in which ``identity`` (``None``: the primary) is shown the object, if any
+    (with every field of ``detail``, the object as read, when given: see ``shows``)."""
     found = collection_request(ctx, op, url)
     if found is None:
         return None
@@ -79,7 +101,7 @@ async def listed_to(
     listing = await ctx.send(request)
     start = op.path.rfind("/{")
     field = op.path[start + 2 : op.path.find("}", start)]
-    return listing if shows(listing, value, field=field) else None
+    return listing if shows(listing, value, field=field, detail=detail) else None
 
 
 def _identifying(key: str) -> bool:

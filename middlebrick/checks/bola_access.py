@@ -86,7 +86,14 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
             owned = owner is not None and owner.name == primary.name
             listing = None
             if owned and not readable(anonymous):
-                listing = await listed_to(ctx, other, op, baseline.request.url)
+                detail = _json(baseline)
+                listing = await listed_to(
+                    ctx,
+                    other,
+                    op,
+                    baseline.request.url,
+                    detail=detail if isinstance(detail, dict) else None,
+                )
             finding = _verdict(
                 ctx, op, primary, other, owner, (baseline, theirs, anonymous), listing=listing
             )

@@ -109,6 +109,36 @@ async def test_cross_identity_access_is_info_when_the_other_user_lists_the_objec
     assert found[0].evidence[-1].label == "listing as bob"
 
 
+async def test_cross_identity_access_reports_fields_a_listing_of_titles_does_not_show(
+    api, scan, users
+):
+    # Given every member's listing names alice's note (its id, title and owner) but not its text
+    def titles(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.url.endswith("/notes"):
+            summary = [
+                {k: n[k] for k in ("note_id", "owner_id", "title")} for n in (NOTE, BOBS_NOTE)
+            ]
+            return response(200, {"notes": summary})
+        return response(200, NOTE)
+
+    fake = api(titles)
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    # Then bob reading the note's text is not covered by the listing: a confirmed BOLA
+    assert [(f.severity, f.confidence) for f in found] == [
+        (Severity.critical, Confidence.confirmed)
+    ]
+
+
 async def test_cross_identity_access_never_takes_a_bare_integer_id_for_ownership(api, scan, users):
     # Given alice's user id is 2, and project 2 (bob's, by its nested owner) is read by both
     project = {"id": 2, "title": "Bob's project", "created_by": {"id": 3, "email": "bob@x"}}
