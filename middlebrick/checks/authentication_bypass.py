@@ -16,7 +16,7 @@ from middlebrick.checks._compare import is_denied, looks_like_denial, same_conte
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
-from middlebrick.findings import Confidence, Finding
+from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import ANONYMOUS, Exchange, Request
 from middlebrick.identities import primary_name
 from middlebrick.spec.model import Operation
@@ -57,9 +57,10 @@ async def sensitive_data_without_auth(ctx: CheckContext) -> AsyncIterator[Findin
     or its path names users, accounts, orders, payments, exports, admin …). Served API
     descriptions are skipped.
 
-    One finding per operation, confirmed for secrets (the values are in the anonymous answer),
-    firm for personal data alone; the evidence is the anonymous exchange with the first match
-    marked, and the credentialed baseline beside it.
+    One finding per operation, confirmed and high for secrets (the values are in the anonymous
+    answer), firm and medium for contact data alone (e-mail addresses, phone numbers); the
+    evidence is the anonymous exchange with the first match marked, and the credentialed
+    baseline beside it.
     """
     sigs = signatures_for(_SECRET_CLASS | _PII_CLASS)
     env = ScanEnv.of(ctx.scan, ctx.base_url)
@@ -89,6 +90,7 @@ async def sensitive_data_without_auth(ctx: CheckContext) -> AsyncIterator[Findin
             f"{_kinds(kept)}",
             evidence=evidence,
             confidence=Confidence.confirmed if secrets else Confidence.firm,
+            severity=None if secrets else Severity.medium,  # contact data alone: medium
             match=kept[0].match,
         )
 
