@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from middlebrick.filtering import contradicted as _contradicted  # noqa: F401
 from middlebrick.filtering import directory as _directory  # noqa: F401
 from middlebrick.filtering import own_data as _own_data  # noqa: F401
+from middlebrick.filtering import own_group as _own_group  # noqa: F401
 from middlebrick.filtering import public as _public  # noqa: F401
 from middlebrick.filtering import scan_caused as _scan_caused  # noqa: F401
 from middlebrick.filtering.facts import Answer, Caller, ScanFacts

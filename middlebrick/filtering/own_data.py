@@ -74,7 +74,7 @@ def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
     anonymous = facts.anonymous.get(finding.operation)
     if anonymous is not None and anonymous.ok and anonymous.same_content(answer):
         return None  # anyone gets it: not data returned to its owner
-    field = _field(finding)
+    field = finding_field(finding)
     body = answer.json
     if field is None or body is None:
         return None
@@ -105,7 +105,8 @@ def callers_own_data(finding: Finding, facts: ScanFacts) -> Verdict | None:
     )
 
 
-def _field(finding: Finding) -> str | None:
+def finding_field(finding: Finding) -> str | None:
+    """The response field a finding reports: its parameter, else its evidence's match."""
     if finding.parameter:
         return finding.parameter.rsplit(".", 1)[-1].removesuffix("[]")
     match = next((e.match for e in finding.evidence if e.match), None)

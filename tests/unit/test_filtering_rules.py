@@ -559,3 +559,40 @@ def test_an_echo_more_severe_than_the_kept_finding_is_not_folded_into_it() -> No
         ("bola.cross-identity-access", INFO),
     ]
     assert all(not f.occurrences for f in kept)
+
+
+# --- the caller's own group (class 3) --------------------------------------------------------
+
+ORG_TOKEN = "nMfC6XbXgVzmni1Ev5FeUYYk9ZzWAHag"
+
+
+def _group_facts(active_organization: int) -> ScanFacts:
+    whoami = {"id": 2, "username": "alice", "active_organization": active_organization}
+    org = {"id": 1, "title": "Label team", "token": ORG_TOKEN}
+    return ScanFacts(
+        authenticated={"GET /api/me": _answer(whoami), "GET /api/organizations/{id}": _answer(org)},
+        anonymous={"GET /api/organizations/{id}": _answer({"detail": "no"}, 401)},
+        callers=(ALICE,),
+    )
+
+
+def _org_token_finding() -> Finding:
+    return _finding(
+        "property_authorization.sensitive-property",
+        "GET /api/organizations/{id}",
+        H,
+        evidence=(_evidence("/api/organizations/1", match='"token"'),),
+    )
+
+
+def test_own_group_keeps_a_secret_shaped_field_of_the_callers_own_organization_at_info() -> None:
+    kept = _only([_org_token_finding()], _group_facts(active_organization=1))
+
+    assert kept.severity is INFO
+    assert "caller's own organization (`active_organization` = 1" in kept.detail
+
+
+def test_own_group_keeps_the_finding_on_another_organization() -> None:
+    flaw = _org_token_finding()
+
+    assert _only([flaw], _group_facts(active_organization=7)) == flaw
