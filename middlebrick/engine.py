@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -15,26 +13,19 @@ from urllib.parse import urlsplit
 
 from middlebrick import __version__
 from middlebrick.baseline import Baseline, build_baseline
-from middlebrick.checks.context import CheckContext
+from middlebrick.check_runs import category_statuses, cut_of, run_check, stop_reason
 from middlebrick.checks.registry import CheckSpec, load_all
 from middlebrick.config import ScanRequest
 from middlebrick.coverage import Coverage, measure
 from middlebrick.discovery import discover
 from middlebrick.discovery.wellknown import fetch_spec, spec_fetcher
 from middlebrick.errors import (
-    BudgetExhausted,
-    Interrupted,
-    NotApplicable,
     ScanInterrupted,
     SpecError,
     TargetUnreachable,
-    TimeBudgetExhausted,
 )
 from middlebrick.events import (
-    CheckFinished,
-    CheckStarted,
     EventSink,
-    FindingRaised,
     ScanFinished,
     ScanStarted,
     SurfaceReady,
@@ -44,7 +35,6 @@ from middlebrick.findings import Finding
 from middlebrick.fingerprint import detect_framework, detect_store
 from middlebrick.http.client import HttpClient
 from middlebrick.http.exchange import Request
-from middlebrick.http.journal import RUNNING, Running
 from middlebrick.http.policy import Skipped
 from middlebrick.identities import (
     Identities,
@@ -54,7 +44,6 @@ from middlebrick.identities import (
     primary_name,
     recheck,
 )
-from middlebrick.knowledge import categories
 from middlebrick.report import Cut, NotRestored, Report, SkippedOperation, SpecInfo, build_report
 from middlebrick.scan_facts import RECONFIRMED_AT_MOST, gather_facts, reconfirm
 from middlebrick.scoring import CategoryStatus
@@ -62,12 +51,9 @@ from middlebrick.spec.background import off_loop
 from middlebrick.spec.load import load_spec
 from middlebrick.spec.model import ApiSpec, Surface
 
-log = logging.getLogger("middlebrick")
-
 _GRACE_S = 10.0  # beyond the time budget, the hard stop that guarantees the scan ends
 _UNDO_REQUESTS = 200  # requests the undo of one check may send past the request budget
 _UNDO_SECONDS = 4.0  # and seconds past the time budget (within the grace above)
-_CUT_LISTED = 20  # operations a cut names; the report counts the rest
 
 BUDGET_BASE = 500
 """Requests of the default budget besides the checks' and the baseline's: discovery (at most
@@ -211,7 +197,7 @@ async def _run(
         stopped.append(f"the baseline stopped early: {exc}")
         baseline = Baseline(root=root)
         readable = [op.key for op in surface.operations if op.method == "GET"]
-        cut.append(_cut("baseline", _reason(exc), readable))
+        cut.append(cut_of("baseline", stop_reason(exc), readable))
     client.notes.extend(_baseline_notes(baseline))
     try:
         identities = await establish(client, request, baseline)
@@ -230,12 +216,12 @@ async def _run(
     results = dict(
         zip(
             readers,
-            await asyncio.gather(*(_run_check(check, *context) for check in readers)),
+            await asyncio.gather(*(run_check(check, *context) for check in readers)),
             strict=True,
         )
     )
     for check in writers:  # one at a time, each undone before the next
-        results[check] = await _run_check(check, *context)
+        results[check] = await run_check(check, *context)
         await _undo(client, check.name)
         await _recheck(client, check.name)
     await _undo(client, None)
@@ -244,7 +230,7 @@ async def _run(
     facts = gather_facts(client, baseline, identities, raised)
     with client.limiter.overtime(requests=RECONFIRMED_AT_MOST, seconds=_UNDO_SECONDS):
         facts = await reconfirm(client, facts, findings)
-    statuses = _category_statuses(
+    statuses = category_statuses(
         checks, [(check, status, note) for check, (_, status, note, _) in results.items()]
     )
     cut += [short for _, _, _, short in results.values() if short is not None]
@@ -351,91 +337,6 @@ def allowance(checks: Iterable[CheckSpec], operations: int) -> int:
     fixed = sum(check.max_requests for check in checks)
     per_operation = 1 + sum(check.per_operation for check in checks)
     return BUDGET_BASE + fixed + per_operation * operations
-
-
-def _reason(exc: ScanInterrupted) -> str:
-    """What stopped a step: the time budget, else the request budget (or the scope)."""
-    if isinstance(exc, Interrupted):
-        return "interrupt"
-    if isinstance(exc, TimeBudgetExhausted):
-        return "time budget"
-    return "request budget" if isinstance(exc, BudgetExhausted) else "scope"
-
-
-def _cut(step: str, reason: str, operations: list[str]) -> Cut:
-    return Cut(
-        check=step,
-        reason=reason,
-        operations=operations[:_CUT_LISTED],
-        more=max(0, len(operations) - _CUT_LISTED),
-    )
-
-
-async def _run_check(
-    check: CheckSpec,
-    request: ScanRequest,
-    surface: Surface,
-    baseline: Baseline,
-    client: HttpClient,
-    stack: tuple[str | None, str | None],
-    identities: Identities,
-    emit: EventSink,
-) -> tuple[list[tuple[float, Finding]], str, str | None, Cut | None]:
-    ctx = CheckContext(
-        request,
-        surface,
-        baseline,
-        client,
-        spec=check,
-        framework=stack[0],
-        store=stack[1],
-        identities=identities,
-    )
-    emit(CheckStarted(check.name))
-    found: list[tuple[float, Finding]] = []
-    status, note, cut = "ok", None, None
-    running = RUNNING.set(Running(check.name, check.writes))
-    try:
-        async for finding in check.func(ctx):
-            found.append((time.monotonic(), finding))
-            emit(FindingRaised(finding))
-    except ScanInterrupted as exc:
-        status, note = "partial", f"{check.name} stopped early: {exc}"
-        spent = ctx.request_cap is not None and ctx.sent >= ctx.request_cap
-        reason = "declared cost" if spent and isinstance(exc, BudgetExhausted) else _reason(exc)
-        cut = _cut(check.name, reason, ctx.not_reached())
-    except NotApplicable as exc:
-        status, note = "not_applicable", str(exc)
-    except Exception as exc:  # a check must never take the scan down with it
-        log.debug("check %s failed", check.name, exc_info=True)
-        status, note = "failed", f"{check.name} could not run: {type(exc).__name__}: {exc}"
-    finally:
-        RUNNING.reset(running)
-    emit(CheckFinished(check.name, status, len(found), ctx.sent, note))  # type: ignore[arg-type]
-    return found, status, note, cut
-
-
-def _category_statuses(
-    checks: list[CheckSpec], outcomes: Iterable[tuple[CheckSpec, str, str | None]]
-) -> dict[str, tuple[CategoryStatus, str | None]]:
-    statuses: dict[str, tuple[CategoryStatus, str | None]] = {
-        cid: ("not_checked", "no check of this category exists yet") for cid in categories()
-    }
-    for check, status, note in outcomes:
-        current, current_note = statuses[check.category]
-        if status == "not_applicable":
-            if current == "not_checked":
-                statuses[check.category] = ("not_checked", note)
-            continue
-        if status == "ok":
-            if current == "not_checked":
-                statuses[check.category] = ("checked", None)
-        else:
-            notes = "; ".join(
-                n for n in (current_note if current == "partial" else None, note) if n
-            )
-            statuses[check.category] = ("partial", notes)
-    return statuses
 
 
 async def _load_spec(request: ScanRequest, seconds: float) -> ApiSpec:

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._owners import is_id_key
 from middlebrick.checks._privilege import escalation
 from middlebrick.checks._properties import flat, is_ownership, is_privileged_input
 from middlebrick.checks._schemas import shape
-from middlebrick.checks._validators import key_tokens
 from middlebrick.findings import Severity
 from middlebrick.http.exchange import Exchange
 from middlebrick.knowledge import server_owned_words

@@ -12,7 +12,7 @@ from typing import Any
 
 from middlebrick.checks._validators import shannon_entropy
 from middlebrick.http.exchange import Exchange
-from middlebrick.http.policy import words
+from middlebrick.http.wording import words
 from middlebrick.tokens import find_jwts
 
 # A failed login that answers 2xx counts as failed only when it carries no credential: no JWT,

@@ -23,7 +23,7 @@ from middlebrick.baseline import build_request
 from middlebrick.checks._probe import Prober, deleted
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import names_read, removable_creation
+from middlebrick.http.wording import names_read, removable_creation
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import is_plain, value_for_schema
 
@@ -32,13 +32,13 @@ WRITES = ("POST", "PUT", "PATCH")
 
 def reads_only(operation: Operation) -> bool:
     """True for a POST whose last literal path segment names a read (``/products/search``), as
-    the safety policy decides (``http.policy.names_read``)."""
+    the safety policy decides (``http.wording.names_read``)."""
     return operation.method == "POST" and names_read(operation.path)
 
 
 def creates(ctx: CheckContext, operation: Operation) -> bool:
     """True for a POST (or a PUT to the collection) whose objects the journal can delete
-    (``http.policy.removable_creation``)."""
+    (``http.wording.removable_creation``)."""
     return removable_creation(operation, ctx.surface.operations)
 
 

@@ -25,7 +25,7 @@ from middlebrick.checks._schemas import shape
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import removable_creation
+from middlebrick.http.wording import removable_creation
 from middlebrick.identities import Identity
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
@@ -66,7 +66,7 @@ def resources(ctx: CheckContext) -> list[Resource]:
         if op.method not in ("POST", "PUT") or body is None or "json" not in body.content_type:
             continue
         if op.method == "PUT" and not removable_creation(op, ctx.surface.operations):
-            continue  # creation by PUT /collection only (``http.policy.removable_creation``)
+            continue  # creation by PUT /collection only (``http.wording.removable_creation``)
         if op.path.rstrip("/").endswith("}"):
             continue
         base = op.path.rstrip("/")

@@ -26,7 +26,7 @@ from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.accounts import account_deletion, password_field, registers
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import logs_in, words
+from middlebrick.http.wording import logs_in, words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 from middlebrick.tokens import find_jwts

@@ -35,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from middlebrick.auth import is_credential_header
+from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._signatures import ScanEnv, scan_text, signatures_for
-from middlebrick.checks._validators import key_tokens
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange
 from middlebrick.tokens import Jwt, b64url, decode_jwt, find_jwts

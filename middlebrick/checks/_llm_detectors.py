@@ -18,7 +18,7 @@ from middlebrick.checks._llm_reply import Reply, estimate_tokens
 from middlebrick.checks._signatures import ScanEnv, scan_text, signatures_for
 from middlebrick.findings import Confidence
 from middlebrick.knowledge import llm_probes
-from middlebrick.knowledge.models import LlmProbe
+from middlebrick.knowledge.llm_models import LlmProbe
 
 SECRET_FINDINGS = (
     "data_exposure.secret-token",

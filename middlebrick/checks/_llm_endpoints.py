@@ -29,7 +29,7 @@ from middlebrick.checks._llm_request import (
 )
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.knowledge.models import LlmPath, LlmProbePack
+from middlebrick.knowledge.llm_models import LlmPath, LlmProbePack
 from middlebrick.spec.model import Operation
 
 CONTROL_PATH = "/v1/chat/middlebrick-no-such-route"

@@ -12,7 +12,7 @@ from middlebrick.checks._llm_detectors import new_markers, vocabulary
 from middlebrick.checks._llm_endpoints import Endpoint
 from middlebrick.checks._llm_request import HARMLESS
 from middlebrick.findings import Confidence
-from middlebrick.knowledge.models import LlmMarkerGroups
+from middlebrick.knowledge.llm_models import LlmMarkerGroups
 
 MODEL = "llm_security.model-disclosure"
 USAGE = "llm_security.usage-metadata"

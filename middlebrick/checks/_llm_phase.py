@@ -20,7 +20,7 @@ from middlebrick.checks._llm_request import canary_for, render
 from middlebrick.checks.context import CheckContext
 from middlebrick.errors import ScanInterrupted
 from middlebrick.http.exchange import Exchange
-from middlebrick.knowledge.models import LlmPhaseLimits, LlmProbe
+from middlebrick.knowledge.llm_models import LlmPhaseLimits, LlmProbe
 
 
 async def pause(seconds: float) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from middlebrick.http.exchange import Headers, Request
-from middlebrick.knowledge.models import LlmProbe
+from middlebrick.knowledge.llm_models import LlmProbe
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import is_plain, value_for_schema
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from middlebrick.checks._validators import key_tokens, names
+from middlebrick.checks._field_names import key_tokens, names
 
 MAX_NODES = 5000
 """JSON nodes visited per answer, however large it is."""

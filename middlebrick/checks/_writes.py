@@ -16,7 +16,7 @@ from typing import Any
 
 from middlebrick.checks._properties import plain
 from middlebrick.checks.context import CheckContext
-from middlebrick.http import journal
+from middlebrick.http import json_records
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.http.journal import Restoration
 from middlebrick.spec.model import Operation
@@ -28,7 +28,7 @@ _NO_CACHE = ("no-cache", "no-cache, max-age=0", "max-age=0, no-cache", "no-cache
 
 def record_of(exchange: Exchange | None) -> dict[str, Any] | None:
     """The object a 2xx JSON answer is about, DynamoDB AttributeValues unwrapped."""
-    return journal.record_of(exchange, plain)
+    return json_records.record_of(exchange, plain)
 
 
 def read_twin(ctx: CheckContext, write: Operation) -> tuple[Operation, Exchange] | None:

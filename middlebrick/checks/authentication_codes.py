@@ -22,7 +22,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import authenticates, verifies_code, words
+from middlebrick.http.wording import authenticates, verifies_code, words
 from middlebrick.spec.model import Operation
 
 _CODES = "authentication.no-code-brute-force-protection"

@@ -26,7 +26,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange, Headers, Request
-from middlebrick.http.policy import authenticates, words
+from middlebrick.http.wording import authenticates, words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 

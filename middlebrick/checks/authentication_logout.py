@@ -12,7 +12,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange
-from middlebrick.http.policy import words
+from middlebrick.http.wording import words
 from middlebrick.spec.model import Operation
 
 _FOUND = "authentication.logout-not-revoked"

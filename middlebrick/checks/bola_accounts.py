@@ -24,7 +24,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.accounts import password_field
-from middlebrick.http.policy import words
+from middlebrick.http.wording import words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 

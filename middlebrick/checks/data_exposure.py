@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from middlebrick.checks._exposure import Group, Source, finding_of, group_hits, mask, where
+from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._probes import broken_value, current_value, probe_parameters, with_parameter
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
-from middlebrick.checks._validators import key_tokens, phone_key, ssn_key
+from middlebrick.checks._validators import phone_key, ssn_key
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity

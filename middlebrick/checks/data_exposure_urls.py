@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
 from middlebrick.checks._exposure import Source, mask, reflected, sources
+from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._signatures import (
     CompiledSignature,
     Hit,
@@ -25,7 +26,6 @@ from middlebrick.checks._signatures import (
     signature,
     signatures_for,
 )
-from middlebrick.checks._validators import key_tokens
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding, Severity

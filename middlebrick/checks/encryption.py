@@ -10,8 +10,9 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from middlebrick.checks._exposure import Source, finding_of, group_hits, sources
+from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._net import is_loopback, is_private, origin, same_host
-from middlebrick.checks._validators import key_tokens, shannon_entropy
+from middlebrick.checks._validators import shannon_entropy
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.errors import ScopeViolation

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from middlebrick.checks._bodies import probed_writes
+from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
 from middlebrick.checks._timing import SLOW_TARGET_S, seconds
-from middlebrick.checks._validators import key_tokens
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding

@@ -22,7 +22,7 @@ from middlebrick.checks.input_validation_redos import PER_PARAMETER, REDOS, time
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding
 from middlebrick.http.accounts import account_deletion
-from middlebrick.http.policy import words
+from middlebrick.http.wording import words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 

@@ -24,7 +24,7 @@ from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
-from middlebrick.http.policy import authenticates, words
+from middlebrick.http.wording import authenticates, words
 from middlebrick.knowledge import rate_limit_words
 from middlebrick.spec.model import Operation, Parameter
 

@@ -9,38 +9,38 @@ the wire for concurrent duplicates), and turns transport failures into
 Timeouts: connecting may take ``connect_timeout``; a whole exchange (connect, response, body)
 at most ``connect_timeout + read_timeout``, so neither a stall nor a trickling body holds a
 request longer. Both shrink to the time budget left, whose end raises ``TimeBudgetExhausted``.
+
+Each attempt goes over the ``http.wire.Wire`` (the pooled session, caps and timeouts); the
+cache of answered GETs is ``http.cache.ExchangeCache``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
-import aiohttp
 from yarl import URL
 
-from middlebrick import __version__
 from middlebrick.config import ScanRequest
 from middlebrick.errors import ScanInterrupted, ScopeViolation
 from middlebrick.findings import Evidence
+from middlebrick.http.cache import ExchangeCache
 from middlebrick.http.credentials import Credentials, with_query
-from middlebrick.http.evidence import Redactor, describe_error, to_evidence
+from middlebrick.http.evidence import Redactor, to_evidence
 from middlebrick.http.exchange import (
     ANONYMOUS,
     Exchange,
     Request,
     Response,
-    decode_headers,
 )
 from middlebrick.http.health import Health
 from middlebrick.http.journal import RUNNING, Journal, is_write
-from middlebrick.http.limits import Clock, ScanLimiter, Sleep, read_body, retry_after
+from middlebrick.http.limits import Clock, ScanLimiter, Sleep, retry_after
 from middlebrick.http.scope import REDIRECT_STATUSES, Scope, redirect_target
+from middlebrick.http.wire import Failure, Wire, request_line
 
 _RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_RETRY_AFTER = 10.0  # longest single wait a 429's Retry-After may ask for
@@ -48,12 +48,9 @@ _BACKOFF = 0.1  # first retry delay in seconds; doubles on each retry
 _THROTTLES = frozenset({429, 503})  # answers that say "slower"
 _THROTTLE_RETRIES = 4  # times one throttled request is sent again
 _THROTTLE_BACKOFF = 0.5  # first wait after a throttle without Retry-After; doubles each time
-_CACHE_BYTES = 16 * 1024 * 1024  # memory the cache may hold: bodies plus what each entry costs
-_ENTRY_BYTES = 2048  # what one cached exchange costs besides its body
 _MAX_REFUSED = 200  # refused requests remembered for the report
 _EXAMPLES = 3  # requests a grouped note names
 _Hop = tuple[URL, str, bytes | None]  # the URL, method and body of one request of a chain
-_DEFAULT_HEADERS = {"User-Agent": f"middlebrick/{__version__}", "Accept-Encoding": "gzip, deflate"}
 
 
 @dataclass
@@ -64,16 +61,6 @@ class ClientStats:
     cache_hits: int = 0
     retries: int = 0
     errors: int = 0
-
-
-@dataclass
-class _Failure:
-    """A transport failure of one attempt, with the response that had begun to arrive."""
-
-    error: str
-    retryable: bool
-    partial: Response | None = None
-    timed_out: bool = False
 
 
 class HttpClient:
@@ -93,9 +80,6 @@ class HttpClient:
         stop: asyncio.Event | None = None,
     ) -> None:
         self.scan = scan
-        self._stop = stop  # set (Ctrl-C): the time budget ends and requests in flight are cut
-        self._stopper: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Timeout] = set()
         self.limits = scan.limits
         self.scope = scope if scope is not None else Scope.for_scan(scan)
         self.limiter = ScanLimiter(scan.limits, clock=clock, sleep=sleep)
@@ -110,54 +94,21 @@ class HttpClient:
         self.health = Health(self._unjournaled, clock=clock)
         self.refused: dict[str, str] = {}  # "METHOD /path" -> why the policy refused it
         self.credentials = Credentials(scan)
-        self._cache: dict[Any, Exchange | asyncio.Future[Exchange]] = {}
-        self._cache_bytes = 0
+        self._cache = ExchangeCache(self.stats)
         self.writes: list[float] = []  # when (time.monotonic) each write was handed on
         self._recorded: dict[str, Request] = {}  # evidence curl -> the request it shows
-        self._session: aiohttp.ClientSession | None = None
-        connect = scan.limits.connect_timeout
-        self._max_exchange = connect + scan.limits.read_timeout  # bounds one whole exchange
-        self._timeout = aiohttp.ClientTimeout(self._max_exchange, sock_connect=connect)
+        self._wire = Wire(scan, self.limiter, stop)
 
     async def __aenter__(self) -> HttpClient:
-        connector = aiohttp.TCPConnector(
-            limit=self.limits.concurrency,
-            limit_per_host=0,
-            ssl=self.scan.verify_tls,  # True: verify certificates (the default); False: -k
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),  # identities never share cookies
-            headers=_DEFAULT_HEADERS,
-            trust_env=False,  # no proxy or netrc from the environment
-        )
-        # aiohttp silently resends idempotent requests once on a dropped connection; retries
-        # are ours to count against the budget (aiohttp's own test client does the same).
-        self._session._retry_connection = False
-        if self._stop is not None:
-            self._stopper = asyncio.create_task(self._interrupt_on(self._stop))
+        await self._wire.open()
         return self
-
-    async def _interrupt_on(self, stop: asyncio.Event) -> None:
-        await stop.wait()
-        self.limiter.interrupt()
-        now = asyncio.get_running_loop().time()
-        for timeout in list(self._in_flight):  # their TimeoutError becomes Interrupted
-            with contextlib.suppress(RuntimeError):  # not entered yet, or already left
-                timeout.reschedule(now)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def close(self) -> None:
         """Close the session and its pooled connections."""
-        if self._stopper is not None:
-            self._stopper.cancel()
-            self._stopper = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._wire.close()
 
     def note(self, sentence: str, *, where: str | None = None) -> None:
         """Keep a plain sentence about what limited the scan (redacted, once).
@@ -211,19 +162,10 @@ class HttpClient:
         cacheable = request.cache_key
         if cacheable is not None:
             key = (cacheable, follow_redirects)
-            while (entry := self._cache.get(key)) is not None:
-                self.stats.cache_hits += 1
-                if isinstance(entry, Exchange):
-                    return entry
-                try:
-                    return await asyncio.shield(entry)
-                except asyncio.CancelledError:
-                    task = asyncio.current_task()
-                    if not entry.cancelled() or (task is not None and task.cancelling()):
-                        raise
-                    self.stats.cache_hits -= 1  # its sender was cancelled: send it ourselves
-            future = asyncio.get_running_loop().create_future()
-            self._cache[key] = future  # concurrent duplicates wait for this one's answer
+            claimed = await self._cache.claim(key)
+            if isinstance(claimed, Exchange):
+                return claimed
+            future = claimed
         try:
             exchange = await self._send(request, url, follow_redirects)
             await self.health.observe(exchange)
@@ -231,16 +173,10 @@ class HttpClient:
             if isinstance(exc, ScanInterrupted):
                 self.note(str(exc))
             if future is not None:
-                del self._cache[key]
-                if isinstance(exc, asyncio.CancelledError):
-                    future.cancel()
-                else:
-                    future.set_exception(exc)
-                    future.exception()  # there may be no waiter: mark it retrieved
+                self._cache.fail(key, future, exc)
             raise
         if future is not None:
-            future.set_result(exchange)
-            self._keep(key, exchange)
+            self._cache.keep(key, future, exchange)
         return exchange
 
     def record(
@@ -267,9 +203,7 @@ class HttpClient:
 
     def cached(self, request: Request) -> Exchange | None:
         """The answer the scan's cache holds for ``request``, without sending anything."""
-        key = request.cache_key
-        entry = self._cache.get((key, True)) if key is not None else None
-        return entry if isinstance(entry, Exchange) else None
+        return self._cache.cached(request)
 
     async def _unjournaled(
         self, request: Request, *, follow: bool = True, watch: bool = False
@@ -284,29 +218,10 @@ class HttpClient:
     def _refuse(self, request: Request, refusal: str) -> Exchange:
         """The exchange of a request the safety policy refused (nothing is sent)."""
         refusal = self.redactor(refusal)
-        where = _where(request.method, URL(request.url, encoded=True))
+        where = request_line(request.method, URL(request.url, encoded=True))
         if where not in self.refused and len(self.refused) < _MAX_REFUSED:
             self.refused[where] = refusal
         return Exchange(request, None, f"not sent: {refusal}")
-
-    def _keep(self, key: Any, exchange: Exchange) -> None:
-        """Cache an answered GET (errors are not: a retry may succeed); when the cache is full,
-        drop the oldest half, so memory stays bounded however many requests a scan sends."""
-        if exchange.response is None:
-            del self._cache[key]
-            return
-        # A copy without what readers parse and keep on the response (its JSON, its text):
-        # the sender's copy holds those while it is in use, the cache only the bytes.
-        self._cache[key] = replace(exchange, response=replace(exchange.response))
-        self._cache_bytes += len(exchange.response.body) + _ENTRY_BYTES
-        if self._cache_bytes <= _CACHE_BYTES:
-            return
-        for old_key, entry in list(self._cache.items()):
-            if self._cache_bytes <= _CACHE_BYTES // 2:
-                break
-            if isinstance(entry, Exchange) and entry.response is not None:
-                del self._cache[old_key]
-                self._cache_bytes -= len(entry.response.body) + _ENTRY_BYTES
 
     async def _send(self, request: Request, url: URL, follow_redirects: bool) -> Exchange:
         """Send one request and, when asked, follow its redirects inside the scope."""
@@ -351,7 +266,7 @@ class HttpClient:
         if not location:
             return None
         url, method, body = hop
-        where = _where(method, url)
+        where = request_line(method, url)
         try:
             target, method, body = redirect_target(url, response.status, location, method, body)
         except ValueError:
@@ -363,7 +278,7 @@ class HttpClient:
         elif not self.scope.allows(method, target):
             notes.append(f"redirect of {where} to {_origin(target)} not followed: off scope")
         elif hops[-1] in {str(URL(request.url, encoded=True)), *hops[:-1]}:
-            notes.append(f"redirect loop at {_where(method, target)} not followed")
+            notes.append(f"redirect loop at {request_line(method, target)} not followed")
         else:
             return target, method, body
         return None
@@ -395,10 +310,10 @@ class HttpClient:
                 limiter.reserve()
                 self.stats.requests += 1
                 token = limiter.pace.sent()
-                result = await self._once(method, url, url_text, pairs, body, cap)
+                result = await self._wire.once(method, url, url_text, pairs, body, cap)
             finally:
                 limiter.release(adaptive=adaptive)
-            if isinstance(result, _Failure):
+            if isinstance(result, Failure):
                 limiter.pace.answered(token, None, None)
                 if (
                     result.retryable
@@ -412,7 +327,7 @@ class HttpClient:
                     continue
                 if result.partial is None:
                     if result.timed_out:
-                        where = _where(method, url)
+                        where = request_line(method, url)
                         self.note(f"{where}: {result.error}", where=where)
                     return result.error
                 result = result.partial
@@ -425,7 +340,7 @@ class HttpClient:
                     limiter.hold(min(asked, _MAX_RETRY_AFTER))
                 if _waits_out(method, result.status, burst) and throttles < _THROTTLE_RETRIES:
                     wait = asked if asked is not None else _THROTTLE_BACKOFF * 2**throttles
-                    where = f"{_where(method, url)} answered {result.status}"
+                    where = f"{request_line(method, url)} answered {result.status}"
                     if asked is not None and asked > _MAX_RETRY_AFTER:
                         notes.append(f"{where} asking to wait {asked:g} s; not retried")
                     elif limiter.can_send() and wait < limiter.remaining():
@@ -438,78 +353,12 @@ class HttpClient:
                         continue
                 elif throttles and result.status in _THROTTLES:
                     notes.append(
-                        f"{_where(method, url)} still answered {result.status} after "
+                        f"{request_line(method, url)} still answered {result.status} after "
                         f"{throttles} waits; kept as its answer"
                     )
             if result.note:
-                self.note(result.note, where=_where(method, url))
+                self.note(result.note, where=request_line(method, url))
             return result
-
-    async def _once(
-        self,
-        method: str,
-        url: URL,
-        url_text: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | None,
-        cap: int | None = None,
-    ) -> Response | _Failure:
-        """One attempt on the wire (its body read up to ``cap``, else the scan's cap); its
-        timeouts never outlast the time budget."""
-        assert self._session is not None, "use HttpClient as an async context manager"
-        remaining = self.limiter.remaining()
-        if remaining <= 0:
-            raise self.limiter.time_spent()
-        limits = self.limits
-        timeout = self._timeout
-        if remaining < self._max_exchange:  # near the end of the time budget
-            timeout = aiohttp.ClientTimeout(
-                total=remaining,
-                sock_connect=min(limits.connect_timeout, remaining),
-            )
-        started = time.perf_counter()
-        cut = asyncio.timeout(None)  # an interrupt cuts the exchange, unless it undoes a write
-        if not self.limiter.in_overtime:
-            self._in_flight.add(cut)
-        try:
-            async with (
-                cut,
-                self._session.request(
-                    method, url, headers=headers, data=body, allow_redirects=False, timeout=timeout
-                ) as resp,
-            ):
-                read = await read_body(resp, cap or limits.max_body_bytes)
-                if read.truncated:
-                    resp.close()  # the rest is not wanted: drop the connection, not reuse it
-                response = Response(
-                    status=resp.status,
-                    headers=decode_headers(resp.raw_headers),
-                    body=read.body,
-                    url=url_text,
-                    elapsed_ms=(time.perf_counter() - started) * 1000,
-                    truncated=read.truncated,
-                )
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-            return self._failure(exc)
-        finally:
-            self._in_flight.discard(cut)
-        if not read.truncated and read.undecodable is None:
-            return response
-        failure = self._failure(read.failure) if read.failure is not None else None
-        note = read.note(_where(method, url), failure.error if failure else None)
-        response = replace(response, note=note)
-        if failure is None:
-            return response
-        failure.partial = response
-        return failure
-
-    def _failure(self, exc: BaseException) -> _Failure:
-        """A short plain text for a transport failure; raises when the time budget ran out."""
-        timed_out = isinstance(exc, TimeoutError)
-        if timed_out and self.limiter.remaining() < 0.05:
-            raise self.limiter.time_spent() from exc
-        text, retryable = describe_error(exc, self.limits.connect_timeout, self._max_exchange)
-        return _Failure(text, retryable, timed_out=timed_out)
 
 
 def _grouped(before: str, after: str, wheres: dict[str, None]) -> str:
@@ -531,12 +380,6 @@ def _retry_after(response: Response) -> float | None:
     if response.status in REDIRECT_STATUSES or "retry-after" not in response.headers:
         return None
     return retry_after(response.headers.get("retry-after"))
-
-
-def _where(method: str, url: URL) -> str:
-    """``GET /path`` for notes: no query, bounded length."""
-    path = url.raw_path or "/"
-    return f"{method} {path if len(path) <= 120 else path[:120] + '…'}"
 
 
 def _origin(url: URL) -> str:

@@ -33,6 +33,14 @@ from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.json_records import (
+    created_id,
+    flat,
+    json_keys,
+    json_object,
+    record_of,
+    scalar,
+)
 from middlebrick.http.policy import READ_METHODS, Policy
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
@@ -54,28 +62,6 @@ State = Literal["restored", "unchanged", "deleted", "not_restored"]
 
 _ID_KEYS = frozenset({"id", "uid", "sub", "userid", "username", "login", "email"})  # flattened
 _GONE = frozenset({404, 410})
-_ENVELOPES = ("data", "item", "result", "record")
-_MAX_DEPTH = 4
-
-
-def record_of(
-    exchange: Exchange | None, unwrap: Callable[[Any], Any] = lambda value: value
-) -> dict[str, Any] | None:
-    """The object a 2xx JSON answer is about: itself, or the one object it wraps (``Item``).
-
-    ``unwrap`` turns the parsed body into plain values first (checks unwrap DynamoDB's
-    AttributeValues; the journal compares what the API answers, as it answers it).
-    """
-    if exchange is None or exchange.response is None or not exchange.ok:
-        return None
-    value = unwrap(exchange.response.json)
-    if not isinstance(value, dict):
-        return None
-    if len(value) == 1:
-        inner = next(iter(value.values()))
-        if isinstance(inner, dict):
-            return inner
-    return value
 
 
 @dataclass(frozen=True)
@@ -117,7 +103,7 @@ class Journal:
         self._expected: dict[str, str | Callable[[Exchange], str | None]] = {}
         self.results: list[Restoration] = []
         known = safety_words().identity_fields
-        self._identity_fields = {_flat(name) for name in known}
+        self._identity_fields = {flat(name) for name in known}
 
     def protect(self, self_ids: Iterable[str]) -> None:
         """Values naming the scanning identities: their own records' identity fields are kept."""
@@ -163,7 +149,7 @@ class Journal:
         creates = (  # PUT /menu beside DELETE /menu/{id}, one object in the body: a creation
             method == "PUT"
             and self._collection_param(url) is not None
-            and _json_object(request.body) is not None
+            and json_object(request.body) is not None
         )
         if method in ("PUT", "PATCH") and not creates and not self._is_created(_object_url(url)):
             prepared = await self._prepare(request, owner)
@@ -208,7 +194,7 @@ class Journal:
 
     async def _prepare(self, request: Request, owner: str) -> _Entry | str:
         """The journal entry of a PUT/PATCH (its prior state read), or why it is refused."""
-        body = _json_object(request.body)
+        body = json_object(request.body)
         if body is None:
             return "the scan writes only JSON objects, whose fields it can restore"
         url = request.url.split("#", 1)[0]
@@ -229,7 +215,7 @@ class Journal:
             existing.media = request.headers.get("content-type") or "application/json"
             self._entries.append(existing)
         if self._is_theirs(existing.prior):
-            kept = sorted(k for k in _keys(body) if _flat(k) in self._identity_fields)
+            kept = sorted(k for k in json_keys(body) if flat(k) in self._identity_fields)
             if kept:
                 return (
                     f"{_path(url)} is a scanning identity's own record, whose "
@@ -252,7 +238,7 @@ class Journal:
 
     def _is_theirs(self, record: Mapping[str, Any]) -> bool:
         """True when an identity field of ``record`` names one of the scanning identities."""
-        named = {str(v) for k, v in record.items() if _flat(k) in _ID_KEYS and _scalar(v)}
+        named = {str(v) for k, v in record.items() if flat(k) in _ID_KEYS and scalar(v)}
         return bool(named & self._self_ids)
 
     def _is_created(self, url: str) -> bool:
@@ -279,7 +265,7 @@ class Journal:
             url = urljoin(request.url, location).split("?", 1)[0].split("#", 1)[0]
         param = self._collection_param(request.url)
         if url is None and param is not None:
-            found = _created_id(record_of(exchange), param)
+            found = created_id(record_of(exchange), param)
             if found is not None:
                 url = request.url.split("?", 1)[0].rstrip("/") + "/" + found
         if url is None:
@@ -410,50 +396,9 @@ def _fresh(url: str, identity: str | None, step: int = 0) -> Request:
     return Request("GET", url, Headers.of({"Cache-Control": spelling}), identity=identity)
 
 
-def _json_object(body: bytes | None) -> dict[str, Any] | None:
-    if not body:
-        return None
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _keys(value: Any, depth: int = 0) -> set[str]:
-    """Every key of a JSON object, nested objects included (``{"user": {"role": …}}``)."""
-    if depth > _MAX_DEPTH or not isinstance(value, dict):
-        return set()
-    found = {str(key) for key in value}
-    for item in value.values():
-        found |= _keys(item, depth + 1)
-    return found
-
-
-def _created_id(record: Mapping[str, Any] | None, param: str) -> str | None:
-    """The new object's id in a POST's answer: its ``param``, ``id``, or the same inside a
-    ``data`` / ``item`` / ``result`` envelope (``{"data": {"id": …}, "permissions": …}``)."""
-    if not record:
-        return None
-    found = [record.get(key) for key in (param, "id", _flat(param))]
-    for wrapper in _ENVELOPES:
-        inner = record.get(wrapper)
-        if isinstance(inner, Mapping):
-            found += [inner.get(key) for key in (param, "id", _flat(param))]
-    return next((str(value) for value in found if _scalar(value) and str(value)), None)
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, str | int) and not isinstance(value, bool)
-
-
 def _template(path: str) -> re.Pattern[str]:
     parts = re.split(r"\{[^{}/]*\}", path)
     return re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
-
-
-def _flat(name: str) -> str:
-    return name.replace("_", "").replace("-", "").lower()
 
 
 def _path(url: str) -> str:

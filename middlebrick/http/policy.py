@@ -1,7 +1,8 @@
 """The safety policy: which operations and URLs a scan may request, and with which methods.
 
 Operations are judged by their names (``knowledge/safety.yaml``): their path's literal
-segments, their operationId and the first words of their summary and description.
+segments, their operationId and the first words of their summary and description, read by
+``http.wording`` (where ``names_read``, ``logs_in`` and the other recognisers below live).
 
 - **State-changing** (reset, drop, logout, revoke …): never requested, in either mode and by
   any method (a GET included), so never a baseline, probe or burst target.
@@ -41,24 +42,34 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from middlebrick.http.accounts import account_deletion, registers
 from middlebrick.http.patterns import OperationPattern
-from middlebrick.knowledge import safety_words
+from middlebrick.http.wording import (
+    KIND_WORDS,
+    Kind,
+    action,
+    creates,
+    deletable,
+    find_action,
+    logs_in,
+    names_read,
+    names_registration,
+    password_login,
+    removable_creation,
+    resource,
+    segments,
+    verifies_code,
+)
 from middlebrick.spec.model import Operation, Surface
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 """Methods that never change state (RFC 9110 §9.2.1); every other method is a write."""
 
-Kind = Literal[
-    "excluded", "state-changing", "irreversible", "protected", "undeletable", "unrecognised"
-]
 Mode = Literal["safe", "active"]
 
-_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _TEMPLATE_PART = re.compile(r"\{[^{}/]*\}")
-_ID_LIKE = re.compile(r"[0-9]|^.{25,}$")  # a segment of a concrete path that is an id, not a name
 
 
 @dataclass(frozen=True)
@@ -68,110 +79,6 @@ class Skipped:
     operation: str  # "GET /admin/reset"
     kind: Kind
     reason: str
-
-
-def words(text: str) -> tuple[str, ...]:
-    """``text`` as lower-case words, split on separators and camelCase ("resetDB" -> reset, db)."""
-    return tuple(word.lower() for word in _WORD.findall(text))
-
-
-def action(op: Operation) -> tuple[Kind, str] | None:
-    """Whether ``op``'s names say it changes state or cannot be undone, and the sentence why."""
-    known = safety_words()
-    sources = [(f"its path `{op.path}`", _path_words(op.path), False)]
-    if op.operation_id:
-        named = words(op.operation_id)
-        if named and named[0] not in known.read_verbs:
-            sources.append((f"its operationId `{op.operation_id}`", (named,), False))
-    for label, text in (("summary", op.summary), ("description", op.description)):
-        lead = words(" ".join(text.split()[:2]))
-        if lead:
-            sources.append((f"its {label} ({_quote(text)})", (lead[:2],), True))
-    for kind, vocabulary in (
-        ("state-changing", known.state_changing),
-        ("irreversible", known.irreversible),
-    ):
-        for where, groups, leading in sources:
-            word = _find(vocabulary, groups, leading=leading)
-            if word is not None:
-                return kind, f"{where} names {_KIND_WORDS[kind]} (`{word}`)"  # type: ignore[return-value]
-    return None
-
-
-def resource(path: str) -> tuple[Kind, str] | None:
-    """Whether a write to ``path`` (a template or URL path) touches an irreversible or protected
-    resource (its last literal segment), and the sentence why."""
-    literal = [s for s in _segments(path) if "{" not in s and not _ID_LIKE.search(s)]
-    if not literal:
-        return None
-    last = words(literal[-1])
-    known = safety_words()
-    for kind, vocabulary in (
-        ("irreversible", known.irreversible_resources),
-        ("protected", known.protected_resources),
-    ):
-        for entry in vocabulary:
-            tail = tuple(entry.split())
-            if last[-len(tail) :] == tail:
-                return kind, f"it writes {_KIND_WORDS[kind]} (`{literal[-1]}`)"  # type: ignore[return-value]
-    return None
-
-
-def authenticates(path: str) -> bool:
-    """True when a path's literal words name an authentication operation (login, token, …)."""
-    return _find(safety_words().authentication, _path_words(path), leading=False) is not None
-
-
-def names_read(path: str) -> bool:
-    """True when a path's last literal segment names a read (``/products/search``,
-    ``/v1/books:search``): a POST to it takes its query in the body and changes nothing."""
-    literal = [s for s in _segments(path) if "{" not in s]
-    return bool(literal) and bool(set(words(literal[-1])) & set(safety_words().read_verbs))
-
-
-def logs_in(path: str) -> bool:
-    """True when a path's last literal segment names authentication (``/auth/login``,
-    ``/oauth/token``), not merely one of its folders (``/auth/register`` creates an account)."""
-    literal = [s for s in _segments(path) if "{" not in s]
-    return bool(literal) and authenticates(literal[-1])
-
-
-# A password login's body: a user name and a password, as the OAuth 2.0 resource-owner
-# password grant takes them (RFC 6749 §4.3.2: grant_type=password, username, password; FastAPI's
-# OAuth2PasswordRequestForm, Django REST framework's obtain_auth_token, SimpleJWT).
-_LOGIN_USER = frozenset({"username", "email", "login"})
-
-
-def password_login(op: Operation) -> bool:
-    """True for a ``POST`` that logs in with a user name and a password: its last literal path
-    segment names authentication (``/token``, ``/oauth/token``) and its body (form-encoded or
-    JSON) has a ``username`` (or ``email``/``login``) and a ``password`` field. The login
-    checks send it made-up credentials only, so it issues nothing; a write to a token or a
-    credential resource otherwise stays refused."""
-    body = op.request_body
-    if op.method != "POST" or body is None or "{" in op.path or not logs_in(op.path):
-        return False
-    fields = {"".join(words(str(name))) for name in (body.schema.get("properties") or {})}
-    return "password" in fields and bool(fields & _LOGIN_USER)
-
-
-def names_registration(path: str) -> bool:
-    """True when a path's last literal segment names a registration (``/auth/register``,
-    ``/signup``): a POST to it creates an account."""
-    literal = [s for s in _segments(path) if "{" not in s]
-    if not literal:
-        return False
-    return _find(safety_words().registration, (words(literal[-1]),), leading=False) is not None
-
-
-def verifies_code(path: str) -> bool:
-    """True when a path checks a one-time code: its last literal segment names a verification
-    (``verify``, ``confirm``, ``check``) and an earlier one names authentication
-    (``/auth/otp/verify``, ``/mfa/verify``); like a login, a wrong code creates nothing."""
-    literal = [s for s in _segments(path) if "{" not in s]
-    if len(literal) < 2 or not set(words(literal[-1])) & set(safety_words().verification):
-        return False
-    return any(authenticates(segment) for segment in literal[:-1])
 
 
 @dataclass
@@ -297,9 +204,9 @@ class Policy:
                 continue  # without its password, the registration creates nothing to delete
             if refused_method in (None, method) and regex.fullmatch(paths[0]) and not mine:
                 return reason
-        named = _find_action(paths[0])
+        named = find_action(paths[0])
         if named is not None:
-            return f"{shown}: its path names {_KIND_WORDS[named[0]]} (`{named[1]}`)"
+            return f"{shown}: its path names {KIND_WORDS[named[0]]} (`{named[1]}`)"
         if method in READ_METHODS or mine:
             return None
         if method == "DELETE":
@@ -374,7 +281,7 @@ class Policy:
         written = resource(op.path)
         if written is not None:
             return written
-        if method == "POST" and _creates(op, everything) and not _deletable(op, everything):
+        if method == "POST" and creates(op, everything) and not deletable(op, everything):
             return "undeletable", (
                 "it creates objects and the API documents no DELETE that would remove them"
             )
@@ -411,12 +318,6 @@ _REGISTERS = (
     "without its identities' credentials"
 )
 
-_KIND_WORDS: dict[str, str] = {
-    "state-changing": "a state change",
-    "irreversible": "an act that cannot be undone",
-    "protected": "settings, memberships or accounts, which the scan never writes",
-}
-
 
 def _named(patterns: Iterable[OperationPattern], method: str, paths: Iterable[str]) -> bool:
     paths = tuple(paths)
@@ -426,50 +327,8 @@ def _named(patterns: Iterable[OperationPattern], method: str, paths: Iterable[st
 def _plain(path: str) -> bool:
     """False when a decoded segment is a dot segment or holds a slash or a backslash."""
     return not any(
-        segment in (".", "..") or "/" in segment or "\\" in segment for segment in _segments(path)
+        segment in (".", "..") or "/" in segment or "\\" in segment for segment in segments(path)
     )
-
-
-def _segments(path: str) -> list[str]:
-    return [unquote(segment) for segment in path.split("/") if segment]
-
-
-def _path_words(path: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(words(segment) for segment in _segments(path) if "{" not in segment)
-
-
-def _find_action(path: str) -> tuple[Kind, str] | None:
-    """A state-changing or irreversible word in the literal words of a concrete path."""
-    known = safety_words()
-    groups = _path_words(path)
-    for kind, vocabulary in (
-        ("state-changing", known.state_changing),
-        ("irreversible", known.irreversible),
-    ):
-        word = _find(vocabulary, groups, leading=False)
-        if word is not None:
-            return kind, word  # type: ignore[return-value]
-    return None
-
-
-def _find(
-    vocabulary: Iterable[str], groups: Iterable[tuple[str, ...]], *, leading: bool
-) -> str | None:
-    """The first entry of ``vocabulary`` found in a group of words (only at its start when
-    ``leading``, where a third-person "s"/"es" is also accepted)."""
-    entries = [tuple(entry.split()) for entry in vocabulary]
-    for group in groups:
-        starts = range(1) if leading else range(len(group))
-        for start in starts:
-            first = group[start] if start < len(group) else ""
-            forms = {first}
-            if leading and first.endswith("s"):
-                forms |= {first[:-1], first[:-2] if first.endswith("es") else first[:-1]}
-            for entry in entries:
-                rest = group[start + 1 : start + len(entry)]
-                if entry[0] in forms and tuple(entry[1:]) == rest:
-                    return " ".join(entry)
-    return None
 
 
 def _template_regex(template: str) -> re.Pattern[str]:
@@ -480,48 +339,3 @@ def _template_regex(template: str) -> re.Pattern[str]:
 def _object_key(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def removable_creation(op: Operation, everything: Iterable[Operation]) -> bool:
-    """True for a ``POST`` that adds to a collection whose objects have a documented ``DELETE``
-    (``POST /reviews`` beside ``DELETE /reviews/{id}``): the journal can delete what it makes.
-
-    A ``PUT`` to the collection itself (``PUT /menu`` beside ``DELETE /menu/{item_id}``) counts
-    when it documents 201 and its body is one object: a PUT whose body is a list, or that does
-    not say it creates, may replace the whole collection.
-    """
-    if op.method == "PUT":
-        schema = op.request_body.schema if op.request_body is not None else None
-        one = isinstance(schema, dict) and schema.get("type", "object") == "object"
-        created = any(status == "201" for status in op.responses)
-        if not (one and created and not op.path.rstrip("/").endswith("}")):
-            return False
-        return _deletable(op, everything)
-    return op.method == "POST" and _creates(op, everything) and _deletable(op, everything)
-
-
-def _creates(op: Operation, everything: Iterable[Operation]) -> bool:
-    """A POST that adds to a collection: it answers 201, or a GET lists the same path."""
-    if any(status == "201" for status in op.responses):
-        return True
-    return any(other.method == "GET" and other.path == op.path for other in everything)
-
-
-def _deletable(op: Operation, everything: Iterable[Operation]) -> bool:
-    """True when a DELETE of one object of ``op``'s collection (``/path/{id}``) is documented."""
-    prefix = op.path.rstrip("/") + "/"
-    for other in everything:
-        rest = other.path[len(prefix) :] if other.path.startswith(prefix) else ""
-        if (
-            other.method == "DELETE"
-            and rest.startswith("{")
-            and rest.endswith("}")
-            and "/" not in rest
-        ):
-            return True
-    return False
-
-
-def _quote(text: str) -> str:
-    first = " ".join(text.split())
-    return f"“{first[:60]}…”" if len(first) > 60 else f"“{first}”"

@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from middlebrick.knowledge.llm_models import LlmProbePack
 from middlebrick.knowledge.models import (
     AdminPaths,
     Category,
     DiscoveryPaths,
     FindingType,
     FrameworkRule,
-    LlmProbePack,
     RateLimitWords,
     RootCause,
     SafetyWords,

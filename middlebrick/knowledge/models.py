@@ -1,4 +1,7 @@
-"""Pydantic models for every knowledge file; data is validated once, at load."""
+"""Pydantic models for every knowledge file; data is validated once, at load.
+
+The models of ``llm_probes.yaml`` live in ``knowledge.llm_models``.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +30,13 @@ CATEGORY_IDS = (
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A knowledge record: frozen, and unknown keys fail at load."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Category(_Strict):
+class Category(Strict):
     """One of the 12 security categories."""
 
     id: str
@@ -48,7 +53,7 @@ class Category(_Strict):
         return value
 
 
-class Remediation(_Strict):
+class Remediation(Strict):
     """How to fix a finding type, generically and per framework where the fix differs.
 
     ``dynamodb`` is advice for an API whose answers prove DynamoDB behind it (botocore's error
@@ -73,7 +78,7 @@ class Remediation(_Strict):
         return " ".join(filter(None, [specific or self.generic, stored]))
 
 
-class FindingType(_Strict):
+class FindingType(Strict):
     """One entry of the catalogue: every word a human reads about a finding type."""
 
     id: str
@@ -98,12 +103,12 @@ class FindingType(_Strict):
         return self
 
 
-class SignatureExamples(_Strict):
+class SignatureExamples(Strict):
     match: tuple[str, ...] = Field(min_length=1)
     no_match: tuple[str, ...] = ()
 
 
-class Signature(_Strict):
+class Signature(Strict):
     """A pattern that marks a finding when it matches a part of a response."""
 
     id: str
@@ -135,7 +140,7 @@ FRAMEWORKS = ("flask", "django", "fastapi", "express", "spring", "rails", "aspne
 STORES = ("dynamodb",)
 
 
-class FrameworkRule(_Strict):
+class FrameworkRule(Strict):
     """A pattern in a response that reveals the framework (or data store) behind the API."""
 
     id: Literal["flask", "django", "fastapi", "express", "spring", "rails", "aspnet", "dynamodb"]
@@ -163,7 +168,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
 _RELATIVE_PATH = re.compile(r"^[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+){0,2}$")
 
 
-class SpecLocation(_Strict):
+class SpecLocation(Strict):
     """Where a framework serves its API description by default, and where that is documented."""
 
     path: str = Field(pattern=r"^[A-Za-z0-9._~/-]+(?:\?[A-Za-z0-9._~=&-]+)?$")
@@ -178,7 +183,7 @@ class SpecLocation(_Strict):
         return value
 
 
-class DiscoveryPaths(_Strict):
+class DiscoveryPaths(Strict):
     """What spec discovery, undocumented-operation probing and the docs-exposure check try.
 
     ``spec_locations`` are where frameworks serve their API description (``version_prefixes``
@@ -230,178 +235,7 @@ class DiscoveryPaths(_Strict):
         return value
 
 
-# --- llm_probes.yaml: AI endpoint detection and the prompt probes, by tier ------------------
-
-LlmTier = Literal["quick", "standard", "deep"]
-_LLM_TIERS: tuple[LlmTier, ...] = ("quick", "standard", "deep")
-_LLM_PLACEHOLDER = re.compile(r"\{(canary|payload)\}")
-_LLM_NEEDS_CANARY = frozenset({"canary", "jailbreak", "markup", "tool_call"})
-
-
-def _compile_all(patterns: tuple[str, ...]) -> tuple[str, ...]:
-    for pattern in patterns:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ValueError(f"regex {pattern!r} does not compile: {exc}") from exc
-    return patterns
-
-
-class LlmPhaseLimits(_Strict):
-    """How the probes of one tier are paced and bounded (per scan, all endpoints together)."""
-
-    pause_s: float = Field(ge=0, le=5)
-    max_requests: int = Field(ge=1, le=100)
-    max_seconds: float = Field(gt=0, le=600)
-
-
-class LlmLimits(_Strict):
-    """The phase limits of each tier, and the output cap asked of every probe but length ones."""
-
-    quick: LlmPhaseLimits
-    standard: LlmPhaseLimits
-    deep: LlmPhaseLimits
-    max_tokens: int = Field(ge=16, le=4096)
-    max_endpoints: int = Field(ge=1, le=5)
-
-
-class LlmPath(_Strict):
-    """A usual path of an AI endpoint, probed with GET when no operation looks like one.
-
-    ``strong``: the path alone says "LLM" (``/v1/chat/completions``), so a 405 there is enough
-    to try one harmless message; a weak path (``/chat``) also needs LLM words in its answer.
-    """
-
-    path: str = Field(pattern=r"^/[A-Za-z0-9._~/-]*$")
-    strong: bool = False
-    body: Literal["messages", "prompt", "question", "input"] = "messages"
-
-
-class LlmMarkers(_Strict):
-    """Case-insensitive regexes that mark a kind of answer, with examples a contract test runs."""
-
-    regex: tuple[str, ...] = Field(min_length=1)
-    examples: SignatureExamples
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return _compile_all(value)
-
-    def compiled(self) -> tuple[re.Pattern[str], ...]:
-        """The regexes, compiled case-insensitive and multi-line."""
-        return tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in self.regex)
-
-
-class LlmMarkerGroups(_Strict):
-    """The vocabulary the detectors read answers with."""
-
-    refusal: LlmMarkers
-    compliance: LlmMarkers
-    prompt: LlmMarkers
-    model: LlmMarkers  # a model name, in a response field or header
-    model_claim: LlmMarkers  # the answer saying which model it is
-    secret: LlmMarkers
-    markup: LlmMarkers
-    model_headers: tuple[str, ...] = Field(min_length=1)
-    usage_headers: tuple[str, ...] = Field(min_length=1)
-    grounding_fields: tuple[str, ...] = Field(min_length=1)
-
-
-class LlmDetector(_Strict):
-    """How a probe's answer is judged: a detector kind and its parameters."""
-
-    kind: Literal[
-        "canary",
-        "prompt_leak",
-        "jailbreak",
-        "secret",
-        "markup",
-        "length",
-        "tool_call",
-        "model_name",
-    ]
-    min_markers: int = Field(1, ge=1, le=5)  # prompt_leak: distinct prompt markers needed
-    min_tokens: int | None = Field(None, ge=1)  # length: output tokens that prove no cap
-
-    @model_validator(mode="after")
-    def _parameters_fit_the_kind(self) -> LlmDetector:
-        if (self.kind == "length") != (self.min_tokens is not None):
-            raise ValueError("min_tokens is required by, and only allowed for, kind 'length'")
-        return self
-
-
-class LlmProbe(_Strict):
-    """One prompt probe: what it sends (``{canary}``/``{payload}`` placeholders), how it judges."""
-
-    id: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-    tier: LlmTier
-    technique: Literal[
-        "system-prompt-extraction",
-        "instruction-override",
-        "jailbreak",
-        "encoding-bypass",
-        "delimiter-injection",
-        "indirect-injection",
-        "data-exfiltration",
-        "tool-abuse",
-        "cost-exploitation",
-        "output-injection",
-        "model-identity",
-    ]
-    finding: str = Field(pattern=r"^llm_security\.[a-z0-9]+(?:-[a-z0-9]+)*$")
-    message: str = Field(min_length=8, max_length=4000)
-    payload: str | None = Field(None, max_length=2000)  # encoded, then put in {payload}
-    encoding: Literal["base64", "rot13", "homoglyph"] | None = None
-    max_tokens: int | None = Field(None, ge=1, le=32000)  # asked instead of the default cap
-    detector: LlmDetector
-    confidence: Literal["confirmed", "firm", "tentative"]
-
-    @model_validator(mode="after")
-    def _template_is_complete(self) -> LlmProbe:
-        in_message = set(_LLM_PLACEHOLDER.findall(self.message))
-        in_payload = set(_LLM_PLACEHOLDER.findall(self.payload or ""))
-        if ("payload" in in_message) != (self.payload is not None) or (
-            (self.payload is None) != (self.encoding is None)
-        ):
-            raise ValueError("payload, encoding and a {payload} placeholder go together")
-        if "payload" in in_payload:
-            raise ValueError("a payload cannot hold {payload}")
-        if self.detector.kind in _LLM_NEEDS_CANARY and "canary" not in in_message | in_payload:
-            raise ValueError(f"detector {self.detector.kind!r} needs a {{canary}} placeholder")
-        if self.detector.kind == "length" and self.max_tokens is None:
-            raise ValueError("a length probe must ask for max_tokens")
-        return self
-
-
-class LlmProbePack(_Strict):
-    """``llm_probes.yaml``: limits per tier, usual AI paths, marker vocabulary, the probes."""
-
-    limits: LlmLimits
-    paths: tuple[LlmPath, ...] = Field(min_length=1, max_length=32)
-    markers: LlmMarkerGroups
-    probes: tuple[LlmProbe, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _ids_unique_and_tiers_fit(self) -> LlmProbePack:
-        ids = [p.id for p in self.probes]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise ValueError(f"duplicate probe ids {dupes}")
-        for tier in _LLM_TIERS:
-            count = len(self.for_tier(tier))
-            cap = getattr(self.limits, tier).max_requests
-            if count > cap:
-                raise ValueError(f"tier {tier} has {count} probes but max_requests {cap}")
-        return self
-
-    def for_tier(self, tier: str) -> tuple[LlmProbe, ...]:
-        """The probes a scan of ``tier`` sends: its own and those of the lighter tiers."""
-        depth = _LLM_TIERS.index(tier)
-        return tuple(p for p in self.probes if _LLM_TIERS.index(p.tier) <= depth)
-
-
-class SqlDialect(_Strict):
+class SqlDialect(Strict):
     """A SQL database that its own error messages prove, and the advice a finding adds for it."""
 
     id: Literal["sqlite", "postgresql", "mysql", "mssql", "oracle"]
@@ -409,7 +243,7 @@ class SqlDialect(_Strict):
     advice: str = Field(min_length=20)
 
 
-class AdminPath(_Strict):
+class AdminPath(Strict):
     """A privileged-function path and where a framework or product is documented to serve it."""
 
     path: str
@@ -423,7 +257,7 @@ class AdminPath(_Strict):
         return value
 
 
-class AdminPaths(_Strict):
+class AdminPaths(Strict):
     """``admin_paths.yaml``: privileged-function paths the bfla admin-path check requests.
 
     ``routes`` are relative to the API's base (one to three segments, no leading slash), each
@@ -448,7 +282,7 @@ class AdminPaths(_Strict):
         return value
 
 
-class SafetyWords(_Strict):
+class SafetyWords(Strict):
     """``safety.yaml``: the words that make an operation unsafe to call, and protected fields.
 
     Entries are lower-case words, or two words separated by one space ("log out").
@@ -478,7 +312,7 @@ class SafetyWords(_Strict):
         return self
 
 
-class RateLimitWords(_Strict):
+class RateLimitWords(Strict):
     """``rate_limits.yaml``: where a rate limit matters and where a burst measures nothing."""
 
     costly_reads: tuple[str, ...] = Field(min_length=1)
@@ -498,7 +332,7 @@ class RateLimitWords(_Strict):
         return self
 
 
-class ServerOwnedWords(_Strict):
+class ServerOwnedWords(Strict):
     """``server_owned.yaml``: words of properties a server sets itself (mass-assignment
     candidates): flags it grants, amounts it keeps and states it moves through."""
 
@@ -524,7 +358,7 @@ class ServerOwnedWords(_Strict):
 _SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")
 
 
-class RootCause(_Strict):
+class RootCause(Strict):
     """One flaw that several findings show: ``root_causes.yaml``, read by the Filter step.
 
     ``keep`` + ``fold``: findings of the ``fold`` types are merged into the ``keep`` finding

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from middlebrick.checks._field_names import key_words, names
 from middlebrick.checks._properties import sensitivity
-from middlebrick.checks._validators import key_words, names, ssn_key
+from middlebrick.checks._validators import ssn_key
 
 
 def test_key_words_split_on_separators_and_camel_case() -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from middlebrick.errors import UsageError
 from middlebrick.http.patterns import OperationPattern
-from middlebrick.http.policy import Policy, action, resource, words
+from middlebrick.http.policy import Policy
+from middlebrick.http.wording import action, resource, words
 from middlebrick.spec.model import Operation, RequestBody, Surface
 
 BASE = "http://127.0.0.1:8000/api"

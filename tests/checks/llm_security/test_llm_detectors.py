@@ -11,7 +11,7 @@ from middlebrick.checks._llm_reply import Reply, parse_reply
 from middlebrick.checks._llm_request import HARMLESS, canary_for, render
 from middlebrick.findings import Confidence
 from middlebrick.knowledge import llm_probes
-from middlebrick.knowledge.models import LlmProbe
+from middlebrick.knowledge.llm_models import LlmProbe
 from middlebrick.testing import response
 
 PROBES = sorted(llm_probes().probes, key=lambda probe: probe.id)

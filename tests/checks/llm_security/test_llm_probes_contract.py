@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from middlebrick.checks._llm_request import canary_for, render
 from middlebrick.checks.registry import load_all
 from middlebrick.knowledge import catalogue, llm_probes
-from middlebrick.knowledge.models import LlmMarkers, LlmProbe, LlmProbePack
+from middlebrick.knowledge.llm_models import LlmMarkers, LlmProbe, LlmProbePack
 
 PACK = llm_probes()
 PROBES = sorted(PACK.probes, key=lambda probe: probe.id)

@@ -19,7 +19,7 @@ from middlebrick.errors import NotApplicable
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.knowledge import llm_probes
-from middlebrick.knowledge.models import LlmPhaseLimits
+from middlebrick.knowledge.llm_models import LlmPhaseLimits
 from middlebrick.spec.model import Operation, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
 
