@@ -18,7 +18,7 @@ from middlebrick.filtering.facts import ScanFacts, objects, record_of, text
 from middlebrick.filtering.own_data import finding_field
 from middlebrick.filtering.rules import Verdict, evidence_rule
 from middlebrick.findings import Finding, Severity
-from middlebrick.http.policy import words
+from middlebrick.http.wording import words
 
 GROUP_WORDS = frozenset(
     {"organization", "organisation", "org", "team", "workspace", "tenant", "group", "company"}
