@@ -24,7 +24,6 @@ urlpatterns = [
     path("api/v2/auth/password-reset/", views_auth.PasswordReset.as_view()),
     path("api/v2/auth/me/", views_auth.Me.as_view()),
     path("api/v2/auth/logout/", views_auth.Logout.as_view()),
-    path("api/v2/auth/users/<str:username>/", views_auth.AccountDetail.as_view()),
     path("api/v2/auth/users/<str:username>/password/", views_auth.AccountPassword.as_view()),
     path("api/v2/auth/users/<str:username>/email/", views_auth.AccountEmail.as_view()),
     path("api/v2/newsletter/unsubscribe/", views_auth.Unsubscribe.as_view()),

@@ -207,12 +207,22 @@ class PasswordReset(APIView):
 
 
 class Me(APIView):
-    """The caller's account."""
+    """The caller's account: read it, or delete it (self-service, in both twins)."""
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         """``{"user": {...}}``."""
         return Response({"user": user_json(request.user)})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Delete the caller's own account, its tokens and its sessions with it."""
+        for session in Session.objects.all():  # its sessions end with it
+            if session.get_decoded().get("_auth_user_id") == str(request.user.pk):
+                session.delete()
+        Token.objects.filter(user=request.user).delete()
+        request.user.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class Unsubscribe(APIView):
@@ -233,21 +243,6 @@ class Unsubscribe(APIView):
     def _unsubscribe(self, request: Request) -> Response:
         Subscription.objects.filter(user=request.user).update(active=False)
         return Response({"subscribed": False})
-
-
-class AccountDetail(APIView):
-    """One account: its owner may delete it."""
-
-    @extend_schema(responses={204: None})
-    def delete(self, request: Request, username: str) -> Response:
-        """Delete the caller's own account (403 for anyone else's, in both twins)."""
-        if request.user.username != username:
-            return Response({"detail": "not your account"}, status=status.HTTP_403_FORBIDDEN)
-        for session in Session.objects.all():  # its sessions end with it
-            if session.get_decoded().get("_auth_user_id") == str(request.user.pk):
-                session.delete()
-        request.user.delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AccountPassword(APIView):

@@ -2,11 +2,18 @@
 
 ``flow`` finds the registration (``http.accounts.registers``), the login beside it (a POST whose
 last path segment names authentication, with a user and a password field), the documented
-``DELETE`` of one account and the caller's own record (``GET /me`` …). ``register`` makes one
-user of the scan's own — a random name, an e-mail on ``example.com`` (reserved by RFC 2606), a
-strong random password — with the journal told beforehand which URL deletes it; ``log_in``
-gets its token and the header that carries it. ``why_not`` says why no disposable user can be
-registered: the report lists the probes that need one as not tested, with that reason.
+self-service deletion of the caller's own account (``DELETE /users/me``: ``self_deletion``),
+else (``--include`` only) the ``DELETE`` of one account, and the caller's own record
+(``GET /me`` …). ``register`` makes one user of the scan's own — a random name, an e-mail on
+``example.com`` (reserved by RFC 2606), a strong random password — with the journal told
+beforehand which URL deletes it; ``log_in`` gets its token and the header that carries it.
+
+``why_not`` says why no disposable user can be registered: the report lists the probes that
+need one as not tested, with that reason. Before the first one it registers a canary user and
+has it delete itself at once (``Journal.undo_account``): unless the deletion answered 2xx and
+its token no longer reads its own record, the scan registers no other (the canary is reported
+as not restored). A ``DELETE /users/{id}`` is usually an administrator's, so it never makes a
+registration undoable on its own.
 
 Never the scan's given identities: every request here is anonymous or carries a disposable
 user's own token.
@@ -19,12 +26,18 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from middlebrick.checks._properties import records
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
-from middlebrick.http.accounts import account_deletion, password_field, registers
+from middlebrick.http.accounts import (
+    account_deletion,
+    account_path,
+    password_field,
+    registers,
+    self_deletion,
+)
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.wording import logs_in, words
 from middlebrick.spec.model import Operation
@@ -55,13 +68,14 @@ class Flow:
 
     register: Operation
     login: Operation
-    delete: Operation | None  # the documented DELETE of one account (None: only --include)
+    delete: Operation | None  # the account's DELETE (None: only --include)
     me: Operation | None  # GET of the caller's own record
+    own: bool = False  # ``delete`` is the self-service deletion (``DELETE /users/me``)
 
     @property
     def parameter(self) -> str | None:
         """The DELETE's path parameter (``username``, ``user_id`` …)."""
-        if self.delete is None:
+        if self.delete is None or self.own:
             return None
         return self.delete.path.rstrip("/").rpartition("/")[2].strip("{}")
 
@@ -77,6 +91,7 @@ class Account:
     url: str | None  # its DELETE URL, when documented
     headers: Headers = field(default_factory=Headers)  # its token, once logged in
     login: Exchange | None = None
+    id: str | None = None  # the id the registration answered, if any
 
     def request(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Request:
         """A request as this user (its token, never the scan's identities)."""
@@ -97,25 +112,63 @@ def flow(ctx: CheckContext) -> Flow | None:
     if register_op is None or login is None:
         return None
     me = next((op for op in ops if _is_me(op)), None)
+    own = self_deletion(register_op, ops)
+    if own is not None:
+        return Flow(register_op, login, own, me, own=True)
     return Flow(register_op, login, account_deletion(register_op, ops), me)
 
 
-def why_not(ctx: CheckContext, found: Flow) -> str | None:
-    """Why the scan may not register a disposable user (``None``: it may)."""
+async def why_not(ctx: CheckContext, found: Flow) -> str | None:
+    """Why the scan may not register a disposable user (``None``: it may). The first call
+    registers a canary user that deletes itself at once; when it cannot, none is registered."""
     url = ctx.url(found.register.path)
-    if ctx.may_send("POST", url, anonymous=True):
+    if not ctx.may_send("POST", url, anonymous=True):
+        return (
+            f"`{found.register.key}` registers accounts and the API documents no self-service "
+            "DELETE of the caller's own account (`DELETE /users/me`) a disposable user could "
+            "remove itself with; name it with --include to let the scan register disposable "
+            "users"
+        )
+    journal = getattr(ctx.client, "journal", None)
+    if journal is None or found.delete is None:
+        return None  # --include with no deletion documented: the user consented
+    async with journal.accounts_lock:
+        if journal.accounts_undoable is None:
+            journal.accounts_reason = await _canary(ctx, found) or ""
+            journal.accounts_undoable = not journal.accounts_reason
+    return journal.accounts_reason or None
+
+
+async def _canary(ctx: CheckContext, found: Flow) -> str | None:
+    """Register one user, have it deleted at once and verify it gone: why not, else ``None``."""
+    journal = ctx.client.journal  # type: ignore[attr-defined]
+    account = await _register(ctx, found, None)
+    if account is None:
+        return f"a first disposable user could not be registered with `{found.register.key}`"
+    await log_in(ctx, found, account)
+    result = await journal.undo_account(account.username)
+    if result is None or result.state == "deleted":
         return None
     return (
-        f"`{found.register.key}` registers accounts and the API documents no DELETE of an "
-        "account that would remove them; name it with --include to let the scan register "
-        "disposable users"
+        f"the first disposable user {account.username} could not be deleted with "
+        f"`{found.delete.key if found.delete else '?'}` (it is listed as not restored), so the "
+        "scan registers no other"
     )
 
 
 async def register(
     ctx: CheckContext, found: Flow, extra: Mapping[str, Any] | None = None
 ) -> Account | None:
-    """Register one disposable user (plus ``extra`` fields); ``None`` when refused or failed."""
+    """Register one disposable user (plus ``extra`` fields); ``None`` when refused, failed,
+    or the canary user could not be deleted (``why_not``)."""
+    if await why_not(ctx, found) is not None:
+        return None
+    return await _register(ctx, found, extra)
+
+
+async def _register(
+    ctx: CheckContext, found: Flow, extra: Mapping[str, Any] | None
+) -> Account | None:
     url = ctx.url(found.register.path)
     if not ctx.may_send("POST", url, anonymous=True):
         return None
@@ -136,16 +189,29 @@ async def register(
             body[key] = name
     body.update(extra or {})
     account = Account(name, email, password, Exchange(Request("POST", url), None), None)
-    named = _account_url(ctx, found, account)
     journal = getattr(ctx.client, "journal", None)
-    if journal is not None and found.delete is not None:
-        journal.expect(url, named or (lambda answer: _url_by_id(ctx, found, answer)))
+    if found.own and found.delete is not None:
+        named: str | None = ctx.url(found.delete.path)
+        reads = ctx.url(found.me.path) if found.me is not None else named
+        if journal is not None:
+            journal.expect(url, named or "", key=name, own=reads)
+    else:
+        named = _account_url(ctx, found, account)
+        if journal is not None and found.delete is not None:
+            by_id = named or (lambda answer: _url_by_id(ctx, found, answer))
+            journal.expect(url, by_id, key=name)
     headers = Headers.of({"Content-Type": json_media(found.register)})
     request = Request("POST", url, headers, json.dumps(body).encode()).without_credentials()
     account.made = await ctx.send(request)
+    if not account.made.ok or account.made.response is None:
+        return None
+    if account.made.response.says_failed:  # {"status": "fail", …}: nothing registered
+        return None
+    account.id = _answered_id(found, account.made)
     if found.delete is not None:
         account.url = named or _url_by_id(ctx, found, account.made)
-    return account if account.made.ok else None
+    _own_home(ctx, account)
+    return account
 
 
 async def log_in(ctx: CheckContext, found: Flow, account: Account) -> bool:
@@ -166,8 +232,8 @@ async def log_in(ctx: CheckContext, found: Flow, account: Account) -> bool:
             return False
     account.headers = candidates[0]
     journal = getattr(ctx.client, "journal", None)
-    if journal is not None and account.url is not None:
-        journal.sign(account.url, account.headers)
+    if journal is not None:
+        journal.sign(account.username, account.headers)
     return True
 
 
@@ -198,9 +264,36 @@ def path_value(account: Account, parameter: str) -> str | None:
         return account.email
     if "name" in plain or plain in ("user", "login", "handle"):
         return account.username
-    if account.url is None:
-        return None
-    return unquote(account.url.rstrip("/").rpartition("/")[2]) or None
+    return account.id
+
+
+def _own_home(ctx: CheckContext, account: Account) -> None:
+    """Let the scan write under the account's own URLs (``/users/{its name}/password``): each
+    documented operation whose path names one account of an account collection by a name, an
+    e-mail or the id the registration answered. Only this disposable user's own."""
+    scope = getattr(ctx.client, "scope", None)
+    journal = getattr(ctx.client, "journal", None)
+    for op in ctx.surface.operations:
+        named = account_path(op.path)
+        value = path_value(account, named[1]) if named is not None else None
+        if named is None or value is None:
+            continue
+        home = ctx.url(named[0] + quote(value, safe=""))
+        if scope is not None:
+            scope.policy.created(home, below=True)
+        if journal is not None:
+            journal.home(account.username, home)
+
+
+def _answered_id(found: Flow, answer: Exchange) -> str | None:
+    """The new account's id in the registration's answer (``{"id": 7}``, ``{"user": {…}}``)."""
+    body = answer.response.json if answer.response is not None else None
+    keys = ("id", "pk", "user_id", "userid")
+    for record in records(body):
+        value = next((record[k] for k in keys if k in record), None)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return str(value)
+    return None
 
 
 def _account_url(ctx: CheckContext, found: Flow, account: Account) -> str | None:

@@ -19,7 +19,7 @@ _FOUND = "authentication.logout-not-revoked"
 _LOGOUT = (("logout",), ("log", "out"), ("signout",), ("sign", "out"), ("logoff",), ("log", "off"))
 
 
-@check(category="authentication", emits={_FOUND}, mode="active", max_requests=14)
+@check(category="authentication", emits={_FOUND}, mode="active", max_requests=19)
 async def logout_not_revoked(ctx: CheckContext) -> AsyncIterator[Finding]:
     """A logout after which the same token still reads the caller's own record (active).
 
@@ -40,7 +40,7 @@ async def logout_not_revoked(ctx: CheckContext) -> AsyncIterator[Finding]:
     logout = next((op for op in ctx.surface.operations if _logs_out(op)), None)
     if found is None or logout is None or found.me is None:
         return
-    reason = why_not(ctx, found)
+    reason = await why_not(ctx, found)
     if reason is not None:
         ctx.note(f"logout revocation not tested: {reason}")
         return

@@ -33,7 +33,7 @@ _WRITES = ("PUT", "PATCH", "POST")
 _SECRETS = {"password", "passwd", "newpassword", "passwordconfirm", "confirmpassword"}
 
 
-@check(category="bola", emits={_FOUND}, mode="active", max_requests=24)
+@check(category="bola", emits={_FOUND}, mode="active", max_requests=29)
 async def other_users_password(ctx: CheckContext) -> AsyncIterator[Finding]:
     """A password change of one user's account that another user may send (active).
 
@@ -52,7 +52,7 @@ async def other_users_password(ctx: CheckContext) -> AsyncIterator[Finding]:
     change = next((op for op in ctx.surface.operations if _changes_password(op)), None)
     if found is None or change is None:
         return
-    reason = why_not(ctx, found)
+    reason = await why_not(ctx, found)
     if reason is not None:
         ctx.note(f"password change of another user not tested: {reason}")
         return

@@ -21,7 +21,7 @@ from middlebrick.http.exchange import Exchange
 _FOUND = "property_authorization.registration-mass-assignment"
 
 
-@check(category="property_authorization", emits={_FOUND}, mode="active", max_requests=20)
+@check(category="property_authorization", emits={_FOUND}, mode="active", max_requests=25)
 async def registration_mass_assignment(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Privileged fields a registration accepts from the body, read back (active).
 
@@ -44,7 +44,7 @@ async def registration_mass_assignment(ctx: CheckContext) -> AsyncIterator[Findi
     found = flow(ctx)
     if found is None:
         return
-    reason = why_not(ctx, found)
+    reason = await why_not(ctx, found)
     if reason is not None:
         ctx.note(f"mass assignment on registration not tested: {reason}")
         return

@@ -3,9 +3,12 @@
 A scan may register a disposable user of its own (active mode) only when it can remove it
 afterwards: ``registers`` recognises a registration (``POST /auth/register``,
 ``POST /users/v1/register``, ``POST /users`` with a password field), and ``account_deletion``
-finds the ``DELETE`` of one account (``DELETE /users/v1/{username}``) the journal deletes it
-with. The words come from ``knowledge/safety.yaml`` (``registration``,
-``account_collections``), which says where they come from.
+finds the ``DELETE`` of one account (``DELETE /users/v1/{username}``), usually an
+administrator's; ``self_deletion`` finds the self-service deletion of the caller's own account
+(``DELETE /users/me``), the only one that makes a registration undoable without ``--include``:
+the disposable user deletes itself with its own token. The words come from
+``knowledge/safety.yaml`` (``registration``, ``account_collections``, ``own_account``), which
+says where they come from.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 
-__all__ = ["account_deletion", "password_field", "registers"]
+__all__ = ["account_deletion", "account_path", "password_field", "registers", "self_deletion"]
 
 _WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _VERSION = re.compile(r"(?i)^v[0-9]+(?:\.[0-9]+)*$")
@@ -89,3 +92,37 @@ def account_deletion(operation: Operation, everything: Iterable[Operation]) -> O
         return None
     prefix = operation.path.rstrip("/").rpartition("/")[0]
     return next((op for op in found if op.path.startswith(prefix + "/")), found[0])
+
+
+def self_deletion(operation: Operation, everything: Iterable[Operation]) -> Operation | None:
+    """The documented self-service ``DELETE`` of the caller's own account (``DELETE /me``,
+    ``/users/me``, ``/account``, ``/auth/user``: no path parameter, its last literal segment
+    an ``own_account`` word) beside the registration ``operation``: under the registration's
+    folder first, else any. A ``DELETE /users/{id}`` is never one (usually admin-only)."""
+    if not registers(operation):
+        return None
+    own = {(word,) for word in safety_words().own_account}
+    found = [
+        other
+        for other in everything
+        if other.method == "DELETE"
+        and "{" not in other.path
+        and bool(_literal(other.path))
+        and _words(_literal(other.path)[-1]) in own
+    ]
+    if not found:
+        return None
+    prefix = operation.path.rstrip("/").rpartition("/")[0]
+    return next((op for op in found if op.path.startswith(prefix + "/")), found[0])
+
+
+def account_path(path: str) -> tuple[str, str] | None:
+    """The folder and parameter of a path that names one account of an account collection
+    (``/users/v1/{username}/password`` -> ``("/users/v1/", "username")``), else ``None``."""
+    head, _, rest = path.partition("{")
+    literal = _literal(head)
+    if not rest or not head.endswith("/") or not literal:
+        return None
+    if not set(_words(literal[-1])) & set(safety_words().account_collections):
+        return None
+    return head, rest.split("}", 1)[0]

@@ -227,6 +227,23 @@ class Response:
         a refusal or failure dressed as a success, never data."""
         return self.ok and len(self.body) <= _ENVELOPE_MAX and is_error_envelope(self.json)
 
+    @cached_property
+    def says_failed(self) -> bool:
+        """True for a 2xx error envelope that says in so many words that it failed
+        (``{"status": "fail", …}``, ``"success": false``, an ``error``): a write so answered
+        created nothing. A bare ``{"message": "created"}`` is not one."""
+        if not self.refused_in_body:
+            return False
+        keys = {str(k).lower(): v for k, v in self.json.items()}
+        status = keys.get("status")
+        failed = isinstance(status, str) and status.strip().lower() in _FAILED_STATUS
+        return (
+            failed
+            or keys.get("success") is False
+            or keys.get("ok") is False
+            or bool(keys.get("error") or keys.get("errors"))
+        )
+
 
 @dataclass(frozen=True)
 class Exchange:

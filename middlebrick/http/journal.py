@@ -13,7 +13,14 @@ through ``Journal.send``, on behalf of the check named by ``RUNNING``:
    ``PUT`` to such a collection itself (``PUT /menu``: creation by PUT) is journaled the same
    way, never read first. A 2xx
    ``POST`` that may have created something the journal cannot find (any but a read, a login
-   or an AI prompt: ``Policy.creates_nothing``) is listed as not restored, never silent.
+   or an AI prompt: ``Policy.creates_nothing``) is listed as not restored, never silent; a 2xx
+   whose body is an error envelope (``Response.says_failed``: ``{"status": "fail"}``)
+   created nothing.
+3. A disposable account the scan registered (``expect``) is deleted with its own token: by the
+   documented ``DELETE`` of one account, else as the scan's identity; or, when it deletes
+   itself (``own``: ``DELETE /users/me``), only with its own token, and gone once its token no
+   longer reads its own record. ``undo_account`` deletes one at once (the canary user that
+   proves the deletion works before any other is registered).
 
 ``undo(owner)`` runs after every writing check (a check may call it sooner): newest first, it
 deletes what the check created and writes back the prior values of what it changed (``PATCH``
@@ -24,6 +31,7 @@ to set back by hand.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -32,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
-from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.exchange import ANONYMOUS, Exchange, Headers, Request
 from middlebrick.http.json_records import (
     created_id,
     flat,
@@ -65,6 +73,15 @@ _GONE = frozenset({404, 410})
 
 
 @dataclass(frozen=True)
+class _Expected:
+    """A disposable account the next 2xx ``POST`` to a registration creates."""
+
+    url: str | Callable[[Exchange], str | None]  # its DELETE URL (or what gives it)
+    key: str  # its name
+    own: str | None  # self-service deletion: the URL that reads its own record
+
+
+@dataclass(frozen=True)
 class Restoration:
     """What became of one object a check wrote: ``state`` and a sentence saying so."""
 
@@ -89,6 +106,9 @@ class _Entry:
     touched: bool = False  # a write answered something else than a client error
     account: bool = False  # a disposable account the scan registered: its sub-URLs are its own
     headers: Headers = field(default_factory=Headers)  # the account's own credentials
+    key: str = ""  # the disposable account's name (``sign``, ``undo_account``)
+    own: str | None = None  # it deletes itself at ``url``; this URL reads its own record
+    homes: list[str] = field(default_factory=list)  # its URLs (``/users/{its name}``)
 
 
 class Journal:
@@ -100,8 +120,12 @@ class Journal:
         self._entries: list[_Entry] = []
         self._self_ids: set[str] = set()
         self._collections: list[tuple[re.Pattern[str], str]] = []  # POST path -> DELETE param
-        self._expected: dict[str, str | Callable[[Exchange], str | None]] = {}
+        self._expected: dict[str, _Expected] = {}
         self.results: list[Restoration] = []
+        # the canary: whether a first disposable user was deleted (None: not tried yet), why not
+        self.accounts_undoable: bool | None = None
+        self.accounts_reason = ""
+        self.accounts_lock = asyncio.Lock()
         known = safety_words().identity_fields
         self._identity_fields = {flat(name) for name in known}
 
@@ -118,18 +142,44 @@ class Journal:
             if last.startswith("{") and collection:
                 self._collections.append((_template(collection), last[1:-1]))
 
-    def expect(self, request_url: str, account_url: str | Callable[[Exchange], str | None]) -> None:
-        """The next 2xx ``POST`` to ``request_url`` registers a disposable account whose
-        documented ``DELETE`` is ``account_url`` (or what it gives for the POST's answer, such
-        as a URL with the new id): the journal deletes it after the check."""
-        self._expected[request_url] = account_url
+    def expect(
+        self,
+        request_url: str,
+        account_url: str | Callable[[Exchange], str | None],
+        *,
+        key: str = "",
+        own: str | None = None,
+    ) -> None:
+        """The next 2xx ``POST`` to ``request_url`` registers the disposable account ``key``
+        whose documented ``DELETE`` is ``account_url`` (or what it gives for the POST's answer,
+        such as a URL with the new id): the journal deletes it after the check. ``own``: the
+        ``DELETE`` is the account's self-service deletion (``DELETE /users/me``), sent only
+        with its own token; ``own`` is the URL that reads its own record, to prove it gone."""
+        self._expected[request_url] = _Expected(account_url, key, own)
 
-    def sign(self, account_url: str, headers: Headers) -> None:
-        """The credentials of the disposable account at ``account_url`` (its login's token),
-        which the journal deletes it with (else as the scan's own identity)."""
+    def sign(self, key: str, headers: Headers) -> None:
+        """The credentials of the disposable account ``key`` (its login's token), which the
+        journal deletes it with (else, unless it deletes itself, as the scan's own identity)."""
         for entry in self._entries:
-            if entry.account and entry.url == account_url:
+            if entry.account and (entry.key or entry.url) == key:
                 entry.headers = headers
+
+    def home(self, key: str, url: str) -> None:
+        """``url`` (``/users/{its name}``) and the URLs under it are the disposable account
+        ``key``'s own: written without reading them first, gone with it."""
+        for entry in self._entries:
+            if entry.account and entry.key == key:
+                entry.homes.append(url.rstrip("/"))
+
+    async def undo_account(self, key: str) -> Restoration | None:
+        """Delete the disposable account ``key`` now and verify it (``None``: none such)."""
+        entry = next((e for e in self._entries if e.account and e.key == key), None)
+        if entry is None:
+            return None
+        result = await self._delete(entry)
+        self._entries.remove(entry)
+        self.results.append(result)
+        return result
 
     @property
     def created(self) -> tuple[str, ...]:
@@ -163,7 +213,11 @@ class Journal:
             entry.writes.append(said)
             entry.touched |= status is None or not 400 <= status < 500
         elif (method == "POST" or creates) and exchange.ok:
-            self._created(request, exchange, owner, said)
+            assert exchange.response is not None
+            if exchange.response.says_failed:  # {"status": "fail", …}: created nothing
+                self._expected.pop(request.url, None)
+            else:
+                self._created(request, exchange, owner, said)
         elif method == "POST":
             self._expected.pop(request.url, None)
         elif method == "DELETE" and exchange.ok:
@@ -244,7 +298,11 @@ class Journal:
     def _is_created(self, url: str) -> bool:
         return any(
             e.kind == "created"
-            and (e.url == url or (e.account and url.startswith(e.url.rstrip("/") + "/")))
+            and (
+                e.url == url
+                or (e.account and url.startswith(e.url.rstrip("/") + "/"))
+                or any(url.rstrip("/") == h or url.startswith(h + "/") for h in e.homes)
+            )
             for e in self._entries
         )
 
@@ -252,13 +310,16 @@ class Journal:
         """Record the object a 2xx POST (or PUT to a collection) created, when it created one."""
         assert exchange.response is not None
         expected = self._expected.pop(request.url, None)
-        account = expected(exchange) if callable(expected) else expected
-        if account is not None:
-            entry = _Entry(owner, account, request.identity, "created", [said], account=True)
-            self._entries.append(entry)
-            if self._policy is not None:
-                self._policy.created(account, below=True)
-            return
+        if expected is not None:
+            target = expected.url
+            account = target(exchange) if callable(target) else target
+            if account is not None:
+                entry = _Entry(owner, account, request.identity, "created", [said], account=True)
+                entry.key, entry.own = expected.key, expected.own
+                self._entries.append(entry)
+                if self._policy is not None and expected.own is None:
+                    self._policy.created(account, below=True)
+                return
         location = exchange.response.headers.get("location")
         url: str | None = None
         if location:
@@ -302,6 +363,8 @@ class Journal:
         return None
 
     async def _delete(self, entry: _Entry) -> Restoration:
+        if entry.own is not None:
+            return await self._delete_own(entry, entry.own)
         removal = await self._send(
             Request("DELETE", entry.url, entry.headers, identity=entry.identity)
         )
@@ -320,6 +383,37 @@ class Journal:
             "not_restored",
             f"{made}; deleting it answered {_status(removal)} and it still answers "
             f"{status or check.error}: delete {_path(entry.url)} by hand",
+            exchanges,
+        )
+
+    async def _delete_own(self, entry: _Entry, own: str) -> Restoration:
+        """A disposable account deletes itself, with its own token only (never the scan's
+        identities: ``DELETE /me`` as them would delete their own accounts); gone once the
+        deletion answered 2xx and its token no longer reads its own record."""
+        made = entry.writes[0]
+        if not entry.headers.items:
+            return Restoration(
+                entry.owner,
+                entry.url,
+                "not_restored",
+                f"{made}; the account never logged in, so it could not delete itself: delete "
+                f"the account {entry.key} by hand",
+            )
+        removal = await self._send(Request("DELETE", entry.url, entry.headers, identity=ANONYMOUS))
+        check = await self._send(Request("GET", own, entry.headers, identity=ANONYMOUS))
+        exchanges = (("the account deletes itself", removal), ("its own record after", check))
+        status = check.response.status if check.response is not None else None
+        answer = removal.response
+        removed = answer is not None and answer.ok and not answer.refused_in_body
+        if removed and status in _GONE | {401, 403}:
+            return Restoration(entry.owner, entry.url, "deleted", f"{made}; deleted", exchanges)
+        return Restoration(
+            entry.owner,
+            entry.url,
+            "not_restored",
+            f"{made}; its own `DELETE {_path(entry.url)}` answered {_status(removal)} and its "
+            f"token then read `{_path(own)}` with {status or check.error}: delete the account "
+            f"{entry.key} by hand",
             exchanges,
         )
 

@@ -20,9 +20,11 @@ segments, their operationId and the first words of their summary and description
   made-up credentials, so it creates nothing), a password login to a token resource
   (``POST /token`` with ``username`` and ``password``: ``password_login``); (e) as a prompt to
   an AI endpoint the LLM checks found (``converses``); (f) as a registration
-  (``http.accounts.registers``) beside a documented ``DELETE`` of an account, which the journal
-  deletes the scan's disposable users with; (g) as a disposable user's logout
-  (``ends_session``): only without the scan's credentials. Everything else (a registration
+  (``http.accounts.registers``) beside a documented self-service ``DELETE`` of the caller's
+  own account (``self_deletion``: ``DELETE /users/me``), which each disposable user deletes
+  itself with (a ``DELETE /users/{id}`` alone is not enough: it is usually an
+  administrator's); (g) as a disposable user's logout (``ends_session``): only without the
+  scan's credentials. Everything else (a registration
   without one, an unknown ``POST``, a ``PUT`` to an object the scan did not create, any
   ``DELETE`` of one) is refused and listed as not tested. A ``POST`` that checks a one-time
   code (``verifies_code``: ``/auth/otp/verify``; a wrong code creates nothing) is sent like a
@@ -44,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
-from middlebrick.http.accounts import account_deletion, registers
+from middlebrick.http.accounts import registers, self_deletion
 from middlebrick.http.patterns import OperationPattern
 from middlebrick.http.wording import (
     KIND_WORDS,
@@ -125,7 +127,7 @@ class Policy:
         self._registrations = [
             _template_regex(op.path)
             for op in surface.operations
-            if account_deletion(op, surface.operations) is not None
+            if self_deletion(op, surface.operations) is not None
         ]
         self._logins = [_template_regex(op.path) for op in surface.operations if password_login(op)]
         kept: list[Operation] = []
@@ -269,13 +271,9 @@ class Policy:
                 "DELETE removes what it names; the scan deletes only objects it created itself"
             )
         if method == "POST" and registers(op):
-            if account_deletion(op, everything) is not None:
-                return None  # disposable users of the scan's own, deleted by the journal
-            return "undeletable", (
-                "it registers an account and the API documents no DELETE of an account that "
-                "would remove it (name it with --include to let an active scan register "
-                "disposable users anyway)"
-            )
+            if self_deletion(op, everything) is not None:
+                return None  # disposable users of the scan's own, who delete themselves
+            return "undeletable", _UNDELETABLE_USERS
         if password_login(op):
             return None  # a login (``/token``): the login checks send made-up credentials only
         written = resource(op.path)
@@ -311,6 +309,13 @@ class Policy:
 _UNRECOGNISED = (
     "the scan writes only to objects it created, removable creations, reads, logins and AI "
     "endpoints, and this write is none of them"
+)
+
+_UNDELETABLE_USERS = (
+    "it registers an account and the API documents no self-service DELETE of the caller's own "
+    "account (`DELETE /users/me`) a disposable user could remove itself with; a DELETE of an "
+    "account by its id is usually an administrator's (name the registration with --include to "
+    "let an active scan register disposable users anyway)"
 )
 
 _REGISTERS = (

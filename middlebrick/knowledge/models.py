@@ -295,6 +295,7 @@ class SafetyWords(Strict):
     authentication: tuple[str, ...] = Field(min_length=1)
     registration: tuple[str, ...] = Field(min_length=1)
     account_collections: tuple[str, ...] = Field(min_length=1)
+    own_account: tuple[str, ...] = Field(min_length=1)
     verification: tuple[str, ...] = Field(min_length=1)
     read_verbs: tuple[str, ...] = Field(min_length=1)
     identity_fields: tuple[str, ...] = Field(min_length=1)

@@ -28,7 +28,9 @@ def _body(*names: str) -> RequestBody:
     )
 
 
-def _surface(*, deletable: bool = True, key: str = "username") -> Surface:
+def _surface(*, deletable: bool = True, key: str = "username", by_id: bool = False) -> Surface:
+    """VAmPI-like operations; ``deletable``: a self-service ``DELETE /me``; ``by_id``: a
+    ``DELETE /users/v1/{key}`` (usually an administrator's)."""
     password = _body("password")
     one = (Parameter(key, "path", required=True),)
     account = "/users/v1/{" + key + "}"
@@ -43,6 +45,8 @@ def _surface(*, deletable: bool = True, key: str = "username") -> Surface:
         Operation("PUT", account + "/email", parameters=one, request_body=_body("email")),
     ]
     if deletable:
+        ops.append(Operation("DELETE", "/me"))
+    if by_id:
         ops.append(Operation("DELETE", account, parameters=one))
     return Surface(BASE, tuple(ops))
 
@@ -51,8 +55,9 @@ class _Users:
     """VAmPI-like accounts: ``admin`` taken from the sign-up body, and any caller changing any
     password, when ``vulnerable``."""
 
-    def __init__(self, *, vulnerable: bool) -> None:
+    def __init__(self, *, vulnerable: bool, removable: bool = True) -> None:
         self.vulnerable = vulnerable
+        self.removable = removable  # False: DELETE /me answers 204 and deletes nothing
         self.users: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, str] = {}  # numeric id -> username
@@ -86,6 +91,11 @@ class _Users:
             if not self.vulnerable:
                 self.tokens = {t: u for t, u in self.tokens.items() if u != caller}
             return response(200, {"message": "logged out"})
+        if path == "/me" and request.method == "DELETE":
+            if self.removable:
+                del self.users[caller]
+                self.tokens = {t: u for t, u in self.tokens.items() if u != caller}
+            return response(204)
         if path == "/me":
             record = {"username": caller, "admin": self.users[caller]["admin"]}
             return response(200, {"data": record, "status": "success"})  # VAmPI's envelope
@@ -106,10 +116,7 @@ class _Users:
                 return response(403, {"message": "not yours"})
             self.users[name]["password"] = body["password"]
             return response(204)
-        if caller != name:
-            return response(403, {"message": "not yours"})
-        del self.users[name]
-        return response(204)
+        return response(401, {"message": "admins only"})  # DELETE /users/v1/{x}: VAmPI's
 
 
 class _Sender(FakeSender):
@@ -167,7 +174,7 @@ async def test_registration_mass_assignment_reports_admin_taken_from_the_sign_up
     ]
     assert "admin=true" in found[0].detail and "has admin=false" in found[0].detail
     assert api.users == {}  # both disposable users deleted by the journal
-    assert [r.state for r in sender.journal.results] == ["deleted", "deleted"]
+    assert [r.state for r in sender.journal.results] == ["deleted"] * 3  # the canary first
 
 
 async def test_registration_mass_assignment_stays_quiet_when_the_server_sets_the_flag():
@@ -298,4 +305,39 @@ async def test_an_account_delete_by_id_takes_the_id_the_registration_answered():
         ("bola.other-user-password-changed", "PUT /users/v1/{user_id}/password")
     ]
     assert api.users == {}
-    assert [r.state for r in sender.journal.results] == ["deleted", "deleted"]
+    assert [r.state for r in sender.journal.results] == ["deleted"] * 3  # the canary first
+
+
+async def test_a_delete_of_an_account_by_id_alone_does_not_make_registration_undoable():
+    api = _Users(vulnerable=True)
+    surface = _surface(deletable=False, by_id=True)  # VAmPI: DELETE /users/v1/{username}
+    policy = Policy.of("active", (), (), BASE)
+    _, skipped = policy.learn(surface)
+
+    assert ("POST /users/v1/register", "undeletable") in [(s.operation, s.kind) for s in skipped]
+    found, sender = await _run("bola.other_users_password", api, surface)
+    assert found == [] and api.users == {}
+    assert not [r for r in sender.sent if r.url.endswith("/register")]
+
+
+def test_a_self_service_deletion_makes_registration_undoable():
+    policy = Policy.of("active", (), (), BASE)
+    _, skipped = policy.learn(_surface())
+
+    assert "POST /users/v1/register" not in [s.operation for s in skipped]
+    assert policy.refusal("POST", BASE + "/users/v1/register", anonymous=True) is None
+    assert policy.refusal("POST", BASE + "/users/v1/register") is not None
+
+
+async def test_no_user_is_registered_after_a_canary_that_could_not_delete_itself():
+    api = _Users(vulnerable=True, removable=False)  # DELETE /me answers 204, deletes nothing
+
+    found, sender = await _run("bola.other_users_password", api, _surface())
+
+    assert found == []
+    assert len([r for r in sender.sent if r.url.endswith("/register")]) == 1
+    assert len(api.users) == 1  # the canary, reported as not restored
+    assert [r.state for r in sender.journal.results] == ["not_restored"]
+    assert "by hand" in sender.journal.results[0].detail
+    deletes = [r for r in sender.sent if r.method == "DELETE"]
+    assert [r.identity for r in deletes] == [ANONYMOUS]  # its own token, never the scan's

@@ -268,6 +268,49 @@ async def test_journal_lists_a_2xx_post_without_an_id_unless_it_reads_or_logs_in
     assert "remove it by hand" in done[0].detail
 
 
+async def test_journal_lists_no_2xx_post_whose_body_is_an_error_envelope() -> None:
+    api = _Api()
+    journal = _journal(api)
+    failed = {"status": "fail", "message": "User already exists. Please Log in."}  # VAmPI's
+
+    async def answer(request: Request) -> Exchange:
+        return Exchange(request, response(200, failed))
+
+    sent = await journal.send(_write("POST", "/users/v1/register", {"username": "x"}), "c", answer)
+    done = await journal.undo("c")
+
+    assert sent.ok and done == [] and journal.not_restored == []
+
+
+async def test_journal_deletes_a_self_deleting_account_only_with_its_own_token() -> None:
+    sent: list[Request] = []
+    gone = {"alive": True}
+
+    async def answer(request: Request) -> Exchange:
+        sent.append(request)
+        path = request.url.removeprefix(BASE)
+        if request.method == "POST":
+            return Exchange(request, response(200, {"message": "registered"}))
+        if request.method == "DELETE" and path == "/me":
+            gone["alive"] = False
+            return Exchange(request, response(204))
+        return Exchange(request, response(200 if gone["alive"] else 401, {"user": "mbx"}))
+
+    journal = Journal(answer)
+    journal.expect(BASE + "/register", BASE + "/me", key="mbx", own=BASE + "/me")
+    await journal.send(_write("POST", "/register", {"username": "mbx"}), "c", answer)
+    token = Headers.of({"Authorization": "Bearer t-mbx"})
+    journal.sign("mbx", token)
+    result = await journal.undo_account("mbx")
+
+    assert result is not None and result.state == "deleted"
+    own = [r for r in sent if r.url == BASE + "/me"]
+    assert [(r.method, r.identity, r.headers) for r in own] == [
+        ("DELETE", "anonymous", token),
+        ("GET", "anonymous", token),
+    ]
+
+
 async def test_journal_says_what_to_set_back_by_hand_when_restoring_fails() -> None:
     api = _Api(**{"items/1": {"id": "1", "name": "kit"}})
     api.refuse_restore = True

@@ -379,15 +379,19 @@ def _registration(*, deletable: bool) -> Surface:
     )
     ops = [Operation("POST", "/users/v1/register", request_body=body)]
     if deletable:
-        ops.append(Operation("DELETE", "/users/v1/{username}"))
+        ops.append(Operation("DELETE", "/users/v1/me"))
+    ops.append(Operation("DELETE", "/users/v1/{username}"))  # an administrator's, as VAmPI's
     return Surface("http://127.0.0.1:9/", tuple(ops))
 
 
-def test_policy_lets_an_active_scan_register_when_an_account_delete_is_documented():
+def test_policy_lets_an_active_scan_register_when_a_self_service_deletion_is_documented():
     policy = Policy.of("active", (), (), "http://127.0.0.1:9/")
     _, skipped = policy.learn(_registration(deletable=True))
 
-    assert [s.operation for s in skipped] == ["DELETE /users/v1/{username}"]
+    assert [s.operation for s in skipped] == [
+        "DELETE /users/v1/me",
+        "DELETE /users/v1/{username}",
+    ]
     assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register", anonymous=True) is None
     assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register") is not None  # as alice
     assert policy.refusal("DELETE", "http://127.0.0.1:9/users/v1/mb01") is not None
@@ -400,7 +404,8 @@ def test_policy_refuses_a_registration_it_could_not_undo_unless_included():
     policy = Policy.of("active", (), (), "http://127.0.0.1:9/")
     _, skipped = policy.learn(_registration(deletable=False))
 
-    assert [(s.operation, s.kind) for s in skipped] == [("POST /users/v1/register", "undeletable")]
+    assert (skipped[0].operation, skipped[0].kind) == ("POST /users/v1/register", "undeletable")
+    assert "administrator" in skipped[0].reason  # a DELETE /users/{id} alone is not enough
     assert policy.refusal("POST", "http://127.0.0.1:9/users/v1/register") is not None
     included = Policy.of("active", ("POST /users/v1/register",), (), "http://127.0.0.1:9/")
     included.learn(_registration(deletable=False))
