@@ -178,16 +178,22 @@ async def _enumeration(ctx: CheckContext, login: Login, known: str) -> Finding |
 async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
     user = login.unknown_user()
 
-    async def attempt() -> tuple[Exchange, float]:
+    async def attempt() -> tuple[Exchange, float, float]:
         begun = time.monotonic()
         request = replace(login.request(user, f"mb-wrong-{secrets.token_hex(6)}"), burst=True)
-        return await ctx.send(request), time.monotonic() - begun
+        exchange = await ctx.send(request)
+        ended = time.monotonic()
+        return exchange, ended - begun, ended
 
+    lone, alone, _ = await attempt()  # the server's own time for one failed login
+    if replies.limited(lone) or not replies.failed(lone):
+        return None
     started = time.monotonic()
-    answers = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS)))
+    burst = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS - 1)))
     elapsed = max(time.monotonic() - started, 1e-3)
+    answers = [(lone, alone), *((ex, took) for ex, took, _ in burst)]
     first = replies.status(answers[0][0])
-    if first is None or replies.slowed([t for _, t in answers]):
+    if first is None or replies.slowed([t for _, t, _ in burst], [e for *_, e in burst], alone):
         return None
     if not all(replies.failed(ex) for ex, _ in answers):
         return None  # a 2xx with a token: the login did not fail (or the answer is not read)
@@ -202,8 +208,9 @@ async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
         _BRUTE,
         login.operation,
         parameter=login.secret_field,
-        detail=f"{_ATTEMPTS} failed logins for one made-up user, sent at once to `{key}`, "
-        f"answered in {elapsed:.1f} s ({_ATTEMPTS / elapsed:.0f}/s), all {first}: none was "
+        detail=f"{_ATTEMPTS} failed logins for one made-up user to `{key}`, one alone "
+        f"(answered in {alone:.2f} s), then {_ATTEMPTS - 1} at once, answered in {elapsed:.1f} s "
+        f"({(_ATTEMPTS - 1) / elapsed:.0f}/s), all {first}: none was "
         f"refused (429/423), slowed down, or carried Retry-After{budget} (a lockout that "
         "protects only existing accounts would not show with an unknown user)",
         evidence=[("attempt 1", answers[0][0]), (f"attempt {_ATTEMPTS}", answers[-1][0])],
