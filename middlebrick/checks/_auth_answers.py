@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 from middlebrick.checks._validators import shannon_entropy
@@ -128,8 +129,7 @@ def slowed(times: list[float], ends: list[float] | None = None, alone: float | N
         return False
     if ends is None or alone is None or len(ends) < 2:
         return True
-    order = sorted(ends)
-    longest = max(later - sooner for sooner, later in zip(order, order[1:]))
+    longest = max(later - sooner for sooner, later in pairwise(sorted(ends)))
     return longest >= _SLOWED * max(alone, 1e-3)
 
 

@@ -117,12 +117,15 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
       reported when any answer carries a credential, is a redirect, 429 or 423, or carries
       ``Retry-After``: a limiter's answer says nothing about the user.
     - no-brute-force-protection: 12 logins with a made-up user and 12 different wrong passwords,
-      sent at once (at the ``--rate`` / ``--concurrency`` caps, so a per-second limit trips).
+      one alone (the server's own time for a failed login), then 11 at once (at the ``--rate``
+      / ``--concurrency`` caps, so a per-second limit trips).
       Reported (tentative: a lockout that only protects existing accounts
       does not show with an unknown user) when every answer has the first one's status and is
       a failed login (as above: a 200 without a credential counts), none is 429 or 423, none
       carries ``Retry-After``, none was held back (the slowest under 1 s or under three times
-      the fastest), and rate-limit headers, if any, still announce at least 100 requests left
+      the fastest, or every answer back within three lone attempts' time of the one before:
+      a server answering in turn, not a tarpit), and rate-limit headers, if any, still
+      announce at least 100 requests left
       (``RateLimit-Remaining``, ``X-RateLimit-Remaining``): a general limit of a thousand
       requests does not stop guessing. The detail says how many attempts went to which
       operation in what time.

@@ -140,8 +140,7 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
         "*",
         detail=f"{measured} all answered {target.status}: none was refused with 429, and no "
         f"response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
-        "X-RateLimit-* or Retry-After header"
-        + _weak_burst(size, strong),
+        "X-RateLimit-* or Retry-After header" + _weak_burst(size, strong),
         evidence=[("burst 1", burst[0]), (f"burst {size}", burst[-1])],
         severity=None if strong else Severity.info,
         confidence=Confidence.firm if strong else Confidence.tentative,
