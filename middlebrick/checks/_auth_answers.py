@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 from middlebrick.checks._validators import shannon_entropy
@@ -114,9 +115,22 @@ def budget(exchange: Exchange) -> int | None:
     return -1 if announced else None
 
 
-def slowed(times: list[float]) -> bool:
-    """Some answers held back: the slowest at least 1 s and three times the fastest (a tarpit)."""
-    return max(times) >= _SLOW_S and max(times) >= _SLOWED * max(min(times), 1e-3)
+def slowed(times: list[float], ends: list[float] | None = None, alone: float | None = None) -> bool:
+    """Some answers held back: the slowest at least 1 s and three times the fastest (a tarpit).
+
+    With ``ends`` (when each answer came back) and ``alone`` (the time one attempt took on its
+    own, just before), a server that answers one attempt after another is told apart from a
+    tarpit: its answers come back at its own pace, each within three times a lone attempt's
+    time of the one before, so the last one waited only for the others. A tarpit's wait is
+    longer than the server's own time: some answer comes back later than that after the one
+    before it.
+    """
+    if not (max(times) >= _SLOW_S and max(times) >= _SLOWED * max(min(times), 1e-3)):
+        return False
+    if ends is None or alone is None or len(ends) < 2:
+        return True
+    longest = max(later - sooner for sooner, later in pairwise(sorted(ends)))
+    return longest >= _SLOWED * max(alone, 1e-3)
 
 
 def status(exchange: Exchange) -> int | None:

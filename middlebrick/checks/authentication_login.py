@@ -117,12 +117,15 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
       reported when any answer carries a credential, is a redirect, 429 or 423, or carries
       ``Retry-After``: a limiter's answer says nothing about the user.
     - no-brute-force-protection: 12 logins with a made-up user and 12 different wrong passwords,
-      sent at once (at the ``--rate`` / ``--concurrency`` caps, so a per-second limit trips).
+      one alone (the server's own time for a failed login), then 11 at once (at the ``--rate``
+      / ``--concurrency`` caps, so a per-second limit trips).
       Reported (tentative: a lockout that only protects existing accounts
       does not show with an unknown user) when every answer has the first one's status and is
       a failed login (as above: a 200 without a credential counts), none is 429 or 423, none
       carries ``Retry-After``, none was held back (the slowest under 1 s or under three times
-      the fastest), and rate-limit headers, if any, still announce at least 100 requests left
+      the fastest, or every answer back within three lone attempts' time of the one before:
+      a server answering in turn, not a tarpit), and rate-limit headers, if any, still
+      announce at least 100 requests left
       (``RateLimit-Remaining``, ``X-RateLimit-Remaining``): a general limit of a thousand
       requests does not stop guessing. The detail says how many attempts went to which
       operation in what time.
@@ -178,16 +181,22 @@ async def _enumeration(ctx: CheckContext, login: Login, known: str) -> Finding |
 async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
     user = login.unknown_user()
 
-    async def attempt() -> tuple[Exchange, float]:
+    async def attempt() -> tuple[Exchange, float, float]:
         begun = time.monotonic()
         request = replace(login.request(user, f"mb-wrong-{secrets.token_hex(6)}"), burst=True)
-        return await ctx.send(request), time.monotonic() - begun
+        exchange = await ctx.send(request)
+        ended = time.monotonic()
+        return exchange, ended - begun, ended
 
+    lone, alone, _ = await attempt()  # the server's own time for one failed login
+    if replies.limited(lone) or not replies.failed(lone):
+        return None
     started = time.monotonic()
-    answers = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS)))
+    burst = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS - 1)))
     elapsed = max(time.monotonic() - started, 1e-3)
+    answers = [(lone, alone), *((ex, took) for ex, took, _ in burst)]
     first = replies.status(answers[0][0])
-    if first is None or replies.slowed([t for _, t in answers]):
+    if first is None or replies.slowed([t for _, t, _ in burst], [e for *_, e in burst], alone):
         return None
     if not all(replies.failed(ex) for ex, _ in answers):
         return None  # a 2xx with a token: the login did not fail (or the answer is not read)
@@ -202,8 +211,9 @@ async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
         _BRUTE,
         login.operation,
         parameter=login.secret_field,
-        detail=f"{_ATTEMPTS} failed logins for one made-up user, sent at once to `{key}`, "
-        f"answered in {elapsed:.1f} s ({_ATTEMPTS / elapsed:.0f}/s), all {first}: none was "
+        detail=f"{_ATTEMPTS} failed logins for one made-up user to `{key}`, one alone "
+        f"(answered in {alone:.2f} s), then {_ATTEMPTS - 1} at once, answered in {elapsed:.1f} s "
+        f"({(_ATTEMPTS - 1) / elapsed:.0f}/s), all {first}: none was "
         f"refused (429/423), slowed down, or carried Retry-After{budget} (a lockout that "
         "protects only existing accounts would not show with an unknown user)",
         evidence=[("attempt 1", answers[0][0]), (f"attempt {_ATTEMPTS}", answers[-1][0])],

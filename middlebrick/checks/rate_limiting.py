@@ -63,6 +63,9 @@ EVIDENT_PAGE = 1000
 caps servers commonly set (DRF's and Django Ninja's ``max_limit``, GitHub's 100, Stripe's 100)
 are at or below it, so a shorter page may be the whole collection under a cap."""
 
+clock = time.monotonic
+"""When each burst answer came back (seconds)."""
+
 _SIGNAL_HEADER = re.compile(r"(?i)(?:x-)?rate-?limit(?:$|-)|retry-after$")
 _THROTTLED = re.compile(r"answered 429")
 
@@ -88,11 +91,15 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Reported (operation ``*``) when every request was answered with the baseline's status,
     none with 429, and no answer carried a rate-limit header; the detail says how many
-    requests went to which operation at what rate. A burst slower than 5 requests a second
+    requests went to which operation in what time, and its peak rate: the most requests that
+    went on the wire within one second (when each was sent, read as its answer's time less
+    its time on the wire). The peak is what a limiter in front of the server counts; the
+    average also counts the waits of a slow server (and of the scan's other requests for a
+    place), which a limiter never sees. A burst whose peak is under 5 requests in a second
     measures nothing: not reported, said in a note. The size decides the weight: fewer than
     100 requests cannot tell a missing limit from a limit of a few hundred a minute, so the
-    default burst (30) gives ``info`` (tentative); 100 requests (``--burst 100``) at 20 a second
-    or more is ``medium`` and firm.
+    default burst (30) gives ``info`` (tentative); 100 requests (``--burst 100``) with 20 or
+    more of them within one second is ``medium`` and firm.
     A burst that met transport errors or 5xx answers is inconclusive and not reported.
     """
     size = ctx.scan.limits.burst
@@ -106,35 +113,34 @@ async def rate_limit_signals(ctx: CheckContext) -> AsyncIterator[Finding]:
             "operation answered the baseline (a burst elsewhere measures nothing)"
         )
         return
-    started = time.monotonic()
     request = replace(target.request, burst=True)  # at the caps: the adaptive pace smooths it
-    burst = await asyncio.gather(
-        *(
-            ctx.send(request.with_header("X-Request-ID", f"middlebrick-burst-{n + 1}"))
-            for n in range(size)
-        )
-    )
-    elapsed = max(time.monotonic() - started, 1e-3)
+
+    async def send(n: int) -> tuple[Exchange, float]:
+        exchange = await ctx.send(request.with_header("X-Request-ID", f"middlebrick-burst-{n}"))
+        return exchange, clock()
+
+    started = clock()
+    sent = await asyncio.gather(*(send(n + 1) for n in range(size)))
+    elapsed = max(clock() - started, 1e-3)
+    burst = [ex for ex, _ in sent]
     if any(_signals(ex) or _status(ex) != target.status for ex in burst):
         return
-    rate = size / elapsed
-    measured = f"{size} requests to `{target.key}` ({target.why}) in {elapsed:.1f} s ({rate:.0f}/s)"
-    if rate < MIN_BURST_RATE:
+    peak = peak_rate([at - _on_wire(ex) for ex, at in sent])
+    measured = (
+        f"{size} requests to `{target.key}` ({target.why}) in {elapsed:.1f} s "
+        f"({size / elapsed:.0f}/s on average, {peak} of them reaching the server within one "
+        "second)"
+    )
+    if peak < MIN_BURST_RATE:
         ctx.note(f"rate limiting was not measured: {measured} is too slow to meet a limit")
         return
-    strong = size >= STRONG_BURST and rate >= STRONG_BURST_RATE
+    strong = size >= STRONG_BURST and peak >= STRONG_BURST_RATE
     yield ctx.finding(
         _NO_LIMIT,
         "*",
         detail=f"{measured} all answered {target.status}: none was refused with 429, and no "
         f"response, these or the {len(seen)} baseline answers, carried a RateLimit-*, "
-        "X-RateLimit-* or Retry-After header"
-        + (
-            ""
-            if strong
-            else f"; {size} requests cannot tell a missing limit from one of a few hundred a "
-            f"minute (send --burst {STRONG_BURST} to measure one)"
-        ),
+        "X-RateLimit-* or Retry-After header" + _weak_burst(size, strong),
         evidence=[("burst 1", burst[0]), (f"burst {size}", burst[-1])],
         severity=None if strong else Severity.info,
         confidence=Confidence.firm if strong else Confidence.tentative,
@@ -361,6 +367,38 @@ def _signals(exchange: Exchange) -> bool:
     if resp.status == 429 or _THROTTLED.search(resp.note or ""):
         return True
     return any(_SIGNAL_HEADER.match(name) for name, _ in resp.headers)
+
+
+def _weak_burst(size: int, strong: bool) -> str:
+    """What a burst too small or too slow to be firm could not tell (the detail's end)."""
+    if strong:
+        return ""
+    if size < STRONG_BURST:
+        return (
+            f"; {size} requests cannot tell a missing limit from one of a few hundred a minute "
+            f"(send --burst {STRONG_BURST} to measure one)"
+        )
+    return (
+        f"; fewer than {STRONG_BURST_RATE:g} requests within one second cannot tell a missing "
+        "limit from one of a few hundred a minute"
+    )
+
+
+def peak_rate(sent_at: list[float], window: float = 1.0) -> int:
+    """The most requests sent within any ``window`` seconds: the rate a limiter in front of the
+    server saw at its highest, whatever the pace of the answers."""
+    times = sorted(sent_at)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def _on_wire(exchange: Exchange) -> float:
+    """Seconds the request spent on the wire (0 without an answer)."""
+    return exchange.response.elapsed_ms / 1000 if exchange.response is not None else 0.0
 
 
 def _size(resp: Response) -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding
-from middlebrick.http.exchange import Request, Response
+from middlebrick.http.exchange import Exchange, Request, Response
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
@@ -155,9 +156,10 @@ async def test_login_flows_reports_a_login_that_never_limits_guessing() -> None:
     assert [(f.type_id, f.parameter, f.confidence) for f in found] == [
         ("authentication.no-brute-force-protection", "password", Confidence.tentative)
     ]
-    assert "12 failed logins for one made-up user, sent at once to `POST /api/auth/login`" in (
+    assert "12 failed logins for one made-up user to `POST /api/auth/login`, one alone" in (
         found[0].detail
     )
+    assert "then 11 at once, answered in" in found[0].detail
     guessed = _users(sender)[4:]
     assert len(guessed) == 12 and len(set(guessed)) == 1
     assert guessed[0].startswith("mb-") and "alice" not in guessed  # never a real account
@@ -223,7 +225,8 @@ async def test_login_flows_never_judges_200_answers_that_carry_a_token() -> None
     found, sender = await _run(_ok_server(token_on_failure=True))
 
     assert found == []
-    assert len(_users(sender)) == 1 + 12  # the first 200 with a token stops the enumeration
+    # the first 200 with a token stops the enumeration, the lone attempt's the brute-force probe
+    assert len(_users(sender)) == 1 + 1
 
 
 async def test_login_flows_stays_quiet_when_a_200_failure_login_locks_after_five() -> None:
@@ -320,3 +323,45 @@ async def test_login_flows_stays_quiet_on_a_password_grant_with_one_answer_for_a
     assert {r.headers.get("content-type") for r in sender.sent if r.method == "POST"} == {
         "application/x-www-form-urlencoded"
     }
+
+
+class _Paced(FakeSender):
+    """A login answering one attempt after another, each ``each`` seconds; with ``tarpit``,
+    a made-up user's attempts past the sixth are held back that long, all at once."""
+
+    def __init__(self, each: float, tarpit: float | None = None) -> None:
+        super().__init__({("POST", "/api/auth/login"): _server()})
+        self.each, self.tarpit, self.lock = each, tarpit, asyncio.Lock()
+        self.failures: dict[str, int] = {}
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        user = str(json.loads(request.body or b"{}").get("username"))
+        self.failures[user] = count = self.failures.get(user, 0) + 1
+        if self.tarpit is not None and user.startswith("mb-") and count > 6:
+            await asyncio.sleep(self.tarpit)
+        async with self.lock:
+            await asyncio.sleep(self.each)
+        return await super().send(request, follow_redirects=follow_redirects)
+
+
+async def _run_paced(sender: FakeSender) -> list[Finding]:
+    return await run_check(
+        "authentication.login_flows",
+        baseline=make_baseline([]),
+        sender=sender,
+        scan=ScanRequest(target=BASE, mode="active"),
+        surface=Surface(base_url=BASE, operations=(ME, LOGIN)),
+        identities=Identities(primary=Identity("default", True, frozenset({"u-1"}))),
+    )
+
+
+async def test_login_flows_reports_a_login_that_answers_attempts_one_after_another() -> None:
+    # 11 attempts at 0.1 s each: the last waits 1.1 s, 11 times the first, for the others only
+    found = await _run_paced(_Paced(each=0.1))
+
+    assert [f.type_id for f in found] == ["authentication.no-brute-force-protection"]
+    assert "one alone (answered in 0.1" in found[0].detail
+
+
+async def test_login_flows_stays_quiet_when_a_tarpit_holds_attempts_back() -> None:
+    assert await _run_paced(_Paced(each=0.01, tarpit=1.2)) == []

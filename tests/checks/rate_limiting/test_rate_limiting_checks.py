@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from middlebrick.checks import rate_limiting
 from middlebrick.checks.rate_limiting import HUGE_PAGE
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
@@ -119,7 +120,7 @@ async def test_rate_limit_signals_check_notes_a_search_that_answers_a_default_bu
     assert len({r.headers.get("X-Request-ID") for r in sender.sent}) == BURST
     detail = found[0].detail
     assert f"{BURST} requests to `GET /api/notes/search` (its path names `search`) in" in detail
-    assert "/s)" in detail and f"{BURST} requests cannot tell a missing limit" in detail
+    assert "/s on average" in detail and f"{BURST} requests cannot tell a missing limit" in detail
     assert "send --burst 100 to measure one" in detail
     assert [e.label for e in found[0].evidence] == ["burst 1", f"burst {BURST}"]
 
@@ -366,3 +367,58 @@ async def test_rate_limit_signals_sends_nothing_when_the_burst_is_off() -> None:
         "rate_limiting.rate_limit_signals", baseline=baseline, sender=sender, scan=scan
     )
     assert found == [] and sender.sent == []
+
+
+class _Clocked(FakeSender):
+    """A search on a fake clock: a server that answers one request every 0.125 s, the burst's
+    requests on the wire at once (``queue``) or a client sending one after another."""
+
+    def __init__(self, *, one_at_a_time: bool) -> None:
+        super().__init__({("GET", "/api/notes/search"): response(200, {"results": []})})
+        self.now, self.one_at_a_time, self.lock = 0.0, one_at_a_time, asyncio.Lock()
+
+    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
+        if self.one_at_a_time:
+            await self.lock.acquire()
+        entered = self.now
+        await asyncio.sleep(0)  # every request of the burst reaches here before any answer
+        self.now += 0.125
+        answered = await super().send(request, follow_redirects=follow_redirects)
+        if self.one_at_a_time:
+            self.lock.release()
+        assert answered.response is not None
+        took = replace(answered.response, elapsed_ms=(self.now - entered) * 1000)
+        return replace(answered, response=took)
+
+
+async def test_rate_limit_signals_check_is_firm_when_a_slow_server_got_the_burst_at_once(
+    monkeypatch: Any,
+) -> None:
+    sender = _Clocked(one_at_a_time=False)
+    monkeypatch.setattr(rate_limiting, "clock", lambda: sender.now)
+
+    found = await _signals_run(_searches(), sender, burst=100)
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.medium, Confidence.firm)]
+    assert "in 12.5 s (8/s on average, 100 of them reaching the server within one" in (
+        found[0].detail
+    )
+
+
+async def test_rate_limit_signals_check_stays_info_when_requests_went_out_eight_a_second(
+    monkeypatch: Any,
+) -> None:
+    sender = _Clocked(one_at_a_time=True)
+    monkeypatch.setattr(rate_limiting, "clock", lambda: sender.now)
+
+    found = await _signals_run(_searches(), sender, burst=100)
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.info, Confidence.tentative)]
+    assert "8 of them reaching the server within one second" in found[0].detail
+    assert "fewer than 20 requests within one second cannot tell" in found[0].detail
+
+
+def test_peak_rate_counts_the_most_requests_within_one_second() -> None:
+    assert rate_limiting.peak_rate([0.0, 0.5, 0.99, 1.0, 1.2, 1.3, 1.4, 5.0]) == 6
+    assert rate_limiting.peak_rate([0.0, 1.0, 2.0]) == 1
+    assert rate_limiting.peak_rate([]) == 0
