@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from middlebrick.checks._owners import readable, records, scalar
+from middlebrick.checks._properties import sensitivity
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.identities import Identity
@@ -57,9 +58,9 @@ def shows(
 
     ``field``: the path parameter the object was read by (``title`` for
     ``/wishlists/{title}``); a field of that name (across conventions) counts as an id too.
-    ``detail``: the object as its read answered it; then the listed record must also show every
-    field of it (links aside): a listing of titles shows that the object exists, not what it
-    holds, so reading its hidden fields is not covered by the sharing.
+    ``detail``: the object as its read answered it; then the listed record must also show its
+    sensitive fields (``_covers``): a listing of titles shows that the object exists, not the
+    secret or personal data it holds, so reading those is not covered by the sharing.
     """
     if not readable(listing) or listing.response is None or not listing.response.is_json:
         return False
@@ -75,9 +76,13 @@ _LINKS = frozenset({"url", "href", "links", "_links", "self", "link"})
 
 
 def _covers(record: Mapping[str, Any], detail: Mapping[str, Any]) -> bool:
-    """True when the listed ``record`` shows every field of the object's ``detail``."""
+    """True unless the object's ``detail`` holds a field the listed ``record`` does not show and
+    that is sensitive by its name (``_properties.sensitivity``: a secret, a credential, personal
+    or internal data): a summary that leaves out only descriptions and counts still shares."""
     hidden = {k for k in detail if isinstance(k, str)} - set(record)
-    return not {k for k in hidden if k.lower() not in _LINKS}
+    return not any(
+        k.lower() not in _LINKS and sensitivity(k, detail[k]) is not None for k in hidden
+    )
 
 
 async def listed_to(

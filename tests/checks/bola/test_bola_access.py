@@ -109,21 +109,27 @@ async def test_cross_identity_access_is_info_when_the_other_user_lists_the_objec
     assert found[0].evidence[-1].label == "listing as bob"
 
 
-async def test_cross_identity_access_reports_fields_a_listing_of_titles_does_not_show(
-    api, scan, users
-):
-    # Given every member's listing names alice's note (its id, title and owner) but not its text
-    def titles(request: Request) -> Response:
+SECRET_NOTE = {**NOTE, "secret": "the vault code is 4711-0815"}
+
+
+def _titles(detail: dict[str, str]):
+    """Every member's listing names alice's note (id, owner, title), not its other fields."""
+
+    def answer(request: Request) -> Response:
         if request.identity == ANONYMOUS:
             return DENIED
         if request.url.endswith("/notes"):
-            summary = [
-                {k: n[k] for k in ("note_id", "owner_id", "title")} for n in (NOTE, BOBS_NOTE)
-            ]
-            return response(200, {"notes": summary})
-        return response(200, NOTE)
+            keep = ("note_id", "owner_id", "title")
+            return response(200, {"notes": [{k: n[k] for k in keep} for n in (detail, BOBS_NOTE)]})
+        return response(200, detail)
 
-    fake = api(titles)
+    return answer
+
+
+async def test_cross_identity_access_reports_a_secret_a_listing_of_titles_does_not_show(
+    api, scan, users
+):
+    fake = api(_titles(SECRET_NOTE))
 
     found = await run_check(
         "bola.cross_identity_access",
@@ -133,10 +139,26 @@ async def test_cross_identity_access_reports_fields_a_listing_of_titles_does_not
         identities=users(),
     )
 
-    # Then bob reading the note's text is not covered by the listing: a confirmed BOLA
+    # Then bob reading the note's secret is not covered by the listing: a confirmed BOLA
     assert [(f.severity, f.confidence) for f in found] == [
         (Severity.critical, Confidence.confirmed)
     ]
+
+
+async def test_cross_identity_access_is_info_when_the_listing_leaves_out_only_plain_fields(
+    api, scan, users
+):
+    fake = api(_titles(NOTE))  # the listing leaves out `text` alone, which names nothing private
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_NOTE, "/notes/n-1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert [(f.severity, f.confidence) for f in found] == [(Severity.info, Confidence.tentative)]
 
 
 async def test_cross_identity_access_never_takes_a_bare_integer_id_for_ownership(api, scan, users):
