@@ -31,9 +31,10 @@ from middlebrick.checks._created import (
     ordinary_field,
     resources,
 )
-from middlebrick.checks._owners import readable, same_object
+from middlebrick.checks._owners import readable
 from middlebrick.checks._sharing import listed_to
 from middlebrick.checks._writes import fresh, json_media, record_of
+from middlebrick.checks.bola_created import _path, _same, _status  # one home for both checks
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -248,21 +249,3 @@ def _write_body(write: Operation, created: Created, field: str) -> dict[str, Any
             body[name] = created.body[name]
     missing = [name for name in schema.get("required") or [] if name not in body]
     return None if missing else {**body, field: marker}
-
-
-def _same(mine: Exchange, theirs: Exchange) -> bool:
-    return (
-        readable(theirs)
-        and mine.response is not None
-        and theirs.response is not None
-        and same_object(mine.response, theirs.response)
-    )
-
-
-def _status(exchange: Exchange) -> str:
-    return str(exchange.response.status) if exchange.response is not None else str(exchange.error)
-
-
-def _path(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
