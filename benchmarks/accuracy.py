@@ -57,7 +57,7 @@ from benchmarks import known_misses  # noqa: E402
 from lab import runner  # noqa: E402
 from lab.state import differences  # noqa: E402
 from lab.truth import Expected, Extra, GroundTruth, Observation, load  # noqa: E402
-from middlebrick.checks.rate_limiting import MAX_BURST  # noqa: E402
+from middlebrick.checks.rate_limiting.core import MAX_BURST  # noqa: E402
 from middlebrick.checks.registry import load_all  # noqa: E402
 from middlebrick.config import Credential, Limits, ScanRequest, Tier  # noqa: E402
 from middlebrick.engine import scan  # noqa: E402

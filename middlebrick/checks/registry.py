@@ -81,13 +81,24 @@ def check(
 
 
 def load_all() -> dict[str, CheckSpec]:
-    """Import every check module (which registers its checks) and return the registry."""
+    """Import every check module (which registers its checks) and return the registry.
+
+    Checks live in one package per category (``checks/bola/``…), private helpers beside them
+    (``_``-named, not imported here). Categories load in name order, and in each the ``core``
+    module first, then the others in name order, so the registry's order is stable.
+    """
     import importlib
     import pkgutil
 
     import middlebrick.checks as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if not info.name.startswith("_") and info.name not in ("registry", "context"):
-            importlib.import_module(f"middlebrick.checks.{info.name}")
+        if info.name.startswith("_") or info.name in ("registry", "context"):
+            continue
+        category = importlib.import_module(f"{package.__name__}.{info.name}")
+        if not info.ispkg:
+            continue
+        public = [m.name for m in pkgutil.iter_modules(category.__path__) if m.name[0] != "_"]
+        for name in sorted(public, key=lambda n: (n != "core", n)):
+            importlib.import_module(f"{category.__name__}.{name}")
     return REGISTRY

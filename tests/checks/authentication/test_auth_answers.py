@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from middlebrick.checks._auth_answers import slowed
+from middlebrick.checks.authentication._auth_answers import slowed
 
 
 def test_slowed_reads_answers_held_back_past_the_sixth_as_a_tarpit() -> None:

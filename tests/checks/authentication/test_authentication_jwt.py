@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from middlebrick.checks._jwt import _SecretList, dictionary, wordlist
+from middlebrick.checks.authentication._jwt import _SecretList, dictionary, wordlist
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from middlebrick.checks._cursor import cursors, param_for
+from middlebrick.checks.bola._cursor import cursors, param_for
 from middlebrick.findings import Confidence
 from middlebrick.http.exchange import Request, Response
 from middlebrick.spec.model import Operation, Parameter

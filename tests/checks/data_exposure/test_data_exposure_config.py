@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from middlebrick.checks.data_exposure_config import CONTROL_FILE, MAX_CONFIG_REQUESTS
+from middlebrick.checks.data_exposure.config import CONTROL_FILE, MAX_CONFIG_REQUESTS
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response

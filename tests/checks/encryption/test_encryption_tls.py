@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-import middlebrick.checks.encryption_tls as encryption_tls
-from middlebrick.checks._tls import TLS_HANDSHAKES, legacy_context
+import middlebrick.checks.encryption.tls as encryption_tls
+from middlebrick.checks.encryption._tls import TLS_HANDSHAKES, legacy_context
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.testing import FakeSender, make_baseline, run_check

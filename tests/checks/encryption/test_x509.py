@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from middlebrick.checks._x509 import Certificate, parse_certificate
+from middlebrick.checks.encryption._x509 import Certificate, parse_certificate
 
 _DAY = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from middlebrick.checks.inventory_schema import mismatches
+from middlebrick.checks.inventory.schema import mismatches
 from middlebrick.findings import Confidence
 from middlebrick.spec.load import parse_spec
 from middlebrick.spec.model import ApiSpec

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from middlebrick.checks import _llm_phase
-from middlebrick.checks._llm_request import HARMLESS, canary_for, render
+from middlebrick.checks.llm_security import _phase as _llm_phase
+from middlebrick.checks.llm_security._request import HARMLESS, canary_for, render
 from middlebrick.http.exchange import Request, Response
 from middlebrick.knowledge import llm_probes
 from middlebrick.testing import response

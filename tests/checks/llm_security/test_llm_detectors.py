@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from middlebrick.checks._llm_detectors import Judge, canary_answered, strip_echo
-from middlebrick.checks._llm_reply import Reply, parse_reply
-from middlebrick.checks._llm_request import HARMLESS, canary_for, render
+from middlebrick.checks.llm_security._detectors import Judge, canary_answered, strip_echo
+from middlebrick.checks.llm_security._reply import Reply, parse_reply
+from middlebrick.checks.llm_security._request import HARMLESS, canary_for, render
 from middlebrick.findings import Confidence
 from middlebrick.knowledge import llm_probes
 from middlebrick.knowledge.llm_models import LlmProbe

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from middlebrick.checks._llm_request import canary_for, render
+from middlebrick.checks.llm_security._request import canary_for, render
 from middlebrick.checks.registry import load_all
 from middlebrick.knowledge import catalogue, llm_probes
 from middlebrick.knowledge.llm_models import LlmMarkers, LlmProbe, LlmProbePack

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from middlebrick.checks._llm_reply import STRONG, WEAK, estimate_tokens, parse_reply
-from middlebrick.checks._llm_request import ChatFormat, encode, format_for_operation
+from middlebrick.checks.llm_security._reply import STRONG, WEAK, estimate_tokens, parse_reply
+from middlebrick.checks.llm_security._request import ChatFormat, encode, format_for_operation
 from middlebrick.spec.model import Operation, Parameter, RequestBody
 from middlebrick.testing import response
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from middlebrick.checks import _llm_phase
-from middlebrick.checks._llm_detectors import Judge
-from middlebrick.checks._llm_endpoints import CONTROL_PATH, Endpoint
-from middlebrick.checks._llm_reply import Reply
-from middlebrick.checks._llm_request import HARMLESS, ChatFormat
 from middlebrick.checks.context import CheckContext
+from middlebrick.checks.llm_security import _phase as _llm_phase
+from middlebrick.checks.llm_security._detectors import Judge
+from middlebrick.checks.llm_security._endpoints import CONTROL_PATH, Endpoint
+from middlebrick.checks.llm_security._reply import Reply
+from middlebrick.checks.llm_security._request import HARMLESS, ChatFormat
 from middlebrick.checks.registry import load_all
 from middlebrick.config import ScanRequest, Tier
 from middlebrick.errors import NotApplicable

@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from middlebrick.checks._paging import declared_maximum, is_dynamodb_key, is_page_size, page_of
+from middlebrick.checks.rate_limiting._paging import (
+    declared_maximum,
+    is_dynamodb_key,
+    is_page_size,
+    page_of,
+)
 from middlebrick.spec.model import Parameter
 
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from middlebrick.checks import rate_limiting
-from middlebrick.checks.rate_limiting import HUGE_PAGE
+from middlebrick.checks.rate_limiting import core as rate_limiting
+from middlebrick.checks.rate_limiting.core import HUGE_PAGE
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from middlebrick.checks.ssrf import METADATA_URL
+from middlebrick.checks.ssrf.core import METADATA_URL
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response

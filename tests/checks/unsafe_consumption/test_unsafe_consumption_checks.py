@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from middlebrick.checks.unsafe_consumption import OFF_SCOPE
+from middlebrick.checks.unsafe_consumption.core import OFF_SCOPE
 from middlebrick.config import Mode, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response

@@ -1,0 +1,1 @@
+"""Authentication (API2): declared security, JWTs, login, logout, reset, registration."""

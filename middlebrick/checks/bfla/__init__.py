@@ -1,0 +1,1 @@
+"""BFLA / privilege (API5): functions reachable by callers without the privilege."""

@@ -1,0 +1,1 @@
+"""Input validation (API8): injection, CORS, methods, debug modes, types, traversal, ReDoS."""

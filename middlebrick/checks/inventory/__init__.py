@@ -1,0 +1,1 @@
+"""Inventory (API9): versions, fingerprints, docs, deprecated and undocumented operations."""

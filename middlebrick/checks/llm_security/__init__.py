@@ -1,0 +1,1 @@
+"""LLM / AI: AI endpoints, prompt leakage, prompt injection."""

@@ -1,0 +1,1 @@
+"""Property authorization (API3): sensitive properties and mass assignment."""

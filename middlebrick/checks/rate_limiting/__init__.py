@@ -1,0 +1,1 @@
+"""Rate limiting / resources (API4): bursts, page sizes, oversized responses."""

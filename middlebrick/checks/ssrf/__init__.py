@@ -1,0 +1,1 @@
+"""SSRF (API7): URL inputs the server fetches."""

@@ -1,0 +1,1 @@
+"""Unsafe consumption (API10): callbacks, open redirects, third-party content relayed."""
