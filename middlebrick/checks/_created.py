@@ -7,7 +7,8 @@ and whose objects have a documented ``GET`` and ``DELETE`` by id (``/addresses``
 documented ``DELETE``) and deletes it after the check. ``create`` makes one, as the primary
 identity (or another one), from the request schema (examples first), optionally with extra
 fields, and reads it; ``attempt`` sends the creation alone and says what it made.
-``ordinary_field`` picks the field a probe may set to a marker on such an object.
+``ordinary_field`` picks the field a probe may set to a marker on such an object. ``read_same``,
+``answer_of`` and ``path_of`` judge and name what another identity got for such an object.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from middlebrick.checks._assignable import into_body, into_query
-from middlebrick.checks._owners import readable, records, row_id
+from middlebrick.checks._owners import readable, records, row_id, same_object
 from middlebrick.checks._properties import flat, is_privileged_input, is_role
 from middlebrick.checks._schemas import shape
 from middlebrick.checks._writes import fresh, json_media, record_of
@@ -31,7 +32,18 @@ from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 from middlebrick.spec.values import value_for_schema
 
-__all__ = ["Created", "Resource", "attempt", "body_for", "create", "ordinary_field", "resources"]
+__all__ = [
+    "Created",
+    "Resource",
+    "answer_of",
+    "attempt",
+    "body_for",
+    "create",
+    "ordinary_field",
+    "path_of",
+    "read_same",
+    "resources",
+]
 
 
 @dataclass(frozen=True)
@@ -188,3 +200,24 @@ def ordinary_field(write: Operation, record: Mapping[str, Any]) -> str | None:
 def _too_short(prop: Mapping[str, Any]) -> bool:
     limit = prop.get("maxLength")
     return isinstance(limit, int) and limit < 11
+
+
+def read_same(mine: Exchange, theirs: Exchange) -> bool:
+    """Whether ``theirs`` is a readable answer holding the same object as the creator's ``mine``."""
+    return (
+        readable(theirs)
+        and mine.response is not None
+        and theirs.response is not None
+        and same_object(mine.response, theirs.response)
+    )
+
+
+def answer_of(exchange: Exchange) -> str:
+    """The status of an exchange for a finding's words, or its error when nothing answered."""
+    return str(exchange.response.status) if exchange.response is not None else str(exchange.error)
+
+
+def path_of(url: str) -> str:
+    """The path (and query) of an absolute URL, as a finding names the request sent."""
+    rest = url.split("://", 1)[-1]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"

@@ -25,16 +25,18 @@ from typing import Any
 from middlebrick.checks._created import (
     Created,
     Resource,
+    answer_of,
     attempt,
     body_for,
     create,
     ordinary_field,
+    path_of,
+    read_same,
     resources,
 )
 from middlebrick.checks._owners import readable
 from middlebrick.checks._sharing import listed_to
 from middlebrick.checks._writes import fresh, json_media, record_of
-from middlebrick.checks.bola.created import _path, _same, _status  # one home for both checks
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
@@ -151,7 +153,7 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
     created, low, high = split.created, split.refused, split.allowed
     read = Request("GET", created.url)
     theirs = await ctx.send(low.send_as(fresh(read, 1)))
-    if not _same(created.mine, theirs):
+    if not read_same(created.mine, theirs):
         return  # the credential is not shown to work, or the object is not theirs to see
     anonymous = await ctx.send(fresh(read, 2).without_credentials())
     listing = None
@@ -172,9 +174,9 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
         ("anonymous" if listing is None else f"listing as {low.name}", listing or anonymous),
     ]
     said = (
-        f"identity {low.name!r} may not create in `{_path(ctx.url(resource.create.path))}` "
-        f"(`POST` answered {_status(split.refusal)}, while the same POST as {high.name!r}, sent "
-        f"after it, answered {_status(created.made)}), and the object {high.name!r} created is "
+        f"identity {low.name!r} may not create in `{path_of(ctx.url(resource.create.path))}` "
+        f"(`POST` answered {answer_of(split.refusal)}, while the same POST as {high.name!r}, sent "
+        f"after it, answered {answer_of(created.made)}), and the object {high.name!r} created is "
         f"shared ({shared})"
     )
     for write in (resource.write, resource.replace):
@@ -188,8 +190,9 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
         yield ctx.finding(
             _METHOD,
             resource.delete,
-            detail=f"{said}; yet as {low.name!r}, `DELETE {_path(created.url)}` answered "
-            f"{_status(gone)}, and read as {high.name!r} afterwards it answers {_status(after)}",
+            detail=f"{said}; yet as {low.name!r}, `DELETE {path_of(created.url)}` answered "
+            f"{answer_of(gone)}, and read as {high.name!r} afterwards it answers "
+            f"{answer_of(after)}",
             evidence=[
                 *base,
                 (f"delete as {low.name}", gone),
@@ -223,8 +226,8 @@ async def _try_write(
     return ctx.finding(
         _METHOD,
         write,
-        detail=f"{said}; yet as {low.name!r}, `{write.method} {_path(created.url)}` setting "
-        f"`{field}` answered {_status(sent)}, and read as {high.name!r} it now holds the marker "
+        detail=f"{said}; yet as {low.name!r}, `{write.method} {path_of(created.url)}` setting "
+        f"`{field}` answered {answer_of(sent)}, and read as {high.name!r} it now holds the marker "
         f"{marker!r}",
         evidence=[
             *base,

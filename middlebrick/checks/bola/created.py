@@ -12,8 +12,17 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 
-from middlebrick.checks._created import Created, Resource, create, ordinary_field, resources
-from middlebrick.checks._owners import readable, same_object
+from middlebrick.checks._created import (
+    Created,
+    Resource,
+    answer_of,
+    create,
+    ordinary_field,
+    path_of,
+    read_same,
+    resources,
+)
+from middlebrick.checks._owners import readable
 from middlebrick.checks._sharing import listed_to
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
@@ -80,13 +89,13 @@ async def _probe(
         else ""
     )
     shown = [(f"listing as {other.name}", listing)] if listing is not None else []
-    if _same(created.mine, theirs):
+    if read_same(created.mine, theirs):
         yield _finding(
             ctx,
             resource.read,
             f"identity {other.name!r} read the object {primary.name!r} had just created "
-            f"(`GET {_path(created.url)}`): {_status(theirs)} with the same object; without "
-            f"credentials it got {_status(anonymous)}{shared}",
+            f"(`GET {path_of(created.url)}`): {answer_of(theirs)} with the same object; without "
+            f"credentials it got {answer_of(anonymous)}{shared}",
             [*base, (f"as {other.name}", theirs), ("anonymous", anonymous), *shown],
             proven=listing is None,
         )
@@ -101,8 +110,8 @@ async def _probe(
             ctx,
             resource.delete,
             f"identity {other.name!r} deleted the object {primary.name!r} had just created "
-            f"(`DELETE {_path(created.url)}` answered {_status(gone)}); read as "
-            f"{primary.name!r} afterwards it answers {_status(after)}{shared}",
+            f"(`DELETE {path_of(created.url)}` answered {answer_of(gone)}); read as "
+            f"{primary.name!r} afterwards it answers {answer_of(after)}{shared}",
             [*base, (f"delete as {other.name}", gone), (f"read as {primary.name}", after), *shown],
             proven=listing is None,
         )
@@ -132,7 +141,7 @@ async def _try_write(
         ctx,
         write,
         f"identity {other.name!r} changed `{field}` of the object {primary.name!r} had just "
-        f"created (`{write.method} {_path(created.url)}` answered {_status(sent)}); read as "
+        f"created (`{write.method} {path_of(created.url)}` answered {answer_of(sent)}); read as "
         f"{primary.name!r} it now holds the marker {marker!r}{shared}",
         [
             (f"created and read as {primary.name}", created.mine),
@@ -159,21 +168,3 @@ def _finding(
         confidence=Confidence.confirmed if proven else Confidence.tentative,
         severity=None if proven else Severity.info,
     )
-
-
-def _same(mine: Exchange, theirs: Exchange) -> bool:
-    return (
-        readable(theirs)
-        and mine.response is not None
-        and theirs.response is not None
-        and same_object(mine.response, theirs.response)
-    )
-
-
-def _status(exchange: Exchange) -> str:
-    return str(exchange.response.status) if exchange.response is not None else str(exchange.error)
-
-
-def _path(url: str) -> str:
-    rest = url.split("://", 1)[-1]
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
