@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from middlebrick.checks.rate_limiting import core as rate_limiting
-from middlebrick.checks.rate_limiting.core import HUGE_PAGE
+from middlebrick.checks.rate_limiting.sizes import HUGE_PAGE
 from middlebrick.config import Limits, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
