@@ -7,8 +7,8 @@ and whose objects have a documented ``GET`` and ``DELETE`` by id (``/addresses``
 documented ``DELETE``) and deletes it after the check. ``create`` makes one, as the primary
 identity (or another one), from the request schema (examples first), optionally with extra
 fields, and reads it; ``attempt`` sends the creation alone and says what it made.
-``ordinary_field`` picks the field a probe may set to a marker on such an object. ``read_same``,
-``answer_of`` and ``path_of`` judge and name what another identity got for such an object.
+``ordinary_field`` picks the field a probe may set to a marker on such an object; ``answer_of``
+and ``path_of`` name what another identity got for it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from middlebrick.checks._assignable import into_body, into_query
-from middlebrick.checks._owners import readable, records, row_id, same_object
+from middlebrick.checks._owners import readable, records, row_id
 from middlebrick.checks._properties import flat, is_privileged_input, is_role
 from middlebrick.checks._schemas import shape
 from middlebrick.checks._writes import fresh, json_media, record_of
@@ -41,7 +41,6 @@ __all__ = [
     "create",
     "ordinary_field",
     "path_of",
-    "read_same",
     "resources",
 ]
 
@@ -200,16 +199,6 @@ def ordinary_field(write: Operation, record: Mapping[str, Any]) -> str | None:
 def _too_short(prop: Mapping[str, Any]) -> bool:
     limit = prop.get("maxLength")
     return isinstance(limit, int) and limit < 11
-
-
-def read_same(mine: Exchange, theirs: Exchange) -> bool:
-    """Whether ``theirs`` is a readable answer holding the same object as the creator's ``mine``."""
-    return (
-        readable(theirs)
-        and mine.response is not None
-        and theirs.response is not None
-        and same_object(mine.response, theirs.response)
-    )
 
 
 def answer_of(exchange: Exchange) -> str:

@@ -223,6 +223,16 @@ def same_object(a: Response, b: Response) -> bool:
     return bool(ids) and ids == record_ids(b.json)
 
 
+def read_same(mine: Exchange, theirs: Exchange) -> bool:
+    """True when ``theirs`` is readable and holds the same object(s) as ``mine``."""
+    return (
+        readable(theirs)
+        and mine.response is not None
+        and theirs.response is not None
+        and same_object(mine.response, theirs.response)
+    )
+
+
 def other_object(a: Response, b: Response, *, not_id: str | None = None) -> bool:
     """True when ``b`` is another object of ``a``'s shape: same structure, other ids.
 

@@ -17,10 +17,10 @@ from middlebrick.checks._owners import (
     is_person,
     owner_fields,
     path_parameters,
+    read_same,
     readable,
     record_ids,
     records,
-    same_object,
 )
 from middlebrick.checks._properties import flat
 from middlebrick.checks._sharing import listed_to, per_user_object
@@ -80,7 +80,7 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
         owner = _object_owner(owners, baseline)
         for other in [o for o in ctx.identities.others if o != owner][:_MAX_OTHERS]:
             theirs = await ctx.send(baseline.request.as_identity(other.name))
-            if not _same(baseline, theirs):
+            if not read_same(baseline, theirs):
                 continue
             anonymous = await ctx.send(baseline.request.without_credentials())
             owned = owner is not None and owner.name == primary.name
@@ -179,15 +179,6 @@ def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
     return owners.subject(rows[0]) if rows else None
 
 
-def _same(baseline: Exchange, theirs: Exchange) -> bool:
-    return (
-        readable(theirs)
-        and baseline.response is not None
-        and theirs.response is not None
-        and same_object(baseline.response, theirs.response)
-    )
-
-
 def _wrote(read: Exchange, theirs: Exchange) -> bool:
     """True when a write as another identity was accepted on the object ``read`` fetched."""
     if not readable(theirs) or theirs.response is None or read.response is None:
@@ -215,7 +206,7 @@ def _verdict(
     baseline, theirs, anonymous = exchanges
     owned = owner is not None and owner.name == primary.name
     anonymous_too = readable(anonymous)
-    if anonymous_too and (not owned or (not write_note and _same(baseline, anonymous))):
+    if anonymous_too and (not owned or (not write_note and read_same(baseline, anonymous))):
         return None  # public: anyone reads it whole, so another user reading it is no BOLA
     status = theirs.response.status if theirs.response is not None else "?"
     anon_status: object = anonymous.response.status if anonymous.response else "no answer"

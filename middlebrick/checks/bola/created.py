@@ -19,10 +19,9 @@ from middlebrick.checks._created import (
     create,
     ordinary_field,
     path_of,
-    read_same,
     resources,
 )
-from middlebrick.checks._owners import readable
+from middlebrick.checks._owners import read_same, readable
 from middlebrick.checks._sharing import listed_to
 from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
