@@ -7,6 +7,10 @@ requests a check may still spend, and ``Prober.trio(slot, probe, control)`` send
 then its control *fresh* (never answered from the scan's cache, so both show the target in the
 same state): the ``Trio`` it returns (``_injection``) says what differed. Every injection check
 (DynamoDB, SQL, OS command, ReDoS, type confusion) builds on these three.
+
+A path or query value is placed by ``with_parameter`` (what ``Slot.set`` does there): the
+authorization checks use it directly on whichever request they mutate (the baseline, another
+identity's control), and ``current_value`` reads what a request sends there.
 """
 
 from __future__ import annotations
@@ -17,10 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from middlebrick.checks._injection import Trio
-from middlebrick.checks._probes import current_value, path_index, with_parameter
 from middlebrick.http.exchange import Exchange, Request
 from middlebrick.http.journal import Restoration
 from middlebrick.spec.model import Operation, Parameter
@@ -35,6 +38,9 @@ AMBIENT_HEADERS = ("Referer", "User-Agent", "X-Forwarded-For")
 """Request headers that applications commonly store or log (sqlmap tests User-Agent and Referer
 at ``--level 3``; X-Forwarded-For carries the client address proxies add): places for blind
 probes even when the API description declares no header."""
+
+BREAKER = "'\")("
+"""A value that breaks naive parsing: quotes for SQL/PartiQL, parentheses for expressions."""
 
 _NUMBER = re.compile(r"-?\d{1,18}(?:\.\d{1,18})?")
 _NUMERIC_TYPES = ("integer", "number")
@@ -286,6 +292,55 @@ class Prober:
         if control is None:
             return None
         return Trio(slot.baseline, probe, control)
+
+
+def current_value(request: Request, operation: Operation, parameter: Parameter) -> str | None:
+    """The value ``request`` sends for ``parameter`` (path segment or query item), if any."""
+    parts = urlsplit(request.url)
+    if parameter.location == "query":
+        return next(
+            (v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k == parameter.name),
+            None,
+        )
+    index = path_index(parts.path, operation.path, parameter.name)
+    return None if index is None else parts.path.split("/")[index]
+
+
+def with_parameter(
+    request: Request, operation: Operation, parameter: Parameter, value: str
+) -> Request | None:
+    """``request`` with ``parameter`` set to ``value``; ``None`` when it cannot be placed."""
+    parts = urlsplit(request.url)
+    if parameter.location == "query":
+        items = parse_qsl(parts.query, keep_blank_values=True)
+        if any(k == parameter.name for k, _ in items):
+            items = [(k, value if k == parameter.name else v) for k, v in items]
+        else:
+            items.append((parameter.name, value))
+        return request.with_url(parts._replace(query=urlencode(items)).geturl())
+    if parameter.location == "path":
+        index = path_index(parts.path, operation.path, parameter.name)
+        if index is None:
+            return None
+        segments = parts.path.split("/")
+        segments[index] = quote(value, safe="")
+        return request.with_url(parts._replace(path="/".join(segments)).geturl())
+    return None
+
+
+def path_index(actual: str, template: str, name: str) -> int | None:
+    """Where ``{name}`` of ``template`` sits among the ``/``-separated segments of ``actual``.
+
+    The template is a suffix of the actual path (the API may live below a base path).
+    """
+    actual_segments, template_segments = actual.split("/"), template.split("/")
+    if len(template_segments) > len(actual_segments):
+        return None
+    offset = len(actual_segments) - len(template_segments)
+    for index, segment in enumerate(template_segments):
+        if segment == "{" + name + "}":
+            return offset + index
+    return None
 
 
 def _cookies(header: str | None) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from middlebrick.baseline import build_request
-from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._probe import current_value, with_parameter
 from middlebrick.http.exchange import Request
 from middlebrick.spec.model import Operation, Parameter, Schema
 from middlebrick.spec.values import is_plain, value_for_schema

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from middlebrick.checks._privilege import Standing, ordinary
-from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._probe import current_value, with_parameter
 from middlebrick.checks._properties import (
     flat,
     is_privileged_input,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from middlebrick.checks._owners import Owners, parent_of, readable, record_ids, records, row_id
-from middlebrick.checks._probes import with_parameter
+from middlebrick.checks._probe import with_parameter
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange
 from middlebrick.identities import Identity

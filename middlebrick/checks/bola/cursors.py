@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from middlebrick.checks._owners import Owners, claims, counterpart, readable, records
-from middlebrick.checks._probes import with_parameter
+from middlebrick.checks._probe import with_parameter
 from middlebrick.checks.bola._cursor import Cursor, cursors, param_for
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check

@@ -17,7 +17,7 @@ from middlebrick.checks._owners import (
     readable,
     records,
 )
-from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._probe import current_value, with_parameter
 from middlebrick.checks._sharing import listed_to
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check

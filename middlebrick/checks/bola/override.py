@@ -19,7 +19,7 @@ from middlebrick.checks._owners import (
     records,
     scalar,
 )
-from middlebrick.checks._probes import with_parameter
+from middlebrick.checks._probe import with_parameter
 from middlebrick.checks.bola._foreign import foreign_object
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check

@@ -19,7 +19,7 @@ from middlebrick.checks._owners import (
     tenant_of,
     tenant_values,
 )
-from middlebrick.checks._probes import with_parameter
+from middlebrick.checks._probe import with_parameter
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from middlebrick.checks._compare import same_shape
 from middlebrick.checks._owners import Owners, parent_of, readable, record_ids
-from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._probe import current_value, with_parameter
 from middlebrick.checks.bola._foreign import Foreign, foreign_object
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check

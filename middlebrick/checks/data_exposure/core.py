@@ -8,13 +8,15 @@ The checks read the baseline (every operation's response and the target's root);
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Any
 
 from middlebrick.checks._exposure import Group, Source, finding_of, group_hits, mask, where
 from middlebrick.checks._field_names import key_tokens
-from middlebrick.checks._probes import broken_value, current_value, probe_parameters, with_parameter
+from middlebrick.checks._probe import BREAKER, current_value, with_parameter
 from middlebrick.checks._signatures import Hit, ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks._validators import phone_key, ssn_key
 from middlebrick.checks.context import CheckContext
@@ -22,7 +24,7 @@ from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
 from middlebrick.http.exchange import ANONYMOUS, Exchange
 from middlebrick.identities import primary_name
-from middlebrick.spec.model import Operation
+from middlebrick.spec.model import Operation, Parameter
 
 _EMAIL = "data_exposure.email-address"
 _PHONE = "data_exposure.phone-number"
@@ -38,6 +40,9 @@ _DYNAMO_RAW = "data_exposure.dynamodb-raw-attributes"
 _INTERNAL = "data_exposure.internal-address"
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_PAGE_SIZE = re.compile(
+    r"(?i)limit|size|page_?size|per_?page|page_?limit|max_?(?:results|items|keys)|count|top|take"
+)
 _MEMBERS_ONLY = (
     "; returned to an authenticated caller: its own record or a directory the API's members "
     "share, information unless an anonymous caller or another tenant gets it"
@@ -274,3 +279,36 @@ def _pii_confidence(group: Group, context: str) -> Confidence:
 def _excerpt(text: str, size: int = 120) -> str:
     text = " ".join(text.split())
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def probe_parameters(operation: Operation, limit: int) -> list[Parameter]:
+    """The operation's path then query parameters, at most ``limit`` of them."""
+    return [*operation.params("path"), *operation.params("query")][:limit]
+
+
+def broken_value(parameter: Parameter, current: str | None) -> str:
+    """The value most likely to break what ``parameter`` feeds, without changing data.
+
+    ``0`` for a page-size parameter (``limit``, ``page_size`` …: a database rejects a page of
+    nothing), the same JSON with every string replaced by ``BREAKER`` for a JSON-valued
+    parameter, else ``BREAKER``.
+    """
+    if _PAGE_SIZE.fullmatch(parameter.name):
+        return "0"
+    if current and current.lstrip()[:1] in ("{", "["):
+        try:
+            document = json.loads(current)
+        except ValueError:
+            return BREAKER
+        return json.dumps(_break_strings(document), separators=(",", ":"))
+    return BREAKER
+
+
+def _break_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return BREAKER
+    if isinstance(value, list):
+        return [_break_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _break_strings(v) for k, v in value.items()}
+    return value

@@ -19,8 +19,7 @@ from middlebrick.checks._injection import (
     server_error,
     signature_hits,
 )
-from middlebrick.checks._probe import Prober, Slot
-from middlebrick.checks._probes import BREAKER
+from middlebrick.checks._probe import BREAKER, Prober, Slot
 from middlebrick.findings import Confidence
 from middlebrick.http.exchange import Exchange
 from middlebrick.spec.model import Operation

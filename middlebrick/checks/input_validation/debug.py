@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 from middlebrick.checks._injection import NOT_A_NUMBER, first_match, server_error, signature_hits
-from middlebrick.checks._probe import numeric_slots, slots
-from middlebrick.checks._probes import BREAKER
+from middlebrick.checks._probe import BREAKER, numeric_slots, slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity

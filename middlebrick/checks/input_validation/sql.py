@@ -8,6 +8,7 @@ from middlebrick.checks._bodies import probed_writes
 from middlebrick.checks._injection import answered, server_error, signature_hits, unlike
 from middlebrick.checks._probe import (
     AMBIENT_HEADERS,
+    BREAKER,
     Prober,
     Slot,
     ambient_slot,
@@ -16,7 +17,6 @@ from middlebrick.checks._probe import (
     is_json,
     slots,
 )
-from middlebrick.checks._probes import BREAKER
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.input_validation._sql_probes import (
     DYNAMODB,

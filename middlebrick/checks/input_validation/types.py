@@ -15,8 +15,7 @@ from middlebrick.checks._injection import (
     server_error,
     signature_hits,
 )
-from middlebrick.checks._probe import Slot, numeric_slots, slots
-from middlebrick.checks._probes import BREAKER
+from middlebrick.checks._probe import BREAKER, Slot, numeric_slots, slots
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Finding

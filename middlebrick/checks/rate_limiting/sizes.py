@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from middlebrick.checks._exposure import sources
-from middlebrick.checks._probes import with_parameter
+from middlebrick.checks._probe import with_parameter
 from middlebrick.checks._signatures import ScanEnv, scan_exchange, signatures_for
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.rate_limiting._paging import (
