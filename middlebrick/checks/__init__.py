@@ -1,4 +1,4 @@
-"""Checks: one module per category; each check registers itself with ``@check``."""
+"""Checks: one package per category; each check registers itself with ``@check``."""
 
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import REGISTRY, CheckSpec, check, load_all

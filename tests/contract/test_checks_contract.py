@@ -96,6 +96,14 @@ async def test_a_check_that_writes_in_active_mode_declares_it(spec: CheckSpec) -
         assert spec.writes, f"{spec.name} sends writes: declare writes=True so they are undone"
 
 
+@pytest.mark.parametrize("spec", CHECKS, ids=lambda spec: spec.name)
+def test_check_lives_in_its_category_package(spec: CheckSpec) -> None:
+    assert spec.func.__module__.startswith(f"middlebrick.checks.{spec.category}."), (
+        f"{spec.name} is defined in {spec.func.__module__}: checks live in "
+        f"middlebrick/checks/{spec.category}/"
+    )
+
+
 def test_a_check_cannot_build_a_finding_it_did_not_declare() -> None:
     spec = load_all()["encryption.hsts"]
     ctx = _context(spec, FakeSender())

@@ -1,7 +1,7 @@
 """Answers of authentication operations: failed or not, refused by a limiter, held back.
 
-Shared by the login and verification-code checks (``authentication_login``,
-``authentication_codes``).
+Shared by the login and verification-code checks (``login``,
+``codes``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``admin_paths`` requests the privileged-function paths of ``knowledge/admin_paths.yaml``
 relative to the API's base and judges each answer against a control; ``role_fields`` reads the
-baseline. The active ``privileged_methods`` check lives in ``bfla_methods``.
+baseline. The active ``privileged_methods`` check lives in ``bfla.methods``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ object the privileged identity has just created, and the creator reads the resul
 Only shared objects are judged here (anyone reads them, or the less privileged identity's own
 listing shows them: a catalogue entry, an article): there, changing or deleting is a function
 the API grants by role, so an accepted, effective write is function-level. A private object
-changed by another identity is BOLA, which ``bola_created`` reports. Every object written is one
+changed by another identity is BOLA, which ``bola.created`` reports. Every object written is one
 the scan created; the journal deletes whatever is left.
 """
 
@@ -159,7 +159,7 @@ async def _probe(ctx: CheckContext, resource: Resource, split: _Split) -> AsyncI
     if not readable(anonymous):
         listing = await listed_to(ctx, low.identity, resource.read, created.url)
         if listing is None:
-            return  # private: another identity's write there is BOLA (bola_created)
+            return  # private: another identity's write there is BOLA (bola.created)
     shared = (
         "anyone reads it without credentials"
         if listing is None

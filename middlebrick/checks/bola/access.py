@@ -1,6 +1,6 @@
 """BOLA across identities: another user reads or changes the primary's objects.
 
-Lists that mix owners are judged in ``bola_lists``.
+Lists that mix owners are judged in ``bola.lists``.
 """
 
 from __future__ import annotations

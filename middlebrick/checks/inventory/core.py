@@ -4,8 +4,8 @@ The checks read the surface and the baseline. Undocumented operations were found
 discovery (``discovery/undocumented.py``), which added them to the surface as ``probed``
 operations so that every check examines them; here they are reported, with the control that
 discovery compared them with, and so are deprecated operations that still answer. The version
-checks live in ``inventory_versions``, the pagination check in ``inventory_pagination``, the
-documentation-page and schema checks in ``inventory_docs`` and ``inventory_schema``.
+checks live in ``inventory.versions``, the pagination check in ``inventory.pagination``, the
+documentation-page and schema checks in ``inventory.docs`` and ``inventory.schema``.
 """
 
 from __future__ import annotations

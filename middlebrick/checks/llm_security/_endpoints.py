@@ -2,7 +2,7 @@
 
 A candidate is confirmed by one harmless message (``HARMLESS``), a POST sent only where the
 scan may write (active mode, or an operation named with ``--include``), whose answer must have
-the shape of generated text (``_llm_reply``). Without an operation that looks like an AI
+the shape of generated text (``_reply``). Without an operation that looks like an AI
 endpoint, the usual paths of the probe pack are requested with GET next to a path that cannot
 exist (the control): a strong path (``/v1/chat/completions``) whose answer differs from the
 control's and says the route exists (405 allowing POST, 400/401/403/422), or a weak path

@@ -2,7 +2,7 @@
 
 ``sensitive_properties`` and ``undeclared_properties`` read the baseline; ``client_projection``
 re-sends baseline requests with an attribute name in a projection or sort parameter. The
-write-side checks (mass assignment) live in ``property_authorization_writes``.
+write-side checks (mass assignment) live in ``property_authorization.writes``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import partial
 
 from middlebrick.checks._exposure import Source, sources
 from middlebrick.checks._privilege import as_whom
-from middlebrick.checks._probes import current_value, with_parameter
+from middlebrick.checks._probe import current_value, with_parameter
 from middlebrick.checks._properties import (
     Sensitivity,
     has_value,
