@@ -79,8 +79,9 @@ async def test_login_timing_reports_a_hash_run_only_for_existing_users() -> None
     ]
     assert "s (median of 3: 0.30" in found[0].detail
     users = _users(sender)
-    assert len(users) == 9 and users.count("alice") == 3  # never more wrong passwords
-    assert len(set(users)) == 4
+    assert len(users) == 11 and users.count("alice") == 3  # never more wrong passwords
+    assert len(set(users)) == 5
+    assert [u == "alice" for u in users][:5] == [True, False, False, False, True]  # alternating
     assert all(r.fresh for r in sender.sent)
 
 
@@ -88,7 +89,20 @@ async def test_login_timing_stays_quiet_when_every_login_is_hashed() -> None:
     found, sender = await _run(_server(hash_known_only=False))
 
     assert found == []
-    assert len(sender.sent) == 9
+    assert len(sender.sent) == 11
+
+
+async def test_login_timing_sets_one_stall_of_an_unknown_user_aside() -> None:
+    # a busy target stalls one made-up user's attempt by 400 ms: the hash still shows
+    found, _ = await _run(_server(hash_known_only=True, jitter_ms=(0, 400, *(2,) * 20)))
+
+    assert [f.type_id for f in found] == ["authentication.user-enumeration"]
+
+
+async def test_login_timing_stays_quiet_when_two_unknown_users_stall() -> None:
+    found, _ = await _run(_server(hash_known_only=True, jitter_ms=(0, 400, 400, *(2,) * 20)))
+
+    assert found == []
 
 
 async def test_login_timing_stays_quiet_when_jitter_is_as_large_as_the_gap() -> None:
