@@ -139,14 +139,16 @@ class CheckContext:
         self.sent += 1
         return await self.client.send(request, follow_redirects=follow_redirects)
 
-    def may_send(self, method: str, url: str, *, anonymous: bool = False) -> bool:
+    def may_send(
+        self, method: str, url: str, *, anonymous: bool = False, unchanged: bool = False
+    ) -> bool:
         """Whether the scan's mode and safety policy let ``method url`` go (asked before
         choosing between probing and passive reading); ``anonymous``: sent without the scan's
-        identities' credentials."""
+        identities' credentials; ``unchanged``: a no-op write (``Request.unchanged``)."""
         scope = getattr(self.client, "scope", None)
         if scope is None:
             return self.scan.mode == "active" or not is_write(method)
-        refusal = scope.policy.refusal(method, url, anonymous=anonymous)
+        refusal = scope.policy.refusal(method, url, anonymous=anonymous, unchanged=unchanged)
         return bool(scope.allows(method, url)) and refusal is None
 
     def converses(self, url: str) -> None:
