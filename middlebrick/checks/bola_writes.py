@@ -181,19 +181,18 @@ def _finding(
     )
     stored = _stored(target.read, before, back, set(target.body))
     if stored:
-        how = f"the primary's read-back shows the server stored the write ({stored})"
+        how = f"{primary.name!r}'s read-back shows the server stored the write ({stored})"
     else:
         how = (
-            "a no-op write cannot be told from an ignored one by content, so this rests on the "
-            f"status: {_status(sent)} for {other.name!r} against {_status(anonymous)} without "
-            "credentials"
+            "a no-op write cannot be told from an ignored one by content, so the verdict rests "
+            f"on the status ({_status(sent)} for {other.name!r}, {_status(anonymous)} without "
+            "credentials)"
         )
     detail = (
         f"identity {other.name!r} was allowed to write the object of {primary.name!r} through "
         f"`{method} {path}`: {_status(sent)}; {whose}; the body re-sent {fields} with the "
         f"values {primary.name!r} read, so nothing changed; the same write without credentials "
-        f"got {_status(anonymous)}; {how}; read back as {primary.name!r}: "
-        f"{_status(back)}; journal: {restored}"
+        f"got {_status(anonymous)}; {how}; journal: {restored}"
     )
     return ctx.finding(
         _CROSS,
