@@ -267,7 +267,9 @@ def _whole(record: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, 
 
 def _fits(prop: Any, value: Any, *, nested: bool = False) -> bool:
     """True when ``value`` is valid for the property schema ``prop`` (type, enum, anyOf);
-    ``nested``: arrays and objects (and an untyped property) count too."""
+    ``nested``: arrays, objects and ``null`` count too (a PUT's whole representation). A
+    property without a declared type never fits: a value an API answers (a number as a string,
+    a set as text) may not be what it stores."""
     if not isinstance(prop, Mapping) or prop.get("readOnly"):
         return False
     branches = prop.get("anyOf") or prop.get("oneOf")
@@ -291,7 +293,7 @@ def _fits(prop: Any, value: Any, *, nested: bool = False) -> bool:
         return nested and isinstance(value, list)
     if kind == "object":
         return nested and isinstance(value, dict)
-    return nested and kind is None
+    return False  # an undeclared type: a value read back may not round-trip
 
 
 def _account(owners: Owners, exchange: Exchange) -> bool:
