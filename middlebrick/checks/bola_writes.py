@@ -108,7 +108,7 @@ async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
             continue
         read = await per_user_object(ctx, read_op, read, primary, ctx.identities.others[0], seen)
         body = _no_op_body(op, _json(read))
-        if body is None or not ctx.may_send(op.method, read.request.url, unchanged=True):
+        if body is None or not ctx.may_send(op.method, read.request.url):
             continue
         target = _Target(op, read_op, read, body)
         finding = await _probe(ctx, target, owners, primary)

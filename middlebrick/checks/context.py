@@ -139,16 +139,14 @@ class CheckContext:
         self.sent += 1
         return await self.client.send(request, follow_redirects=follow_redirects)
 
-    def may_send(
-        self, method: str, url: str, *, anonymous: bool = False, unchanged: bool = False
-    ) -> bool:
+    def may_send(self, method: str, url: str, *, anonymous: bool = False) -> bool:
         """Whether the scan's mode and safety policy let ``method url`` go (asked before
         choosing between probing and passive reading); ``anonymous``: sent without the scan's
-        identities' credentials; ``unchanged``: a no-op write (``Request.unchanged``)."""
+        identities' credentials."""
         scope = getattr(self.client, "scope", None)
         if scope is None:
             return self.scan.mode == "active" or not is_write(method)
-        refusal = scope.policy.refusal(method, url, anonymous=anonymous, unchanged=unchanged)
+        refusal = scope.policy.refusal(method, url, anonymous=anonymous)
         return bool(scope.allows(method, url)) and refusal is None
 
     def converses(self, url: str) -> None:

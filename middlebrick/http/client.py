@@ -149,7 +149,6 @@ class HttpClient:
             request.url,
             anonymous=request.identity == ANONYMOUS,
             incomplete=request.incomplete,
-            unchanged=request.unchanged,
         )
         if refusal is not None:
             return self._refuse(request, refusal)

@@ -24,15 +24,12 @@ segments, their operationId and the first words of their summary and description
   own account (``self_deletion``: ``DELETE /users/me``), which each disposable user deletes
   itself with (a ``DELETE /users/{id}`` alone is not enough: it is usually an
   administrator's); (g) as a disposable user's logout (``ends_session``): only without the
-  scan's credentials; (h) as a no-op ``PUT`` or ``PATCH`` of one object (``unchanged``: its
-  JSON fields re-send the values the object holds, which the journal checks against its own
-  read before sending, else refuses it), the write-side BOLA probe's. Everything else (a
-  registration without one, an unknown ``POST``, a ``PUT`` or ``PATCH`` that changes an object
-  the scan did not create, any ``DELETE`` of one) is refused and listed as not tested. A
-  ``POST`` that checks a one-time code (``verifies_code``: ``/auth/otp/verify``; a wrong code
-  creates nothing) is sent like a login; a registration is also sent ``incomplete`` (its
-  password left out, so it cannot create an account: ``names_registration``), by the
-  user-enumeration check.
+  scan's credentials. Everything else (a registration
+  without one, an unknown ``POST``, a ``PUT`` to an object the scan did not create, any
+  ``DELETE`` of one) is refused and listed as not tested. A ``POST`` that checks a one-time
+  code (``verifies_code``: ``/auth/otp/verify``; a wrong code creates nothing) is sent like a
+  login; a registration is also sent ``incomplete`` (its password left out, so it cannot
+  create an account: ``names_registration``), by the user-enumeration check.
 
 ``--include`` names operations the scan may call whatever their names (and, in safe mode, send
 the probes of their own method); ``--exclude`` names operations it never requests; exclusion
@@ -185,23 +182,14 @@ class Policy:
         return skipped.kind != "unrecognised" or path not in self._conversing
 
     def refusal(
-        self,
-        method: str,
-        url: str,
-        *,
-        anonymous: bool = False,
-        incomplete: bool = False,
-        unchanged: bool = False,
+        self, method: str, url: str, *, anonymous: bool = False, incomplete: bool = False
     ) -> str | None:
         """Why the policy refuses ``method url`` (a sentence), or ``None`` when it may be sent.
 
         ``anonymous``: the request carries none of the scan's identities' credentials.
         ``incomplete``: the request is a ``POST`` to a registration whose body leaves out the
         password on purpose, so it cannot create an account (``names_registration``); an active
-        scan may send it (the user-enumeration check compares the answers).
-        ``unchanged``: a ``PUT`` or ``PATCH`` whose JSON fields re-send the object's current
-        values (the journal refuses it unless its own read shows exactly those values); an
-        active scan may send it to an object it did not create, never to a protected one."""
+        scan may send it (the user-enumeration check compares the answers)."""
         paths = self._paths(url)
         shown = f"{method} {paths[0]}"
         excluded = next((p for p in self.exclude if any(p.matches(method, x) for x in paths)), None)
@@ -237,10 +225,7 @@ class Policy:
             if self.mode == "active" and anonymous:
                 return None  # a disposable user of the scan's own (``checks._disposable``)
             return f"{shown}: {_REGISTERS}"
-        no_op = (  # one documented object (``/x/{id}``), never a collection or an unknown URL
-            unchanged and method in ("PUT", "PATCH") and template is not None and "{" in template
-        )
-        if self.mode == "active" and not no_op and not self._recognised(method, url, paths[0]):
+        if self.mode == "active" and not self._recognised(method, url, paths[0]):
             return f"{shown}: {_UNRECOGNISED}"
         return None
 

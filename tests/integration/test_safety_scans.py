@@ -96,8 +96,7 @@ async def test_active_scan_calls_nothing_irreversible_and_leaves_no_trace() -> N
     assert not {w for w in writes if w[1].endswith("/publish")}
     assert ("POST", "/invitations") not in writes
     assert ("PATCH", "/settings") not in writes and ("PATCH", "/me") not in writes
-    # a pre-existing item is written only by no-op writes (the journal checks each re-sends the
-    # item's own values), so it is left as it was: the snapshot below proves it
+    assert ("PATCH", "/items/i-1") not in writes, "it writes only objects it created"
     created = {p for m, p in writes if m == "DELETE"}
     assert created and all(p.startswith(("/notes/n-", "/webhooks/w-")) for p in created)
     assert recorder.snapshot() == before

@@ -175,10 +175,12 @@ def test_no_bola_finding_carries_a_scan_token(lab: Lab, scans) -> None:
 def test_active_scan_writes_objects_that_existed_before_it_only_with_no_op_writes(
     lab: Lab,
 ) -> None:
-    """Wishlists and addresses existed before the scan: bob re-sends alice's own values (no
-    ``--include`` needed), the journal leaves each as it was, and the twin refuses bob."""
-    vulnerable = _scan(lab, "shop", "vulnerable", mode="active")
-    secure = _scan(lab, "shop", "secure", mode="active")
+    """Wishlists and addresses existed before the scan: bob re-sends alice's own values, only
+    where ``--include`` names the write, the journal leaves each as it was, and the twin
+    refuses bob."""
+    writes = ("PUT /api/v2/wishlists/{title}", "PATCH /api/v2/addresses/{address_id}")
+    vulnerable = _scan(lab, "shop", "vulnerable", mode="active", include=writes)
+    secure = _scan(lab, "shop", "secure", mode="active", include=writes)
 
     wishlist = _one(vulnerable, "bola.cross-identity-access", "PUT /api/v2/wishlists/{title}")
     assert (wishlist.confidence, wishlist.severity) == (Confidence.firm, Severity.critical)
@@ -192,8 +194,10 @@ def test_active_scan_writes_objects_that_existed_before_it_only_with_no_op_write
 
 def test_active_scan_writes_another_user_s_item_it_may_not_read(lab: Lab) -> None:
     """The vulnerable items are read by id only by their owner, yet anyone's no-op PATCH of
-    one is accepted: found without ``--include`` (it re-sends the item's own values)."""
-    vulnerable = _scan(lab, "items", "vulnerable", mode="active")
+    one is accepted (it re-sends the item's own values; sent where ``--include`` names it)."""
+    vulnerable = _scan(
+        lab, "items", "vulnerable", mode="active", include=("PATCH /items/{item_id}",)
+    )
 
     finding = _one(vulnerable, "bola.cross-identity-access", "PATCH /items/{item_id}")
     assert (finding.confidence, finding.severity) == (Confidence.firm, Severity.critical)

@@ -281,8 +281,7 @@ async def test_bola_checks_stay_quiet_on_the_secure_twin():
 
 
 async def test_bola_active_scan_reports_a_write_to_another_user_s_note():
-    """A note the scan did not create is written only by a no-op PATCH (its own values, which
-    the journal checks first), so the policy lets it go without ``--include`` too."""
+    """A note the scan did not create is written only when ``--include`` names its PATCH."""
     patch = "PATCH /notes/{note_id}"
     vulnerable = await _bola(vulnerable=True, mode="active", include=(patch,))
     secure = await _bola(vulnerable=False, mode="active", include=(patch,))
@@ -290,4 +289,4 @@ async def test_bola_active_scan_reports_a_write_to_another_user_s_note():
 
     assert ("bola.cross-identity-access", patch) in vulnerable
     assert secure == set()
-    assert ("bola.cross-identity-access", patch) in unnamed
+    assert ("bola.cross-identity-access", patch) not in unnamed

@@ -281,19 +281,19 @@ async def test_cross_identity_writes_reports_a_no_op_patch_of_a_member_s_record(
     assert _writes(fake)[0] == ("PATCH", "bob", {"status": "away"})
 
 
-# --- the safety layer: the policy lets a no-op write go, the journal checks it is one ---------
+# --- the safety layer: the policy wants --include, the journal checks a no-op is one ---------
 
 
-def test_policy_lets_only_a_no_op_write_reach_an_object_the_scan_did_not_create():
-    policy = Policy.of("active", (), (), BASE)
+def test_policy_lets_a_write_to_an_object_the_scan_did_not_create_go_only_when_included():
     ops = (GET, PUT, Operation("PATCH", "/users/{id}"), Operation("GET", "/users/{id}"))
-    policy.learn(Surface(BASE, ops))
     url = BASE + "/wishlists/alice-ideas"
+    unnamed = Policy.of("active", (), (), BASE)
+    named = Policy.of("active", ("PUT /wishlists/{title}",), (), BASE)
+    for policy in (unnamed, named):
+        policy.learn(Surface(BASE, ops))
 
-    assert policy.refusal("PUT", url) is not None
-    assert policy.refusal("PUT", url, unchanged=True) is None
-    assert policy.refusal("PUT", BASE + "/wishlists", unchanged=True) is not None
-    assert policy.refusal("PATCH", BASE + "/users/2", unchanged=True) is not None  # an account
+    assert unnamed.refusal("PUT", url) is not None
+    assert named.refusal("PUT", url) is None
 
 
 async def test_journal_refuses_a_no_op_write_whose_fields_differ_from_the_object():
