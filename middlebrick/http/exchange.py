@@ -134,6 +134,7 @@ class Request:
     burst: bool = False  # one of the rate-limit burst: at the caps, not the adaptive pace
     fresh: bool = False  # never answered from the scan's cache (a verdict's control, a timing)
     incomplete: bool = False  # a registration whose body leaves out the password: creates nothing
+    unchanged: bool = False  # a no-op PUT/PATCH: its JSON fields re-send the object's own values
     max_body: int | None = None  # body cap of this request (an API description); None: the scan's
 
     def without_credentials(self) -> Request:

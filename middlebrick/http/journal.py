@@ -5,7 +5,8 @@ through ``Journal.send``, on behalf of the check named by ``RUNNING``:
 
 1. Before a ``PUT`` or ``PATCH`` it reads the object (a fresh GET of the same URL, as the
    writer, else as the scan's own identity). A write whose object cannot be read, whose body is
-   not a JSON object, or that would change a privilege, credential or profile field of one of
+   not a JSON object, a no-op write (``Request.unchanged``) whose fields do not all hold the
+   values that read shows, or that would change a privilege, credential or profile field of one of
    the scanning identities' own records, is refused and never sent.
 2. It sends the write and keeps what it needs to undo it: the prior values of the fields it
    wrote, or, for a ``POST`` that created an object (201, ``Location``, or an id under a
@@ -268,6 +269,16 @@ class Journal:
             existing.method = request.method
             existing.media = request.headers.get("content-type") or "application/json"
             self._entries.append(existing)
+        if request.unchanged:  # a no-op write: every field it sends holds that value already
+            missing = object()
+            differ = sorted(k for k, v in body.items() if existing.prior.get(k, missing) != v)
+            if differ:
+                if not existing.writes:
+                    self._entries.remove(existing)
+                return (
+                    f"a no-op write re-sends only the values {_path(url)} holds, and "
+                    f"{', '.join(differ)} differ from them"
+                )
         if self._is_theirs(existing.prior):
             kept = sorted(k for k in json_keys(body) if flat(k) in self._identity_fields)
             if kept:

@@ -172,27 +172,34 @@ def test_no_bola_finding_carries_a_scan_token(lab: Lab, scans) -> None:
             assert not any(token in text for token in tokens for text in texts), finding.type_id
 
 
-def test_active_scan_writes_another_user_s_address_with_a_no_op_patch(lab: Lab) -> None:
-    """The addresses existed before the scan: they are written only when ``--include`` names
-    their PATCH (active mode writes only objects the scan created)."""
-    operation = "PATCH /api/v2/addresses/{address_id}"
-    vulnerable = _scan(lab, "shop", "vulnerable", mode="active", include=(operation,))
-    secure = _scan(lab, "shop", "secure", mode="active", include=(operation,))
+def test_active_scan_writes_objects_that_existed_before_it_only_with_no_op_writes(
+    lab: Lab,
+) -> None:
+    """Wishlists and addresses existed before the scan: bob re-sends alice's own values, only
+    where ``--include`` names the write, the journal leaves each as it was, and the twin
+    refuses bob."""
+    writes = ("PUT /api/v2/wishlists/{title}", "PATCH /api/v2/addresses/{address_id}")
+    vulnerable = _scan(lab, "shop", "vulnerable", mode="active", include=writes)
+    secure = _scan(lab, "shop", "secure", mode="active", include=writes)
 
-    finding = _one(vulnerable, "bola.cross-identity-access", operation)
-    assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
-    assert "with its current value" in finding.detail
-    # its own read, write and read-back first; the same write by another identity may follow
-    assert [e.request.method for e in finding.evidence][:3] == ["GET", "PATCH", "PATCH"]
+    wishlist = _one(vulnerable, "bola.cross-identity-access", "PUT /api/v2/wishlists/{title}")
+    assert (wishlist.confidence, wishlist.severity) == (Confidence.firm, Severity.critical)
+    assert "cannot be told from an ignored one" in wishlist.detail
+    assert [e.request.method for e in wishlist.evidence] == ["GET", "GET", "PUT", "PUT", "GET"]
+    address = "PATCH /api/v2/addresses/{address_id}"
+    assert _one(vulnerable, "bola.cross-identity-access", address).severity is Severity.critical
     assert [f for f in _bola(secure) if f.severity is not Severity.info] == []
+    assert vulnerable.not_restored == secure.not_restored == []
 
 
-def test_active_scan_judges_a_write_to_an_item_every_user_lists_as_shared(lab: Lab) -> None:
+def test_active_scan_writes_another_user_s_item_it_may_not_read(lab: Lab) -> None:
+    """The vulnerable items are read by id only by their owner, yet anyone's no-op PATCH of
+    one is accepted (it re-sends the item's own values; sent where ``--include`` names it)."""
     vulnerable = _scan(
         lab, "items", "vulnerable", mode="active", include=("PATCH /items/{item_id}",)
     )
 
     finding = _one(vulnerable, "bola.cross-identity-access", "PATCH /items/{item_id}")
-    assert "re-sent `description` with its current value" in finding.detail
-    assert [e.request.method for e in finding.evidence] == ["GET", "PATCH", "PATCH", "GET"]
-    assert finding.severity is Severity.info
+    assert (finding.confidence, finding.severity) == (Confidence.firm, Severity.critical)
+    assert "re-sent `description` with the values 'alice' read" in finding.detail
+    assert vulnerable.not_restored == []

@@ -1,41 +1,33 @@
-"""BOLA across identities: another user reads or changes the primary's objects.
+"""BOLA across identities: another user reads the primary's objects.
 
-Lists that mix owners are judged in ``bola.lists``.
+Writes are judged in ``bola.writes``, lists that mix owners in ``bola.lists``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from middlebrick.checks._owners import (
     Owners,
     is_collection,
     is_empty,
-    is_id_key,
-    is_person,
-    owner_fields,
     path_parameters,
     read_same,
     readable,
     record_ids,
     records,
 )
-from middlebrick.checks._properties import flat
 from middlebrick.checks._sharing import listed_to, per_user_object
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
-from middlebrick.http.exchange import Exchange, Headers, Request
+from middlebrick.http.exchange import Exchange
 from middlebrick.identities import Identity
-from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 
 _CROSS = "bola.cross-identity-access"
 _MAX_OTHERS = 3  # other identities tried per operation
-_WRITERS = 2  # other identities tried per write operation
-_PREFERRED = ("title", "description", "status", "label", "priority", "display_name", "name")
 
 
 @check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 4)
@@ -102,73 +94,6 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
             break
 
 
-@check(category="bola", emits={_CROSS}, mode="active", per_operation=_WRITERS + 2)
-async def cross_identity_writes(ctx: CheckContext) -> AsyncIterator[Finding]:
-    """Whether another user can change the primary identity's objects (active mode only).
-
-    Needs two identities. For each ``PATCH`` operation whose path has a readable ``GET``
-    twin in the baseline (the primary's own object), it sends a no-op ``PATCH`` as each other
-    identity (at most 2) until one is accepted, then once without credentials: at most 3
-    requests per operation. The body re-sends one field of the object with its current value
-    (a property the request schema declares, of the declared type, profile fields such as
-    ``name`` or ``email`` last; else ``title``, ``description``, ``status``…), so an accepted
-    write changes nothing; operations where no such field exists are skipped. ``PUT`` is never
-    sent (a partial body would replace the object) and ``DELETE`` never. The journal reads the
-    object before and checks it after, and restores it if the write changed anything.
-
-    Reported when another identity's ``PATCH`` answers 2xx (with the same object, or no
-    content) while the anonymous one is denied, or the object names the primary. Confirmed,
-    and critical, when the object is proven the primary's (as for reads) and the other
-    identity's own listing does not show it, or the object is the primary's own user record
-    (no owner field, or a member record naming its user by ``user_id`` beside an e-mail or
-    user name: a member directory shows every member, but no member may rewrite another's
-    profile);
-    ``info`` otherwise (ownership not proven, or an object shared with that identity).
-    """
-    primary = ctx.identities.primary
-    if primary is None or not ctx.identities.others:
-        return
-    owners = Owners.of(ctx.identities)
-    async for op in ctx.each(ctx.surface.operations):
-        read = ctx.baseline.get(f"GET {op.path}")
-        if op.method != "PATCH" or not path_parameters(op) or read is None or not readable(read):
-            continue
-        current = read.response.json if read.response is not None else None
-        body = _no_op_body(op, current)
-        if body is None:
-            continue
-        write = Request(
-            "PATCH",
-            read.request.url,
-            headers=Headers.of({"Content-Type": "application/json"}),
-            body=json.dumps(body).encode(),
-        )
-        owner = _object_owner(owners, read)
-        for other in [o for o in ctx.identities.others if o != owner][:_WRITERS]:
-            theirs = await ctx.send(write.as_identity(other.name))
-            if not _wrote(read, theirs):
-                continue
-            anonymous = await ctx.send(write.without_credentials())
-            field = next(iter(body))
-            listing = None
-            if owner is not None and owner.name == primary.name and not _account(owners, read):
-                listing = await listed_to(ctx, other, op, read.request.url)
-            finding = _verdict(
-                ctx,
-                op,
-                primary,
-                other,
-                owner,
-                (read, theirs, anonymous),
-                listing=listing,
-                write_note=f"the PATCH body re-sent `{field}` with its current value, so "
-                "nothing changed",
-            )
-            if finding is not None:
-                yield finding
-            break
-
-
 def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
     """Whose object one read returned: its record, or the only record of a wrapper list
     (``{"customers": [{"id": 2, …}]}``, one object answered as a list of one)."""
@@ -179,14 +104,6 @@ def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
     return owners.subject(rows[0]) if rows else None
 
 
-def _wrote(read: Exchange, theirs: Exchange) -> bool:
-    """True when a write as another identity was accepted on the object ``read`` fetched."""
-    if not readable(theirs) or theirs.response is None or read.response is None:
-        return False
-    if theirs.response.status == 204 or not theirs.response.body.strip():
-        return True
-    ids = record_ids(read.response.json)
-    return bool(ids) and bool(ids & record_ids(theirs.response.json))
 
 
 def _verdict(
@@ -198,7 +115,6 @@ def _verdict(
     exchanges: tuple[Exchange, Exchange, Exchange],
     *,
     listing: Exchange | None = None,
-    write_note: str = "",
 ) -> Finding | None:
     """The cross-identity finding: critical when the object is proven the primary's and not
     shared with the other identity, ``info`` when either is not shown; ``None`` when the
@@ -206,13 +122,12 @@ def _verdict(
     baseline, theirs, anonymous = exchanges
     owned = owner is not None and owner.name == primary.name
     anonymous_too = readable(anonymous)
-    if anonymous_too and (not owned or (not write_note and read_same(baseline, anonymous))):
+    if anonymous_too and (not owned or read_same(baseline, anonymous)):
         return None  # public: anyone reads it whole, so another user reading it is no BOLA
     status = theirs.response.status if theirs.response is not None else "?"
     anon_status: object = anonymous.response.status if anonymous.response else "no answer"
     if anonymous.response is not None and anonymous.response.refused_in_body:
         anon_status = f"{anon_status} with an error envelope (refused)"
-    verb = "was allowed to write" if write_note else "read"
     ids = ", ".join(f"{k}={v}" for k, v in sorted(record_ids(_json(baseline)))[:3]) or "the object"
     body = theirs.response.body.strip() if theirs.response is not None else b""
     answer = "with the same object" if body else "(no content)"
@@ -229,10 +144,9 @@ def _verdict(
     else:
         whose = f"its owner (or own id) field names {primary.name!r}"
     parts = [
-        f"identity {other.name!r} {verb} the object of {primary.name!r} ({ids}) through "
+        f"identity {other.name!r} read the object of {primary.name!r} ({ids}) through "
         f"`{op.method} {_path(baseline)}`: {status} {answer}",
         whose,
-        write_note,
         f"the same request without credentials {'was also answered' if anonymous_too else 'got'} "
         f"{anon_status}",
     ]
@@ -252,59 +166,6 @@ def _verdict(
         confidence=Confidence.confirmed if proven else Confidence.tentative,
         severity=None if proven else Severity.info,
     )
-
-
-def _account(owners: Owners, exchange: Exchange) -> bool:
-    """True when the object is a user's or member's record itself: no owner field and its own
-    fields name the identity, or a person's record (e-mail, user name) naming its user by
-    ``user_id``."""
-    rows = records(_json(exchange))
-    if len(rows) != 1 or owners.subject(rows[0]) is None:
-        return False
-    return owners.whose(rows[0]) is None or is_person(rows[0])
-
-
-def _no_op_body(op: Operation, current: Any) -> dict[str, Any] | None:
-    """One field of the object with its current value, or ``None`` when none is safe to send."""
-    if not isinstance(current, dict) or is_collection(current):
-        return None
-    record = records(current)[0] if records(current) else {}
-    skip = set(owner_fields(record))
-    schema = op.request_body.schema if op.request_body is not None else {}
-    declared = schema.get("properties") if isinstance(schema, Mapping) else None
-    if isinstance(declared, Mapping) and declared:
-        personal = {flat(name) for name in safety_words().identity_fields}
-        for name, prop in sorted(declared.items(), key=lambda item: flat(item[0]) in personal):
-            usable = name in record and name not in skip and not is_id_key(name)
-            if usable and _fits(prop, record[name]):
-                return {name: record[name]}
-        return None
-    for name in _PREFERRED:
-        if isinstance(record.get(name), str) and name not in skip:
-            return {name: record[name]}
-    return None
-
-
-def _fits(prop: Any, value: Any) -> bool:
-    """True when ``value`` is valid for the property schema ``prop`` (type, enum, anyOf)."""
-    if not isinstance(prop, Mapping) or prop.get("readOnly"):
-        return False
-    branches = prop.get("anyOf") or prop.get("oneOf")
-    if isinstance(branches, list):
-        return any(_fits(branch, value) for branch in branches)
-    enum = prop.get("enum")
-    if isinstance(enum, list) and value not in enum:
-        return False
-    kind = prop.get("type")
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return False
 
 
 def _json(exchange: Exchange) -> Any:
