@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from middlebrick.checks._owners import readable, records, scalar
+from middlebrick.checks._owners import owner_fields, readable, records, scalar
 from middlebrick.checks._properties import sensitivity
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Request
@@ -115,7 +115,8 @@ async def scoped_listings(
 ) -> tuple[Exchange, Exchange] | None:
     """The primary's and ``other``'s listings of the collection of the object ``url`` addresses,
     when they prove the object ``mine``'s: the same URL lists each caller other records (none
-    in common, ``other``'s not empty), and the primary's shows the object. A collection listed
+    in common, ``other``'s not empty; an owner field they carry holds one value in each, not
+    the same), and the primary's shows the object. A collection listed
     per caller (``GET /orders``: "your orders") says whose each object is even when its owner
     field holds an internal number no token claim or ``/me`` answer names. Two requests.
     """
@@ -133,7 +134,20 @@ async def scoped_listings(
         return None  # a listing is empty or unread, or both callers are shown a same record
     if not shows(listings[0], value, field=field) or shows(listings[1], value, field=field):
         return None
+    if not _one_owner_each(bodies[0], bodies[1]):
+        return None  # records of several owners: a feed or a selection, not "yours"
     return listings
+
+
+def _one_owner_each(mine: Any, theirs: Any) -> bool:
+    """False when an owner field the listings' records carry holds several values in one
+    listing, or the same value in both (a feed of followed authors, a shared selection)."""
+    keys = {k for body in (mine, theirs) for r in records(body) for k in owner_fields(r)}
+    for key in keys:
+        values = [{owner_fields(r).get(key) for r in records(body)} for body in (mine, theirs)]
+        if any(len(v) != 1 or None in v for v in values) or values[0] == values[1]:
+            return False
+    return True
 
 
 def _own_ids(body: Any, field: str) -> set[str]:

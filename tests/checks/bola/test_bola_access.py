@@ -369,6 +369,8 @@ async def test_cross_identity_access_proves_ownership_by_listings_scoped_to_each
         {None: [ALICES_ORDER], "bob": []},  # bob has nothing: scoping is not shown
         {None: [BOBS_ORDER], "bob": [ALICES_ORDER]},  # alice's own listing does not show it
         {None: [ALICES_ORDER, BOBS_ORDER], "bob": [BOBS_ORDER]},  # a record in common
+        # a feed: alice is shown orders of several users, bob others
+        {None: [ALICES_ORDER, {**BOBS_ORDER, "id": 3}], "bob": [{**ALICES_ORDER, "id": 4}]},
     ],
 )
 async def test_cross_identity_access_stays_info_when_the_listings_do_not_prove_the_owner(
