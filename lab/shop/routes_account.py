@@ -345,6 +345,19 @@ def build(shop: Shop) -> APIRouter:
         rows = db.scalars(select(Order).where(Order.id.in_(ids)).order_by(Order.id)).all()
         return {"data": [order_json(o) for o in rows]}
 
+    @router.get("/api/v2/orders/{order_id}", tags=["account"])
+    def order(order_id: int, db: Session = session, user: User = CurrentUser) -> Any:
+        """One of the caller's orders, with the billing customer it was charged to."""
+        query = select(Order).where(Order.id == order_id)
+        if shop.secure:  # FIX: the caller's own order, or 404
+            query = query.where(Order.user_id == user.id)
+        # FLAW (vulnerable): fetched by its id alone; its owner field is the billing
+        # system's customer number, which no token claim or /me answer names
+        row = db.scalars(query).first()
+        if row is None:
+            raise HTTPException(404, "no such order")
+        return {"data": {**order_json(row), "customer_id": f"cus_{7000 + row.user_id}"}}
+
     @router.get("/api/v2/manage/orders", tags=["management"])
     def all_orders(db: Session = session, user: User = CurrentUser) -> Any:
         """Every order of the shop: managers only."""

@@ -5,7 +5,8 @@ objects: a team's projects, a member directory, a catalogue are listed to every 
 member reading one of them by id is the API's sharing model, not a flaw. ``listing_of`` finds
 the collection an object belongs to (``/api/projects/`` for ``/api/projects/{id}/…``), as the
 baseline requested it or, when the surface does not list it, by cutting the object's URL there;
-``shows`` says whether a listing holds the object's id.
+``shows`` says whether a listing holds the object's id; ``scoped_listings`` whether the
+collection lists each caller its own objects only, the primary's including this one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from middlebrick.checks._owners import readable, records, scalar
+from middlebrick.checks._owners import owner_fields, readable, records, scalar
 from middlebrick.checks._properties import sensitivity
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Request
@@ -107,6 +108,58 @@ async def listed_to(
     start = op.path.rfind("/{")
     field = op.path[start + 2 : op.path.find("}", start)]
     return listing if shows(listing, value, field=field, detail=detail) else None
+
+
+async def scoped_listings(
+    ctx: CheckContext, other: Identity, op: Operation, url: str
+) -> tuple[Exchange, Exchange] | None:
+    """The primary's and ``other``'s listings of the collection of the object ``url`` addresses,
+    when they prove the object ``mine``'s: the same URL lists each caller other records (none
+    in common, ``other``'s not empty; an owner field they carry holds one value in each, not
+    the same), and the primary's shows the object. A collection listed
+    per caller (``GET /orders``: "your orders") says whose each object is even when its owner
+    field holds an internal number no token claim or ``/me`` answer names. Two requests.
+    """
+    found = collection_request(ctx, op, url)
+    if found is None or not ctx.in_scope(found[0].url):
+        return None
+    request, value = found
+    start = op.path.rfind("/{")
+    field = op.path[start + 2 : op.path.find("}", start)]
+    listings = (await ctx.send(request), await ctx.send(request.as_identity(other.name)))
+    bodies = [e.response.json if readable(e) and e.response else None for e in listings]
+    if any(not records(body) for body in bodies) or _own_ids(bodies[0], field) & _own_ids(
+        bodies[1], field
+    ):
+        return None  # a listing is empty or unread, or both callers are shown a same record
+    if not shows(listings[0], value, field=field) or shows(listings[1], value, field=field):
+        return None
+    if not _one_owner_each(bodies[0], bodies[1]):
+        return None  # records of several owners: a feed or a selection, not "yours"
+    return listings
+
+
+def _one_owner_each(mine: Any, theirs: Any) -> bool:
+    """False when an owner field the listings' records carry holds several values in one
+    listing, or the same value in both (a feed of followed authors, a shared selection)."""
+    keys = {k for body in (mine, theirs) for r in records(body) for k in owner_fields(r)}
+    for key in keys:
+        values = [{owner_fields(r).get(key) for r in records(body)} for body in (mine, theirs)]
+        if any(len(v) != 1 or None in v for v in values) or values[0] == values[1]:
+            return False
+    return True
+
+
+def _own_ids(body: Any, field: str) -> set[str]:
+    """The records' own ids: ``id``-like keys and the key named like the path parameter."""
+    wanted = flat_name(field)
+    return {
+        value
+        for record in records(body)
+        for key, raw in record.items()
+        if (key.lower() in {"id", "pk", "uuid"} or flat_name(key) == wanted)
+        and (value := scalar(raw)) is not None
+    }
 
 
 def _identifying(key: str) -> bool:

@@ -117,6 +117,18 @@ def test_cross_identity_read_fills_a_title_parameter_from_the_listing(scans) -> 
     assert [e.status for e in finding.evidence][:3] == [200, 200, 401]
 
 
+def test_cross_identity_read_proves_the_owner_by_the_listings_of_each_caller(scans) -> None:
+    # The order's owner field is a billing customer number nothing else names; the order
+    # listing, which shows each caller its own orders, is the proof of whose it is
+    finding = _one(
+        scans["shop/vulnerable"], "bola.cross-identity-access", "GET /api/v2/orders/{order_id}"
+    )
+
+    assert (finding.confidence, finding.severity) == (Confidence.confirmed, Severity.critical)
+    assert [e.label for e in finding.evidence][3:5] == ["listing as alice", "listing as bob"]
+    assert "lists each caller its own" in finding.detail
+
+
 def test_cross_identity_read_of_an_object_the_other_user_lists_is_info(scans) -> None:
     # Every member of the tenant lists every ticket: a shared ticket board, as far as a
     # black-box scan can tell, so reading one by id is not a BOLA verdict

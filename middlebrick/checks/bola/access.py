@@ -12,13 +12,14 @@ from middlebrick.checks._owners import (
     Owners,
     is_collection,
     is_empty,
+    owner_fields,
     path_parameters,
     read_same,
     readable,
     record_ids,
     records,
 )
-from middlebrick.checks._sharing import listed_to, per_user_object
+from middlebrick.checks._sharing import listed_to, per_user_object, scoped_listings
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding, Severity
@@ -30,7 +31,7 @@ _CROSS = "bola.cross-identity-access"
 _MAX_OTHERS = 3  # other identities tried per operation
 
 
-@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 4)
+@check(category="bola", emits={_CROSS}, per_operation=_MAX_OTHERS + 6)
 async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user reads the objects the primary identity fetched.
 
@@ -42,15 +43,19 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     is read as the primary (one request) and taken instead. Then the same request is sent as
     each other identity in turn (at most 3) until one reads it, then once without credentials,
     then the collection the object belongs to (``/projects/`` for ``/projects/{id}``) as that
-    other identity: at most 7 requests per operation.
+    other identity, or, when no owner field names the primary, as both: at most 9 requests per
+    operation.
 
     A BOLA needs three facts, and the detail says which decided: the anonymous request is
     denied or answers less (an object anyone reads whole is public, whoever it names); the object is
     proven the primary's, by an owner field equal to one of its own stable identifiers (token
     subject, ``/me`` record; ``created_by.email`` in an owner object counts), by an id given
-    with ``--owns``, or as its own user record (its e-mail or user name, or an own id that is
-    not a bare number); and the other identity's own listing of the collection does not show
-    it. Then it is confirmed and critical. Without proven ownership it is ``info`` (another
+    with ``--owns``, as its own user record (its e-mail or user name, or an own id that is
+    not a bare number), or, for a record with an owner field holding a value none of these
+    name (an internal ``user_id``), by the collection listing each caller its own records: the
+    primary's listing shows the object, the other's shows others, none in common; and the
+    other identity's own listing of the collection does not show it. Then it is confirmed
+    and critical. Without proven ownership it is ``info`` (another
     identity reads it, whose it is is unknown); when the other identity's listing shows it,
     ``info`` too (shared with that identity by design). An answer that is the other
     identity's own object (the server ignored the id) is not reported.
@@ -77,6 +82,9 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
             anonymous = await ctx.send(baseline.request.without_credentials())
             owned = owner is not None and owner.name == primary.name
             listing = None
+            scoped = None
+            if owner is None and not readable(anonymous) and _owned_by_someone(baseline):
+                scoped = await scoped_listings(ctx, other, op, baseline.request.url)
             if owned and not readable(anonymous):
                 detail = _json(baseline)
                 listing = await listed_to(
@@ -87,7 +95,14 @@ async def cross_identity_access(ctx: CheckContext) -> AsyncIterator[Finding]:
                     detail=detail if isinstance(detail, dict) else None,
                 )
             finding = _verdict(
-                ctx, op, primary, other, owner, (baseline, theirs, anonymous), listing=listing
+                ctx,
+                op,
+                primary,
+                other,
+                owner,
+                (baseline, theirs, anonymous),
+                listing=listing,
+                scoped=scoped,
             )
             if finding is not None:
                 yield finding
@@ -104,6 +119,15 @@ def _object_owner(owners: Owners, exchange: Exchange) -> Identity | None:
     return owners.subject(rows[0]) if rows else None
 
 
+def _owned_by_someone(exchange: Exchange) -> bool:
+    """True when the one record ``exchange`` read carries an owner field (``user_id`` …)."""
+    body = _json(exchange)
+    rows = records(body)
+    return (
+        len(rows) == 1
+        and not (is_collection(body) and len(rows) != 1)
+        and bool(owner_fields(rows[0]))
+    )
 
 
 def _verdict(
@@ -115,12 +139,14 @@ def _verdict(
     exchanges: tuple[Exchange, Exchange, Exchange],
     *,
     listing: Exchange | None = None,
+    scoped: tuple[Exchange, Exchange] | None = None,
 ) -> Finding | None:
     """The cross-identity finding: critical when the object is proven the primary's and not
     shared with the other identity, ``info`` when either is not shown; ``None`` when the
-    object is public (anonymous reads it too, whole, or it names nobody)."""
+    object is public (anonymous reads it too, whole, or it names nobody). ``scoped``: the
+    primary's and the other's listings proving the object the primary's (``scoped_listings``)."""
     baseline, theirs, anonymous = exchanges
-    owned = owner is not None and owner.name == primary.name
+    owned = scoped is not None or (owner is not None and owner.name == primary.name)
     anonymous_too = readable(anonymous)
     if anonymous_too and (not owned or read_same(baseline, anonymous)):
         return None  # public: anyone reads it whole, so another user reading it is no BOLA
@@ -135,6 +161,12 @@ def _verdict(
         whose = (
             f"nothing proves the object is {primary.name!r}'s (no owner field names one of its "
             "own identifiers, no --owns id, not its own record), so this is not a BOLA verdict"
+        )
+    elif scoped is not None:
+        whose = (
+            f"{primary.name!r}'s own listing `GET {_path(scoped[0])}` shows it and "
+            f"{other.name!r}'s own listing of the same URL shows only other records: the "
+            f"collection lists each caller its own, so the object is {primary.name!r}'s"
         )
     elif listing is not None:
         whose = (
@@ -157,6 +189,9 @@ def _verdict(
     ]
     if listing is not None:
         evidence.append((f"listing as {other.name}", listing))
+    if scoped is not None:
+        evidence.append((f"listing as {primary.name}", scoped[0]))
+        evidence.append((f"listing as {other.name}", scoped[1]))
     proven = owned and listing is None
     return ctx.finding(
         _CROSS,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from middlebrick.baseline import Baseline
 from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import ANONYMOUS, Request, Response
@@ -308,6 +310,82 @@ async def test_cross_identity_access_is_info_when_nothing_proves_the_owner(api, 
 
     assert [(f.confidence, f.severity) for f in found] == [(Confidence.tentative, Severity.info)]
     assert "nothing proves the object is 'alice''s" in found[0].detail
+
+
+GET_ORDER = Operation("GET", "/orders/{order_id}")
+# The owner field holds the shop's internal user number: no token claim or /me answer names it
+ALICES_ORDER = {"id": 1, "user_id": 5, "status": "pending", "phone_number": "555-0101"}
+BOBS_ORDER = {"id": 2, "user_id": 6, "status": "pending", "phone_number": "555-0102"}
+
+
+def _orders(listed: dict[str | None, list[dict[str, object]]]):
+    """``GET /orders`` lists ``listed[identity]``; an order is read by its id alone (the flaw)."""
+
+    def answer(request: Request) -> Response:
+        if request.identity == ANONYMOUS:
+            return DENIED
+        if request.url.endswith("/orders"):
+            return response(200, listed[request.identity])
+        wanted = int(request.url.rsplit("/", 1)[1])
+        order = next((o for o in (ALICES_ORDER, BOBS_ORDER) if o["id"] == wanted), None)
+        return response(200, order) if order else NOT_FOUND
+
+    return answer
+
+
+async def test_cross_identity_access_proves_ownership_by_listings_scoped_to_each_caller(
+    api, scan, users
+):
+    # Given GET /orders lists each caller its own orders, and any caller reads any order by id
+    fake = api(_orders({None: [ALICES_ORDER], "bob": [BOBS_ORDER]}))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_ORDER, "/orders/1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    # Then bob reading alice's order is a confirmed BOLA, its proof the two listings
+    assert [(f.confidence, f.severity) for f in found] == [
+        (Confidence.confirmed, Severity.critical)
+    ]
+    assert "'alice''s own listing `GET /orders` shows it" in found[0].detail
+    assert [e.label for e in found[0].evidence] == [
+        "as alice",
+        "as bob",
+        "anonymous",
+        "listing as alice",
+        "listing as bob",
+    ]
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        {None: [ALICES_ORDER, BOBS_ORDER], "bob": [ALICES_ORDER, BOBS_ORDER]},  # one list for all
+        {None: [ALICES_ORDER], "bob": []},  # bob has nothing: scoping is not shown
+        {None: [BOBS_ORDER], "bob": [ALICES_ORDER]},  # alice's own listing does not show it
+        {None: [ALICES_ORDER, BOBS_ORDER], "bob": [BOBS_ORDER]},  # a record in common
+        # a feed: alice is shown orders of several users, bob others
+        {None: [ALICES_ORDER, {**BOBS_ORDER, "id": 3}], "bob": [{**ALICES_ORDER, "id": 4}]},
+    ],
+)
+async def test_cross_identity_access_stays_info_when_the_listings_do_not_prove_the_owner(
+    api, scan, users, listed
+):
+    fake = api(_orders(listed))
+
+    found = await run_check(
+        "bola.cross_identity_access",
+        baseline=fake.baseline((GET_ORDER, "/orders/1")),
+        sender=fake,
+        scan=scan(),
+        identities=users(),
+    )
+
+    assert [f.severity for f in found] in ([Severity.info], [])
 
 
 async def test_cross_identity_access_stays_quiet_with_a_single_identity(api):
