@@ -1,8 +1,8 @@
-"""Login and reset checks alone against the running lab: the flaw found, the twin quiet.
+"""The password-reset check alone against the running lab: only an ``--include`` sends it.
 
-Each test runs one check the way the engine does (discovery, baseline, verified identities)
-against one lab target: the items service's OAuth 2.0 password grant (``POST /token``,
-form-encoded) and the shop's password reset, which only an ``--include`` naming it may send.
+The accuracy gates never name an operation with ``--include``, so the shop's reset flaw (an
+entry that ``needs: [include]``) is proven here: the check runs the way the engine does
+(discovery, the safety policy, baseline, verified identities) against each shop twin.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lab.runner import Target
+from lab.truth import load
 from middlebrick.baseline import build_baseline
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.discovery import discover
@@ -55,26 +56,6 @@ async def _run(target: Target, check: str, *, include: tuple[str, ...] = ()) -> 
         )
 
 
-async def test_login_check_finds_both_flaws_of_the_vulnerable_oauth2_token_form(lab: Any) -> None:
-    found = await _run(lab.target("items", "vulnerable"), "authentication.login_flows")
-
-    assert {(f.type_id, f.operation, f.parameter, f.confidence) for f in found} == {
-        ("authentication.user-enumeration", "POST /token", "username", Confidence.confirmed),
-        (
-            "authentication.no-brute-force-protection",
-            "POST /token",
-            "password",
-            Confidence.tentative,
-        ),
-    }
-    enumeration = next(f for f in found if f.type_id == "authentication.user-enumeration")
-    assert "grant_type=password" in (enumeration.evidence[0].request.body or "")
-
-
-async def test_login_check_stays_quiet_on_the_secure_oauth2_token_form(lab: Any) -> None:
-    assert await _run(lab.target("items", "secure"), "authentication.login_flows") == []
-
-
 async def test_reset_check_sends_nothing_unless_included(lab: Any) -> None:
     target = lab.target("shop", "vulnerable")
 
@@ -92,6 +73,10 @@ async def test_reset_check_finds_the_included_reset_that_tells_addresses_apart(l
     finally:
         lab.reseed()  # the scan's own user got one reset link (a row) in each twin
 
+    included = [e for e in load().entries("shop") if "include" in e.needs]
+    assert [(e.finding, e.operation, e.parameter) for e in included] == [
+        ("authentication.user-enumeration", RESET, "email")
+    ]
     assert [(f.type_id, f.operation, f.parameter, f.confidence) for f in vulnerable] == [
         ("authentication.user-enumeration", RESET, "email", Confidence.confirmed)
     ]
