@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from lab.dynamo import client, resource
 from lab.identities import WEAK_SECRET
-from lab.items import routes_items, routes_misc, routes_safety, routes_write
+from lab.items import routes_items, routes_misc, routes_safety, routes_token, routes_write
 from lab.items.middleware import LabHeaders, RateLimiter
 from lab.items.seed import table_names
 from lab.items.service import Service
@@ -59,6 +59,7 @@ def create_app(
     app.include_router(routes_write.build(svc))
     app.include_router(routes_misc.build(svc, version=VERSION))
     app.include_router(routes_safety.build(svc))
+    app.include_router(routes_token.build(svc))
     limiter = RateLimiter(*rate_limit) if secure else None  # FLAW: no rate limiting
     app.add_middleware(LabHeaders, secure=secure, limiter=limiter)
     return app

@@ -56,7 +56,9 @@ def create_app(
         raise ValueError(f"variant must be 'vulnerable' or 'secure', not {variant!r}")
     from lab.shop import (
         routes_account,
+        routes_alerts,
         routes_catalogue,
+        routes_mobile,
         routes_offers,
         routes_reviews,
         routes_wishlists,
@@ -87,6 +89,8 @@ def create_app(
     app.include_router(routes_reviews.build(shop))
     app.include_router(routes_offers.build(shop))
     app.include_router(routes_wishlists.build(shop))
+    app.include_router(routes_alerts.build(shop))
+    app.include_router(routes_mobile.build(shop))
     app.add_middleware(LabHeaders, secure=True, limiter=RateLimiter(*rate_limit))
     if not secure:
         app.middleware("http")(_powered_by)  # outside LabHeaders, which drops X-Powered-By

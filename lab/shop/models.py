@@ -122,3 +122,13 @@ class Offer(Base):
     is_featured: Mapped[bool] = mapped_column(default=False)
     verified: Mapped[bool] = mapped_column(default=False)
     fee_cents: Mapped[int] = mapped_column(default=250)
+
+
+class PriceAlert(Base):
+    """A customer's alert: mail me when a product costs less than ``below_cents``."""
+
+    __tablename__ = "price_alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    below_cents: Mapped[int]

@@ -168,6 +168,9 @@ def build(shop: Shop) -> APIRouter:
     def password_reset(body: ResetRequest, db: Session = session) -> Any:
         """Send a reset link to the address, if it belongs to an account."""
         user = db.scalars(select(User).where(User.email == body.email)).first()
+        if user is None and not shop.secure:  # FLAW: says which addresses have an account
+            raise HTTPException(404, "no account with that e-mail address")
+        # FIX: the same answer whether the address has an account or not
         if user is not None:
             token = secrets.token_urlsafe(24)
             digest = hashlib.sha256(token.encode()).hexdigest()
@@ -178,7 +181,7 @@ def build(shop: Shop) -> APIRouter:
     @router.get("/api/v2/me", tags=["account"])
     def me(user: User = CurrentUser) -> Any:
         """The caller's account, in an envelope."""
-        return {"user": {"id": user.id, "username": user.username}}
+        return {"user": {"id": user.id, "username": user.username, "email": user.email}}
 
     @router.get("/api/v2/cart", tags=["account"])
     def cart(db: Session = session, user: User = CurrentUser) -> Any:

@@ -108,7 +108,8 @@ async def login_flows(ctx: CheckContext) -> AsyncIterator[Finding]:
     - user-enumeration: the scan's own user (its username or e-mail, read from the answers
       about the caller — the operation that verified its credentials, ``/me``, ``/profile``,
       ``/account`` … — else its token's ``username`` / ``preferred_username`` / ``email``
-      claims, or a name-like ``sub``: not a number, UUID or URI) and a made-up one,
+      claims, or a name-like ``sub``; a name is never a number, URI or a value holding a UUID,
+      such as a ``user_id``) and a made-up one,
       each with a wrong random password, twice, alternating (4 requests). Reported when each
       user's two answers agree with each other and differ between the users in status
       (confirmed) or in body once the submitted values are blanked (firm). A failed login is
@@ -291,10 +292,15 @@ def known_username(ctx: CheckContext, user_field: str) -> str | None:
         found += [v for n in names if isinstance(v := carried.jwt.claims.get(n), str)]
         if _name_like(sub := carried.jwt.claims.get(_SUB_CLAIM)):
             found.append(sub)
-    for value in found:
-        if ("@" in value) == by_email and 0 < len(value) <= 254 and " " not in value:
-            return value
-    return None
+    return next((value for value in found if _login_name(value, by_email=by_email)), None)
+
+
+def _login_name(value: str, *, by_email: bool) -> bool:
+    """A value the login's user field takes: an e-mail address when it wants one, else a name
+    (not a number, nor an id that holds a UUID: ``user_id`` in ``/me`` is seldom the login)."""
+    if ("@" in value) != by_email or not 0 < len(value) <= 254 or " " in value:
+        return False
+    return by_email or (_name_like(value) and not _UUID.search(value))
 
 
 def _name_like(sub: object) -> TypeGuard[str]:

@@ -40,7 +40,8 @@ _GONE = frozenset({404, 410})
 async def created_object_access(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Whether another user reads, changes or deletes an object the primary just created.
 
-    Active mode and two identities. For each collection whose ``POST`` takes a JSON body and
+    Active mode and two identities. For each collection whose ``POST`` (or ``PUT`` on the
+    collection itself, documenting 201) takes a JSON body and
     whose objects have a documented ``GET`` and ``DELETE`` (``/addresses`` with
     ``/addresses/{address_id}``), it creates one object as the primary identity with a body
     built from the request schema (the journal records it and deletes it after the check),

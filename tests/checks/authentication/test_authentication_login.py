@@ -254,6 +254,26 @@ async def test_login_flows_never_takes_a_numeric_or_uuid_sub_for_a_username() ->
         assert sub not in _users(sender)
 
 
+async def test_login_flows_takes_the_name_claim_over_a_user_id_holding_a_uuid() -> None:
+    # /users/me answers {"user_id": "u-alice-<uuid>", "name": "alice"}: the id is no login name
+    me = {"user_id": "u-alice-3f2b8c1e-9a4d-4e5f-8b6a-1c2d3e4f5a6b", "name": "alice"}
+    verifier = exchange("GET", "/api/me", response(200, me), operation=ME.key)
+    sender = FakeSender({("POST", "/api/auth/login"): _server(tells=True)})
+    headers = (("Authorization", f"Bearer {_token({'sub': me['user_id'], 'name': 'alice'})}"),)
+
+    found = await run_check(
+        "authentication.login_flows",
+        baseline=make_baseline([(ME, verifier)]),
+        sender=sender,
+        scan=ScanRequest(target=BASE, mode="active", headers=headers),
+        surface=Surface(base_url=BASE, operations=(ME, LOGIN)),
+        identities=Identities(primary=Identity("default", True, frozenset()), verifier=verifier),
+    )
+
+    assert "authentication.user-enumeration" in [f.type_id for f in found]
+    assert _users(sender)[:4:2] == ["alice", "alice"]
+
+
 # --- OAuth 2.0 password grant: POST /token, form-encoded (FastAPI OAuth2PasswordRequestForm) --
 
 FORM_SCHEMA = {
