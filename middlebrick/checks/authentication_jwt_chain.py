@@ -61,7 +61,7 @@ async def jwt_forged_chain(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     One finding per chain, naming the technique; evidence: the forged request and its answer,
     then the real tokens' answers (the refusal included). GET only, in every mode: writes
-    through a forged token are not sent. At most 36 requests.
+    through a forged token are not sent. At most 30 requests.
     """
     primary = ctx.identities.primary
     given = given_tokens(ctx)
