@@ -10,6 +10,7 @@ Impact is shown by behaviour, against the identities' real answers, with GET req
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from middlebrick.checks._jwt import Carried, given_tokens
@@ -27,8 +28,9 @@ from middlebrick.tokens import Jwt, find_jwts
 _CHAIN = "authentication.jwt-forged-identity"
 
 # Claims that name the token's subject (RFC 7519 §4.1.2 `sub`; OpenID Connect Core §5.1
-# `preferred_username`, `email`; the common custom spellings).
-_NAMING = ("sub", "user_id", "userId", "uid", "username", "preferred_username", "email")
+# `preferred_username`, `email`, `name`; the common custom spellings). Every one that differs
+# is forged, so the token names the other identity throughout, whichever the API reads.
+_NAMING = ("sub", "user_id", "userId", "uid", "username", "preferred_username", "email", "name")
 _OTHERS_TRIED = 2  # other identities tried as the impersonated one
 _READS_TRIED = 3  # operations tried for the impersonation, per other identity
 _GUARDED_TRIED = 4  # operations tried for the privilege chain
@@ -114,7 +116,9 @@ async def _impersonation(
         token = forger.sign({**mine, **naming})
         for op, own in _reads_naming(ctx, primary)[:_READS_TRIED]:
             real = await ctx.send(own.request.as_identity(other.name))
-            if not _answers_own(real, own, other, primary):
+            mine_ids = primary.self_ids | {str(mine[k]) for k in naming}
+            their_ids = other.self_ids | {str(v) for v in naming.values()}
+            if not _answers_own(real, own, their_ids - mine_ids, mine_ids - their_ids):
                 continue
             probe = await _send_forged(ctx, own, carried, token)
             if not _same_json(probe, real):
@@ -217,16 +221,16 @@ def _guarded(
     return found
 
 
-def _answers_own(real: Exchange, own: Exchange, other: Identity, primary: Identity) -> bool:
-    """True when ``real`` (the other identity's answer) names it, not the primary, and differs
-    from the primary's answer ``own``, which names the primary."""
+def _answers_own(
+    real: Exchange, own: Exchange, theirs_only: AbstractSet[str], mine_only: AbstractSet[str]
+) -> bool:
+    """True when ``real`` (the other identity's answer) names it (``theirs_only``), not the
+    primary, and differs from the primary's answer ``own``, which names the primary."""
     resp, mine = real.response, own.response
     if resp is None or mine is None or not resp.ok or not resp.is_json or resp.refused_in_body:
         return False
     if resp.json == mine.json:
         return False
-    theirs_only = other.self_ids - primary.self_ids
-    mine_only = primary.self_ids - other.self_ids
     leaves = set(_leaves(resp.json))
     named = bool(set(_leaves(mine.json)) & mine_only)
     return named and bool(leaves & theirs_only) and not leaves & mine_only

@@ -127,6 +127,6 @@ def test_items_scan_shows_what_a_forged_token_reaches(scans) -> None:
         if f.type_id == "authentication.jwt-forged-identity"
     }
 
-    assert set(found) == {("GET /users/me", "sub"), ("GET /users", "role")}
+    assert set(found) == {("GET /users/me", "sub,name"), ("GET /users", "role")}
     assert all("alg: none" in f.detail for f in found.values())
     assert found[("GET /users", "role")].evidence[1].status == 403

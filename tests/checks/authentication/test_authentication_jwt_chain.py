@@ -126,7 +126,7 @@ async def test_chain_reports_a_forged_token_that_reads_another_user_s_data() -> 
     found, sender = await _run(_api(), ("alice", "bob"))
 
     assert [(f.type_id, f.operation, f.parameter) for f in found] == [
-        ("authentication.jwt-forged-identity", "GET /users/me", "sub")
+        ("authentication.jwt-forged-identity", "GET /users/me", "sub,name")
     ]
     assert found[0].confidence is Confidence.confirmed
     assert "alg: none" in found[0].detail and "bob's own answer" in found[0].detail
@@ -163,7 +163,7 @@ async def test_chain_signs_with_a_cracked_secret_when_unsigned_tokens_are_refuse
     found, _ = await _run(_api(allow_none=False, secret="sunshine"), ("alice", "dave"), weak)
 
     assert {(f.operation, f.parameter) for f in found} == {
-        ("GET /users/me", "sub"),
+        ("GET /users/me", "sub,name"),
         ("GET /accounts", "role"),
     }
     assert all("'su****ne'" in f.detail and "sunshine" not in f.detail for f in found)
