@@ -208,7 +208,7 @@ def _guarded(
     ctx: CheckContext, user: Standing, admin: Standing
 ) -> list[tuple[Operation, Exchange]]:
     """Baseline GETs that may refuse the user and allow the administrator: those refused to
-    the primary when it is the user, else those allowed to it."""
+    the primary when it is the user (403 before 401), else those allowed to it."""
     primary = ctx.identities.primary
     as_user = primary is not None and user.identity.name == primary.name
     found: list[tuple[Operation, Exchange]] = []
@@ -218,7 +218,11 @@ def _guarded(
             continue
         if (as_user and status in (401, 403)) or (not as_user and ex.answered):
             found.append((op, ex))
-    return found
+    return sorted(found, key=lambda pair: _status(pair[1]) != 403)  # "forbidden" first
+
+
+def _status(exchange: Exchange) -> int | None:
+    return exchange.response.status if exchange.response is not None else None
 
 
 def _answers_own(

@@ -120,7 +120,7 @@ def test_secure_twins_show_no_authentication_finding(scans, name: str) -> None:
 
 
 def test_items_scan_shows_what_a_forged_token_reaches(scans) -> None:
-    report, tokens = scans["items/vulnerable"]
+    report, _ = scans["items/vulnerable"]
     found = {
         (f.operation, f.parameter): f
         for f in _auth(report)
