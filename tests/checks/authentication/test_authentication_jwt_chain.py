@@ -21,12 +21,12 @@ from middlebrick.tokens import b64url
 STRONG = "7d3f0c9a1b2e4d5f8a6c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d1f"
 ME = Operation(method="GET", path="/users/me", security=({"bearer": ()},))
 ADMIN = Operation(method="GET", path="/accounts", security=({"bearer": ()},))
-USERS = {
-    "alice": {"sub": "u-alice", "name": "alice", "role": "user"},
-    "bob": {"sub": "u-bob", "name": "bob", "role": "user"},
-    "dave": {"sub": "u-dave", "name": "dave", "role": "admin"},
+USERS = {  # sid: a session claim some APIs resolve the caller from (not a subject claim)
+    "alice": {"sub": "u-alice", "name": "alice", "role": "user", "sid": "alice"},
+    "bob": {"sub": "u-bob", "name": "bob", "role": "user", "sid": "bob"},
+    "dave": {"sub": "u-dave", "name": "dave", "role": "admin", "sid": "dave"},
 }
-RECORDS = {sub["sub"]: {"user_id": sub["sub"], "name": name} for name, sub in USERS.items()}
+RECORDS = {c["sub"]: {"user_id": c["sub"], "name": name} for name, c in USERS.items()}
 ACCOUNTS = {"accounts": sorted(RECORDS)}
 DENY = response(401, {"detail": "invalid token"})
 FORBID = response(403, {"detail": "administrators only"})
@@ -62,13 +62,14 @@ def _caller(request: Request, *, allow_none: bool, secret: str) -> dict[str, Any
 
 
 def _api(
-    *, allow_none: bool = True, same_me: bool = False, secret: str = STRONG
+    *, allow_none: bool = True, same_me: bool = False, secret: str = STRONG, by: str = "sub"
 ) -> dict[tuple[str, str], Any]:
     def me(request: Request) -> Response:
         claims = _caller(request, allow_none=allow_none, secret=secret)
         if claims is None:
             return DENY
-        return response(200, RECORDS["u-alice" if same_me else claims["sub"]])
+        sub = USERS[claims["sid"]]["sub"] if by == "sid" else claims["sub"]
+        return response(200, RECORDS["u-alice" if same_me else sub])
 
     def accounts(request: Request) -> Response:
         claims = _caller(request, allow_none=allow_none, secret=secret)
@@ -79,16 +80,8 @@ def _api(
     return {("GET", "/users/me"): me, ("GET", "/accounts"): accounts}
 
 
-def _identities() -> Identities:
-    me = exchange("GET", "/users/me", response(200, RECORDS["u-alice"]), operation=ME.key)
-    return Identities(
-        primary=Identity("alice", True, frozenset({"u-alice"})),
-        others=(
-            Identity("bob", True, frozenset({"u-bob"})),
-            Identity("dave", True, frozenset({"u-dave"})),
-        ),
-        verifier=me,
-    )
+def _identity(name: str) -> Identity:
+    return Identity(name, True, frozenset({USERS[name]["sub"]}))
 
 
 async def _run(
@@ -96,21 +89,22 @@ async def _run(
     names: tuple[str, ...],
     tokens: dict[str, str] = TOKENS,
 ) -> tuple[list[Finding], FakeSender]:
+    """The check with ``names`` as identities, the first the primary (the baseline's)."""
     scan = ScanRequest(
         target=BASE,
         identities={
             n: Credential(headers=(("Authorization", f"Bearer {tokens[n]}"),)) for n in names
         },
     )
-    identities = _identities()
+    first = USERS[names[0]]
+    me = exchange("GET", "/users/me", response(200, RECORDS[first["sub"]]), operation=ME.key)
+    listed = response(200, ACCOUNTS) if first["role"] == "admin" else FORBID
+    admin = exchange("GET", "/accounts", listed, operation=ADMIN.key)
     identities = Identities(
-        primary=identities.primary,
-        others=tuple(i for i in identities.others if i.name in names),
-        verifier=identities.verifier,
+        primary=_identity(names[0]),
+        others=tuple(_identity(n) for n in names[1:]),
+        verifier=me,
     )
-    me = identities.verifier
-    assert me is not None
-    admin = exchange("GET", "/accounts", FORBID, operation=ADMIN.key)
     sender = FakeSender(routes)
     found = await run_check(
         "authentication.jwt_forged_chain",
@@ -150,6 +144,13 @@ async def test_chain_reports_a_user_token_forged_with_the_admin_s_role() -> None
     ]
 
 
+async def test_chain_raises_the_user_when_the_admin_is_the_primary() -> None:
+    found, _ = await _run(_api(), ("dave", "alice"))
+
+    raised = {f.operation: f for f in found}["GET /accounts"]
+    assert raised.parameter == "role" and "alice's claims" in raised.detail
+
+
 async def test_chain_is_quiet_when_the_api_refuses_forged_tokens(monkeypatch) -> None:
     monkeypatch.setattr(forgers, "crack", lambda jwt: None)  # the search's seconds spared
     found, sender = await _run(_api(allow_none=False), ("alice", "bob", "dave"))
@@ -171,6 +172,12 @@ async def test_chain_signs_with_a_cracked_secret_when_unsigned_tokens_are_refuse
 
 async def test_chain_is_quiet_when_both_users_get_the_same_answer() -> None:
     found, _ = await _run(_api(same_me=True), ("alice", "bob"))
+
+    assert found == []
+
+
+async def test_chain_is_quiet_when_the_forged_token_still_gets_the_primary_s_data() -> None:
+    found, _ = await _run(_api(by="sid"), ("alice", "bob"))
 
     assert found == []
 
