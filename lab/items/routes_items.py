@@ -238,4 +238,18 @@ def build(svc: Service) -> APIRouter:
             return {"user_id": user["user_id"], "name": user["name"]}  # FIX: explicit fields
         return raw_json(user)  # FLAW: role, is_admin and password_hash in the response
 
+    @router.get("/users", response_model=list[Me], summary="Every account (administrators)")
+    def accounts(request: Request, _: Bearer) -> Any:
+        # Both variants trust the verified token's role; only the vulnerable verifier lets a
+        # caller forge one (alg=none, the dictionary secret), so there a user becomes an admin.
+        if svc.caller(request).get("role") != "admin":
+            raise HTTPException(403, "administrators only")
+        page = svc.users.scan(
+            ProjectionExpression="user_id, #n", ExpressionAttributeNames={"#n": "name"}
+        )
+        return sorted(
+            ({"user_id": u["user_id"], "name": u["name"]} for u in page["Items"]),
+            key=lambda u: u["user_id"],
+        )
+
     return router

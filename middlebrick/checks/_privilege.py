@@ -59,7 +59,7 @@ class Standing:
 
 def standing(ctx: CheckContext, identity: Identity) -> Standing:
     """What ``identity`` may do, from its token's claims, else its own baseline record."""
-    claims = _claims(ctx, identity)
+    claims = rights_claims(ctx, identity)
     if claims:
         level = _judge(claims)
         if level != "unknown":
@@ -92,7 +92,7 @@ def ordinary(ctx: CheckContext) -> Standing | None:
     return next((s for s in standings(ctx) if s.level == "user"), None)
 
 
-def _claims(ctx: CheckContext, identity: Identity) -> dict[str, Any]:
+def rights_claims(ctx: CheckContext, identity: Identity) -> dict[str, Any]:
     """The rights-bearing claims of the identity's own bearer token (empty without one)."""
     headers: tuple[tuple[str, str], ...] = ()
     if ctx.identities.primary is not None and identity is ctx.identities.primary:

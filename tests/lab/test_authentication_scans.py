@@ -117,3 +117,16 @@ def test_secure_twins_show_no_authentication_finding(scans, name: str) -> None:
     report, _ = scans[name]
 
     assert [(f.type_id, f.operation) for f in _auth(report) if f.severity != "info"] == []
+
+
+def test_items_scan_shows_what_a_forged_token_reaches(scans) -> None:
+    report, _ = scans["items/vulnerable"]
+    found = {
+        (f.operation, f.parameter): f
+        for f in _auth(report)
+        if f.type_id == "authentication.jwt-forged-identity"
+    }
+
+    assert set(found) == {("GET /users/me", "sub,name"), ("GET /users", "role")}
+    assert all("alg: none" in f.detail for f in found.values())
+    assert found[("GET /users", "role")].evidence[1].status == 403

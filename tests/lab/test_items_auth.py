@@ -188,3 +188,20 @@ def test_secure_docs_are_off_and_health_says_only_ok(items_secure, http):
     assert http("GET", f"{items_secure.url}/health").json() == {"status": "ok"}
     assert http("GET", f"{items_secure.url}/docs").status == 404
     assert http("GET", items_secure.spec_url).status == 200
+
+
+@pytest.mark.parametrize("variant", ["vulnerable", "secure"])
+def test_account_list_is_for_administrators_only(lab: Lab, http, variant: str):
+    target = lab.target("items", variant)
+    url = f"{target.url}/users"
+    assert http("GET", url, token=target.tokens["alice"]).status == 403
+    answer = http("GET", url, token=target.tokens["dave"])
+    assert answer.status == 200
+    assert {u["user_id"] for u in answer.json()} == {u.user_id for u in USERS.values()}
+
+
+def test_vulnerable_account_list_trusts_a_forged_admin_role(items_vulnerable, items_secure, http):
+    claims = {"sub": USERS["alice"].user_id, "name": "alice", "role": "admin"}
+    forged = jwt.encode(claims, None, algorithm="none")
+    assert http("GET", f"{items_vulnerable.url}/users", token=forged).status == 200
+    assert http("GET", f"{items_secure.url}/users", token=forged).status == 401

@@ -202,6 +202,15 @@ def rs256_signed(jwt: Jwt, header: dict[str, Any], key: rsa.RSAPrivateKey) -> st
     return f"{signing_input}.{b64url(signature)}"
 
 
+def with_claims(jwt: Jwt, claims: dict[str, Any]) -> Jwt:
+    """``jwt`` with other claims (unsigned: its signature bytes are kept only for their length);
+    ``jwt`` itself when the claims are the same, so a forged variant is the same token."""
+    if claims == jwt.claims:
+        return jwt
+    signing_input = f"{_part(jwt.header)}.{_part(claims)}"
+    return Jwt("", jwt.header, dict(claims), signing_input.encode(), jwt.signature)
+
+
 def _payload(jwt: Jwt) -> str:
     """The token's payload part exactly as it was signed."""
     return jwt.signing_input.decode("ascii").split(".", 1)[1]

@@ -181,6 +181,8 @@ async def test_authentication_checks_report_every_flaw_of_the_vulnerable_twin() 
     assert found == {
         ("authentication.declared-not-enforced", "GET /api/export", None),
         ("authentication.jwt-alg-none", "*", None),
+        # the alg=none token with bob's sub reads bob's profile: what the forging reaches
+        ("authentication.jwt-forged-identity", "GET /api/profile", "sub"),
         ("authentication.jwt-weak-secret", "*", None),
         ("authentication.jwt-expired-accepted", "*", None),
         ("authentication.jwt-missing-claims", "*", "exp,iss,aud"),
