@@ -232,10 +232,13 @@ class ValuePool:
 
     def forget(self, url: str) -> None:
         """Drop the values of the object the scan created at ``url`` (the journal deleted it)."""
+        url = url.rstrip("/")
         buckets = [b for r in self._by_name.values() for b in r.values()]
         for bucket in [*buckets, *self._linked.values()]:
-            if any(s.created == url for s in bucket.sightings):
-                kept = [s for s in bucket.sightings if s.created != url]
+            if any(s.created.rstrip("/") == url for s in bucket.sightings if s.created):
+                kept = [
+                    s for s in bucket.sightings if s.created.rstrip("/") != url or not s.created
+                ]
                 self._count -= len(bucket.sightings) - len(kept)
                 bucket.sightings = kept
                 bucket.values = {s.value for s in kept}
