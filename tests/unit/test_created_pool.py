@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from middlebrick.baseline import Baseline
@@ -10,6 +11,7 @@ from middlebrick.checks._created import create, resources
 from middlebrick.checks.context import CheckContext
 from middlebrick.config import ScanRequest
 from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.spec.links import Link, LinkParameter
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.spec.pool import ValuePool
 from middlebrick.testing import BASE, FakeSender, response
@@ -126,3 +128,28 @@ def test_pool_forgets_only_the_object_deleted() -> None:
     (param,) = read.params("path")
     assert pool.candidates(read, param) == ["7"]
     assert pool.seen_as("alice") == {"7"}
+
+
+async def test_the_creation_s_response_links_name_values_for_the_scan_s_own_object() -> None:
+    # Given a creation whose 201 links its id to the items of the new order
+    link = Link(
+        "201",
+        "items",
+        "POST /orders/{order_id}/items",
+        (LinkParameter("order_id", "path", "R-{$response.body#/id}"),),
+    )
+    ops = tuple(replace(op, links=(link,)) if op.key == "POST /orders" else op for op in OPS)
+    shop = _Shop()
+    ctx = _context(shop)
+    ctx.surface = Surface(BASE, ops)
+    shop.journal.watch(ctx.baseline.pool.forget)
+
+    order = await create(ctx, resources(ctx)[0])
+
+    # Then the linked value is the first for the items' parameter, until the order is deleted
+    assert order is not None
+    target = ops[4]
+    (param,) = target.params("path")
+    assert ctx.baseline.pool.candidates(target, param, created_only=True) == ["R-101", "101"]
+    await shop.journal.undo()
+    assert ctx.baseline.pool.candidates(target, param, created_only=True) == []
