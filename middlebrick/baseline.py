@@ -133,14 +133,20 @@ async def build_baseline(
 
 def _waves(readable: Sequence[Operation]) -> dict[Operation, int]:
     """The wave of each operation: its number of path parameters, and a target of another
-    one's response link with path parameters goes after that one (one pass: no cycle loops)."""
+    one's response link with path parameters goes after that one (one pass, so a cycle of
+    links ends; a link back to its own source is not followed)."""
     waves = {op: len(op.params("path")) for op in readable}
     by_key = {op.key: op for op in readable}
+    after: set[tuple[str, str]] = set()  # (source, target) pairs applied
     for op in readable:
         for link in op.links:
             target = by_key.get(link.target)
-            if target is not None and target is not op and target.params("path"):
-                waves[target] = max(waves[target], waves[op] + 1)
+            if target is None or target is op or not target.params("path"):
+                continue
+            if (target.key, op.key) in after:
+                continue  # a link back: the first one stated keeps its order
+            after.add((op.key, target.key))
+            waves[target] = max(waves[target], waves[op] + 1)
     return waves
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import time
 
+from middlebrick.baseline import build_baseline
 from middlebrick.spec.links import MAX_LINKS, MAX_PARAMETERS, Answer, evaluate
 from middlebrick.spec.load import parse_spec
+from middlebrick.spec.model import Surface
 from middlebrick.spec.pool import ValuePool
+from middlebrick.testing import BASE, FakeSender, response
 
 
 def _spec(links: object, *, components: object = None) -> str:
@@ -136,3 +139,36 @@ def test_bad_runtime_expressions_give_no_value() -> None:
         value = evaluate(expression, answer)
         assert value is None or value == expression, expression
     assert evaluate("$response.body#/1", answer) == "2"
+
+
+async def test_operations_linking_each_other_in_a_cycle_are_each_requested_once() -> None:
+    # Given /b/{id} linking to itself and /c/{id}, and /c/{id} linking back to /b/{id}
+    item = {
+        "get": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "example": "1"}],
+            "responses": {
+                "200": {
+                    "description": "x",
+                    "links": {
+                        "self": {"operationId": "b", "parameters": {"id": "$response.body#/id"}},
+                        "c": {"operationId": "c", "parameters": {"id": "$response.body#/id"}},
+                    },
+                }
+            },
+        }
+    }
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/b/{id}": {"get": {**item["get"], "operationId": "b"}},
+            "/c/{id}": {"get": {**item["get"], "operationId": "c"}},
+        },
+    }
+    spec = parse_spec(json.dumps(doc), source="t.json")
+    sender = FakeSender({("GET", "/b/1"): response(200, {"id": "2"})})
+
+    baseline = await build_baseline(sender, Surface(BASE, spec.operations, spec), root=None)
+
+    assert len(sender.sent) == 2
+    assert baseline.exchanges["GET /c/{id}"].request.url == BASE + "/c/2"
