@@ -133,7 +133,7 @@ async def build_baseline(
 
 def _waves(readable: Sequence[Operation]) -> dict[Operation, int]:
     """The wave of each operation: its number of path parameters, and a target of another
-    one's response link with path parameters goes after that one (one pass, so a cycle of
+    one's response link goes after that one (one pass, so a cycle of
     links ends; a link back to its own source is not followed)."""
     waves = {op: len(op.params("path")) for op in readable}
     by_key = {op.key: op for op in readable}
@@ -141,7 +141,7 @@ def _waves(readable: Sequence[Operation]) -> dict[Operation, int]:
     for op in readable:
         for link in op.links:
             target = by_key.get(link.target)
-            if target is None or target is op or not target.params("path"):
+            if target is None or target is op:
                 continue
             if (target.key, op.key) in after:
                 continue  # a link back: the first one stated keeps its order
@@ -203,7 +203,8 @@ def build_request(
     owned: Mapping[str, list[str]] | None = None,
 ) -> Request:
     """The realistic request for an operation: ids given for its resource with ``--owns``,
-    values the API produced (the pool), else examples and schema values."""
+    values the API produced (the pool), else examples and schema values; a query parameter a
+    response link names takes the linked value (and is sent, even when optional)."""
     path = op.path
     for param in op.params("path"):
         value = _owned_value(op, param, owned or {})
@@ -214,11 +215,13 @@ def build_request(
         if value is None:
             value = serialize(value_for_parameter(param))
         path = path.replace("{" + param.name + "}", quote(str(value), safe=""))
-    query = [
-        (p.name, serialize(value_for_parameter(p)))
-        for p in op.params("query")
-        if p.required or p.examples
-    ]
+    query = []
+    for param in op.params("query"):
+        linked = pool.linked(op, param) if pool is not None else []
+        if linked:  # the value a response link names for it
+            query.append((param.name, linked[0]))
+        elif param.required or param.examples:
+            query.append((param.name, serialize(value_for_parameter(param))))
     url = base_url.rstrip("/") + path + ("?" + urlencode(query) if query else "")
     headers = Headers()
     for param in op.params("header"):

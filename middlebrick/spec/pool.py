@@ -274,12 +274,9 @@ class ValuePool:
         names = [wanted, "id", single + wanted, *_NATURAL_KEYS]
         if single and wanted.startswith(single) and wanted != single:
             names.append(wanted[len(single) :])
-        ranked: list[tuple[int, int, int, int, int, str]] = []
-        for location in (param.location, None):
-            for sighting in self._linked.get((op.key, param.name, location), _Bucket()).sightings:
-                if (sighting.created or not created_only) and fits(param.schema, sighting.value):
-                    made = 0 if sighting.created else 1
-                    ranked.append((-1, 0, made, 1, sighting.seq, sighting.value))
+        ranked = [(-1, 0, made, 1, seq, value) for made, seq, value in self._links(op, param)]
+        if created_only:
+            ranked = [rank for rank in ranked if rank[2] == 0]
         for name in dict.fromkeys(names):
             buckets = self._by_name.get(name, {})
             # the resource's own first; a same-name value from elsewhere, a bounded few
@@ -302,6 +299,20 @@ class ValuePool:
                     )
         ranked.sort()
         return list(dict.fromkeys(value for *_, value in ranked))
+
+    def linked(self, op: Operation, param: Parameter) -> list[str]:
+        """The values response links name for ``param`` of ``op`` (any location), best first:
+        the scan's own objects', then in the order seen."""
+        return list(dict.fromkeys(value for *_, value in sorted(self._links(op, param))))
+
+    def _links(self, op: Operation, param: Parameter) -> Iterator[tuple[int, int, str]]:
+        # an unqualified name (``holder``, not ``query.holder``) is the path parameter's when
+        # there is one of that name
+        path = param.location == "path" or all(p.name != param.name for p in op.params("path"))
+        for location in (param.location, None) if path else (param.location,):
+            for sighting in self._linked.get((op.key, param.name, location), _Bucket()).sightings:
+                if fits(param.schema, sighting.value):
+                    yield (0 if sighting.created else 1), sighting.seq, sighting.value
 
     def seen_by(self, value: str) -> set[str | None]:
         """The identities whose answers held ``value``."""

@@ -231,3 +231,16 @@ async def test_baseline_requests_a_link_target_after_its_source_in_the_same_wave
     baseline = await build_baseline(sender, surface, root=None)
 
     assert baseline.exchanges["GET /people/{who}"].request.url == BASE + "/people/p-5"
+
+
+async def test_baseline_sends_a_query_parameter_a_link_names_with_its_value() -> None:
+    # Given /me linking its id to the optional query parameter ?holder= of /wallets/{holder}
+    link = {"operationId": "getWallet", "parameters": {"query.holder": "$response.body#/name"}}
+    spec = parse_spec(_doc({"w": link}), source="t.json")
+    sender = FakeSender({("GET", "/me"): response(200, ME_BODY)})
+    surface = Surface(base_url=BASE, operations=spec.operations, spec=spec)
+
+    baseline = await build_baseline(sender, surface, root=None)
+
+    url = baseline.exchanges["GET /wallets/{holder}"].request.url
+    assert url.endswith("?holder=Alice") and "/wallets/Alice" not in url
