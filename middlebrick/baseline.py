@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -11,6 +12,7 @@ from urllib.parse import quote, urlencode
 
 from middlebrick.events import EventSink, OperationBaselined
 from middlebrick.http.exchange import Exchange, Headers, Request, Sender
+from middlebrick.spec.links import Answer, path_values
 from middlebrick.spec.model import Operation, Parameter, Surface
 from middlebrick.spec.pool import ValuePool, resource_of
 from middlebrick.spec.values import serialize, value_for_parameter
@@ -84,8 +86,10 @@ async def build_baseline(
     scan's value pool (``middlebrick.spec.pool``), which fills the path parameters of later
     waves (``/books`` answers ``[{"book_title": "t1"}]`` so ``/books/{book_title}`` is
     requested as ``/books/t1``, and ``/items`` answers ``[{"id": "a1"}]`` so ``/items/{id}``
-    is ``/items/a1``). ``own`` holds the values that name the scanning identity (its user id,
-    objects it owns): records that mention one are preferred, so the baseline reads the
+    is ``/items/a1``); a value an OpenAPI response link names fills exactly the linked
+    operation's parameter, before any value matched by name (and the target goes in a later
+    wave than its source). ``own`` holds the values that name the scanning identity (its user
+    id, objects it owns): records that mention one are preferred, so the baseline reads the
     identity's own objects rather than another owner's listed beside them. ``owned`` holds ids
     given for a resource (``--owns alice=books:12``): a path parameter of that resource
     (``/books/{book_id}``, ``/books/{id}``) takes them first. ``identity`` names whose
@@ -98,8 +102,8 @@ async def build_baseline(
         pool.add(root.response.json, identity=identity, prefer=prefer)
     exchanges: dict[str, Exchange] = {}
     waves: dict[int, list[Operation]] = {}
-    for op in readable:
-        waves.setdefault(len(op.params("path")), []).append(op)
+    for op, wave in _waves(readable).items():
+        waves.setdefault(wave, []).append(op)
     for count in sorted(waves):
         mine = frozenset(prefer)
         requests = (  # built as they are sent, so a large wave never holds up the loop
@@ -120,8 +124,49 @@ async def build_baseline(
                 if not op.params("path") and isinstance(body, dict):
                     prefer.update(_self_ids(op, body))
                 pool.add(body, operation=op, identity=identity, prefer=prefer)
+            if exchange.ok and op.links:
+                pool.follow(op, answer_of(op, exchange), identity=identity)
     return Baseline(
         operations={op.key: op for op in readable}, exchanges=exchanges, root=root, pool=pool
+    )
+
+
+def _waves(readable: Sequence[Operation]) -> dict[Operation, int]:
+    """The wave of each operation: its number of path parameters, and a target of another
+    one's response link goes after that one (one pass, so a cycle of
+    links ends; a link back to its own source is not followed)."""
+    waves = {op: len(op.params("path")) for op in readable}
+    by_key = {op.key: op for op in readable}
+    after: set[tuple[str, str]] = set()  # (source, target) pairs applied
+    for op in readable:
+        for link in op.links:
+            target = by_key.get(link.target)
+            if target is None or target is op:
+                continue
+            if (target.key, op.key) in after:
+                continue  # a link back: the first one stated keeps its order
+            after.add((op.key, target.key))
+            waves[target] = max(waves[target], waves[op] + 1)
+    return waves
+
+
+def answer_of(op: Operation, exchange: Exchange) -> Answer:
+    """What an OpenAPI link's runtime expressions read in one exchange of ``op``."""
+    request, response = exchange.request, exchange.response
+    body = response.json if response is not None else None
+    try:
+        request_body = json.loads(request.body) if request.body else None
+    except ValueError:
+        request_body = None
+    return Answer(
+        method=request.method,
+        url=request.url,
+        status=response.status if response is not None else 0,
+        path=path_values(op.path, request.url),
+        request_headers=request.headers.get,
+        response_headers=response.headers.get if response is not None else lambda _name: None,
+        body=body,
+        request_body=request_body,
     )
 
 
@@ -158,7 +203,8 @@ def build_request(
     owned: Mapping[str, list[str]] | None = None,
 ) -> Request:
     """The realistic request for an operation: ids given for its resource with ``--owns``,
-    values the API produced (the pool), else examples and schema values."""
+    values the API produced (the pool), else examples and schema values; a query parameter a
+    response link names takes the linked value (and is sent, even when optional)."""
     path = op.path
     for param in op.params("path"):
         value = _owned_value(op, param, owned or {})
@@ -169,11 +215,13 @@ def build_request(
         if value is None:
             value = serialize(value_for_parameter(param))
         path = path.replace("{" + param.name + "}", quote(str(value), safe=""))
-    query = [
-        (p.name, serialize(value_for_parameter(p)))
-        for p in op.params("query")
-        if p.required or p.examples
-    ]
+    query = []
+    for param in op.params("query"):
+        linked = pool.linked(op, param) if pool is not None else []
+        if linked:  # the value a response link names for it
+            query.append((param.name, linked[0]))
+        elif param.required or param.examples:
+            query.append((param.name, serialize(value_for_parameter(param))))
     url = base_url.rstrip("/") + path + ("?" + urlencode(query) if query else "")
     headers = Headers()
     for param in op.params("header"):

@@ -199,6 +199,7 @@ async def _run(
         readable = [op.key for op in surface.operations if op.method == "GET"]
         cut.append(cut_of("baseline", stop_reason(exc), readable))
     client.notes.extend(_baseline_notes(baseline))
+    client.journal.watch(baseline.pool.forget)  # a deleted object's ids leave the pool
     try:
         identities = await establish(client, request, baseline)
     except ScanInterrupted as exc:

@@ -146,6 +146,9 @@ async def run_check(
         framework=framework,
         identities=identities or Identities(),
     )
+    journal = getattr(ctx.client, "journal", None)
+    if isinstance(journal, Journal):
+        journal.watch(baseline.pool.forget)  # as the engine does
     running = RUNNING.set(Running(spec.name, spec.writes))
     try:
         return [finding async for finding in spec.func(ctx)]

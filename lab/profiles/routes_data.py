@@ -1,4 +1,4 @@
-"""The profiles service's DynamoDB routes: profile, user search, orders, items by table.
+"""The profiles service's DynamoDB routes: profile, wallet, user search, orders, items by table.
 
 Every deliberate flaw is marked ``# FLAW:`` and its fix ``# FIX:``.
 """
@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from flask import Blueprint, request
 
 from lab.profiles.partiql import execute_select
-from lab.profiles.seed import ORDER_STATUSES
+from lab.profiles.seed import ORDER_STATUSES, wallet_card
 from lab.profiles.service import LOG, caller, generic_error, json_response, pick, service
 
 blueprint = Blueprint("profiles_data", __name__)
@@ -37,6 +37,23 @@ def profile() -> Any:
     if svc.secure:
         return json_response(pick(item, PROFILE_FIELDS))  # FIX: explicit response fields
     return json_response(item)  # FLAW: the whole item, password_hash and ssn included
+
+
+@blueprint.get("/api/wallets/<holder>")
+def wallet(holder: str) -> Any:
+    """The card on file of the user ``holder`` (the spec links it from the profile's ``id``)."""
+    svc = service()
+    if svc.secure:
+        who = caller()
+        if holder != who.user_id:  # FIX: only the caller's own wallet, from the verified token
+            return generic_error(404)
+        card = wallet_card(holder)
+        return json_response({"holder": holder, "brand": "visa", "last4": card[-4:]})  # FIX
+    # FLAW: no caller at all: anyone, even without a token, reads any holder's wallet.
+    if svc.users.get_item(Key={"id": holder}).get("Item") is None:
+        return json_response({"error": f"no wallet for {holder}"}, 404)
+    # FLAW: the whole card number goes out.
+    return json_response({"holder": holder, "brand": "visa", "card_number": wallet_card(holder)})
 
 
 @blueprint.get("/api/users/search")

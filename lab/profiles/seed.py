@@ -46,6 +46,11 @@ def _luhn_card(seed_number: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
+def wallet_card(user_id: str) -> str:
+    """The (fake, Luhn-valid) card number on file in the wallet of the user ``user_id``."""
+    return _luhn_card(int(_digest(f"wallet/{user_id}")[:8], 16) % 10**6)
+
+
 def user_record(user: User) -> dict[str, Any]:
     """The whole stored record of ``user`` (what the vulnerable profile endpoint returns)."""
     n = user.number

@@ -9,16 +9,26 @@ identity (or another one), from the request schema (examples first), optionally 
 fields, and reads it; ``attempt`` sends the creation alone and says what it made.
 ``ordinary_field`` picks the field a probe may set to a marker on such an object; ``answer_of``
 and ``path_of`` name what another identity got for it.
+
+What ``create`` made goes into the scan's value pool with its URL (its id, resource and
+creator; the values the creation's response links name, too), so later requests of the check
+fill parameters with it; the journal tells the pool when it is deleted. A collection under a
+parent object (``POST /orders/{order_id}/items``) is created in only under a parent the scan
+created as the same identity and still holds; when there is none, ``create`` makes the parent
+first (through its own documented collection), never writing under an object that existed
+before the scan.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from middlebrick.baseline import answer_of as link_answer
 from middlebrick.checks._assignable import into_body, into_query
 from middlebrick.checks._owners import readable, records, row_id
 from middlebrick.checks._properties import flat, is_privileged_input, is_role
@@ -27,9 +37,9 @@ from middlebrick.checks._writes import fresh, json_media, record_of
 from middlebrick.checks.context import CheckContext
 from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.wording import removable_creation
-from middlebrick.identities import Identity
+from middlebrick.identities import Identity, primary_name
 from middlebrick.knowledge import safety_words
-from middlebrick.spec.model import Operation
+from middlebrick.spec.model import Operation, Parameter
 from middlebrick.spec.values import value_for_schema
 
 __all__ = [
@@ -126,11 +136,13 @@ async def attempt(
     who: Identity | None = None,
     *,
     query: Mapping[str, Any] | None = None,
+    collection: str | None = None,
 ) -> tuple[Exchange, str | None]:
     """The creating ``POST`` as ``who`` (``None``: the primary; ``query`` fields in the query
-    string) and the new object's URL, ``None`` when it created nothing the journal holds as the
-    scan's (so never touched)."""
-    url = ctx.url(resource.create.path)
+    string) to ``collection`` (default: the collection's path as documented) and the new
+    object's URL, ``None`` when it created nothing the journal holds as the scan's (so never
+    touched)."""
+    url = collection or ctx.url(resource.create.path)
     headers = Headers.of({"Content-Type": json_media(resource.create)})
     target = into_query(url, query) if query else url
     method = resource.create.method  # POST, or PUT to the collection
@@ -155,17 +167,20 @@ async def create(
     *,
     query: Mapping[str, Any] | None = None,
     wrap: str | None = None,
+    depth: int = 0,
 ) -> Created | None:
     """Create one object as ``who`` (``None``: the primary; the schema's body, plus ``extra``
     fields inside the body's envelope when it has one, or the whole body wrapped in ``wrap``;
     ``query`` fields in the query string) and read it as its creator; ``None`` when either
-    fails."""
-    if not ctx.may_send(resource.create.method, ctx.url(resource.create.path)):
-        return None
+    fails. Its values join the pool until the journal deletes it (see the module docstring);
+    ``depth`` counts the parents being made for it."""
     body = body_for(resource, extra, wrap=wrap)
     if body is None:
         return None
-    made, item = await attempt(ctx, resource, body, who, query=query)
+    collection = await _collection(ctx, resource, who, depth)
+    if collection is None or not ctx.may_send(resource.create.method, collection):
+        return None
+    made, item = await attempt(ctx, resource, body, who, query=query, collection=collection)
     if item is None:
         return None  # the journal did not record it as the scan's: never touch it further
     read = fresh(Request("GET", item), 0)
@@ -173,7 +188,55 @@ async def create(
     again = record_of(mine)
     if not readable(mine) or again is None:
         return None
+    creator = who.name if who is not None else primary_name(ctx.scan)
+    pool = ctx.baseline.pool
+    pool.add(again, operation=resource.read, identity=creator, created=item)
+    pool.follow(resource.create, link_answer(resource.create, made), identity=creator, created=item)
     return Created(item, mine, again, made, body)
+
+
+_PARENTS = 2  # parent objects ``create`` makes first, at most, for one object
+_VARIABLE = re.compile(r"\{([^{}/]+)\}")
+
+
+async def _collection(
+    ctx: CheckContext, resource: Resource, who: Identity | None, depth: int
+) -> str | None:
+    """The URL to create in: the collection's path, each parent id in it one of an object the
+    scan created as ``who`` and still holds (made first when there is none); ``None`` when a
+    parent cannot be had."""
+    op = resource.create
+    path = op.path
+    creator = who.name if who is not None else primary_name(ctx.scan)
+    for name in _VARIABLE.findall(op.path):
+        param = next(
+            (p for p in op.params("path") if p.name == name), Parameter(name, "path", True)
+        )
+        value = _made_by(ctx, op, param, creator)
+        parent = _parent(ctx, op, name) if value is None and depth < _PARENTS else None
+        if parent is not None and await create(ctx, parent, who=who, depth=depth + 1):
+            value = _made_by(ctx, op, param, creator)
+        if value is None:
+            return None
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    return ctx.url(path)
+
+
+def _made_by(ctx: CheckContext, op: Operation, param: Parameter, creator: str | None) -> str | None:
+    """The best value for ``param`` among the objects the scan created as ``creator``."""
+    pool = ctx.baseline.pool
+    found = pool.candidates(op, param, created_only=True)
+    return next((value for value in found if creator in pool.seen_by(value)), None)
+
+
+def _parent(ctx: CheckContext, op: Operation, name: str) -> Resource | None:
+    """The collection whose objects are the parents ``{name}`` in ``op``'s path names: its read
+    is the path up to that parameter (``/orders/{id}`` for ``/orders/{order_id}/items``)."""
+    prefix = op.path.split("{" + name + "}", 1)[0] + "{}"
+    return next(
+        (r for r in resources(ctx) if _VARIABLE.sub("{}", r.read.path.rstrip("/")) == prefix),
+        None,
+    )
 
 
 def ordinary_field(write: Operation, record: Mapping[str, Any]) -> str | None:

@@ -23,6 +23,9 @@ through ``Journal.send``, on behalf of the check named by ``RUNNING``:
    longer reads its own record. ``undo_account`` deletes one at once (the canary user that
    proves the deletion works before any other is registered).
 
+Whoever keeps the created objects' ids (the scan's value pool) is told when one is gone
+(``watch``): deleted by the undo or by the check itself, or given up, so nothing uses it after.
+
 ``undo(owner)`` runs after every writing check (a check may call it sooner): newest first, it
 deletes what the check created and writes back the prior values of what it changed (``PATCH``
 with those fields, or ``PUT`` of the whole prior object), reads every object back, and returns
@@ -127,8 +130,21 @@ class Journal:
         self.accounts_undoable: bool | None = None
         self.accounts_reason = ""
         self.accounts_lock = asyncio.Lock()
+        self._watchers: list[Callable[[str], None]] = []
         known = safety_words().identity_fields
         self._identity_fields = {flat(name) for name in known}
+
+    def watch(self, gone: Callable[[str], None]) -> None:
+        """Call ``gone(url)`` whenever an object the scan created leaves the journal: deleted
+        (by the undo or by a check), or given up; its id must not be used any more."""
+        if gone not in self._watchers:
+            self._watchers.append(gone)
+
+    def _gone(self, entries: Iterable[_Entry]) -> None:
+        for entry in entries:
+            if entry.kind == "created":
+                for gone in self._watchers:
+                    gone(entry.url)
 
     def protect(self, self_ids: Iterable[str]) -> None:
         """Values naming the scanning identities: their own records' identity fields are kept."""
@@ -179,6 +195,7 @@ class Journal:
             return None
         result = await self._delete(entry)
         self._entries.remove(entry)
+        self._gone([entry])
         self.results.append(result)
         return result
 
@@ -236,6 +253,7 @@ class Journal:
             else:
                 result = Restoration(entry.owner, entry.url, "not_restored", _writes(entry))
             self._entries.remove(entry)
+            self._gone([entry])
             self.results.append(result)
             done.append(result)
         return done
@@ -246,6 +264,7 @@ class Journal:
             said = f"{_writes(entry)}; {reason}: check {_path(entry.url)} by hand"
             self.results.append(Restoration(entry.owner, entry.url, "not_restored", said))
             self._entries.remove(entry)
+            self._gone([entry])
 
     async def _prepare(self, request: Request, owner: str) -> _Entry | str:
         """The journal entry of a PUT/PATCH (its prior state read), or why it is refused."""
@@ -361,6 +380,7 @@ class Journal:
         created = [e for e in self._entries if e.kind == "created" and e.url == url]
         if created:
             self._entries = [e for e in self._entries if e not in created]
+            self._gone(created)
             return
         lost = _Entry(owner, url, request.identity, "lost")
         lost.writes.append(f"{said}; what it removed cannot be restored")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from middlebrick.spec.links import RawLink, raw_links, resolve_links
 from middlebrick.spec.model import (
     ApiSpec,
     Location,
@@ -65,6 +66,13 @@ def normalise(
     for path, item in _dict(doc.get("paths")).items():
         if isinstance(item, dict) and not str(path).startswith("x-"):
             operations.extend(context.path_item(str(path), item))
+    operations, unknown = resolve_links(operations, context.links)
+    if unknown:
+        warnings = (
+            *warnings,
+            f"{unknown} response link(s) name no operation of the document (operationId or "
+            "operationRef): ignored",
+        )
     return ApiSpec(
         source=source,
         spec_version=spec_version,
@@ -87,6 +95,7 @@ class _Context:
         self.security = _security(doc["security"]) if "security" in doc else None
         self.consumes = _strings(doc.get("consumes"))
         self.produces = _strings(doc.get("produces"))
+        self.links: dict[int, list[RawLink]] = {}  # id(operation) -> its links, as stated
 
     def path_item(self, path: str, item: dict[str, Any]) -> list[Operation]:
         shared = _list(item.get("parameters"))
@@ -130,7 +139,7 @@ class _Context:
         if security is None:
             security = self.security
         operation_id = op.get("operationId")
-        return Operation(
+        operation = Operation(
             method=method.upper(),
             path=path,
             operation_id=str(operation_id) if operation_id is not None else None,
@@ -144,6 +153,9 @@ class _Context:
             servers=servers,
             tags=tuple(str(tag) for tag in _list(op.get("tags")) if isinstance(tag, str | int)),
         )
+        if not self.swagger and (links := raw_links(op.get("responses"))):
+            self.links[id(operation)] = links
+        return operation
 
     def _responses(self, op: dict[str, Any]) -> dict[str, dict[str, Schema]]:
         out: dict[str, dict[str, Schema]] = {}

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from middlebrick.spec.links import Link
+
 Location = Literal["path", "query", "header", "cookie"]
 Schema = Mapping[str, Any]
 Source = Literal["spec", "discovered", "probed"]  # probed: live, found beside the listed ones
@@ -71,6 +73,7 @@ class Operation:
     servers: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     source: Source = "spec"
+    links: tuple[Link, ...] = ()  # OpenAPI 3.x response links to other operations
 
     @property
     def key(self) -> str:

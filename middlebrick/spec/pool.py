@@ -5,6 +5,9 @@ its JSON path (``Books[].book_title``, ``author.username``), the operation and t
 (``books`` for ``GET /books/v1``) that answered it, and the identity whose request it answered.
 A path parameter takes, in order (see ``ValuePool.candidates``):
 
+0. a value an OpenAPI response link of the answering operation names for exactly this
+   parameter of this operation (``links: {getOrder: {operationId: getOrder, parameters:
+   {ref: $response.body#/id}}}``; ``ValuePool.follow``, ``middlebrick.spec.links``);
 1. a value of a field of the same name, whatever the name, across conventions (``userId``,
    ``user_id``, ``user-id`` and ``UserID`` are one name), the same resource's records first,
    then (within each rule) the records that mention the scanning identity;
@@ -21,6 +24,11 @@ answers were added, documents walked breadth first) and bounded against hostile 
 walked per answer, values kept per field name and resource, length of a value, values and
 records kept in all.
 
+Objects the scan created (active mode) are added with their URL (``add(created=…)``): they
+come first within each rule, ``candidates(created_only=True)`` gives only theirs (a write under
+a parent object takes only one the scan made), and ``forget(url)`` drops them once the journal
+deleted the object, so nothing uses an id that no longer exists.
+
 Per-user values are those one identity's answers hold and another identity's do not
 (``ValuePool.per_user``): the first candidates of a cross-identity (BOLA) read.
 """
@@ -34,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
+from middlebrick.spec.links import Answer, evaluate
 from middlebrick.spec.model import Operation, Parameter
 
 __all__ = ["Sighting", "ValuePool", "fits", "flat_name", "resource_of", "values_in"]
@@ -76,6 +85,7 @@ class Sighting:
     identity: str | None = None  # whose request it answered (None: unknown or anonymous)
     record: int = -1  # the record it belongs to, an index into the pool's records
     seq: int = 0  # the order it was seen in, across the pool
+    created: str = ""  # the URL of the object the scan created that holds it ("" for none)
 
     @property
     def top_level(self) -> bool:
@@ -122,8 +132,11 @@ class ValuePool:
         self.max_nodes, self.per_key = max_nodes, per_key
         self.max_length, self.max_values = max_length, max_values
         self._by_name: dict[str, dict[str, _Bucket]] = {}  # flat name -> resource -> values
+        # (operation key, parameter, location or None) -> the values response links name for it
+        self._linked: dict[tuple[str, str, str | None], _Bucket] = {}
         self._records: list[frozenset[str]] = []
-        self._count = 0
+        self._count = 0  # values kept now
+        self._seq = 0  # values ever kept: the order seen
         self._by_identity: dict[str | None, frozenset[str]] = {}  # cache of ``seen_as``
 
     def __len__(self) -> int:
@@ -133,6 +146,8 @@ class ValuePool:
         for buckets in self._by_name.values():
             for bucket in buckets.values():
                 yield from bucket.sightings
+        for bucket in self._linked.values():
+            yield from bucket.sightings
 
     def add(
         self,
@@ -141,11 +156,13 @@ class ValuePool:
         operation: Operation | None = None,
         identity: str | None = None,
         prefer: Collection[str] = (),
+        created: str = "",
     ) -> None:
         """Keep the values of a parsed JSON answer of ``operation`` as ``identity`` saw it.
 
         Values of records that mention one of ``prefer`` (the identity's own ids) are kept
-        beyond the per-name cap: the identity's objects are the ones worth reading.
+        beyond the per-name cap: the identity's objects are the ones worth reading. ``created``:
+        the answer is the object the scan created at that URL (kept beyond the cap too).
         """
         op_key = operation.key if operation is not None else ""
         resource = resource_of(operation.path) if operation is not None else ""
@@ -162,7 +179,7 @@ class ValuePool:
                 continue
             if record < 0:  # a list's item or the root: a record of its own
                 record = self._record(node)
-            own = record >= 0 and bool(mine & self._records[record])
+            own = bool(created) or (record >= 0 and bool(mine & self._records[record]))
             for key, value in node.items():
                 if not isinstance(key, str):
                     continue
@@ -172,8 +189,61 @@ class ValuePool:
                 elif isinstance(value, list):
                     queue.append((value, where, -1))
                 elif (text := self._text(value)) is not None:
-                    sighting = Sighting(key, where, text, op_key, resource, identity, record)
+                    sighting = Sighting(
+                        key, where, text, op_key, resource, identity, record, created=created
+                    )
                     self._keep(sighting, capped=not own)
+
+    def follow(
+        self,
+        operation: Operation,
+        answer: Answer,
+        *,
+        identity: str | None = None,
+        created: str = "",
+    ) -> None:
+        """Keep the values ``operation``'s response links name in ``answer`` for the linked
+        operations' parameters (``created``: the answer made the object at that URL)."""
+        if not operation.links:
+            return
+        declared = frozenset(operation.responses)
+        for link in operation.links:
+            if not link.applies_to(answer.status, declared):
+                continue
+            for param in link.parameters:
+                text = self._text(evaluate(param.expression, answer))
+                if text is None or self._count >= self.max_values:
+                    continue
+                bucket = self._linked.setdefault(
+                    (link.target, param.name, param.location), _Bucket()
+                )
+                sighting = Sighting(
+                    param.name,
+                    f"link:{link.name}",
+                    text,
+                    operation.key,
+                    "",
+                    identity,
+                    -1,
+                    0,
+                    created,
+                )
+                self._put(bucket, sighting, self.per_key * _OWN_FACTOR)
+
+    def forget(self, url: str) -> None:
+        """Drop the values of the object the scan created at ``url`` (the journal deleted it)."""
+        url = url.rstrip("/")
+        buckets = [b for r in self._by_name.values() for b in r.values()]
+        for bucket in [*buckets, *self._linked.values()]:
+            if any(s.created.rstrip("/") == url for s in bucket.sightings if s.created):
+                kept = [
+                    s for s in bucket.sightings if s.created.rstrip("/") != url or not s.created
+                ]
+                self._count -= len(bucket.sightings) - len(kept)
+                bucket.sightings = kept
+                bucket.values = {s.value for s in kept}
+                bucket.seen = {(s.value, s.identity) for s in kept}
+                self._by_identity.clear()
 
     def values(self, name: str) -> list[Sighting]:
         """The sightings of a field name (across conventions), in the order they were added."""
@@ -187,13 +257,16 @@ class ValuePool:
         *,
         prefer: Collection[str] = (),
         guesses: bool = True,
+        created_only: bool = False,
     ) -> list[str]:
         """The values that may fill ``param`` of ``op``, best first (see the module docstring).
 
         ``guesses=False`` leaves out the natural keys (rule 3), which only guess that a record
         is routed by its slug or name: a caller with a declared example may prefer it.
-        Within a rule: the resource's own records first, then (``prefer``: the values naming
-        the scanning identity) the records that mention one, then the order seen.
+        ``created_only``: only values of objects the scan created and has not deleted.
+        Within a rule: the resource's own records first, then the scan's own objects, then
+        (``prefer``: the values naming the scanning identity) the records that mention one,
+        then the order seen.
         """
         resource = resource_of(op.path, param.name)
         wanted = flat_name(param.name)
@@ -201,7 +274,9 @@ class ValuePool:
         names = [wanted, "id", single + wanted, *_NATURAL_KEYS]
         if single and wanted.startswith(single) and wanted != single:
             names.append(wanted[len(single) :])
-        ranked: list[tuple[int, int, int, int, str]] = []
+        ranked = [(-1, 0, made, 1, seq, value) for made, seq, value in self._links(op, param)]
+        if created_only:
+            ranked = [rank for rank in ranked if rank[2] == 0]
         for name in dict.fromkeys(names):
             buckets = self._by_name.get(name, {})
             # the resource's own first; a same-name value from elsewhere, a bounded few
@@ -214,11 +289,30 @@ class ValuePool:
                 rule = _rule(name, wanted, single, same=same)
                 if rule is None or not (guesses or rule < _GUESS):
                     continue
+                if created_only and not sighting.created:
+                    continue
                 if fits(param.schema, sighting.value):
                     mine = self._not_mine(sighting, prefer)
-                    ranked.append((rule, 0 if same else 1, mine, sighting.seq, sighting.value))
+                    made = 0 if sighting.created else 1
+                    ranked.append(
+                        (rule, 0 if same else 1, made, mine, sighting.seq, sighting.value)
+                    )
         ranked.sort()
         return list(dict.fromkeys(value for *_, value in ranked))
+
+    def linked(self, op: Operation, param: Parameter) -> list[str]:
+        """The values response links name for ``param`` of ``op`` (any location), best first:
+        the scan's own objects', then in the order seen."""
+        return list(dict.fromkeys(value for *_, value in sorted(self._links(op, param))))
+
+    def _links(self, op: Operation, param: Parameter) -> Iterator[tuple[int, int, str]]:
+        # an unqualified name (``holder``, not ``query.holder``) is the path parameter's when
+        # there is one of that name
+        path = param.location == "path" or all(p.name != param.name for p in op.params("path"))
+        for location in (param.location, None) if path else (param.location,):
+            for sighting in self._linked.get((op.key, param.name, location), _Bucket()).sightings:
+                if fits(param.schema, sighting.value):
+                    yield (0 if sighting.created else 1), sighting.seq, sighting.value
 
     def seen_by(self, value: str) -> set[str | None]:
         """The identities whose answers held ``value``."""
@@ -261,16 +355,18 @@ class ValuePool:
     def _keep(self, sighting: Sighting, *, capped: bool) -> None:
         buckets = self._by_name.setdefault(flat_name(sighting.key), {})
         bucket = buckets.setdefault(sighting.resource, _Bucket())
+        self._put(bucket, sighting, self.per_key if capped else self.per_key * _OWN_FACTOR)
+
+    def _put(self, bucket: _Bucket, sighting: Sighting, limit: int) -> None:
         if (sighting.value, sighting.identity) in bucket.seen:
             return
-        fresh = sighting.value not in bucket.values
-        limit = self.per_key if capped else self.per_key * _OWN_FACTOR
-        if fresh and len(bucket.values) >= limit:
+        if sighting.value not in bucket.values and len(bucket.values) >= limit:
             return
         bucket.values.add(sighting.value)
         bucket.seen.add((sighting.value, sighting.identity))
-        bucket.sightings.append(replace(sighting, seq=self._count))
+        bucket.sightings.append(replace(sighting, seq=self._seq))
         self._count += 1
+        self._seq += 1
         self._by_identity.clear()
 
 

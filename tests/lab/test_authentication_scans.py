@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from lab.identities import WEAK_SECRET
+from lab.identities import USERS, WEAK_SECRET
 from lab.runner import Lab
 from middlebrick.config import Credential, Limits, ScanRequest
 from middlebrick.engine import scan
@@ -110,6 +110,20 @@ def test_profiles_scan_reports_identity_taken_from_x_user_id(scans) -> None:
         ("GET /api/orders", "X-User-ID", Confidence.confirmed),
         ("GET /items/{table_name}/{item_id}", "X-User-ID", Confidence.confirmed),
     } <= found
+
+
+def test_profiles_scan_reads_the_wallet_only_the_profile_s_link_fills(scans) -> None:
+    # {holder} matches no field by name: only the GetWallet link (holder = the profile's id)
+    # says what it takes, so the finding proves the link was followed
+    report, _ = scans["profiles/vulnerable"]
+    found = {f.type_id: f for f in _auth(report) if f.operation == "GET /api/wallets/{holder}"}
+
+    assert set(found) >= {
+        "authentication.sensitive-data-without-auth",
+        "authentication.declared-not-enforced",
+    }
+    anonymous = found["authentication.sensitive-data-without-auth"].evidence[0]
+    assert anonymous.request.url.endswith("/api/wallets/" + USERS["alice"].user_id)
 
 
 @pytest.mark.parametrize("name", ["items/secure", "profiles/secure"])

@@ -45,6 +45,29 @@ def _luhn_valid(number: str) -> bool:
     return len(number) >= 13 and total % 10 == 0
 
 
+# --- the wallet, reached through the profile's link ------------------------------------
+
+
+def test_vulnerable_wallet_gives_any_holder_s_card_to_anyone(vulnerable, http):
+    reply = http("GET", f"{vulnerable.url}/api/wallets/{BOB.user_id}")
+    assert reply.status == 200
+    assert _luhn_valid(reply.json()["card_number"])
+
+
+def test_secure_wallet_is_the_caller_s_own_and_shows_four_digits(secure, http):
+    token = secure.tokens["alice"]
+    assert http("GET", f"{secure.url}/api/wallets/{ALICE.user_id}").status == 401
+    assert http("GET", f"{secure.url}/api/wallets/{BOB.user_id}", token=token).status == 404
+    own = http("GET", f"{secure.url}/api/wallets/{ALICE.user_id}", token=token)
+    assert own.status == 200 and set(own.json()) == {"holder", "brand", "last4"}
+
+
+def test_the_profile_links_its_id_to_the_wallet(vulnerable, http):
+    spec = http("GET", vulnerable.spec_url).json()
+    links = spec["paths"]["/api/profile"]["get"]["responses"]["200"]["links"]
+    assert links["GetWallet"]["parameters"] == {"holder": "$response.body#/id"}
+
+
 # --- identity from a header, whole items ------------------------------------------------
 
 

@@ -220,6 +220,7 @@ def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _example_path(spec: dict[str, Any], template: str) -> str:
     values = {"table_name": "orders", "item_id": order_id("alice", 1), "user_id": ALICE.user_id}
+    values["holder"] = ALICE.user_id
     return template.format(**values)
 
 
