@@ -52,7 +52,7 @@ from middlebrick.spec.model import (
     SecurityScheme,
 )
 
-__all__ = ["MAX_DEPTH", "MAX_REQUESTS", "from_postman", "postman_version"]
+__all__ = ["MAX_DEPTH", "MAX_REQUESTS", "from_postman", "postman_version", "rebased"]
 
 MAX_DEPTH = 64
 """Folders nested deeper than this are not read (a note says how many)."""
@@ -359,3 +359,26 @@ def _merge(first: Operation, other: Operation) -> Operation:
 def _names(names: list[str]) -> str:
     shown = ", ".join(f"`{n[:60]}`" for n in names[:_NAMED])
     return shown + (f" and {len(names) - _NAMED} more" if len(names) > _NAMED else "")
+
+
+def rebased(spec: ApiSpec, base_url: str) -> tuple[Operation, ...]:
+    """``spec``'s operations with parameter examples that are URLs of the collection's own
+    server (``{{baseUrl}}/feed``) moved to ``base_url``, where the scan finds the API."""
+    server = spec.servers[0].rstrip("/") if spec.servers else ""
+    if not spec.spec_version.startswith("postman-") or not server or server == base_url:
+        return spec.operations
+
+    def move(value: Any) -> Any:
+        if isinstance(value, str) and (value == server or value.startswith(server + "/")):
+            return base_url.rstrip("/") + value[len(server) :]
+        return value
+
+    return tuple(
+        replace(
+            op,
+            parameters=tuple(
+                replace(p, examples=tuple(move(e) for e in p.examples)) for p in op.parameters
+            ),
+        )
+        for op in spec.operations
+    )
