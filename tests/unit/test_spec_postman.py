@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from middlebrick.discovery import discover
 from middlebrick.errors import SpecError
 from middlebrick.spec.load import parse_spec
 from middlebrick.spec.model import ApiSpec, Operation
 from middlebrick.spec.postman import postman_version, rebased
+from middlebrick.testing import BASE, FakeSender, response
 
 V21 = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 V20 = "https://schema.getpostman.com/json/collection/v2.0.0/collection.json"
@@ -294,3 +296,26 @@ def test_postman_urls_of_its_own_server_move_to_the_scan_target():
         ("http://127.0.0.1:8001/feed",),
         ("http://x/y",),
     ]
+
+
+async def test_a_postman_collection_a_docs_page_links_to_is_the_served_description():
+    # Given a docs page linking to a collection on its own origin, which names its own host
+    collection = {
+        "info": {"name": "served", "schema": V21},
+        "variable": [{"key": "baseUrl", "value": "http://localhost:5000"}],
+        "item": [_request("relay", "{{baseUrl}}/relay?url={{baseUrl}}/feed")],
+    }
+    page = '<a href="/docs/Postman_collection.json">Postman collection</a>'
+    sender = FakeSender(
+        {
+            ("GET", "/"): response(200, page, {"Content-Type": "text/html"}),
+            ("GET", "/docs/Postman_collection.json"): response(200, collection),
+        }
+    )
+    # When the surface of the target, whose page that is, is discovered
+    surface = await discover(sender, BASE, probe=0)
+    # Then the collection's request is the surface, its URL example moved to the target
+    assert surface.origin == f"spec served at {BASE}/docs/Postman_collection.json"
+    (op,) = surface.operations
+    assert op.key == "GET /relay"
+    assert op.params("query")[0].examples == (BASE + "/feed",)
