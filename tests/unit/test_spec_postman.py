@@ -308,7 +308,7 @@ async def test_a_postman_collection_a_docs_page_links_to_is_the_served_descripti
     page = '<a href="/docs/Postman_collection.json">Postman collection</a>'
     sender = FakeSender(
         {
-            ("GET", "/"): response(200, page, {"Content-Type": "text/html"}),
+            ("GET", ""): response(200, page, {"Content-Type": "text/html"}),
             ("GET", "/docs/Postman_collection.json"): response(200, collection),
         }
     )
