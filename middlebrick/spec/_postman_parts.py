@@ -53,6 +53,11 @@ _CREDENTIAL_NAME = re.compile(
 )
 
 
+# Query names that carry a key by themselves: `key` (Google APIs), `token`, `sig`/`signature`
+# (signed URLs), `access_token` (RFC 6750 § 2.3).
+_QUERY_CREDENTIALS = frozenset({"key", "token", "sig", "access_token"})
+
+
 @dataclass
 class Variables:
     """``{{name}}`` values of the collection, a folder or an item (innermost wins)."""
@@ -189,6 +194,17 @@ def read_headers(raw: Any, variables: Variables) -> Headers:
     return found
 
 
+def is_credential(name: str, *, query: bool = False) -> bool:
+    """True for a header, query or body field name that carries a credential."""
+    lower = name.strip().lower()
+    return bool(_CREDENTIAL_NAME.search(lower)) or (query and lower in _QUERY_CREDENTIALS)
+
+
+def query_key(name: str) -> SecurityScheme:
+    """The scheme of a credential sent in the query string (``?api_key=…``)."""
+    return SecurityScheme(name=f"apikey {name}", type="apiKey", location="query", param_name=name)
+
+
 def _header_key(name: str) -> SecurityScheme:
     return SecurityScheme(name=f"apikey {name}", type="apiKey", location="header", param_name=name)
 
@@ -321,6 +337,8 @@ def _quote_bare_variables(body: str) -> str:
 def _fill(value: Any, name: str, depth: int, variables: Variables) -> Any:
     if depth > _MAX_SCHEMA_DEPTH:
         return None
+    if isinstance(value, str) and name and is_credential(name):
+        return value_for_schema({"type": "string"}, name=name)  # the collection's is not sent
     if isinstance(value, str) and "{{" in value:
         resolved = variables.resolve(value)
         if not unresolved(resolved):
@@ -370,7 +388,7 @@ def _form(raw: Any, variables: Variables) -> list[tuple[str, str, bool]]:
         key = entry.get("key")
         if isinstance(key, str) and key:
             value = variables.resolve(text(entry.get("value")))
-            value = "" if unresolved(value) else value
+            value = "" if unresolved(value) or is_credential(key) else value
             fields.append((key[:200], value, entry.get("type") == "file"))
     return fields
 

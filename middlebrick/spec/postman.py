@@ -37,6 +37,8 @@ from typing import Any
 from middlebrick.spec._postman_parts import (
     Variables,
     auth_scheme,
+    is_credential,
+    query_key,
     read_body,
     read_headers,
     text,
@@ -193,11 +195,20 @@ class _Reader:
         effective = own if own is not None else auth_scheme(auth)
         security: tuple[SecurityRequirement, ...] | None = None
         used = list(headers.schemes)
+        seen_query: dict[str, list[str]] = {}
+        for key, value, enabled in url.query:
+            if is_credential(key, query=True):  # a key in the query: a scheme, value dropped
+                used.append(query_key(key))
+                continue
+            examples = seen_query.setdefault(key, [])
+            resolved = variables.resolve(value)
+            if enabled and resolved and not unresolved(resolved):
+                examples.append(resolved)
         if isinstance(effective, SecurityScheme):
             used.insert(0, effective)
         if used:
             self.schemes.extend(used)
-            security = ({scheme.name: () for scheme in used},)
+            security = ({scheme.name: () for scheme in dict.fromkeys(used)},)
         elif effective is False:
             security = ()
         parameters = [
@@ -210,12 +221,6 @@ class _Reader:
             )
             for pname in url.parameters
         ]
-        seen_query: dict[str, list[str]] = {}
-        for key, value, enabled in url.query:
-            examples = seen_query.setdefault(key, [])
-            resolved = variables.resolve(value)
-            if enabled and resolved and not unresolved(resolved):
-                examples.append(resolved)
         parameters += [
             Parameter(name=key, location="query", schema={"type": "string"}, examples=tuple(ex))
             for key, ex in seen_query.items()

@@ -319,3 +319,27 @@ async def test_a_postman_collection_a_docs_page_links_to_is_the_served_descripti
     (op,) = surface.operations
     assert op.key == "GET /relay"
     assert op.params("query")[0].examples == (BASE + "/feed",)
+
+
+def test_postman_credentials_in_the_query_and_bodies_are_schemes_or_made_up_never_kept():
+    spec = _load(
+        {
+            "info": {"name": "keys", "schema": V21},
+            "item": [
+                _request("maps", f"http://h/maps?api_key={SECRET}&q=paris"),
+                _request(
+                    "login",
+                    "http://h/login",
+                    "POST",
+                    body={"mode": "raw", "raw": json.dumps({"user": "al", "password": SECRET})},
+                ),
+            ],
+        }
+    )
+    maps = _op(spec, "GET /maps")
+    assert [p.name for p in maps.parameters] == ["q"]
+    assert maps.security == ({"apikey api_key": ()},)
+    assert spec.security_schemes["apikey api_key"].location == "query"
+    body = _op(spec, "POST /login").request_body
+    assert body is not None and body.examples[0]["user"] == "al"
+    assert SECRET not in repr(spec)
