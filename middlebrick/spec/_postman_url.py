@@ -54,7 +54,7 @@ class Url:
         host, path, protocol = _parts(raw, raw_url)
         if host is None and not path:
             return None
-        host_text = variables.resolve(host or "")
+        host_text = _without_userinfo(variables.resolve(host or ""))
         path_vars = {
             text(v.get("key", v.get("id"))): variables.resolve(text(v.get("value")))
             for v in raw.get("variable") or []
@@ -122,6 +122,13 @@ def _clean(parts: list[str]) -> list[str]:
     if parts and len(parts) > 1 and not parts[-1].strip() and kept:
         kept.append("")
     return kept
+
+
+def _without_userinfo(host: str) -> str:
+    """``host`` without ``user:password@`` (credentials are never kept, nor shown in notes)."""
+    scheme, sep, rest = host.rpartition("://")
+    authority, slash, path = rest.partition("/")
+    return scheme + sep + authority.rpartition("@")[2] + slash + path
 
 
 def _server(host: str, protocol: str, port: str) -> str:

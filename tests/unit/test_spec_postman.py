@@ -343,3 +343,20 @@ def test_postman_credentials_in_the_query_and_bodies_are_schemes_or_made_up_neve
     body = _op(spec, "POST /login").request_body
     assert body is not None and body.examples[0]["user"] == "al"
     assert SECRET not in repr(spec)
+
+
+def test_postman_userinfo_in_a_host_is_never_kept():
+    spec = _load(
+        {
+            "info": {"name": "userinfo", "schema": V21},
+            "variable": [{"key": "base", "value": f"https://bob:{SECRET}@api.test/v1"}],
+            "item": [
+                _request("a", "{{base}}/a"),
+                _request("b", "{{base}}/b"),
+                _request("c", f"http://eve:{SECRET}@other.test/c"),
+            ],
+        }
+    )
+    assert spec.servers == ("https://api.test/v1",)
+    assert any("other.test" in w for w in spec.warnings)
+    assert SECRET not in repr(spec)
