@@ -33,6 +33,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from middlebrick.spec._postman_parts import (
     Variables,
@@ -367,23 +368,35 @@ def _names(names: list[str]) -> str:
 
 
 def rebased(spec: ApiSpec, base_url: str) -> tuple[Operation, ...]:
-    """``spec``'s operations with parameter examples that are URLs of the collection's own
-    server (``{{baseUrl}}/feed``) moved to ``base_url``, where the scan finds the API."""
-    server = spec.servers[0].rstrip("/") if spec.servers else ""
-    if not spec.spec_version.startswith("postman-") or not server or server == base_url:
+    """``spec``'s operations with examples (parameters, bodies) that are URLs on the
+    collection's own server (``{{baseUrl}}/feed``) moved to the origin of ``base_url``, where
+    the scan finds the API."""
+    server = spec.servers[0] if spec.servers else ""
+    old, new = _origin(server), _origin(base_url)
+    if not spec.spec_version.startswith("postman-") or not old or not new or old == new:
         return spec.operations
 
-    def move(value: Any) -> Any:
-        if isinstance(value, str) and (value == server or value.startswith(server + "/")):
-            return base_url.rstrip("/") + value[len(server) :]
+    def move(value: Any, depth: int = 0) -> Any:
+        if isinstance(value, str) and (value == old or value.startswith(old + "/")):
+            return new + value[len(old) :]
+        if depth < 8 and isinstance(value, dict):
+            return {key: move(item, depth + 1) for key, item in value.items()}
+        if depth < 8 and isinstance(value, list):
+            return [move(item, depth + 1) for item in value]
         return value
 
-    return tuple(
-        replace(
-            op,
-            parameters=tuple(
-                replace(p, examples=tuple(move(e) for e in p.examples)) for p in op.parameters
-            ),
+    moved = []
+    for op in spec.operations:
+        body = op.request_body
+        if body is not None and body.examples:
+            body = replace(body, examples=tuple(move(e) for e in body.examples))
+        parameters = tuple(
+            replace(p, examples=tuple(move(e) for e in p.examples)) for p in op.parameters
         )
-        for op in spec.operations
-    )
+        moved.append(replace(op, parameters=parameters, request_body=body))
+    return tuple(moved)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

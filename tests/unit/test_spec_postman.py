@@ -9,6 +9,7 @@ import pytest
 
 from middlebrick.discovery import discover
 from middlebrick.errors import SpecError
+from middlebrick.report import SpecInfo
 from middlebrick.spec.load import parse_spec
 from middlebrick.spec.model import ApiSpec, Operation
 from middlebrick.spec.postman import postman_version, rebased
@@ -288,14 +289,24 @@ def test_postman_urls_of_its_own_server_move_to_the_scan_target():
         {
             "info": {"name": "relay", "schema": V21},
             "variable": [{"key": "baseUrl", "value": "http://localhost:5000"}],
-            "item": [_request("relay", "{{baseUrl}}/relay?url={{baseUrl}}/feed&other=http://x/y")],
+            "item": [
+                _request("relay", "{{baseUrl}}/relay?url={{baseUrl}}/feed&other=http://x/y"),
+                _request(
+                    "hook",
+                    "{{baseUrl}}/hooks",
+                    "POST",
+                    body={"mode": "raw", "raw": '{"callback": {"url": "{{baseUrl}}/cb"}}'},
+                ),
+            ],
         }
     )
-    (op,) = rebased(spec, "http://127.0.0.1:8001")
-    assert [p.examples for p in op.params("query")] == [
+    relay, hook = rebased(spec, "http://127.0.0.1:8001/api")
+    assert [p.examples for p in relay.params("query")] == [
         ("http://127.0.0.1:8001/feed",),
         ("http://x/y",),
     ]
+    assert hook.request_body is not None
+    assert hook.request_body.examples == ({"callback": {"url": "http://127.0.0.1:8001/cb"}},)
 
 
 async def test_a_postman_collection_a_docs_page_links_to_is_the_served_description():
@@ -360,3 +371,8 @@ def test_postman_userinfo_in_a_host_is_never_kept():
     assert spec.servers == ("https://api.test/v1",)
     assert any("other.test" in w for w in spec.warnings)
     assert SECRET not in repr(spec)
+
+
+def test_reports_name_a_collection_as_such():
+    assert SpecInfo(source="p", spec_version="postman-2.1.0").kind == "Postman Collection v2.1.0"
+    assert SpecInfo(source="p", spec_version="3.0.3").kind == "OpenAPI/Swagger 3.0.3"
