@@ -35,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from middlebrick.spec._postman_body import read_body
 from middlebrick.spec._postman_parts import (
     Variables,
     auth_scheme,
     is_credential,
     query_key,
-    read_body,
     read_headers,
     text,
     unresolved,
