@@ -64,8 +64,17 @@ class SpecInfo(BaseModel):
     source: str  # path or URL it was loaded from
     title: str | None = None
     version: str | None = None  # the API's own version (info.version)
-    spec_version: str | None = None  # "2.0", "3.0.3", "3.1.0"
+    spec_version: str | None = None  # "2.0", "3.0.3", "3.1.0"; "postman-2.1.0" for a collection
     operations: int = Field(0, ge=0)
+
+    @property
+    def kind(self) -> str:
+        """What the description is, for people: "OpenAPI/Swagger 3.1.0", "Postman Collection
+        v2.1.0" ("" when unknown)."""
+        version = self.spec_version or ""
+        if version.startswith("postman-"):
+            return f"Postman Collection v{version.removeprefix('postman-')}"
+        return f"OpenAPI/Swagger {version}" if version else ""
 
 
 class SkippedOperation(BaseModel):

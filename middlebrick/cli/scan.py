@@ -40,7 +40,9 @@ def scan(
     spec: Annotated[
         str | None,
         typer.Option(
-            "--spec", help="OpenAPI/Swagger document: a file or URL.", envvar="MIDDLEBRICK_SPEC"
+            "--spec",
+            help="OpenAPI/Swagger document or Postman collection (v2.0/v2.1): a file or URL.",
+            envvar="MIDDLEBRICK_SPEC",
         ),
     ] = None,
     spec_root: Annotated[

@@ -29,6 +29,7 @@ from middlebrick.discovery.wellknown import WELL_KNOWN, Search, fetch_spec, find
 from middlebrick.http.exchange import Exchange, Sender
 from middlebrick.spec.load import DEFAULT_MAX_BYTES
 from middlebrick.spec.model import ApiSpec, Surface
+from middlebrick.spec.postman import rebased
 
 __all__ = ["WELL_KNOWN", "base_url_for", "discover", "fetch_spec"]
 
@@ -86,7 +87,7 @@ async def _listed(
         base, why = await resolve_base(client, target, spec)
         surface = Surface(
             base_url=base,
-            operations=spec.operations,
+            operations=rebased(spec, base),
             spec=spec,
             origin="spec file",
             notes=(
@@ -107,7 +108,7 @@ async def _listed(
         base, why = await resolve_base(client, target, served, spec_url=found.url)
         surface = Surface(
             base_url=base,
-            operations=served.operations,
+            operations=rebased(served, base),
             spec=served,
             origin=f"spec served at {found.url}",
             notes=(

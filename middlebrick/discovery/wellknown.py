@@ -1,5 +1,6 @@
 """Find an OpenAPI document the target serves (usual locations, links in docs pages) and fetch
-the one ``--spec URL`` names.
+the one ``--spec URL`` names. Either may be a Postman collection instead (``spec.postman``);
+no usual location is tried for one, since no framework serves one by default.
 
 Documents are read whole up to ``Limits.max_spec_bytes`` (32 MiB by default: real ones reach
 15 MB), far above the 1 MiB cap of other answers. A document that looks like an API description
@@ -47,13 +48,16 @@ _SPEC_LINKS = (
     ),
     re.compile(r"""\bRedoc\.init\(\s*["']([^"'\s<>]+)["']"""),
     re.compile(  # any quoted link to a .json/.yaml file named like a spec (`fetch("/spec.json")`)
-        r"""["']([^"'\s<>]*(?:openapi|swagger|api-docs|schema|spec)[^"'\s<>]*"""
+        r"""["']([^"'\s<>]*(?:openapi|swagger|api-docs|schema|spec|[Pp]ostman)[^"'\s<>]*"""
         r"""\.(?:json|ya?ml)(?:\?[^"'\s<>]*)?)["']"""
     ),
 )
 _NOT_SPECS = (".js", ".css", ".png", ".svg", ".ico", ".html", ".map")
 _DRF_YASG = re.compile(r"drf-yasg|id=[\"']swagger-settings[\"']")  # its UI page
-_LOOKS_LIKE_SPEC = re.compile(rb"""(?:^|[{\s,])["']?(?:openapi|swagger)["']?\s*:""", re.MULTILINE)
+_LOOKS_LIKE_SPEC = re.compile(
+    rb"""(?:^|[{\s,])["']?(?:openapi|swagger)["']?\s*:|postman\.com/json/collection/v2""",
+    re.MULTILINE,
+)
 _HEAD = 4096  # bytes of a document looked at to tell whether it is an API description
 
 
@@ -331,7 +335,8 @@ def _document_request(url: str, max_bytes: int) -> Request:
 
 
 def _looks_like_spec(body: bytes) -> bool:
-    """True when the start of ``body`` has an ``openapi`` or ``swagger`` key."""
+    """True when the start of ``body`` has an ``openapi`` or ``swagger`` key, or names the
+    Postman collection schema."""
     return _LOOKS_LIKE_SPEC.search(body[:_HEAD]) is not None
 
 

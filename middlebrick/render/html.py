@@ -79,7 +79,7 @@ def _header(report: Report) -> Safe:
     if report.spec is not None:
         spec = report.spec
         named = " ".join(p for p in (spec.title, spec.version) if p) or "API description"
-        kind = f" (OpenAPI/Swagger {spec.spec_version})" if spec.spec_version else ""
+        kind = f" ({spec.kind})" if spec.kind else ""
         surface = [f"spec: {named}{kind} from {spec.source}"]
     if report.framework:
         surface.append(f"framework: {report.framework}")

@@ -84,7 +84,7 @@ def _header(console: Console, report: Report) -> None:
     if report.spec is not None:
         spec = report.spec
         named = " ".join(p for p in (spec.title, spec.version) if p) or "API description"
-        kind = f" (OpenAPI/Swagger {spec.spec_version})" if spec.spec_version else ""
+        kind = f" ({spec.kind})" if spec.kind else ""
         extra.append(f"spec: {named}{kind} from {spec.source}")
     else:
         extra.append(f"surface: {report.surface_origin}")

@@ -1,8 +1,10 @@
-"""Load a Swagger 2.0 / OpenAPI 3.0 / 3.1 document into the normalised ``ApiSpec`` model.
+"""Load a Swagger 2.0 / OpenAPI 3.0 / 3.1 document (or a Postman collection, v2.0 or v2.1)
+into the normalised ``ApiSpec`` model.
 
 ``load_spec`` reads a file (or, with a ``fetch``, a URL); ``parse_spec`` takes bytes already
 fetched. Both parse JSON or YAML by content, resolve every ``$ref`` (see ``refs``), and turn
-each path item's methods into ``Operation``s. Real-world documents break the specification in
+each path item's methods into ``Operation``s; a Postman collection, recognised by its content,
+is read by ``postman``. Real-world documents break the specification in
 small ways; anything that is not fatal is tolerated, and what could not be resolved is said in
 ``ApiSpec.warnings``. What is fatal raises ``SpecError`` with one clear sentence.
 """
@@ -19,6 +21,7 @@ from middlebrick.spec._normalise import normalise
 from middlebrick.spec._yaml import parse_document
 from middlebrick.spec.background import gc_paused
 from middlebrick.spec.model import ApiSpec
+from middlebrick.spec.postman import from_postman, postman_version
 from middlebrick.spec.refs import resolve_refs
 
 __all__ = ["DEFAULT_MAX_BYTES", "load_spec", "parse_spec"]
@@ -144,9 +147,17 @@ def _build_now(
     document = parse_document(data, source)
     version = _version(document)
     if version is None:
+        collection = postman_version(document)
+        if collection is not None and collection.startswith("2."):
+            return from_postman(document, source=source, version=collection)
+        if collection is not None:
+            raise SpecError(
+                f"{source} is a Postman collection in the retired v1 format: "
+                "export it again as Collection v2.1"
+            )
         raise SpecError(
-            f"{source} is not an OpenAPI or Swagger document: "
-            "it has no 'openapi' or 'swagger' field"
+            f"{source} is not an OpenAPI or Swagger document nor a Postman collection: "
+            "it has no 'openapi' or 'swagger' field, nor Postman's 'info' and 'item'"
         )
     resolved, warnings = resolve_refs(
         document,

@@ -395,7 +395,7 @@ def test_unknown_yaml_tags_are_read_as_plain_values_never_run() -> None:
         (b"key: [unclosed\n", "is neither JSON nor YAML: did not find expected ',' or ']'"),
         (
             b"just a string",
-            "is not an OpenAPI or Swagger document: it has no 'openapi' or 'swagger'",
+            "is not an OpenAPI or Swagger document nor a Postman collection: it has no 'openapi'",
         ),
         (b'{"info": {"title": "x"}}', "is not an OpenAPI or Swagger document"),
     ],
