@@ -35,6 +35,7 @@ __all__ = [
     "removable_creation",
     "resource",
     "segments",
+    "stated_act",
     "verifies_code",
     "words",
 ]
@@ -73,7 +74,96 @@ def action(op: Operation) -> tuple[Kind, str] | None:
             word = _find(vocabulary, groups, leading=leading)
             if word is not None:
                 return kind, f"{where} names {KIND_WORDS[kind]} (`{word}`)"  # type: ignore[return-value]
+    return stated_act(op)
+
+
+def stated_act(op: Operation) -> tuple[Kind, str] | None:
+    """Whether ``op``'s summary or description says, among the acts of its first sentence, that
+    it changes state: "Obtains or creates a referral code", "Returns the message and marks it
+    as read", "Fetches the file, then deletes it", "Returns the code, creating one if needed".
+
+    The acts are the sentence's first verb and the verbs coordinated with it (after "and",
+    "or", "then" or a comma); one after an object counts only when an object follows it in turn
+    ("and marks it"), so a list of nouns ("Returns items and updates since …") names no act,
+    nor does a participle ("Returns the created item", "Lists deleted items"). A safe method's
+    words are also compared with the verbs of a write (``writes``), which name its normal work
+    for the other methods.
+    """
+    known = safety_words()
+    vocabularies: list[tuple[Kind, tuple[str, ...]]] = [
+        ("state-changing", known.state_changing),
+        ("irreversible", known.irreversible),
+    ]
+    if op.method in _SAFE_METHODS:
+        vocabularies.append(("state-changing", known.writes))
+    for label, text in (("summary", op.summary), ("description", op.description)):
+        for kind, vocabulary in vocabularies:
+            word = _act_in(vocabulary, _first_sentence(text))
+            if word is not None:
+                where = f"its {label} ({_quote(text)})"
+                return kind, f"{where} names {KIND_WORDS[kind]} (`{word}`)"
     return None
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_TOKEN = re.compile(r"[a-z]+|,")
+_SENTENCE_END = re.compile(r"[.;:!?()\n]")
+# English grammar, not API knowledge: what joins coordinated verbs ("gets or creates", "returns
+# and then marks"), the adverbs that may stand between ("and optionally deletes"), and the words
+# an object of a verb starts with (determiners and pronouns: "creates a code", "marks it").
+_COORDINATORS = frozenset({",", "and", "or", "then", "also", "optionally", "afterwards"})
+_OBJECT_STARTS = frozenset(
+    "a an the it them its their this that these those any all each every one ones new "
+    "his her him your our my me us some another both".split()
+)
+
+
+def _first_sentence(text: str) -> list[str]:
+    return _TOKEN.findall(_SENTENCE_END.split(text.strip().lower(), 1)[0])
+
+
+def _act_in(vocabulary: Iterable[str], tokens: list[str]) -> str | None:
+    """The entry of ``vocabulary`` that one of the acts of a sentence's ``tokens`` names."""
+    if not tokens or tokens[0] == ",":
+        return None
+    entries = [tuple(entry.split()) for entry in vocabulary]
+    candidates = [(0, False)]  # (start, in the run of verbs that opens the sentence)
+    direct = True  # no other word yet between the first verb and the next act
+    position = 1
+    while position < len(tokens):
+        if tokens[position] not in _COORDINATORS:
+            direct = direct and position == candidates[-1][0]
+            position += 1
+            continue
+        while position < len(tokens) and tokens[position] in _COORDINATORS:
+            position += 1
+        if position < len(tokens):
+            candidates.append((position, direct))
+            position += 1
+    for start, adjacent in candidates:
+        for entry in entries:
+            if not _names(entry, tokens[start : start + len(entry)]):
+                continue
+            end = start + len(entry)
+            after = tokens[end] if end < len(tokens) else None
+            opening = start == 0 and (after is None or after in _COORDINATORS)
+            if adjacent or opening or after in _OBJECT_STARTS:
+                return " ".join(entry)
+    return None
+
+
+def _names(entry: tuple[str, ...], found: list[str]) -> bool:
+    """True when ``found`` is ``entry`` with its verb in any simple form ("create", "creates",
+    "creating"; "reset", "resets", "resetting"; "marks ... as")."""
+    if len(found) != len(entry) or tuple(found[1:]) != entry[1:]:
+        return False
+    verb, word = entry[0], found[0]
+    forms = {verb, verb + "s", verb + "es", verb + "ing", verb + verb[-1:] + "ing"}
+    if verb.endswith("e"):
+        forms.add(verb[:-1] + "ing")
+    if verb.endswith("y"):
+        forms.add(verb[:-1] + "ies")
+    return word in forms
 
 
 def resource(path: str) -> tuple[Kind, str] | None:

@@ -298,6 +298,7 @@ class SafetyWords(Strict):
     own_account: tuple[str, ...] = Field(min_length=1)
     verification: tuple[str, ...] = Field(min_length=1)
     read_verbs: tuple[str, ...] = Field(min_length=1)
+    writes: tuple[str, ...] = Field(min_length=1)
     identity_fields: tuple[str, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
