@@ -3,11 +3,12 @@
 An operation's path, operationId and the first words of its summary and description are split
 into lower-case words (``words``) and looked up in ``knowledge/safety.yaml``, which says where
 its entries come from: whether they name a state change or an act that cannot be undone
-(``action``), a write to an irreversible or protected resource (``resource``), authentication
-(``authenticates``, ``logs_in``, ``password_login``), a read (``names_read``), a registration
-(``names_registration``) or the check of a one-time code (``verifies_code``); and whether a
-write is a creation the journal can delete again (``removable_creation``). ``http.policy``
-decides with them what a scan may send.
+(``action``; also among the acts coordinated in the first sentence of the summary or
+description, and for a GET the verbs of a write, ``writes``), a write to an irreversible or
+protected resource (``resource``), authentication (``authenticates``, ``logs_in``,
+``password_login``), a read (``names_read``), a registration (``names_registration``) or the
+check of a one-time code (``verifies_code``); and whether a write is a creation the journal can
+delete again (``removable_creation``). ``http.policy`` decides with them what a scan may send.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ __all__ = [
     "removable_creation",
     "resource",
     "segments",
-    "stated_act",
     "verifies_code",
     "words",
 ]
@@ -74,10 +74,10 @@ def action(op: Operation) -> tuple[Kind, str] | None:
             word = _find(vocabulary, groups, leading=leading)
             if word is not None:
                 return kind, f"{where} names {KIND_WORDS[kind]} (`{word}`)"  # type: ignore[return-value]
-    return stated_act(op)
+    return _stated_act(op)
 
 
-def stated_act(op: Operation) -> tuple[Kind, str] | None:
+def _stated_act(op: Operation) -> tuple[Kind, str] | None:
     """Whether ``op``'s summary or description says, among the acts of its first sentence, that
     it changes state: "Obtains or creates a referral code", "Returns the message and marks it
     as read", "Fetches the file, then deletes it", "Returns the code, creating one if needed".
@@ -112,10 +112,11 @@ _SENTENCE_END = re.compile(r"[.;:!?()\n]")
 # and then marks"), the adverbs that may stand between ("and optionally deletes"), and the words
 # an object of a verb starts with (determiners and pronouns: "creates a code", "marks it").
 _COORDINATORS = frozenset({",", "and", "or", "then", "also", "optionally", "afterwards"})
-_OBJECT_STARTS = frozenset(
-    "a an the it them its their this that these those any all each every one ones new "
-    "his her him your our my me us some another both".split()
-)
+_OBJECT_STARTS = frozenset({
+    "a", "an", "the", "it", "them", "its", "their", "this", "that", "these", "those", "any",
+    "all", "each", "every", "one", "ones", "new", "his", "her", "him", "your", "our", "my",
+    "me", "us", "some", "another", "both",
+})  # fmt: skip
 
 
 def _first_sentence(text: str) -> list[str]:
