@@ -2,7 +2,10 @@
 
 A user's own e-mail, phone, role or admin flag in its own user record (its ``me`` answer, or a
 record whose identity field names it), its own e-mail wherever it appears, and the token it was
-given, are what the API exists to return to it. When every record of the answer that holds the
+given, are what the API exists to return to it; so is an e-mail or phone number in a record the
+caller owns by a value a per-caller listing proves its own (``listed_owners``: its order's
+delivery phone, ``user_id`` 5 where ``GET /orders`` lists the caller only orders of user 5 and
+the other identity only others). When every record of the answer that holds the
 reported field is the caller's own, and an anonymous request does not get the same answer, the
 finding is kept at ``info``. A sensitive property the check rated above medium (a password hash
 or a secret) is still a flaw when only its owner reads it back, but a lesser one: only whoever
