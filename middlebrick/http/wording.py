@@ -83,9 +83,10 @@ def _stated_act(op: Operation) -> tuple[Kind, str] | None:
     as read", "Fetches the file, then deletes it", "Returns the code, creating one if needed".
 
     The acts are the sentence's first verb and the verbs coordinated with it (after "and",
-    "or", "then" or a comma); one after an object counts only when an object follows it in turn
-    ("and marks it"), so a list of nouns ("Returns items and updates since …") names no act,
-    nor does a participle ("Returns the created item", "Lists deleted items"). A safe method's
+    "or", "then" or a comma); one counts when an object follows it ("and marks it"), or when it
+    follows a known first verb directly ("Get or create"), so a list of nouns ("Returns items
+    and updates since …", "News and updates") names no act, nor does a participle ("Returns the
+    created item", "Lists deleted items"). A safe method's
     words are also compared with the verbs of a write (``writes``), which name its normal work
     for the other methods.
     """
@@ -96,9 +97,10 @@ def _stated_act(op: Operation) -> tuple[Kind, str] | None:
     ]
     if op.method in _SAFE_METHODS:
         vocabularies.append(("state-changing", known.writes))
+    verbs = [*known.read_verbs, *(w for _, words in vocabularies for w in words if " " not in w)]
     for label, text in (("summary", op.summary), ("description", op.description)):
         for kind, vocabulary in vocabularies:
-            word = _act_in(vocabulary, _first_sentence(text))
+            word = _act_in(vocabulary, _first_sentence(text), verbs)
             if word is not None:
                 where = f"its {label} ({_quote(text)})"
                 return kind, f"{where} names {KIND_WORDS[kind]} (`{word}`)"
@@ -123,10 +125,17 @@ def _first_sentence(text: str) -> list[str]:
     return _TOKEN.findall(_SENTENCE_END.split(text.strip().lower(), 1)[0])
 
 
-def _act_in(vocabulary: Iterable[str], tokens: list[str]) -> str | None:
-    """The entry of ``vocabulary`` that one of the acts of a sentence's ``tokens`` names."""
+def _act_in(vocabulary: Iterable[str], tokens: list[str], verbs: Iterable[str]) -> str | None:
+    """The entry of ``vocabulary`` that one of the acts of a sentence's ``tokens`` names.
+
+    An act counts when an object follows it ("creates a code", "and marks it"), or when it is
+    coordinated directly with a first word that is one of the known ``verbs`` as an imperative
+    ("Get or create"): after a noun ("News and updates", "Exports and imports", a lone
+    "Archives") it is a noun too.
+    """
     if not tokens or tokens[0] == ",":
         return None
+    lead_is_verb = tokens[0] in set(verbs)  # an imperative; "Imports", "Views" may be nouns
     entries = [tuple(entry.split()) for entry in vocabulary]
     candidates = [(0, False)]  # (start, in the run of verbs that opens the sentence)
     direct = True  # no other word yet between the first verb and the next act
@@ -147,8 +156,7 @@ def _act_in(vocabulary: Iterable[str], tokens: list[str]) -> str | None:
                 continue
             end = start + len(entry)
             after = tokens[end] if end < len(tokens) else None
-            opening = start == 0 and (after is None or after in _COORDINATORS)
-            if adjacent or opening or after in _OBJECT_STARTS:
+            if (adjacent and lead_is_verb) or after in _OBJECT_STARTS:
                 return " ".join(entry)
     return None
 

@@ -74,3 +74,18 @@ def test_write_verbs_name_the_normal_work_of_a_write_method() -> None:
     assert action(create) is None  # "create" is what a POST does; it is judged as a creation
     mail = Operation("POST", "/items", summary="Creates an item and sends a receipt")
     assert action(mail) is not None and action(mail)[0] == "irreversible"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Updates",
+        "Archives",
+        "News and updates",
+        "Imports and uploads",
+        "Exports and imports",
+        "Moves",
+    ],
+)
+def test_a_summary_of_plural_nouns_names_no_act(text: str) -> None:
+    assert action(Operation("GET", "/feed", summary=text)) is None
