@@ -17,7 +17,7 @@ from middlebrick.config import ScanRequest
 from middlebrick.errors import ScanInterrupted
 from middlebrick.filtering import Answer, Caller, ScanFacts
 from middlebrick.filtering.facts import record_of, text
-from middlebrick.filtering.own_data import IDENTITY_FIELDS
+from middlebrick.filtering.own_data import IDENTITY_FIELDS, listed_owners
 from middlebrick.filtering.scan_caused import after_writes, server_error_read
 from middlebrick.findings import Finding
 from middlebrick.http.client import HttpClient
@@ -56,6 +56,7 @@ def gather_facts(
             anonymous[operation.key] = _answer(replayed.response)
     me = me_exchange(baseline)
     mine = _identity_values(me)
+    owned = _listed_owners(client, baseline, identities)
     callers = tuple(
         Caller(
             identity.name,
@@ -64,6 +65,7 @@ def gather_facts(
             | _basic_user(client.scan, identity.name, primary=identity is identities.primary),
             me.operation if me is not None else None,
             _secrets(client.scan, identity.name, primary=identity is identities.primary),
+            owned if identity is identities.primary else frozenset(),
         )
         for identity in (identities.primary, *identities.others)
         if identity is not None
@@ -96,6 +98,25 @@ async def reconfirm(client: HttpClient, facts: ScanFacts, findings: list[Finding
         else:
             contradicted.add(finding.fingerprint)
     return replace(facts, reconfirmed=frozenset(reconfirmed), contradicted=frozenset(contradicted))
+
+
+def _listed_owners(
+    client: HttpClient, baseline: Baseline, identities: Identities
+) -> frozenset[tuple[str, str]]:
+    """The owner values that name the primary identity, by the listings (GETs without a path
+    parameter) that the scan also sent as another identity (the BOLA checks do: kept in the
+    scan's cache) and that show each caller its own records (``own_data.listed_owners``)."""
+    owned: set[tuple[str, str]] = set()
+    for operation, exchange in baseline.items():
+        if operation.method != "GET" or operation.params("path") or not exchange.ok:
+            continue
+        if exchange.request.identity == ANONYMOUS or exchange.response is None:
+            continue
+        for other in identities.others:
+            theirs = client.cached(exchange.request.as_identity(other.name))
+            if theirs is not None and theirs.ok and theirs.response is not None:
+                owned |= listed_owners(exchange.response.json, theirs.response.json)
+    return frozenset(owned)
 
 
 def _identity_values(me: Exchange | None) -> frozenset[str]:

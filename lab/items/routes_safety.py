@@ -1,6 +1,8 @@
 """Routes a scanner must not misuse: the traps of a real API, in both twins.
 
 - ``GET /maintenance/reset``: a state-changing GET (the caller's items' quantities go to 0);
+- ``GET /referral-code``: a state-changing GET that says so only in its summary and
+  description ("Get or create …"): the first call stores a code on the caller's profile;
 - ``GET /auth/logout``: signs the caller's token out (every later request with it: 401);
 - ``PATCH /users/me``: the caller's own profile; the vulnerable twin writes every field, and a
   ``role`` other than the token's breaks every later request of that user (500), as on the
@@ -83,6 +85,25 @@ def build(svc: Service) -> Any:
                 ExpressionAttributeValues={":zero": Decimal(0)},
             )
         return {"reset": len(found["Items"])}
+
+    @router.get(
+        "/referral-code",
+        tags=["team"],
+        summary="Get or create my referral code",
+        description="Returns the caller's referral code, creating one if the caller has none.",
+    )
+    def referral_code(request: Request, _: Bearer) -> dict[str, Any]:
+        sub = svc.caller(request)["sub"]
+        user = svc.users.get_item(Key={"user_id": sub}).get("Item", {})
+        code = user.get("referral_code")
+        if code is None:  # the write a GET should not do, as the real API this copies
+            code = uuid.uuid4().hex[:8]
+            svc.users.update_item(
+                Key={"user_id": sub},
+                UpdateExpression="SET referral_code = :c",
+                ExpressionAttributeValues={":c": code},
+            )
+        return {"referral_code": code}
 
     @router.get("/auth/logout", tags=["auth"], summary="Sign out")
     def logout(request: Request, _: Bearer) -> dict[str, Any]:

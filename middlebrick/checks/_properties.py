@@ -37,6 +37,11 @@ _ATTRIBUTE_TYPES: dict[str, type | tuple[type, ...]] = {
 Sensitivity = Literal["credential", "secret", "personal", "internal", "authorization"]
 
 _PASSWORD = {"password", "passwd", "pwd", "passcode", "passphrase"}
+# Variables the POSIX shell sets to directories, named as the shell spells them: PWD (the
+# working directory) and OLDPWD (the previous one, set by cd) (IEEE Std 1003.1-2017, Shell
+# Command Language §2.5.3 "Shell Variables", and cd). An environment dump's `PWD` is a path,
+# not a password; `DB_PWD`, `MYSQL_PWD` and a login body's `pwd` stay credentials.
+_SHELL_DIRECTORIES = frozenset({"PWD", "OLDPWD"})
 _PASSWORD_FLAT = ("passwordhash", "hashedpassword", "pwhash", "passhash", "passwordsalt")
 _SECRET_FLAT = (
     "apikey",
@@ -190,6 +195,8 @@ def sensitivity(key: str, value: Any) -> Sensitivity | None:
     if tokens & _META:
         return None
     text = isinstance(value, str)
+    if key in _SHELL_DIRECTORIES:
+        return None
     if tokens & _PASSWORD or names(key, _PASSWORD_FLAT):
         return "credential" if text and len(value) >= 4 else None
     if "secret" in tokens or names(key, _SECRET_FLAT):

@@ -58,13 +58,16 @@ class Caller:
 
     ``values``: its user id, username, e-mail and JWT subject, as its ``me``/``whoami`` answer
     and its token say (``Identity.self_ids``); ``me``: the operation key of that answer;
-    ``secrets``: the credential values it was given (compared, never shown).
+    ``secrets``: the credential values it was given (compared, never shown); ``owned``: owner
+    fields and the values that name it there (``("user_id", "5")``), as a listing each caller is
+    shown its own records in proves (``own_data.listed_owners``).
     """
 
     name: str
     values: frozenset[str] = frozenset()
     me: str | None = None
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    owned: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)

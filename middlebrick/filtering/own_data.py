@@ -2,7 +2,10 @@
 
 A user's own e-mail, phone, role or admin flag in its own user record (its ``me`` answer, or a
 record whose identity field names it), its own e-mail wherever it appears, and the token it was
-given, are what the API exists to return to it. When every record of the answer that holds the
+given, are what the API exists to return to it; so is an e-mail or phone number in a record the
+caller owns by a value a per-caller listing proves its own (``listed_owners``: its order's
+delivery phone, ``user_id`` 5 where ``GET /orders`` lists the caller only orders of user 5 and
+the other identity only others). When every record of the answer that holds the
 reported field is the caller's own, and an anonymous request does not get the same answer, the
 finding is kept at ``info``. A sensitive property the check rated above medium (a password hash
 or a secret) is still a flaw when only its owner reads it back, but a lesser one: only whoever
@@ -20,7 +23,7 @@ from middlebrick.filtering.facts import Caller, ScanFacts, objects, record_of, t
 from middlebrick.filtering.rules import Verdict, evidence_rule
 from middlebrick.findings import Finding, Severity
 
-__all__ = ["IDENTITY_FIELDS", "OWNER_FIELDS"]
+__all__ = ["IDENTITY_FIELDS", "OWNER_FIELDS", "listed_owners"]
 
 IDENTITY_FIELDS = frozenset({"username", "user_name", "login", "email", "sub", "uid"})
 """Fields whose value says which user a record *is*: the identity fields of a ``me`` answer that
@@ -36,6 +39,9 @@ OWNER_FIELDS = IDENTITY_FIELDS | frozenset(
 """Fields whose value says who a record is or belongs to: the identity fields, and the owner
 columns of REST frameworks' conventions (Django REST framework tutorial's ``owner``,
 ``created_by``/``author`` foreign keys)."""
+
+_OWNED_BY = OWNER_FIELDS - IDENTITY_FIELDS
+"""Fields that say whom a record belongs to, not who it is (``user_id`` of an order)."""
 
 _BY_RECORD = frozenset(
     {
@@ -136,6 +142,13 @@ def _whose(
     for name in sorted(IDENTITY_FIELDS & record.keys()):
         if text(record.get(name)) in caller.values:
             return f"the record is its own user record (`{name}`)"
+    for name in sorted(_OWNED_BY & record.keys()) if contact else ():
+        value = text(record.get(name))
+        if value is not None and (name, value) in caller.owned:
+            return (
+                f"the record is its own (`{name}` = {value}, the value a listing shows on its "
+                "own records only)"
+            )
     own_id = text(record.get("id"))
     if own_id in caller.values and _names_someone(own_id):
         return "the record's own `id` is its user name"
@@ -146,3 +159,38 @@ def _names_someone(value: str | None) -> bool:
     """A value that names one user by itself: not a bare number (project 2 is not the project
     of user 2), nor shorter than a name (``a``, ``me``)."""
     return value is not None and len(value) >= _MIN_NAME and not value.isdigit()
+
+
+def listed_owners(mine: Any, theirs: Any) -> frozenset[tuple[str, str]]:
+    """The owner fields and values that name the caller, as one listing answered to the caller
+    (``mine``) and to another identity (``theirs``) proves them: each is shown records (none in
+    common), and every owner field the records carry holds one value in each answer, not the
+    same (``GET /orders``: "your orders", ``user_id`` 5 in every record of the caller's, 6 in
+    the other's). A listing both see alike, a feed of several owners, or records without an
+    owner field prove nothing (empty)."""
+    ours, others = _owned_records(mine), _owned_records(theirs)
+    if not ours or not others or _common(ours, others):
+        return frozenset()
+    keys = {key for record in (*ours, *others) for key in _OWNED_BY & record.keys()}
+    proven: set[tuple[str, str]] = set()
+    for key in sorted(keys):
+        values = [{text(record.get(key)) for record in side} for side in (ours, others)]
+        if any(len(v) != 1 or None in v for v in values) or values[0] == values[1]:
+            return frozenset()
+        proven.add((key, str(next(iter(values[0])))))
+    return frozenset(proven)
+
+
+def _owned_records(body: Any) -> list[Mapping[str, Any]]:
+    listed = body
+    if isinstance(body, Mapping) and len(body) == 1:
+        listed = next(iter(body.values()))  # an envelope: {"orders": […]}
+    if not isinstance(listed, list):
+        return []
+    return [item for item in listed if isinstance(item, Mapping) and _OWNED_BY & item.keys()]
+
+
+def _common(ours: list[Mapping[str, Any]], others: list[Mapping[str, Any]]) -> bool:
+    """True when one record is in both listings: the same record, or the same own ``id``."""
+    ids = {text(r.get("id")) for r in ours} - {None}
+    return any(r in ours for r in others) or bool(ids & {text(r.get("id")) for r in others})

@@ -1,8 +1,10 @@
 """The safety policy: which operations and URLs a scan may request, and with which methods.
 
 Operations are judged by their names (``knowledge/safety.yaml``): their path's literal
-segments, their operationId and the first words of their summary and description, read by
-``http.wording`` (where ``names_read``, ``logs_in`` and the other recognisers below live).
+segments, their operationId, the first words of their summary and description and the acts
+their first sentence coordinates ("Obtains or creates …"; for a GET, the verbs of a write
+too), read by ``http.wording`` (where ``names_read``, ``logs_in`` and the other recognisers
+below live).
 
 - **State-changing** (reset, drop, logout, revoke …): never requested, in either mode and by
   any method (a GET included), so never a baseline, probe or burst target.

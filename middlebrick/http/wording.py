@@ -3,11 +3,12 @@
 An operation's path, operationId and the first words of its summary and description are split
 into lower-case words (``words``) and looked up in ``knowledge/safety.yaml``, which says where
 its entries come from: whether they name a state change or an act that cannot be undone
-(``action``), a write to an irreversible or protected resource (``resource``), authentication
-(``authenticates``, ``logs_in``, ``password_login``), a read (``names_read``), a registration
-(``names_registration``) or the check of a one-time code (``verifies_code``); and whether a
-write is a creation the journal can delete again (``removable_creation``). ``http.policy``
-decides with them what a scan may send.
+(``action``; also among the acts coordinated in the first sentence of the summary or
+description, and for a GET the verbs of a write, ``writes``), a write to an irreversible or
+protected resource (``resource``), authentication (``authenticates``, ``logs_in``,
+``password_login``), a read (``names_read``), a registration (``names_registration``) or the
+check of a one-time code (``verifies_code``); and whether a write is a creation the journal can
+delete again (``removable_creation``). ``http.policy`` decides with them what a scan may send.
 """
 
 from __future__ import annotations
@@ -73,7 +74,105 @@ def action(op: Operation) -> tuple[Kind, str] | None:
             word = _find(vocabulary, groups, leading=leading)
             if word is not None:
                 return kind, f"{where} names {KIND_WORDS[kind]} (`{word}`)"  # type: ignore[return-value]
+    return _stated_act(op)
+
+
+def _stated_act(op: Operation) -> tuple[Kind, str] | None:
+    """Whether ``op``'s summary or description says, among the acts of its first sentence, that
+    it changes state: "Obtains or creates a referral code", "Returns the message and marks it
+    as read", "Fetches the file, then deletes it", "Returns the code, creating one if needed".
+
+    The acts are the sentence's first verb and the verbs coordinated with it (after "and",
+    "or", "then" or a comma); one counts when an object follows it ("and marks it"), or when it
+    follows a known first verb directly ("Get or create"), so a list of nouns ("Returns items
+    and updates since …", "News and updates") names no act, nor does a participle ("Returns the
+    created item", "Lists deleted items"). A safe method's
+    words are also compared with the verbs of a write (``writes``), which name its normal work
+    for the other methods.
+    """
+    known = safety_words()
+    vocabularies: list[tuple[Kind, tuple[str, ...]]] = [
+        ("state-changing", known.state_changing),
+        ("irreversible", known.irreversible),
+    ]
+    if op.method in _SAFE_METHODS:
+        vocabularies.append(("state-changing", known.writes))
+    verbs = [*known.read_verbs, *(w for _, words in vocabularies for w in words if " " not in w)]
+    for label, text in (("summary", op.summary), ("description", op.description)):
+        for kind, vocabulary in vocabularies:
+            word = _act_in(vocabulary, _first_sentence(text), verbs)
+            if word is not None:
+                where = f"its {label} ({_quote(text)})"
+                return kind, f"{where} names {KIND_WORDS[kind]} (`{word}`)"
     return None
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_TOKEN = re.compile(r"[a-z]+|,")
+_SENTENCE_END = re.compile(r"[.;:!?()\n]")
+# English grammar, not API knowledge: what joins coordinated verbs ("gets or creates", "returns
+# and then marks"), the adverbs that may stand between ("and optionally deletes"), and the words
+# an object of a verb starts with (determiners and pronouns: "creates a code", "marks it").
+_COORDINATORS = frozenset({",", "and", "or", "then", "also", "optionally", "afterwards"})
+_OBJECT_STARTS = frozenset({
+    "a", "an", "the", "it", "them", "its", "their", "this", "that", "these", "those", "any",
+    "all", "each", "every", "one", "ones", "new", "his", "her", "him", "your", "our", "my",
+    "me", "us", "some", "another", "both",
+})  # fmt: skip
+
+
+def _first_sentence(text: str) -> list[str]:
+    return _TOKEN.findall(_SENTENCE_END.split(text.strip().lower(), 1)[0])
+
+
+def _act_in(vocabulary: Iterable[str], tokens: list[str], verbs: Iterable[str]) -> str | None:
+    """The entry of ``vocabulary`` that one of the acts of a sentence's ``tokens`` names.
+
+    An act counts when an object follows it ("creates a code", "and marks it"), or when it is
+    coordinated directly with a first word that is one of the known ``verbs`` as an imperative
+    ("Get or create"): after a noun ("News and updates", "Exports and imports", a lone
+    "Archives") it is a noun too.
+    """
+    if not tokens or tokens[0] == ",":
+        return None
+    lead_is_verb = tokens[0] in set(verbs)  # an imperative; "Imports", "Views" may be nouns
+    entries = [tuple(entry.split()) for entry in vocabulary]
+    candidates = [(0, False)]  # (start, in the run of verbs that opens the sentence)
+    direct = True  # no other word yet between the first verb and the next act
+    position = 1
+    while position < len(tokens):
+        if tokens[position] not in _COORDINATORS:
+            direct = direct and position == candidates[-1][0]
+            position += 1
+            continue
+        while position < len(tokens) and tokens[position] in _COORDINATORS:
+            position += 1
+        if position < len(tokens):
+            candidates.append((position, direct))
+            position += 1
+    for start, adjacent in candidates:
+        for entry in entries:
+            if not _names(entry, tokens[start : start + len(entry)]):
+                continue
+            end = start + len(entry)
+            after = tokens[end] if end < len(tokens) else None
+            if (adjacent and lead_is_verb) or after in _OBJECT_STARTS:
+                return " ".join(entry)
+    return None
+
+
+def _names(entry: tuple[str, ...], found: list[str]) -> bool:
+    """True when ``found`` is ``entry`` with its verb in any simple form ("create", "creates",
+    "creating"; "reset", "resets", "resetting"; "marks ... as")."""
+    if len(found) != len(entry) or tuple(found[1:]) != entry[1:]:
+        return False
+    verb, word = entry[0], found[0]
+    forms = {verb, verb + "s", verb + "es", verb + "ing", verb + verb[-1:] + "ing"}
+    if verb.endswith("e"):
+        forms.add(verb[:-1] + "ing")
+    if verb.endswith("y"):
+        forms.add(verb[:-1] + "ies")
+    return word in forms
 
 
 def resource(path: str) -> tuple[Kind, str] | None:

@@ -248,6 +248,7 @@ class AdminPath(Strict):
 
     path: str
     source: str = Field(min_length=8)
+    kind: Literal["admin", "debug"] = "admin"
 
     @field_validator("path")
     @classmethod
@@ -271,6 +272,11 @@ class AdminPaths(Strict):
     def paths(self) -> tuple[str, ...]:
         """The routes' paths, in order."""
         return tuple(route.path for route in self.routes)
+
+    @property
+    def debug_paths(self) -> tuple[str, ...]:
+        """The paths of the routes that are a debugging or diagnostics tool (``kind: debug``)."""
+        return tuple(route.path for route in self.routes if route.kind == "debug")
 
     @field_validator("routes")
     @classmethod
@@ -298,6 +304,7 @@ class SafetyWords(Strict):
     own_account: tuple[str, ...] = Field(min_length=1)
     verification: tuple[str, ...] = Field(min_length=1)
     read_verbs: tuple[str, ...] = Field(min_length=1)
+    writes: tuple[str, ...] = Field(min_length=1)
     identity_fields: tuple[str, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

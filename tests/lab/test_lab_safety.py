@@ -1,6 +1,7 @@
 """The lab's traps: what safe and active scans never call, and what they leave behind.
 
-The items service has a state-changing GET (``/maintenance/reset``), a logout GET, a privilege
+The items service has state-changing GETs (``/maintenance/reset``, ``/referral-code`` whose
+summary says "Get or create"), a logout GET, a privilege
 field on the caller's own profile (``PATCH /users/me``: a changed role breaks every later
 request of that user), a publish operation, an invitation that sends mail to an outbox table,
 the organisation's settings and a free-text collection (``/prompts``) that is not an AI
@@ -53,6 +54,7 @@ def test_safe_scan_calls_neither_the_reset_nor_the_logout_and_sends_no_prompt(la
     skipped = {s.operation: s.reason for s in report.skipped}
     assert "`reset`" in skipped["GET /maintenance/reset"]
     assert "`logout`" in skipped["GET /auth/logout"]
+    assert "`create`" in skipped["GET /referral-code"]  # "Get or create my referral code"
     assert _still_signed_in(lab, http, "items", "vulnerable", "/items")
     llm = [
         (f.type_id, f.operation, f.confidence)
@@ -82,6 +84,7 @@ def test_active_scan_publishes_sends_and_configures_nothing_and_keeps_its_sessio
         "DELETE /webhooks/{webhook_id}",
         "GET /maintenance/reset",
         "GET /auth/logout",
+        "GET /referral-code",
     } <= skipped
     assert report.complete, report.notes
     target = lab.target("items", "vulnerable")

@@ -38,3 +38,20 @@ def test_sensitivity_reads_whole_words() -> None:
     assert sensitivity("mac_address__n", "00:1B:44:11:3A:B7") is None
     assert sensitivity("api_key", "zq8Jv3tPpW4LrNfX9aKdYc2H") == "secret"
     assert sensitivity("passwordHash", "$2b$12$abcdefghijklmnopqrstuv") == "credential"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("PWD", "/srv/app", None),  # the shell's working directory
+        ("OLDPWD", "/srv", None),  # cd's previous directory
+        ("DB_PWD", "s3cr3t-db", "credential"),
+        ("MYSQL_PWD", "s3cr3t-db", "credential"),
+        ("pwd", "hunter22", "credential"),  # a login body's password
+        ("POSTGRES_PASSWORD", "postgres-pw", "credential"),
+    ],
+)
+def test_the_shell_directory_variables_are_not_passwords(
+    key: str, value: str, expected: str | None
+) -> None:
+    assert sensitivity(key, value) == expected

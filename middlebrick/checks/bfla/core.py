@@ -38,6 +38,7 @@ from middlebrick.knowledge import admin_paths as admin_path_list
 from middlebrick.spec.model import Operation
 
 _ADMIN = "bfla.admin-path-exposed"
+_DEBUG = "bfla.debug-path-exposed"  # a route of kind debug in admin_paths.yaml
 _ROLE = "bfla.role-field-leaked"
 
 _MAX_PATHS = 40  # the wordlist's own cap (knowledge.models.AdminPaths)
@@ -60,7 +61,7 @@ class _Answer:
     exchange: Exchange
 
 
-@check(category="bfla", emits={_ADMIN}, max_requests=_MAX_PATHS + 1 + 2 * _MAX_CONFIRM)
+@check(category="bfla", emits={_ADMIN, _DEBUG}, max_requests=_MAX_PATHS + 1 + 2 * _MAX_CONFIRM)
 async def admin_paths(ctx: CheckContext) -> AsyncIterator[Finding]:
     """Administrative, internal, debug and management paths that ordinary callers reach.
 
@@ -84,6 +85,10 @@ async def admin_paths(ctx: CheckContext) -> AsyncIterator[Finding]:
     whose token or record says it is an ordinary user), privilege cannot be told from
     behaviour: ``info``. An identity the scan knows to be an administrator reaching an admin
     path is not a finding.
+
+    A debugging or diagnostics route (``kind: debug`` in the wordlist: ``/debug``,
+    ``/debug/pprof``, a profiler, ``phpinfo.php`` …, or a listed operation under its folder) is
+    reported as ``bfla.debug-path-exposed``, with the same severities.
     """
     wordlist = ["/" + path for path in admin_path_list().paths[:_MAX_PATHS]]
     listed = {op.path: op for op in ctx.surface.operations if op.method == "GET"}
@@ -217,6 +222,20 @@ def _privileged_listed(ctx: CheckContext, wordlist: list[str]) -> list[Operation
     ]
 
 
+def is_debug_path(path: str) -> bool:
+    """True when ``path`` is a debug route of the wordlist (``/debug/pprof``), or a listed
+    operation whose first privileged folder is one (``/api/debug/env``; ``/admin/console`` is
+    under ``admin``)."""
+    known = admin_path_list()
+    debug = set(known.debug_paths)
+    relative = path.strip("/").lower()
+    if relative in known.paths:
+        return relative in debug
+    folders = {p for p in known.paths if "/" not in p}
+    folder = next((s for s in relative.split("/") if s in folders), None)
+    return folder in debug
+
+
 def _control_path(base_url: str) -> str:
     """A path no API serves, the same for every scan of one base URL."""
     return "mb-absent-" + hashlib.sha256(f"bfla {base_url}".encode()).hexdigest()[:12]
@@ -335,7 +354,7 @@ def _finding(
     severity: Severity | None = None,
 ) -> Finding:
     return ctx.finding(
-        _ADMIN,
+        _DEBUG if is_debug_path(answer.path) else _ADMIN,
         answer.operation or answer.key,
         detail=detail,
         evidence=evidence,

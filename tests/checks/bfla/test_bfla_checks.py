@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from middlebrick.checks.bfla.core import is_debug_path
 from middlebrick.checks.registry import load_all
 from middlebrick.config import Credential, ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
@@ -238,17 +239,21 @@ ENV = {
 HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
 
 
+DEBUG_DUMP = {"os_info": {"system": "Linux"}, "env_vars": {"PWD": "/srv/app", "HOME": "/root"}}
+
+
 @pytest.mark.parametrize(
-    ("path", "answer"),
+    ("path", "answer", "type_id"),
     [
-        ("/phpinfo.php", response(200, PHPINFO, HTML_TYPE)),
-        ("/server-status", response(200, STATUS, HTML_TYPE)),
-        ("/actuator/env", response(200, ENV)),
+        ("/phpinfo.php", response(200, PHPINFO, HTML_TYPE), "bfla.debug-path-exposed"),
+        ("/debug", response(200, DEBUG_DUMP), "bfla.debug-path-exposed"),
+        ("/server-status", response(200, STATUS, HTML_TYPE), "bfla.admin-path-exposed"),
+        ("/actuator/env", response(200, ENV), "bfla.admin-path-exposed"),
     ],
-    ids=["phpinfo", "mod_status", "actuator-env"],
+    ids=["phpinfo", "debug", "mod_status", "actuator-env"],
 )
 async def test_admin_paths_reports_a_hidden_debug_or_status_route_anyone_reaches(
-    path: str, answer: Response
+    path: str, answer: Response, type_id: str
 ):
     def anyone(request: Request) -> Response:
         return replace(answer, url=request.url)
@@ -256,8 +261,28 @@ async def test_admin_paths_reports_a_hidden_debug_or_status_route_anyone_reaches
     sender = FakeSender({("GET", path): anyone})
     found = await run_check(ADMIN_PATHS, baseline=make_baseline([], root=ROOT), sender=sender)
 
-    assert _ids(found) == {("bfla.admin-path-exposed", f"GET {path}")}
+    assert _ids(found) == {(type_id, f"GET {path}")}  # a debug route is typed as one
     assert "without credentials" in found[0].detail
+    assert found[0].severity is Severity.high  # the same for both types (no credentials)
+
+
+@pytest.mark.parametrize(
+    ("path", "debug"),
+    [
+        ("/debug", True),
+        ("/debug/pprof", True),
+        ("/api/debug/env", True),
+        ("/console", True),
+        ("/_profiler", True),
+        ("/admin", False),
+        ("/admin/console", False),  # under the admin folder: an admin console
+        ("/actuator/env", False),
+        ("/server-status", False),
+        ("/users/v1/_debug", False),
+    ],
+)
+def test_debug_routes_are_told_from_admin_ones(path: str, debug: bool) -> None:
+    assert is_debug_path(path) is debug
 
 
 async def test_admin_paths_stays_quiet_when_hidden_routes_are_not_deployed():
