@@ -13,9 +13,11 @@ A collection is recognised by its content: ``info.schema`` naming ``collection/v
   host) becomes the server, so the paths hang from the scan target like an OpenAPI document's;
   requests to another host than most of them are left out, with a note;
 - ``:name`` segments and whole-segment ``{{name}}`` variables become path parameters (the
-  value the collection gives is their example); a concrete value (``/customers/1``) stays as
-  written, unless requests of the same route differ only in that segment (``/customers/1`` and
-  ``/customers/2``: ``/customers/{id}``);
+  value the collection gives is their example); so does a concrete segment that is an id value
+  (digits, a UUID, a long hex string: ``/customers/1`` is ``/customers/{id}`` with example
+  ``1``), as collections hard-code the id of the object their author tried, unless it follows
+  a version word (``/api/2/issue``: a version, not an id) and no other request of the route
+  differs only there;
 - query items become query parameters and headers header parameters, with their values as
   examples; JSON bodies give a schema inferred from the example's values, example kept;
 - ``auth`` (bearer, basic, apikey …, inherited from folders and the collection) and credential
@@ -68,6 +70,10 @@ _ID_VALUE = re.compile(
     r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|[0-9a-fA-F]{12,})$"
 )
+_VERSION_WORDS = frozenset({"", "api", "v", "version", "versions", "rest"})
+"""Segments after which a number is a version (``/api/2/``, Jira's ``/rest/api/2/``), and the
+first segment (``/2/tweets``: Twitter's API v2): no id is templated there unless two requests of
+the route differ in it."""
 _NAMED = 5  # names quoted in a note
 
 
@@ -310,7 +316,8 @@ class _Reader:
 
 
 def _template_values(requests: list[_Request]) -> None:
-    """Template a concrete segment when requests of the same route differ only there."""
+    """Template a concrete id segment, unless it is a version number (after ``api`` or ``v``)
+    that no two requests of the same route tell apart."""
     buckets: dict[tuple[int, tuple[str, ...]], set[str]] = {}
     for request in requests:
         for index, segment in enumerate(request.segments):
@@ -322,7 +329,8 @@ def _template_values(requests: list[_Request]) -> None:
             if not _ID_VALUE.match(segment):
                 continue
             shape = (*request.segments[:index], "*", *request.segments[index + 1 :])
-            if len(buckets.get((index, shape), ())) < 2:
+            after = request.segments[index - 1].lower() if index else ""
+            if after in _VERSION_WORDS and len(buckets.get((index, shape), ())) < 2:
                 continue
             name = "id"
             while "{" + name + "}" in request.segments:

@@ -139,11 +139,25 @@ def test_postman_path_variables_become_templates_with_their_examples():
     assert (user_id.required, user_id.examples) == (True, ("42",))
 
 
-def test_postman_concrete_values_are_templated_only_when_requests_differ_there():
+def test_postman_concrete_ids_are_templated_with_the_tried_value_as_example():
     spec = _load(GOAT)
     (param,) = _op(spec, "GET /get_customer_v1/{id}").params("path")
     assert param.examples == ("1", "2")
-    assert _op(spec, "GET /accounts/7").params("path") == ()  # one request: kept as written
+    (account,) = _op(spec, "GET /accounts/{id}").params("path")  # one request is enough
+    assert (account.examples, account.schema) == (("7",), {"type": "integer"})
+
+
+def test_postman_numbers_after_a_version_word_stay_versions_unless_requests_differ_there():
+    spec = _load(
+        {
+            "info": {"name": "v", "schema": V21},
+            "item": [
+                _request("jira", "http://h/rest/api/2/issue/10042"),
+                _request("first", "http://h/2/tweets"),
+            ],
+        }
+    )
+    assert {op.path for op in spec.operations} == {"/rest/api/2/issue/{id}", "/2/tweets"}
 
 
 def test_postman_versions_in_paths_are_never_templated():
