@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from middlebrick.checks._injection import Trio
 from middlebrick.checks._probes import current_value, path_index, with_parameter
 from middlebrick.http.exchange import Exchange, Request
-from middlebrick.http.journal import Restoration
+from middlebrick.http.undo import Restoration
 from middlebrick.spec.model import Operation, Parameter
 from middlebrick.spec.values import serialize, value_for_parameter
 
