@@ -2,8 +2,8 @@
 
 ``lab`` starts every service × variant once (dynalite included) and stops it at the end;
 ``http`` sends one request with ``http.client`` (no redirects followed, no exception on an
-error status) and returns a ``Reply``; ``shared_scans`` makes each safe scan of a target once
-per session, for every test (and the accuracy gate) that reads the same scan.
+error status) and returns a ``Reply``; ``shared_scans`` makes each scan of a target once per
+session, for every test (and the accuracy gate) that reads the same scan.
 """
 
 from __future__ import annotations
@@ -136,11 +136,12 @@ def items_secure(lab: Lab) -> Any:
 
 
 class SharedScans:
-    """Safe scans of lab targets, each made once per session and shared by every test that
-    makes the same one: the accuracy gate's safe scans with the spec are also the BOLA,
-    authentication and safety tests' scans. A safe scan changes nothing (its store is read
-    before and after it, and the gate and the safety test assert that), so when it ran does
-    not change what it finds; active scans are never shared."""
+    """Scans of lab targets, each made once per session and shared by every test that makes
+    the same one: the accuracy gate's scans with the spec are also the BOLA, authentication and
+    safety tests' scans. Each keeps its target's store as read before and after it (a scan
+    must leave it unchanged: the gate and the safety tests assert that), and every scan starts
+    from the seeded store (a safe scan changes nothing, an active one undoes what it wrote, and
+    the gate reseeds after a scan that did not), so when it ran does not change what it found."""
 
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
@@ -149,9 +150,7 @@ class SharedScans:
     async def scanner(
         self, lab: Lab, target: Target, *, surface: str, mode: str, tier: str, rate: float
     ) -> Scanned:
-        """``accuracy.evaluate``'s scanner: a safe scan made before is given again."""
-        if mode != "safe":
-            return await scan_target(lab, target, surface=surface, mode=mode, tier=tier, rate=rate)
+        """``accuracy.evaluate``'s scanner: a scan made before is given again."""
         key = (target.service, target.variant, surface, mode, tier, rate)
         if key not in self._done:
             self._done[key] = await scan_target(
@@ -159,16 +158,16 @@ class SharedScans:
             )
         return self._done[key]
 
-    def safe(self, service: str, variant: str) -> Scanned:
-        """The safe scan of one target with its spec and every lab user, as the gate makes it."""
+    def spec(self, service: str, variant: str, mode: str = "safe") -> Scanned:
+        """The scan of one target with its spec and every lab user, as the gate makes it."""
         target = running(self.lab, service, variant)
         scanned = self.scanner(
-            self.lab, target, surface=SPEC, mode="safe", tier="standard", rate=Limits().rate
+            self.lab, target, surface=SPEC, mode=mode, tier="standard", rate=Limits().rate
         )
         return asyncio.run(scanned)
 
 
 @pytest.fixture(scope="session")
 def shared_scans(lab: Lab) -> SharedScans:
-    """The session's shared safe scans."""
+    """The session's shared scans."""
     return SharedScans(lab)

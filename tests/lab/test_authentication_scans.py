@@ -35,7 +35,7 @@ def scans(lab: Lab, shared_scans: SharedScans) -> dict[str, tuple[Report, dict[s
     scans = {}
     for service in ("items", "profiles"):
         for variant in ("vulnerable", "secure"):
-            report = shared_scans.safe(service, variant).report
+            report = shared_scans.spec(service, variant).report
             assert report is not None, f"the safe scan of {service}/{variant} failed"
             scans[f"{service}/{variant}"] = (report, lab.target(service, variant).tokens)
     return scans

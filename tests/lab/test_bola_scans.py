@@ -54,7 +54,7 @@ def scans(shared_scans: SharedScans) -> dict[str, Report]:
     reports = {}
     for service in _SERVICES:
         for variant in ("vulnerable", "secure"):
-            report = shared_scans.safe(service, variant).report
+            report = shared_scans.spec(service, variant).report
             assert report is not None, f"the safe scan of {service}/{variant} failed"
             reports[f"{service}/{variant}"] = report
     return reports
