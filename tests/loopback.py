@@ -5,7 +5,8 @@ whole test process (threads included: in-process servers, asyncio, httpx, http.c
 connection to an address that is not loopback is refused before any packet leaves, as
 ``ConnectionRefusedError``; a name that is not loopback's is not resolved (``gaierror``, as
 offline) so no DNS query leaves either. Both are recorded, and ``tests/conftest.py`` fails the
-test that caused them, even when the code under test swallowed the error.
+test that caused them, even when the code under test swallowed the error. A test that needs a
+name to resolve gives it an address with ``names`` (a hosts file).
 
 Literals used only as data (scope, SSRF or private-address classification) never reach either
 function and stay allowed. Subprocesses (lab services, Chromium, CLI runs) are not covered
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -24,6 +27,8 @@ _INET = (socket.AF_INET, socket.AF_INET6)
 
 attempts: list[str] = []
 """What a test tried to contact outside loopback, since the last ``attempts.clear()``."""
+
+_hosts: dict[str, str] = {}  # name -> address, answered without a query (``names``)
 
 _connect = socket.socket.connect
 _connect_ex = socket.socket.connect_ex
@@ -72,12 +77,29 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 
 def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if isinstance(host, str | bytes) and host:
+        name = (host.decode() if isinstance(host, bytes) else host).lower().rstrip(".")
+        if name in _hosts:
+            return _getaddrinfo(_hosts[name], *args, **kwargs)
     if host not in (None, "", b"") and _address(host) is None and not is_loopback(host):
         attempts.append(f"resolve {host!r}")
         raise socket.gaierror(
             socket.EAI_NONAME, f"the tests resolve no name but loopback's: {host}"
         )
     return _getaddrinfo(host, *args, **kwargs)
+
+
+@contextmanager
+def names(table: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, each name of ``table`` resolves to its address with no query sent (a
+    hosts file for the tests); a literal address is data, and nothing connects to it unless
+    it is loopback's."""
+    _hosts.update({name.lower(): address for name, address in table.items()})
+    try:
+        yield
+    finally:
+        for name in table:
+            _hosts.pop(name.lower(), None)
 
 
 def install() -> None:

@@ -35,3 +35,12 @@ def test_guard_lets_loopback_through(host: str) -> None:
 @pytest.mark.parametrize("host", ["10.0.0.1", "169.254.169.254", "example.com", "::ffff:c000:20a"])
 def test_guard_holds_everything_else(host: str) -> None:
     assert not loopback.is_loopback(host)
+
+
+def test_guard_resolves_a_name_the_test_gives_an_address_without_a_query() -> None:
+    with loopback.names({"API.example.test": "127.0.0.1"}):
+        (found, *_) = socket.getaddrinfo("api.example.test.", 80, type=socket.SOCK_STREAM)
+    assert found[4] == ("127.0.0.1", 80)
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("api.example.test", 80)
+    loopback.attempts.clear()
