@@ -10,7 +10,10 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.chromium import chromium_or_skip
 
-CHROMIUM_ARGS = ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+]
 """The pages are served on 127.0.0.1; every other name fails to resolve (the network rule)."""
 
 
