@@ -44,7 +44,7 @@ import json
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ from middlebrick.engine import scan  # noqa: E402
 from middlebrick.errors import MiddlebrickError  # noqa: E402
 from middlebrick.findings import Severity  # noqa: E402
 from middlebrick.knowledge import categories  # noqa: E402
+from middlebrick.report import Report  # noqa: E402
 
 NOT_BUILT = "not built"
 SPEC, SERVED, CRAWL = "spec", "no spec", "crawl"  # how a scan learns the surface
@@ -201,20 +202,38 @@ def lab_request(
     )
 
 
-async def _scan(
-    target: runner.Target, *, surface: str, mode: str, tier: str, rate: float
-) -> ScanOutcome:
+@dataclass(frozen=True)
+class Scanned:
+    """One scan of one target: its outcome, its report (None after an error), and the target's
+    store read whole before and after it."""
+
+    outcome: ScanOutcome
+    report: Report | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+Scanner = Callable[..., Awaitable[Scanned]]
+"""``scanner(lab, target, surface=…, mode=…, tier=…, rate=…)``: how ``evaluate`` scans."""
+
+
+async def scan_target(
+    lab: runner.Lab, target: runner.Target, *, surface: str, mode: str, tier: str, rate: float
+) -> Scanned:
+    """Scan ``target`` as the benchmark does, reading its store before and after."""
+    before = lab.snapshot(target.service, target.variant)
     started = time.perf_counter()
     spec, crawl = surface == SPEC, surface == CRAWL
     try:
         report = await scan(lab_request(target, surface=surface, mode=mode, tier=tier, rate=rate))
     except MiddlebrickError as exc:
         wall = time.perf_counter() - started
-        return ScanOutcome(
+        failed = ScanOutcome(
             target.service, target.variant, spec, mode, None, [], 0, wall, str(exc), crawl
         )
+        return Scanned(failed, None, before, lab.snapshot(target.service, target.variant))
     wall = time.perf_counter() - started
-    return ScanOutcome(
+    outcome = ScanOutcome(
         target.service,
         target.variant,
         spec,
@@ -225,6 +244,7 @@ async def _scan(
         wall,
         crawl=crawl,
     )
+    return Scanned(outcome, report, before, lab.snapshot(target.service, target.variant))
 
 
 def instances(finding: Any) -> list[tuple[str, str, str]]:
@@ -314,12 +334,14 @@ async def evaluate(
     surfaces: tuple[str, ...] = (SPEC, SERVED),
     rate: float = Limits().rate,
     on_scan: Callable[[ScanOutcome], None] | None = None,
+    scanner: Scanner = scan_target,
 ) -> Evaluation:
     """Scan every service of ``lab`` (vulnerable, then secure) for each surface choice; count.
 
     The target's store is read whole before and after each scan: whatever a scan left changed
     (a safe scan, or an active one after its own cleanup) is kept in ``residue`` and the lab is
-    reseeded.
+    reseeded. ``scanner`` scans one target (the lab tests pass one that reuses the scans other
+    tests already made of the same target with the same request).
     """
     result = Evaluation()
     built_categories, _ = built()
@@ -329,9 +351,8 @@ async def evaluate(
             pair: dict[str, ScanOutcome] = {}
             for variant in ("vulnerable", "secure"):
                 target = lab.target(service, variant)
-                before = lab.snapshot(service, variant)
-                outcome = await _scan(target, surface=surface, mode=mode, tier=tier, rate=rate)
-                changed = differences(before, lab.snapshot(service, variant))
+                done = await scanner(lab, target, surface=surface, mode=mode, tier=tier, rate=rate)
+                outcome, changed = done.outcome, differences(done.before, done.after)
                 if changed:
                     scan_name = f"{mode} scan ({outcome.label})"
                     result.residue += [(target.name, scan_name, change) for change in changed]

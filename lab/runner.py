@@ -124,10 +124,12 @@ class Lab:
             return sql_snapshot(database)
         return snapshot(self.endpoint_url, f"{service}_{variant}_")
 
-    def reseed(self) -> None:
-        """Write every service's seed data again (undoes what an active scan changed)."""
+    def reseed(self, *services: str) -> None:
+        """Write the seed data of ``services`` (every service when none is named) again: undoes
+        what an active scan changed."""
         for target in self.targets:
-            _seed(self, target.service, target.variant)
+            if not services or target.service in services:
+                _seed(self, target.service, target.variant)
 
     def stop(self) -> None:
         """Stop every process this lab started; safe to call twice."""

@@ -59,14 +59,19 @@ def exchange(
 
 
 class FakeSender:
-    """A ``Sender`` that answers from a table keyed by (method, path-with-query); unknown -> 404.
+    """A ``Sender`` that answers from a table keyed by (method, path-with-query), unknown -> 404,
+    or, given one handler instead of a table, answers every request with it (a small API).
 
     Writes go through a ``Journal`` as with the real client (``journal.results`` tells what was
     restored); ``sent`` lists every request answered, the journal's own reads included.
     """
 
-    def __init__(self, routes: Mapping[tuple[str, str], Responder] | None = None) -> None:
-        self.routes = dict(routes or {})
+    def __init__(
+        self,
+        routes: Mapping[tuple[str, str], Responder] | Callable[[Request], Response] | None = None,
+    ) -> None:
+        self.handler = routes if callable(routes) else None
+        self.routes = dict(routes) if isinstance(routes, Mapping) else {}
         self.sent: list[Request] = []
         self.journal = Journal(self._answer)
 
@@ -80,6 +85,8 @@ class FakeSender:
 
     async def _answer(self, request: Request) -> Exchange:
         self.sent.append(request)
+        if self.handler is not None:
+            return Exchange(request, self.handler(request))
         parts = urlsplit(request.url)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         found = self.routes.get((request.method, target)) or self.routes.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import fastapi
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from lab.identities import InvalidToken
 from lab.items.middleware import LabHeaders, RateLimiter
 from lab.shop.keys import Keys, verify_token
-from lab.shop.models import User
+from lab.shop.models import Offer, Review, User
 
 VERSION = "2.3.0"
 REALM = 'Bearer realm="shop"'
@@ -125,3 +125,13 @@ def caller(request: Request) -> User:
 
 
 CurrentUser = Depends(caller)
+
+_Owned = TypeVar("_Owned", Offer, Review)
+
+
+def own(db: Session, model: type[_Owned], object_id: int, user: User) -> _Owned:
+    """The caller's own ``model`` row ``object_id``, or 404 (another's is never shown)."""
+    found = db.get(model, object_id)
+    if found is None or found.user_id != user.id:
+        raise HTTPException(404, "Not found")
+    return found

@@ -20,11 +20,9 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 from cryptography.exceptions import InvalidSignature
@@ -32,11 +30,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from lab.identities import AUDIENCE, ISSUER, InvalidToken, verify
+from lab.items import outbound
 
 PARTNER_KID = "shop-partner-1"
 KEY_FILES = Path(__file__).resolve().parent  # the vulnerable verifier's "key folder"
-_FETCH_TIMEOUT_S = 2.0
-_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -129,13 +126,18 @@ def _check_rs256(token: str, key: rsa.RSAPublicKey) -> None:
 
 
 def _fetched_key(url: str) -> rsa.RSAPublicKey:
-    if urlsplit(url).hostname not in _LOOPBACK:  # the lab reaches loopback only
-        raise InvalidToken("jku outside loopback")
+    try:  # the lab's guard: loopback only, never a redirect followed elsewhere
+        answer = outbound.request(url)
+    except outbound.NotLoopback as exc:
+        raise InvalidToken("jku outside loopback") from exc
+    except OSError as exc:
+        raise InvalidToken("no key at jku") from exc
     try:
-        with urllib.request.urlopen(url, timeout=_FETCH_TIMEOUT_S) as answer:
-            key_set = json.loads(answer.read(65536))
+        if answer.status != 200:
+            raise ValueError(f"jku answered {answer.status}")
+        key_set = json.loads(answer.body[:65536])
         key = jwt.PyJWK(key_set["keys"][0]).key
-    except (OSError, ValueError, KeyError, IndexError, TypeError, jwt.PyJWTError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, jwt.PyJWTError) as exc:
         raise InvalidToken("no key at jku") from exc
     if not isinstance(key, rsa.RSAPublicKey):
         raise InvalidToken("not an RSA key")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lab.items import outbound
-from lab.shop.app import CurrentUser, Shop
+from lab.shop.app import CurrentUser, Shop, own
 from lab.shop.models import Review, User
 
 # FLAW: a nested quantifier: "aaaa…!" backtracks exponentially before the slug is refused.
@@ -122,7 +122,7 @@ def build(shop: Shop) -> APIRouter:
     @router.get("/api/v2/reviews/{review_id}", tags=["reviews"])
     def review(review_id: int, user: User = CurrentUser, db: Session = session) -> Any:
         """One of the caller's reviews."""
-        return review_json(_own(db, review_id, user))
+        return review_json(own(db, Review, review_id, user))
 
     @router.patch("/api/v2/reviews/{review_id}", tags=["reviews"])
     def edit(
@@ -132,7 +132,7 @@ def build(shop: Shop) -> APIRouter:
         db: Session = session,
     ) -> Any:
         """Retitle one of the caller's reviews."""
-        review = _own(db, review_id, user)
+        review = own(db, Review, review_id, user)
         if shop.secure:  # FIX: a bound value
             review.title = body.title
             db.commit()
@@ -150,14 +150,7 @@ def build(shop: Shop) -> APIRouter:
     @router.delete("/api/v2/reviews/{review_id}", tags=["reviews"], status_code=204)
     def delete(review_id: int, user: User = CurrentUser, db: Session = session) -> None:
         """Delete one of the caller's reviews."""
-        db.delete(_own(db, review_id, user))
+        db.delete(own(db, Review, review_id, user))
         db.commit()
 
     return router
-
-
-def _own(db: Session, review_id: int, user: User) -> Review:
-    found = db.get(Review, review_id)
-    if found is None or found.user_id != user.id:
-        raise HTTPException(404, "Not found")
-    return found

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from middlebrick.checks._injection import Trio
 from middlebrick.http.exchange import Exchange, Request
-from middlebrick.http.journal import Restoration
+from middlebrick.http.undo import Restoration
 from middlebrick.spec.model import Operation, Parameter
 from middlebrick.spec.values import serialize, value_for_parameter
 

@@ -18,7 +18,7 @@ from middlebrick.checks._properties import plain
 from middlebrick.checks.context import CheckContext
 from middlebrick.http import json_records
 from middlebrick.http.exchange import Exchange, Request
-from middlebrick.http.journal import Restoration
+from middlebrick.http.undo import Restoration
 from middlebrick.spec.model import Operation
 
 __all__ = ["Change", "fresh", "json_media", "json_write", "read_twin", "record_of"]

@@ -15,7 +15,8 @@ from middlebrick.config import ScanRequest
 from middlebrick.errors import BudgetExhausted
 from middlebrick.findings import Confidence, Evidence, Finding, Severity, fingerprint
 from middlebrick.http.exchange import Exchange, Request, Sender
-from middlebrick.http.journal import RUNNING, Restoration, is_write
+from middlebrick.http.journal import RUNNING, is_write
+from middlebrick.http.undo import Restoration
 from middlebrick.identities import Identities
 from middlebrick.knowledge import catalogue
 from middlebrick.spec.model import Operation, Surface

@@ -11,8 +11,8 @@ import typer
 
 from middlebrick.auth import parse_auth
 from middlebrick.cli._app import app
+from middlebrick.cli._request import scan_request
 from middlebrick.cli._runner import run_scan
-from middlebrick.cli.scan import scan_request
 from middlebrick.config import ScanRequest
 from middlebrick.errors import TargetUnreachable, UsageError
 from middlebrick.findings import Severity

@@ -1,5 +1,5 @@
-"""The ``scan`` command: flags and config file into a ScanRequest, the scan, its reports, the
-gate."""
+"""The ``scan`` command: its flags, the scan, its reports, the webhook and the gate (flags and
+config file become a ScanRequest in ``_request``)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from middlebrick.auth import header_name, parse_auth, parse_identity
 from middlebrick.cli._app import EXIT_INTERRUPTED, app, finite, use_color
 from middlebrick.cli._output import emit, enforce, outputs_of
+from middlebrick.cli._request import check_local_spec, identities_of, parse_header, scan_request
 from middlebrick.cli._runner import run_scan
 from middlebrick.cli._webhook import post, webhook_endpoint
-from middlebrick.config import Context, Credential, ScanRequest, Tier
+from middlebrick.config import Context, Tier
 from middlebrick.configfile import ScanConfig, load_config
-from middlebrick.errors import MiddlebrickError, UsageError
-from middlebrick.files import check_regular, check_writable
+from middlebrick.errors import MiddlebrickError
+from middlebrick.files import check_writable
 from middlebrick.findings import Severity
 from middlebrick.gate import Gate, fingerprints, judge, load_ignore_file, load_report
 from middlebrick.http.evidence import Redactor
 from middlebrick.saved import save_report
-from middlebrick.spec.load import DEFAULT_MAX_BYTES
 from middlebrick.webhooks import scan_completed, scan_failed
-
-
-def _parse_header(raw: str) -> tuple[str, str]:
-    name, sep, value = raw.partition(":")
-    if not sep or not name.strip():  # the text is not echoed: it may hold a secret
-        raise UsageError("a --header is not NAME:VALUE; write it like --header 'X-API-Key: abc'")
-    return header_name(name), value.strip()
 
 
 @app.command()
@@ -331,9 +322,9 @@ def scan(
         target=url,
         spec=spec or settings.spec,
         spec_root=str(spec_root) if spec_root else settings.spec_root,
-        spec_headers=settings.spec_headers + tuple(_parse_header(h) for h in spec_header or ()),
-        headers=settings.headers + tuple(_parse_header(h) for h in header or ()),
-        identities=_identities(settings, auth, identity or [], owns or []),
+        spec_headers=settings.spec_headers + tuple(parse_header(h) for h in spec_header or ()),
+        headers=settings.headers + tuple(parse_header(h) for h in header or ()),
+        identities=identities_of(settings, auth, identity or [], owns or []),
         tier=tier,
         context=context,
         mode="active" if active else "safe",
@@ -350,7 +341,7 @@ def scan(
             "max_spec_bytes": spec_limit * 1024 * 1024,
         },
     )
-    _check_local_spec(request.spec)
+    check_local_spec(request.spec)
     endpoint = webhook_endpoint(webhook, webhook_secret_env, webhook_format)
     interrupted = False
     try:
@@ -382,46 +373,3 @@ def _say_where(outputs: list[tuple[str, Path | None]], kept: Path | None) -> Non
         places.append(f"{kept} (middlebrick results {kept.stem})")
     where = f"written to {', '.join(places)}" if places else "shown above"
     typer.echo(f"interrupted: the partial report (incomplete) is {where}", err=True)
-
-
-def _check_local_spec(spec: str | None) -> None:
-    """A local spec must be a regular file within the loader's cap (never a device or a FIFO)."""
-    if spec and not spec.lower().startswith(("http://", "https://")):
-        check_regular(Path(spec).expanduser(), cap=DEFAULT_MAX_BYTES, what="API description")
-
-
-def _identities(
-    settings: ScanConfig, auth: str | None, named: list[str], owns: list[str]
-) -> dict[str, Credential]:
-    """The identities of a scan: ``--auth`` (as "primary"), the config file's, ``--identity``."""
-    identities: dict[str, Credential] = {}
-    if auth:
-        identities["primary"] = parse_auth(auth)
-    identities.update(settings.identities)
-    for text in named:
-        name, credential = parse_identity(text)
-        if name in identities:
-            raise UsageError(f"identity {name!r} is given twice; give each identity once")
-        identities[name] = credential
-    for text in owns:
-        name, sep, ids = text.partition("=")
-        if not sep or name.strip() not in identities:
-            known = ", ".join(identities) or "none"
-            raise UsageError(
-                f"--owns {text!r} names no identity; write NAME=[RESOURCE:]ID[,…] with NAME "
-                f"one of: {known}"
-            )
-        credential = identities[name.strip()]
-        extra = tuple(i.strip() for i in ids.split(",") if i.strip())
-        identities[name.strip()] = credential.model_copy(update={"owns": credential.owns + extra})
-    return identities
-
-
-def scan_request(**values: object) -> ScanRequest:
-    """Validate flags into a ScanRequest; a bad value becomes one clear UsageError."""
-    try:
-        return ScanRequest.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UsageError(f"invalid value for {where}: {first['msg']}") from None

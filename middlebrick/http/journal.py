@@ -30,21 +30,20 @@ Whoever keeps the created objects' ids (the scan's value pool) is told when one 
 deletes what the check created and writes back the prior values of what it changed (``PATCH``
 with those fields, or ``PUT`` of the whole prior object), reads every object back, and returns
 a ``Restoration`` for each: restored, unchanged, deleted, or not restored — the last with what
-to set back by hand.
+to set back by hand (the undoing itself lives in ``http.undo``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from middlebrick.http.exchange import ANONYMOUS, Exchange, Headers, Request
+from middlebrick.http.exchange import Exchange, Headers, Request
 from middlebrick.http.json_records import (
     created_id,
     flat,
@@ -54,6 +53,16 @@ from middlebrick.http.json_records import (
     scalar,
 )
 from middlebrick.http.policy import READ_METHODS, Policy
+from middlebrick.http.undo import (
+    Entry,
+    Restoration,
+    Send,
+    delete,
+    fresh,
+    restore,
+    shown_path,
+    summary,
+)
 from middlebrick.knowledge import safety_words
 from middlebrick.spec.model import Operation
 
@@ -69,11 +78,8 @@ class Running:
 RUNNING: ContextVar[Running | None] = ContextVar("middlebrick_running_check", default=None)
 """The check running in the current task; ``None`` outside the checks (discovery, baseline)."""
 
-Send = Callable[[Request], Awaitable[Exchange]]
-State = Literal["restored", "unchanged", "deleted", "not_restored"]
 
 _ID_KEYS = frozenset({"id", "uid", "sub", "userid", "username", "login", "email"})  # flattened
-_GONE = frozenset({404, 410})
 
 
 @dataclass(frozen=True)
@@ -85,43 +91,13 @@ class _Expected:
     own: str | None  # self-service deletion: the URL that reads its own record
 
 
-@dataclass(frozen=True)
-class Restoration:
-    """What became of one object a check wrote: ``state`` and a sentence saying so."""
-
-    owner: str  # the check that wrote it
-    url: str
-    state: State
-    detail: str
-    exchanges: tuple[tuple[str, Exchange], ...] = ()
-
-
-@dataclass
-class _Entry:
-    owner: str
-    url: str  # the object's URL
-    identity: str | None  # who reads it back (and restores it)
-    kind: Literal["changed", "created", "lost"]
-    writes: list[str] = field(default_factory=list)  # "PATCH /items/1 answered 200"
-    method: str = "PATCH"  # how a change is undone: PATCH the fields back, or PUT the object
-    prior: dict[str, Any] = field(default_factory=dict)
-    fields: set[str] = field(default_factory=set)
-    media: str = "application/json"
-    touched: bool = False  # a write answered something else than a client error
-    account: bool = False  # a disposable account the scan registered: its sub-URLs are its own
-    headers: Headers = field(default_factory=Headers)  # the account's own credentials
-    key: str = ""  # the disposable account's name (``sign``, ``undo_account``)
-    own: str | None = None  # it deletes itself at ``url``; this URL reads its own record
-    homes: list[str] = field(default_factory=list)  # its URLs (``/users/{its name}``)
-
-
 class Journal:
     """The writes of one scan and their undoing; ``send`` is the client's unjournaled path."""
 
     def __init__(self, send: Send, policy: Policy | None = None) -> None:
         self._send = send
         self._policy = policy
-        self._entries: list[_Entry] = []
+        self._entries: list[Entry] = []
         self._self_ids: set[str] = set()
         self._collections: list[tuple[re.Pattern[str], str]] = []  # POST path -> DELETE param
         self._expected: dict[str, _Expected] = {}
@@ -140,7 +116,7 @@ class Journal:
         if gone not in self._watchers:
             self._watchers.append(gone)
 
-    def _gone(self, entries: Iterable[_Entry]) -> None:
+    def _gone(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
             if entry.kind == "created":
                 for gone in self._watchers:
@@ -193,7 +169,7 @@ class Journal:
         entry = next((e for e in self._entries if e.account and e.key == key), None)
         if entry is None:
             return None
-        result = await self._delete(entry)
+        result = await delete(entry, self._send)
         self._entries.remove(entry)
         self._gone([entry])
         self.results.append(result)
@@ -212,7 +188,7 @@ class Journal:
     async def send(self, request: Request, owner: str, send: Send) -> Exchange:
         """Send one write for ``owner`` with ``send``, journaled; a refused write is not sent."""
         method = request.method
-        entry: _Entry | None = None
+        entry: Entry | None = None
         url = request.url.split("#", 1)[0]
         creates = (  # PUT /menu beside DELETE /menu/{id}, one object in the body: a creation
             method == "PUT"
@@ -226,7 +202,7 @@ class Journal:
             entry = prepared
         exchange = await send(request)
         status = exchange.response.status if exchange.response is not None else None
-        said = f"{method} {_path(request.url)} answered {status or exchange.error}"
+        said = f"{method} {shown_path(request.url)} answered {status or exchange.error}"
         if entry is not None:
             entry.writes.append(said)
             entry.touched |= status is None or not 400 <= status < 500
@@ -247,11 +223,11 @@ class Journal:
         done: list[Restoration] = []
         for entry in reversed([e for e in self._entries if owner is None or e.owner == owner]):
             if entry.kind == "created":
-                result = await self._delete(entry)
+                result = await delete(entry, self._send)
             elif entry.kind == "changed":
-                result = await self._restore(entry)
+                result = await restore(entry, self._send)
             else:
-                result = Restoration(entry.owner, entry.url, "not_restored", _writes(entry))
+                result = Restoration(entry.owner, entry.url, "not_restored", summary(entry))
             self._entries.remove(entry)
             self._gone([entry])
             self.results.append(result)
@@ -261,12 +237,12 @@ class Journal:
     def abandon(self, owner: str | None, reason: str) -> None:
         """Give up undoing what ``owner`` wrote: each object is listed as not restored."""
         for entry in [e for e in self._entries if owner is None or e.owner == owner]:
-            said = f"{_writes(entry)}; {reason}: check {_path(entry.url)} by hand"
+            said = f"{summary(entry)}; {reason}: check {shown_path(entry.url)} by hand"
             self.results.append(Restoration(entry.owner, entry.url, "not_restored", said))
             self._entries.remove(entry)
             self._gone([entry])
 
-    async def _prepare(self, request: Request, owner: str) -> _Entry | str:
+    async def _prepare(self, request: Request, owner: str) -> Entry | str:
         """The journal entry of a PUT/PATCH (its prior state read), or why it is refused."""
         body = json_object(request.body)
         if body is None:
@@ -280,11 +256,11 @@ class Journal:
             read = await self._read(url, request.identity)
             if read is None:
                 return (
-                    f"the current state of {_path(url)} could not be read (GET), so the write "
+                    f"the current state of {shown_path(url)} could not be read (GET), so the write "
                     "could not be undone"
                 )
             identity, prior = read
-            existing = _Entry(owner, url, identity, "changed", prior=prior)
+            existing = Entry(owner, url, identity, "changed", prior=prior)
             existing.method = request.method
             existing.media = request.headers.get("content-type") or "application/json"
             self._entries.append(existing)
@@ -295,14 +271,14 @@ class Journal:
                 if not existing.writes:
                     self._entries.remove(existing)
                 return (
-                    f"a no-op write re-sends only the values {_path(url)} holds, and "
+                    f"a no-op write re-sends only the values {shown_path(url)} holds, and "
                     f"{', '.join(differ)} differ from them"
                 )
         if self._is_theirs(existing.prior):
             kept = sorted(k for k in json_keys(body) if flat(k) in self._identity_fields)
             if kept:
                 return (
-                    f"{_path(url)} is a scanning identity's own record, whose "
+                    f"{shown_path(url)} is a scanning identity's own record, whose "
                     f"{', '.join(kept)} the scan never writes"
                 )
         if request.method == "PUT":
@@ -315,7 +291,7 @@ class Journal:
     ) -> tuple[str | None, dict[str, Any]] | None:
         """The object at ``url`` as ``identity``, else as the scan's own identity."""
         for who in dict.fromkeys((identity, None)):
-            record = record_of(await self._send(_fresh(url, who)))
+            record = record_of(await self._send(fresh(url, who)))
             if record is not None:
                 return who, record
         return None
@@ -344,7 +320,7 @@ class Journal:
             target = expected.url
             account = target(exchange) if callable(target) else target
             if account is not None:
-                entry = _Entry(owner, account, request.identity, "created", [said], account=True)
+                entry = Entry(owner, account, request.identity, "created", [said], account=True)
                 entry.key, entry.own = expected.key, expected.own
                 self._entries.append(entry)
                 if self._policy is not None and expected.own is None:
@@ -362,14 +338,14 @@ class Journal:
         if url is None:
             harmless = self._policy is not None and self._policy.creates_nothing(request.url)
             if exchange.response.status == 201 or param is not None or not harmless:
-                lost = _Entry(owner, request.url, request.identity, "lost")
+                lost = Entry(owner, request.url, request.identity, "lost")
                 lost.writes.append(
                     f"{said}: it created an object the scan could not find to delete; remove it "
                     "by hand"
                 )
                 self._entries.append(lost)
             return
-        entry = _Entry(owner, url, request.identity, "created")
+        entry = Entry(owner, url, request.identity, "created")
         entry.writes.append(said)
         self._entries.append(entry)
         if self._policy is not None:
@@ -382,7 +358,7 @@ class Journal:
             self._entries = [e for e in self._entries if e not in created]
             self._gone(created)
             return
-        lost = _Entry(owner, url, request.identity, "lost")
+        lost = Entry(owner, url, request.identity, "lost")
         lost.writes.append(f"{said}; what it removed cannot be restored")
         self._entries.append(lost)
 
@@ -393,151 +369,15 @@ class Journal:
                 return param
         return None
 
-    async def _delete(self, entry: _Entry) -> Restoration:
-        if entry.own is not None:
-            return await self._delete_own(entry, entry.own)
-        removal = await self._send(
-            Request("DELETE", entry.url, entry.headers, identity=entry.identity)
-        )
-        if entry.account and not removal.ok:  # an account its own user may not delete
-            removal = await self._send(Request("DELETE", entry.url))
-        check = await self._send(_fresh(entry.url, None if entry.account else entry.identity))
-        exchanges = (("delete what the scan created", removal), ("read after delete", check))
-        status = check.response.status if check.response is not None else None
-        gone = status in _GONE or (removal.ok and status in (401, 403, 405))
-        made = entry.writes[0]
-        if gone:
-            return Restoration(entry.owner, entry.url, "deleted", f"{made}; deleted", exchanges)
-        return Restoration(
-            entry.owner,
-            entry.url,
-            "not_restored",
-            f"{made}; deleting it answered {_status(removal)} and it still answers "
-            f"{status or check.error}: delete {_path(entry.url)} by hand",
-            exchanges,
-        )
-
-    async def _delete_own(self, entry: _Entry, own: str) -> Restoration:
-        """A disposable account deletes itself, with its own token only (never the scan's
-        identities: ``DELETE /me`` as them would delete their own accounts); gone once the
-        deletion answered 2xx and its token no longer reads its own record."""
-        made = entry.writes[0]
-        if not entry.headers.items:
-            return Restoration(
-                entry.owner,
-                entry.url,
-                "not_restored",
-                f"{made}; the account never logged in, so it could not delete itself: delete "
-                f"the account {entry.key} by hand",
-            )
-        removal = await self._send(Request("DELETE", entry.url, entry.headers, identity=ANONYMOUS))
-        check = await self._send(Request("GET", own, entry.headers, identity=ANONYMOUS))
-        exchanges = (("the account deletes itself", removal), ("its own record after", check))
-        status = check.response.status if check.response is not None else None
-        answer = removal.response
-        removed = answer is not None and answer.ok and not answer.refused_in_body
-        if removed and status in _GONE | {401, 403}:
-            return Restoration(entry.owner, entry.url, "deleted", f"{made}; deleted", exchanges)
-        return Restoration(
-            entry.owner,
-            entry.url,
-            "not_restored",
-            f"{made}; its own `DELETE {_path(entry.url)}` answered {_status(removal)} and its "
-            f"token then read `{_path(own)}` with {status or check.error}: delete the account "
-            f"{entry.key} by hand",
-            exchanges,
-        )
-
-    async def _restore(self, entry: _Entry) -> Restoration:
-        writes = _writes(entry) or "nothing was sent"
-        if not entry.touched:
-            return Restoration(entry.owner, entry.url, "unchanged", f"{writes}; nothing changed")
-        before = await self._send(_fresh(entry.url, entry.identity))
-        now = record_of(before)
-        if now is not None and not _differs(entry, now):
-            return Restoration(
-                entry.owner,
-                entry.url,
-                "unchanged",
-                f"{writes}; read back unchanged",
-                (("read", before),),
-            )
-        if entry.method == "PUT":
-            body = dict(entry.prior)
-        else:
-            body = {key: entry.prior[key] for key in sorted(entry.fields) if key in entry.prior}
-        exchanges: list[tuple[str, Exchange]] = [("read before restore", before)]
-        if body:
-            headers = Headers.of({"Content-Type": entry.media})
-            undo = Request(
-                entry.method, entry.url, headers, json.dumps(body).encode(), entry.identity
-            )
-            exchanges.append(("restore", await self._send(undo)))
-        after = await self._send(_fresh(entry.url, entry.identity, 1))
-        exchanges.append(("read after restore", after))
-        record = record_of(after)
-        if record is not None and not _differs(entry, record):
-            values = ", ".join(f"{k}={_shown(entry.prior.get(k))}" for k in sorted(entry.fields))
-            return Restoration(
-                entry.owner,
-                entry.url,
-                "restored",
-                f"{writes}; written back and read again ({values})",
-                tuple(exchanges),
-            )
-        wanted = ", ".join(
-            f"{k}={_shown(entry.prior[k])}" if k in entry.prior else f"{k} removed"
-            for k in sorted(entry.fields)
-        )
-        return Restoration(
-            entry.owner,
-            entry.url,
-            "not_restored",
-            f"{writes}; restoring it could not be confirmed: set {wanted} by hand on "
-            f"{_path(entry.url)}",
-            tuple(exchanges),
-        )
-
-
-def _object_url(url: str) -> str:
-    """``url`` without its query string and fragment: the object a write names."""
-    return url.split("#", 1)[0].split("?", 1)[0]
-
-
-def _writes(entry: _Entry) -> str:
-    """The entry's writes in a few words: the first, and how many followed."""
-    if len(entry.writes) <= 2:
-        return "; ".join(entry.writes)
-    return f"{entry.writes[0]} (and {len(entry.writes) - 1} more writes)"
-
-
-def _differs(entry: _Entry, record: Mapping[str, Any]) -> bool:
-    missing = object()
-    return any(record.get(key, missing) != entry.prior.get(key, missing) for key in entry.fields)
-
-
-def _fresh(url: str, identity: str | None, step: int = 0) -> Request:
-    spelling = ("no-cache", "no-cache, max-age=0")[step % 2]
-    return Request("GET", url, Headers.of({"Cache-Control": spelling}), identity=identity)
-
 
 def _template(path: str) -> re.Pattern[str]:
     parts = re.split(r"\{[^{}/]*\}", path)
     return re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
 
 
-def _path(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _status(exchange: Exchange) -> str:
-    return str(exchange.response.status) if exchange.response is not None else str(exchange.error)
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 40 else text[:40] + "…"
+def _object_url(url: str) -> str:
+    """``url`` without its query string and fragment: the object a write names."""
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 def is_write(method: str) -> bool:

@@ -59,10 +59,16 @@ def make_app() -> web.Application:
     return app
 
 
+_REPORTS: list[Report] = []
+
+
 async def _scan() -> Report:
+    """The scan of the app, made once for this module: the tests read the same report."""
+    if _REPORTS:
+        return _REPORTS[0]
     async with LiveApp(make_app()) as url:
         auth = (("Authorization", f"Bearer {TOKEN}"),)
-        return await scan(
+        report = await scan(
             ScanRequest(
                 target=url,
                 spec=f"{url}/openapi.json",
@@ -70,6 +76,8 @@ async def _scan() -> Report:
                 identities={"alice": Credential(headers=auth)},
             )
         )
+    _REPORTS.append(report)
+    return report
 
 
 def _on(report: Report, type_id: str, operation: str) -> Finding:

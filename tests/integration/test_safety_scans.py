@@ -42,13 +42,24 @@ async def _scan(
         return await scan(ScanRequest(**values), on_event=sink)
 
 
+_SAFE: dict[str, tuple[Recorder, dict[str, Any], list[Any], Report]] = {}
+
+
+async def _safe_scan(surface: str) -> tuple[Recorder, dict[str, Any], list[Any], Report]:
+    """The safe scan of a fresh app (its recorder, its state before, the scan's events and its
+    report), made once for this module per surface: the tests read the same scan."""
+    if surface not in _SAFE:
+        recorder = Recorder()
+        before = recorder.snapshot()
+        events: list[Any] = []
+        report = await _scan(recorder, surface=surface, events=events)
+        _SAFE[surface] = (recorder, before, events, report)
+    return _SAFE[surface]
+
+
 @pytest.mark.parametrize("surface", sorted(SURFACES))
 async def test_safe_scan_sends_only_get_head_and_options_and_changes_nothing(surface: str) -> None:
-    recorder = Recorder()
-    before = recorder.snapshot()
-    events: list[Any] = []
-
-    report = await _scan(recorder, surface=surface, events=events)
+    recorder, before, events, report = await _safe_scan(surface)
 
     ran = {e.check for e in events if isinstance(e, CheckFinished) and e.status != "failed"}
     assert ran == {spec.name for spec in load_all().values() if spec.mode == "safe"}
@@ -63,9 +74,7 @@ async def test_safe_scan_sends_only_get_head_and_options_and_changes_nothing(sur
 
 
 async def test_safe_scan_sends_no_prompt_and_reports_the_ai_endpoint_unconfirmed() -> None:
-    recorder = Recorder()
-
-    report = await _scan(recorder)
+    recorder, _, _, report = await _safe_scan("spec")
 
     llm = [f for f in report.findings if f.category == "llm_security"]
     assert [(f.type_id, f.operation) for f in llm] == [

@@ -25,7 +25,10 @@ EXPECTED_ON_VULNERABLE = {
 }
 
 
-async def _scan(vulnerable: bool, *, with_spec: bool = True) -> Report:
+_REPORTS: dict[tuple[bool, bool], Report] = {}
+
+
+async def _fresh_scan(vulnerable: bool, *, with_spec: bool = True) -> Report:
     async with LiveApp(make_app(vulnerable=vulnerable)) as url:
         request = ScanRequest(
             target=url,
@@ -33,6 +36,14 @@ async def _scan(vulnerable: bool, *, with_spec: bool = True) -> Report:
             headers=(("Authorization", f"Bearer {TOKEN}"),),
         )
         return await scan(request)
+
+
+async def _scan(vulnerable: bool, *, with_spec: bool = True) -> Report:
+    """The scan of one twin, made once for this module: the tests read the same report."""
+    key = (vulnerable, with_spec)
+    if key not in _REPORTS:
+        _REPORTS[key] = await _fresh_scan(vulnerable, with_spec=with_spec)
+    return _REPORTS[key]
 
 
 async def test_scan_reports_every_flaw_of_the_vulnerable_twin() -> None:
@@ -60,7 +71,7 @@ async def test_scan_shows_a_category_that_does_not_apply_as_not_checked() -> Non
 
 
 async def test_scan_of_the_same_target_gives_the_same_score_and_fingerprints() -> None:
-    first, second = await _scan(vulnerable=True), await _scan(vulnerable=True)
+    first, second = await _scan(vulnerable=True), await _fresh_scan(vulnerable=True)
     assert first.score == second.score
     assert [f.fingerprint for f in first.findings] == [f.fingerprint for f in second.findings]
 

@@ -2,11 +2,13 @@
 
 ``lab`` starts every service × variant once (dynalite included) and stops it at the end;
 ``http`` sends one request with ``http.client`` (no redirects followed, no exception on an
-error status) and returns a ``Reply``.
+error status) and returns a ``Reply``; ``shared_scans`` makes each scan of a target once per
+session, for every test (and the accuracy gate) that reads the same scan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client as httplib
 import json
 import os
@@ -18,8 +20,10 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from benchmarks.accuracy import SPEC, Scanned, scan_target
 from lab import stores
 from lab.runner import Lab, Target, start
+from middlebrick.config import Limits
 
 
 @dataclass(frozen=True)
@@ -129,3 +133,41 @@ def items_vulnerable(lab: Lab) -> Any:
 def items_secure(lab: Lab) -> Any:
     """The secure items service's target."""
     return lab.target("items", "secure")
+
+
+class SharedScans:
+    """Scans of lab targets, each made once per session and shared by every test that makes
+    the same one: the accuracy gate's scans with the spec are also the BOLA, authentication and
+    safety tests' scans. Each keeps its target's store as read before and after it (a scan
+    must leave it unchanged: the gate and the safety tests assert that), and every scan starts
+    from the seeded store (a safe scan changes nothing, an active one undoes what it wrote, and
+    the gate reseeds after a scan that did not), so when it ran does not change what it found."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self._done: dict[tuple[str, str, str, str, str, float], Scanned] = {}
+
+    async def scanner(
+        self, lab: Lab, target: Target, *, surface: str, mode: str, tier: str, rate: float
+    ) -> Scanned:
+        """``accuracy.evaluate``'s scanner: a scan made before is given again."""
+        key = (target.service, target.variant, surface, mode, tier, rate)
+        if key not in self._done:
+            self._done[key] = await scan_target(
+                lab, target, surface=surface, mode=mode, tier=tier, rate=rate
+            )
+        return self._done[key]
+
+    def spec(self, service: str, variant: str, mode: str = "safe") -> Scanned:
+        """The scan of one target with its spec and every lab user, as the gate makes it."""
+        target = running(self.lab, service, variant)
+        scanned = self.scanner(
+            self.lab, target, surface=SPEC, mode=mode, tier="standard", rate=Limits().rate
+        )
+        return asyncio.run(scanned)
+
+
+@pytest.fixture(scope="session")
+def shared_scans(lab: Lab) -> SharedScans:
+    """The session's shared scans."""
+    return SharedScans(lab)

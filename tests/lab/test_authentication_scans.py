@@ -1,23 +1,22 @@
 """Authentication findings on the lab: what each vulnerable service shows, and how it is shown.
 
-Scans items and profiles (vulnerable and secure, with the spec, every lab user as an identity,
-as the accuracy benchmark does) and checks beyond the benchmark's id-and-operation matching:
-parameters, confidence, masked secrets, and that no evidence carries a real token.
+Reads the safe scans of items and profiles (vulnerable and secure, with the spec, every lab
+user as an identity: the accuracy gate's own scans, made once per session) and checks beyond
+the benchmark's id-and-operation matching: parameters, confidence, masked secrets, and that no
+evidence carries a real token.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from lab.identities import USERS, WEAK_SECRET
 from lab.runner import Lab
-from middlebrick.config import Credential, Limits, ScanRequest
-from middlebrick.engine import scan
 from middlebrick.findings import Confidence, Finding
 from middlebrick.report import Report
+from tests.lab.conftest import SharedScans
 
 pytestmark = pytest.mark.lab
 
@@ -29,28 +28,17 @@ _JWT_IDS = {
 }
 
 
-def _scan(lab: Lab, service: str, variant: str) -> tuple[Report, dict[str, str]]:
-    target = lab.target(service, variant)
-    request = ScanRequest(
-        target=target.url,
-        spec=target.spec_url,
-        identities={  # alice first: the primary identity
-            name: Credential(headers=(("Authorization", f"Bearer {token}"),))
-            for name, token in target.tokens.items()
-        },
-        limits=Limits(rate=1000),
-    )
-    return asyncio.run(scan(request)), target.tokens
-
-
 @pytest.fixture(scope="module")
-def scans(lab: Lab) -> dict[str, tuple[Report, dict[str, str]]]:
-    """One scan of each items and profiles variant."""
-    return {
-        f"{service}/{variant}": _scan(lab, service, variant)
-        for service in ("items", "profiles")
-        for variant in ("vulnerable", "secure")
-    }
+def scans(lab: Lab, shared_scans: SharedScans) -> dict[str, tuple[Report, dict[str, str]]]:
+    """The safe scan of each items and profiles variant (the accuracy gate's own), and the
+    variant's tokens."""
+    scans = {}
+    for service in ("items", "profiles"):
+        for variant in ("vulnerable", "secure"):
+            report = shared_scans.spec(service, variant).report
+            assert report is not None, f"the safe scan of {service}/{variant} failed"
+            scans[f"{service}/{variant}"] = (report, lab.target(service, variant).tokens)
+    return scans
 
 
 def _auth(report: Report) -> list[Finding]:

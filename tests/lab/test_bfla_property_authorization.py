@@ -28,8 +28,9 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module", autouse=True)
 def seeded(lab: Any) -> None:
-    """Start from the seed data, whatever earlier tests wrote."""
-    lab.reseed()
+    """Start from the seed data of the services these tests write, whatever earlier tests
+    wrote."""
+    lab.reseed("items", "tenants", "profiles")
 
 
 async def _run(

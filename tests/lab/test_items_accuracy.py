@@ -277,24 +277,31 @@ KNOWN_MISSES = {line for line in _LISTED if not line.startswith(_ACTIVE)}
 KNOWN_ACTIVE_MISSES = {line.removeprefix(_ACTIVE) for line in _LISTED if line.startswith(_ACTIVE)}
 
 
-async def test_accuracy_gate_finds_no_regression_on_the_lab(lab):
+async def test_accuracy_gate_finds_no_regression_on_the_lab(lab, shared_scans):
     """Safe mode, with the spec, without it (served spec found), and crawling only; every
-    target's store is the same after each scan as before it."""
+    target's store is the same after each scan as before it. A safe scan another lab test
+    already made is not made twice (``shared_scans``)."""
     services = sorted({t.service for t in lab.targets})
     surfaces = (accuracy.SPEC, accuracy.SERVED, accuracy.CRAWL)
-    result = await accuracy.evaluate(lab, load(services=services), surfaces=surfaces)
+    result = await accuracy.evaluate(
+        lab, load(services=services), surfaces=surfaces, scanner=shared_scans.scanner
+    )
     problems = set(accuracy.regressions(result))
     assert (sorted(problems - KNOWN_MISSES), sorted(KNOWN_MISSES - problems)) == ([], []), (
         "(new problems, listed ones gone): fix them, or rerun accuracy.py --known-misses"
     )
 
 
-async def test_accuracy_gate_in_active_mode_finds_every_entry_and_no_false_positive(lab):
+async def test_accuracy_gate_in_active_mode_finds_every_entry_and_no_false_positive(
+    lab, shared_scans
+):
     """Active mode adds its own entries; every target's store is the same after each scan (and
     the scan's own cleanup) as before it: nothing is reseeded in between. Its accepted misses
-    are the lines of lab/known_misses.txt marked ``[active]``."""
+    are the lines of lab/known_misses.txt marked ``[active]``; a scan another lab test already
+    made is not made twice (``shared_scans``)."""
     services = sorted({t.service for t in lab.targets})
-    result = await accuracy.evaluate(lab, load(services=services), mode="active")
+    truth = load(services=services)
+    result = await accuracy.evaluate(lab, truth, mode="active", scanner=shared_scans.scanner)
     problems = set(accuracy.regressions(result))
     assert (sorted(problems - KNOWN_ACTIVE_MISSES), sorted(KNOWN_ACTIVE_MISSES - problems)) == (
         [],

@@ -6,7 +6,7 @@ field on the caller's own profile (``PATCH /users/me``: a changed role breaks ev
 request of that user), a publish operation, an invitation that sends mail to an outbox table,
 the organisation's settings and a free-text collection (``/prompts``) that is not an AI
 endpoint. Each scan here reads the variant's whole store before and after (the accuracy gate
-does the same for every service, variant and mode).
+does the same for every service, variant and mode; the scans of items are the gate's own).
 """
 
 from __future__ import annotations
@@ -47,10 +47,16 @@ def _still_signed_in(lab: Lab, http: Any, service: str, variant: str, path: str)
     )
 
 
-def test_safe_scan_calls_neither_the_reset_nor_the_logout_and_sends_no_prompt(lab, http) -> None:
-    report, unchanged = _scan(lab, "items", "vulnerable", "safe")
+def test_safe_scan_calls_neither_the_reset_nor_the_logout_and_sends_no_prompt(
+    lab, http, shared_scans
+) -> None:
+    scanned = shared_scans.spec("items", "vulnerable")  # the accuracy gate's scan
+    report = scanned.report
 
-    assert unchanged, "a safe scan changed the store (a reset, a sign-out, a saved prompt …)"
+    assert scanned.before == scanned.after, (
+        "a safe scan changed the store (a reset, a sign-out, a saved prompt …)"
+    )
+    assert report is not None
     skipped = {s.operation: s.reason for s in report.skipped}
     assert "`reset`" in skipped["GET /maintenance/reset"]
     assert "`logout`" in skipped["GET /auth/logout"]
@@ -68,11 +74,15 @@ def test_safe_scan_calls_neither_the_reset_nor_the_logout_and_sends_no_prompt(la
 
 
 def test_active_scan_publishes_sends_and_configures_nothing_and_keeps_its_session(
-    lab, http
+    lab, http, shared_scans
 ) -> None:
-    report, unchanged = _scan(lab, "items", "vulnerable", "active")
+    scanned = shared_scans.spec("items", "vulnerable", "active")  # the accuracy gate's scan
+    report = scanned.report
 
-    assert unchanged, "an active scan left the store changed after its own cleanup"
+    assert scanned.before == scanned.after, (
+        "an active scan left the store changed after its own cleanup"
+    )
+    assert report is not None
     assert report.not_restored == [] and report.restored >= 1
     skipped = {s.operation for s in report.skipped}
     assert {

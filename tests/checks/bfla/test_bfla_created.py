@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Finding, Severity
-from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
+from middlebrick.http.exchange import ANONYMOUS, Request, Response
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check, two_users
@@ -34,18 +33,6 @@ PUT = Operation("PUT", "/books/{book_id}", parameters=ID, request_body=BODY)
 DELETE = Operation("DELETE", "/books/{book_id}", parameters=ID)
 SURFACE = Surface(BASE, (LIST, CREATE, READ, PATCH, PUT, DELETE))
 SEED = {1: {"id": 1, "by": "dave", "title": "Seed", "summary": "kept"}}
-
-
-class _Sender(FakeSender):
-    """Every request answered by one handler; writes go through the journal, as the client's."""
-
-    def __init__(self, answer: Callable[[Request], Response]) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def _answer(self, request: Request) -> Exchange:
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
 
 
 class _Books:
@@ -98,8 +85,8 @@ class _Books:
         return self.public or self.listed or row["by"] == who
 
 
-async def _run(api: _Books, identities: Identities) -> tuple[list[Finding], _Sender]:
-    sender = _Sender(api)
+async def _run(api: _Books, identities: Identities) -> tuple[list[Finding], FakeSender]:
+    sender = FakeSender(api)
     sender.journal.learn(SURFACE.operations)
     found = await run_check(
         CHECK,
@@ -113,7 +100,7 @@ async def _run(api: _Books, identities: Identities) -> tuple[list[Finding], _Sen
     return found, sender
 
 
-def _untouched(api: _Books, sender: _Sender) -> bool:
+def _untouched(api: _Books, sender: FakeSender) -> bool:
     """Nothing the scan made is left, and the seed book was never written."""
     seed_writes = [r for r in sender.sent if r.method != "GET" and r.url.endswith("/books/1")]
     return api.rows == SEED and not seed_writes
@@ -195,7 +182,7 @@ async def test_privileged_functions_leaves_private_objects_to_bola():
 
 async def test_privileged_functions_sends_nothing_with_one_identity():
     api = _Books({"alice"})
-    sender = _Sender(api)
+    sender = FakeSender(api)
 
     found = await run_check(
         CHECK,

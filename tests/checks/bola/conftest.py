@@ -12,38 +12,14 @@ from typing import Any
 
 import pytest
 
-from middlebrick.baseline import Baseline
 from middlebrick.config import Credential, ScanRequest
-from middlebrick.http.exchange import Exchange, Request, Response
 from middlebrick.identities import Identities
-from middlebrick.spec.model import Operation
-from middlebrick.testing import BASE, FakeSender, make_baseline, two_users
+from middlebrick.testing import BASE, two_users
 from middlebrick.tokens import b64url
+from tests.checks.fakes import Answer, FakeApi
 
-Answer = Callable[[Request], Response]
 ALICE = {"sub": "u-alice-1", "tenant": "acme"}
 BOB = {"sub": "u-bob-2", "tenant": "acme"}
-
-
-class FakeApi(FakeSender):
-    """A ``FakeSender`` whose answers all come from one handler, like a small API."""
-
-    def __init__(self, answer: Answer) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
-        """Answer with the handler and remember the request."""
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
-
-    def baseline(self, *pairs: tuple[Operation, str]) -> Baseline:
-        """The primary's baseline of each (operation, path), answered by the handler, unsent."""
-        exchanges = []
-        for op, path in pairs:
-            request = Request("GET", BASE + path)
-            exchanges.append((op, Exchange(request, self.answer(request), operation=op.key)))
-        return make_baseline(exchanges)
 
 
 def token(claims: dict[str, Any]) -> str:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Severity
-from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
+from middlebrick.http.exchange import ANONYMOUS, Request, Response
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
 
@@ -29,18 +28,6 @@ READ = Operation("GET", "/addresses/{address_id}", parameters=ID)
 WRITE = Operation("PATCH", "/addresses/{address_id}", parameters=ID, request_body=BODY)
 DELETE = Operation("DELETE", "/addresses/{address_id}", parameters=ID)
 SURFACE = Surface(BASE, (LIST, CREATE, READ, WRITE, DELETE))
-
-
-class _Sender(FakeSender):
-    """Every request answered by one handler; writes through the journal, as the client does."""
-
-    def __init__(self, answer: Callable[[Request], Response]) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def _answer(self, request: Request) -> Exchange:
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
 
 
 class _Addresses:
@@ -77,7 +64,7 @@ class _Addresses:
 
 
 async def _run(api: _Addresses, users):
-    sender = _Sender(api)
+    sender = FakeSender(api)
     sender.journal.learn(SURFACE.operations)
     found = await run_check(
         "bola.created_object_access",
@@ -143,7 +130,7 @@ async def test_created_object_access_stays_quiet_on_public_objects(users):
 
 async def test_created_object_access_sends_nothing_with_one_identity():
     api = _Addresses(owner_check=False)
-    sender = _Sender(api)
+    sender = FakeSender(api)
     found = await run_check(
         "bola.created_object_access",
         baseline=make_baseline([]),

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Severity
-from middlebrick.http.exchange import ANONYMOUS, Exchange, Request, Response
+from middlebrick.http.exchange import ANONYMOUS, Request, Response
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, exchange, make_baseline, response, run_check
 
@@ -38,16 +37,6 @@ SURFACE = Surface(
     ),
 )
 OWNERS = {1: "alice", 2: "bob"}
-
-
-class _Sender(FakeSender):
-    def __init__(self, answer: Callable[[Request], Response]) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def _answer(self, request: Request) -> Exchange:
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
 
 
 class _Shop:
@@ -88,7 +77,7 @@ class _Shop:
 
 
 async def _run(shop: _Shop, users) -> list:
-    sender = _Sender(shop)
+    sender = FakeSender(shop)
     sender.journal.learn(SURFACE.operations)
     listing = exchange("GET", "/addresses", shop(Request("GET", BASE + "/addresses")))
     found = await run_check(

@@ -6,23 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from middlebrick.http.exchange import Exchange, Request, Response
-from middlebrick.testing import FakeSender
-
-Answer = Callable[[Request], Response]
-
-
-class FakeApi(FakeSender):
-    """A ``FakeSender`` whose answers all come from one handler, like a small API."""
-
-    def __init__(self, answer: Answer) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def send(self, request: Request, *, follow_redirects: bool = True) -> Exchange:
-        """Answer with the handler and remember the request."""
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
+from tests.checks.fakes import Answer, FakeApi
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence
-from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.http.exchange import Request, Response
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
@@ -30,16 +29,6 @@ SURFACE = Surface(
         Operation("DELETE", "/lists/{list_id}", parameters=ID),
     ),
 )
-
-
-class _Sender(FakeSender):
-    def __init__(self, answer: Callable[[Request], Response]) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def _answer(self, request: Request) -> Exchange:
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
 
 
 class _Lists:
@@ -67,7 +56,7 @@ class _Lists:
 
 
 async def _run(api: _Lists) -> list:
-    sender = _Sender(api)
+    sender = FakeSender(api)
     sender.journal.learn(SURFACE.operations)
     found = await run_check(
         CHECK,
@@ -150,7 +139,7 @@ ENVELOPED = Surface(
 
 
 async def _run_enveloped(api: _Listings) -> tuple[list, list[Request]]:
-    sender = _Sender(api)
+    sender = FakeSender(api)
     sender.journal.learn(ENVELOPED.operations)
     found = await run_check(
         CHECK,

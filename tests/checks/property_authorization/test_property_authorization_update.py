@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Severity
-from middlebrick.http.exchange import Exchange, Request, Response
+from middlebrick.http.exchange import Request, Response
 from middlebrick.identities import Identities, Identity
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
@@ -37,16 +36,6 @@ SURFACE = Surface(
         Operation("DELETE", "/offers/{offer_id}", parameters=ID),
     ),
 )
-
-
-class _Sender(FakeSender):
-    def __init__(self, answer: Callable[[Request], Response]) -> None:
-        super().__init__()
-        self.answer = answer
-
-    async def _answer(self, request: Request) -> Exchange:
-        self.sent.append(request)
-        return Exchange(request, self.answer(request))
 
 
 class _Offers:
@@ -91,8 +80,8 @@ class _Offers:
         return response(200, {"offer": row})
 
 
-async def _run(api: _Offers) -> tuple[list, _Sender]:
-    sender = _Sender(api)
+async def _run(api: _Offers) -> tuple[list, FakeSender]:
+    sender = FakeSender(api)
     sender.journal.learn(SURFACE.operations)
     found = await run_check(
         CHECK,
@@ -210,8 +199,8 @@ class _Wrapped(_Offers):
         return super().__call__(replace(request, body=body))
 
 
-async def _run_flat(api: _Offers) -> tuple[list, _Sender]:
-    sender = _Sender(api)
+async def _run_flat(api: _Offers) -> tuple[list, FakeSender]:
+    sender = FakeSender(api)
     sender.journal.learn(FLAT_SURFACE.operations)
     found = await run_check(
         CHECK,
