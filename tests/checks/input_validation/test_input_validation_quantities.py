@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from middlebrick.checks.input_validation.quantities import fields_of
 from middlebrick.checks._created import resources
+from middlebrick.checks.input_validation.quantities import fields_of
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
