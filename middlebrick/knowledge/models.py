@@ -333,7 +333,25 @@ class RateLimitWords(Strict):
         return self
 
 
-class ServerOwnedWords(Strict):
+class _WordLists(Strict):
+    """Lists of lower-case words (the words of property names), no word in two lists."""
+
+    @model_validator(mode="after")
+    def _plain_unique_words(self) -> _WordLists:
+        seen: list[str] = []
+        for name in type(self).model_fields:
+            words: tuple[str, ...] = getattr(self, name)
+            bad = [w for w in words if not re.fullmatch(r"[a-z0-9]+", w)]
+            if bad:
+                raise ValueError(f"{name}: not lower-case words: {bad}")
+            seen += words
+        dupes = sorted({w for w in seen if seen.count(w) > 1})
+        if dupes:
+            raise ValueError(f"duplicate entries {dupes}")
+        return self
+
+
+class ServerOwnedWords(_WordLists):
     """``server_owned.yaml``: words of properties a server sets itself (mass-assignment
     candidates): flags it grants, amounts it keeps and states it moves through."""
 
@@ -341,42 +359,14 @@ class ServerOwnedWords(Strict):
     amounts: tuple[str, ...] = Field(min_length=1)
     states: tuple[str, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _plain_unique_words(self) -> ServerOwnedWords:
-        seen: list[str] = []
-        for name in type(self).model_fields:
-            words: tuple[str, ...] = getattr(self, name)
-            bad = [w for w in words if not re.fullmatch(r"[a-z0-9]+", w)]
-            if bad:
-                raise ValueError(f"{name}: not lower-case words: {bad}")
-            seen += words
-        dupes = sorted({w for w in seen if seen.count(w) > 1})
-        if dupes:
-            raise ValueError(f"duplicate entries {dupes}")
-        return self
 
-
-class QuantityWords(Strict):
+class QuantityWords(_WordLists):
     """``quantities.yaml``: words of numeric fields a real API keeps at zero or above (counts
     and sums of money), and words of fields that may be negative by design."""
 
     quantities: tuple[str, ...] = Field(min_length=1)
     money: tuple[str, ...] = Field(min_length=1)
     signed: tuple[str, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _plain_unique_words(self) -> QuantityWords:
-        seen: list[str] = []
-        for name in type(self).model_fields:
-            words: tuple[str, ...] = getattr(self, name)
-            bad = [w for w in words if not re.fullmatch(r"[a-z0-9]+", w)]
-            if bad:
-                raise ValueError(f"{name}: not lower-case words: {bad}")
-            seen += words
-        dupes = sorted({w for w in seen if seen.count(w) > 1})
-        if dupes:
-            raise ValueError(f"duplicate entries {dupes}")
-        return self
 
 
 _SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")

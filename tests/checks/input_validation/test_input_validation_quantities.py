@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from middlebrick.checks._created import resources
 from middlebrick.checks.input_validation.quantities import fields_of
 from middlebrick.config import ScanRequest
 from middlebrick.findings import Confidence, Severity
 from middlebrick.http.exchange import Exchange, Request, Response
 from middlebrick.identities import Identities, Identity
+from middlebrick.knowledge import quantity_words
+from middlebrick.knowledge.models import QuantityWords
 from middlebrick.spec.model import Operation, Parameter, RequestBody, Surface
 from middlebrick.testing import BASE, FakeSender, make_baseline, response, run_check
 
@@ -247,3 +252,12 @@ def resources_of(surface: Surface) -> Any:
     ctx: Any = _Ctx()
     ctx.surface = surface
     return resources(ctx)[0]
+
+
+def test_quantity_words_load_and_refuse_a_word_in_two_lists():
+    words = quantity_words()
+    assert {"quantity", "amount", "price"} <= set(words.quantities) | set(words.money)
+    assert "delta" in words.signed
+
+    with pytest.raises(ValidationError, match="duplicate entries \\['amount'\\]"):
+        QuantityWords(quantities=("qty",), money=("amount",), signed=("amount",))
