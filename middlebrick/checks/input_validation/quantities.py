@@ -60,7 +60,8 @@ async def negative_quantity_accepted(ctx: CheckContext) -> AsyncIterator[Finding
     ``amount``, ``price``, ``total``, ``balance``, ``discount``, ``fee``…) or that the API's
     own schema bounds at zero or above (``minimum >= 0``, ``exclusiveMinimum``). A field
     whose name says it may be negative by design (``delta``, ``adjustment``, ``offset``,
-    ``latitude``, ``temperature``…), whose schema allows a negative ``minimum``, or that holds
+    ``latitude``, ``temperature``…, or a ``max_…`` / ``…_limit`` that may hold -1 for no
+    limit), whose schema allows a negative ``minimum``, or that holds
     an id is never tried unless the schema bounds it. It creates a control object with each
     field positive (the schema's example, else 1) and reads it, then, per field, an object with
     that value negated (``-1500`` for ``1500``, ``-1`` for ``1``), and reads it. When the

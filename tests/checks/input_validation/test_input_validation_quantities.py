@@ -202,6 +202,7 @@ async def test_negative_quantity_accepted_never_tries_fields_signed_by_design():
         "product": {"type": "string", "example": "tea"},
         "balance_adjustment": {"type": "integer", "example": 5},
         "latitude": {"type": "number", "example": 48.8},
+        "max_count": {"type": "integer", "example": 10},
         "amount": {"type": "integer", "minimum": -1000, "example": 5},
         "line_id": {"type": "integer", "minimum": 0, "example": 7},
     }
