@@ -57,6 +57,7 @@ def create_app(
     from lab.shop import (
         routes_account,
         routes_alerts,
+        routes_cart,
         routes_catalogue,
         routes_mobile,
         routes_offers,
@@ -86,6 +87,7 @@ def create_app(
 
     app.include_router(routes_catalogue.build(shop))
     app.include_router(routes_account.build(shop))
+    app.include_router(routes_cart.build(shop))
     app.include_router(routes_reviews.build(shop))
     app.include_router(routes_offers.build(shop))
     app.include_router(routes_wishlists.build(shop))

@@ -16,12 +16,12 @@ import jwt
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from lab.identities import AUDIENCE, ISSUER, USERS, mint
 from lab.shop.app import CurrentUser, Shop
-from lab.shop.models import Address, CartItem, Order, PasswordReset, ShoppingList, User
+from lab.shop.models import Address, Order, PasswordReset, ShoppingList, User
 from lab.shop.seed import password_hash
 
 
@@ -44,13 +44,6 @@ class ResetRequest(BaseModel):
     """Whose password to reset."""
 
     email: str = Field(max_length=254)
-
-
-class CartLine(BaseModel):
-    """A product to put in the cart."""
-
-    product_id: int = Field(ge=1)
-    quantity: int = Field(1, ge=1, le=99)
 
 
 class NewAddress(BaseModel):
@@ -182,40 +175,6 @@ def build(shop: Shop) -> APIRouter:
     def me(user: User = CurrentUser) -> Any:
         """The caller's account, in an envelope."""
         return {"user": {"id": user.id, "username": user.username, "email": user.email}}
-
-    @router.get("/api/v2/cart", tags=["account"])
-    def cart(db: Session = session, user: User = CurrentUser) -> Any:
-        """The caller's cart."""
-        lines = db.scalars(select(CartItem).where(CartItem.user_id == user.id)).all()
-        data = [{"id": c.id, "product_id": c.product_id, "quantity": c.quantity} for c in lines]
-        return {"data": data}
-
-    @router.post("/api/v2/cart", status_code=201, tags=["account"])
-    def add_to_cart(body: CartLine, db: Session = session, user: User = CurrentUser) -> Any:
-        """Put a product in the caller's cart."""
-        line = CartItem(user_id=user.id, product_id=body.product_id, quantity=body.quantity)
-        db.add(line)
-        db.commit()
-        return {"data": {"id": line.id, "product_id": line.product_id, "quantity": line.quantity}}
-
-    def clear(db: Session, user: User) -> Any:
-        db.execute(delete(CartItem).where(CartItem.user_id == user.id))
-        db.commit()
-        return {"data": []}
-
-    if shop.secure:  # FIX: a change of state only by POST
-
-        @router.post("/api/v2/cart/clear", tags=["account"])
-        def clear_cart(db: Session = session, user: User = CurrentUser) -> Any:
-            """Empty the caller's cart."""
-            return clear(db, user)
-
-    else:  # FLAW: a GET that changes state (a link, a prefetch or a crawler empties the cart)
-
-        @router.get("/api/v2/cart/clear", tags=["account"])
-        def clear_cart_by_get(db: Session = session, user: User = CurrentUser) -> Any:
-            """Empty the caller's cart."""
-            return clear(db, user)
 
     @router.get("/api/v2/addresses", tags=["account"])
     def addresses(db: Session = session, user: User = CurrentUser) -> Any:

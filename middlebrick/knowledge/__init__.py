@@ -20,6 +20,7 @@ from middlebrick.knowledge.models import (
     DiscoveryPaths,
     FindingType,
     FrameworkRule,
+    QuantityWords,
     RateLimitWords,
     RootCause,
     SafetyWords,
@@ -42,6 +43,7 @@ __all__ = [
     "discovery_paths",
     "framework_rules",
     "llm_probes",
+    "quantity_words",
     "rate_limit_words",
     "read_yaml",
     "root_causes",
@@ -196,6 +198,12 @@ def safety_words() -> SafetyWords:
 def rate_limit_words() -> RateLimitWords:
     """Where a rate limit matters and where a burst measures nothing (``rate_limits.yaml``)."""
     return _load_one("rate_limits.yaml", RateLimitWords)
+
+
+@cache
+def quantity_words() -> QuantityWords:
+    """Words of numeric fields kept at zero or above, and of signed ones (``quantities.yaml``)."""
+    return _load_one("quantities.yaml", QuantityWords)
 
 
 @cache

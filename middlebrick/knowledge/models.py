@@ -340,16 +340,11 @@ class RateLimitWords(Strict):
         return self
 
 
-class ServerOwnedWords(Strict):
-    """``server_owned.yaml``: words of properties a server sets itself (mass-assignment
-    candidates): flags it grants, amounts it keeps and states it moves through."""
-
-    granted_flags: tuple[str, ...] = Field(min_length=1)
-    amounts: tuple[str, ...] = Field(min_length=1)
-    states: tuple[str, ...] = Field(min_length=1)
+class _WordLists(Strict):
+    """Lists of lower-case words (the words of property names), no word in two lists."""
 
     @model_validator(mode="after")
-    def _plain_unique_words(self) -> ServerOwnedWords:
+    def _plain_unique_words(self) -> _WordLists:
         seen: list[str] = []
         for name in type(self).model_fields:
             words: tuple[str, ...] = getattr(self, name)
@@ -361,6 +356,24 @@ class ServerOwnedWords(Strict):
         if dupes:
             raise ValueError(f"duplicate entries {dupes}")
         return self
+
+
+class ServerOwnedWords(_WordLists):
+    """``server_owned.yaml``: words of properties a server sets itself (mass-assignment
+    candidates): flags it grants, amounts it keeps and states it moves through."""
+
+    granted_flags: tuple[str, ...] = Field(min_length=1)
+    amounts: tuple[str, ...] = Field(min_length=1)
+    states: tuple[str, ...] = Field(min_length=1)
+
+
+class QuantityWords(_WordLists):
+    """``quantities.yaml``: words of numeric fields a real API keeps at zero or above (counts
+    and sums of money), and words of fields that may be negative by design."""
+
+    quantities: tuple[str, ...] = Field(min_length=1)
+    money: tuple[str, ...] = Field(min_length=1)
+    signed: tuple[str, ...] = Field(min_length=1)
 
 
 _SAFETY_WORD = re.compile(r"^[a-z0-9_]+( [a-z0-9]+)?$")

@@ -6,14 +6,17 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from middlebrick.checks._assignable import envelope
 from middlebrick.checks._bodies import probed_writes
 from middlebrick.checks._field_names import key_tokens
 from middlebrick.checks._probe import Prober, Slot, body_slots, is_json, slots
+from middlebrick.checks._schemas import shape
 from middlebrick.checks._timing import SLOW_TARGET_S, seconds
 from middlebrick.checks.context import CheckContext
 from middlebrick.checks.registry import check
 from middlebrick.findings import Confidence, Finding
 from middlebrick.http.exchange import Exchange
+from middlebrick.spec.model import Operation
 
 REDOS = "input_validation.redos"
 
@@ -80,7 +83,8 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
 
     Active mode also times the first such string field of the JSON bodies of up to four writes
     the injection probes fill (POSTs that name a read, creations whose objects the API
-    documents a ``DELETE`` for, and updates of an object the scan created first): what each
+    documents a ``DELETE`` for, and updates of an object the scan created first; only writes
+    whose body has a property that may be text count among the four): what each
     probe creates is deleted by the write journal, and objects that existed before the scan
     are never written.
 
@@ -97,7 +101,8 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
             yield found
     if ctx.scan.mode == "active":
         body_prober = Prober(ctx, BODIES * PER_PARAMETER)
-        async for operation, baseline, document in probed_writes(ctx, [body_prober], BODIES):
+        writes = probed_writes(ctx, [body_prober], BODIES, only=_takes_text)
+        async for operation, baseline, document in writes:
             took = seconds(baseline)
             if not baseline.ok or took is None or took > SLOW_TARGET_S:
                 continue
@@ -106,6 +111,17 @@ async def redos(ctx: CheckContext) -> AsyncIterator[Finding]:
                 found = await time_growth(body_prober, fields[0])
                 if found is not None:
                     yield found
+
+
+def _takes_text(operation: Operation) -> bool:
+    """Whether a write's JSON body has a property that may be text (inside its envelope): a
+    body of numbers alone (``{"product_id": 1, "quantity": 2}``) takes none of the writes."""
+    schema = operation.request_body.schema if operation.request_body is not None else {}
+    props = shape(schema).properties
+    wrapper = envelope(schema)
+    if wrapper is not None:
+        props = shape(props[wrapper]).properties
+    return not props or any(p.get("type") in (None, "string") for p in props.values())
 
 
 def _too_slow(control: Exchange, base: float, slowest: _Point) -> bool:
