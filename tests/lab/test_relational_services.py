@@ -367,11 +367,14 @@ def test_blog_login_hashes_only_for_existing_users_and_its_twin_for_everyone(
     vulnerable, secure = running(lab, "blog", "vulnerable"), running(lab, "blog", "secure")
     for target in (vulnerable, secure):
         url = target.url + "/api/v2/auth/login/"
-        times = {}
+        times: dict[bool, float] = {}
         for user in ("carol", f"mb-nobody-{time.time_ns()}"):
-            started = time.monotonic()
-            answer = http("POST", url, json_body={"username": user, "password": "wrong" * 3})
-            times[user == "carol"] = time.monotonic() - started
-            assert answer.status == 400
+            tries = []
+            for _ in range(3):  # the fastest of three: a stall of a busy machine is no hash
+                started = time.monotonic()
+                answer = http("POST", url, json_body={"username": user, "password": "wrong" * 3})
+                tries.append(time.monotonic() - started)
+                assert answer.status == 400
+            times[user == "carol"] = min(tries)
         gap = times[True] - times[False]
         assert (gap > 0.1) if target is vulnerable else (abs(gap) < 0.5 * times[True])
