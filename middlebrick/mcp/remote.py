@@ -25,6 +25,7 @@ from middlebrick.report import Report
 __all__ = ["RemoteBackend"]
 
 _MAX_BODY = 32 * 1024 * 1024
+_REPORT_TRIES = 2  # a completed scan's report.json, read again once before giving up
 
 
 class RemoteBackend:
@@ -57,11 +58,18 @@ class RemoteBackend:
         view = ScanView.model_validate(await self._call("GET", path, missing=scan_id))
         if view.status != "completed":
             return view
-        try:
-            report = Report.model_validate(await self._call("GET", f"{path}/report.json"))
-        except (UsageError, ValueError):  # no report route, or not a report this version reads
-            return view
-        return ScanView.from_report(report, scan_id=view.id)
+        why = ""
+        for attempt in range(_REPORT_TRIES):
+            try:
+                report = Report.model_validate(await self._call("GET", f"{path}/report.json"))
+            except (UsageError, ValueError) as exc:  # no report route, or not one this reads
+                why = str(exc).splitlines()[0]
+                if attempt + 1 < _REPORT_TRIES:
+                    await asyncio.sleep(self._poll)
+                continue
+            return ScanView.from_report(report, scan_id=view.id)
+        note = f"the full report (evidence, fixes) could not be read: {why}"
+        return view.model_copy(update={"notes": [*view.notes, note]})
 
     async def wait(self, scan_id: str, timeout: float) -> ScanView:
         """Poll ``GET /scans/{id}`` until the scan ends or ``timeout`` seconds pass."""

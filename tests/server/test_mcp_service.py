@@ -26,7 +26,9 @@ async def test_mcp_remote_backend_drives_the_service(service: Running, vulnerabl
     done = await backend.wait(queued.id, timeout=120)
     assert done.status == "completed" and done.id == queued.id
     assert done.score is not None and done.grade
-    assert done.findings and all(f.evidence for f in done.findings if f.severity == "critical")
+    assert done.findings and all(f.evidence for f in done.findings if f.severity == "critical"), (
+        done.notes
+    )
     listed = await backend.list(50, "completed")
     assert queued.id in {view.id for view in listed}
     foreign = RemoteBackend(service.url, service.b.key)
