@@ -7,12 +7,14 @@ Shared by the login and verification-code checks (``login``,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
 from middlebrick.checks._validators import shannon_entropy
-from middlebrick.http.exchange import Exchange
+from middlebrick.http.exchange import Exchange, Request
 from middlebrick.http.wording import words
 from middlebrick.tokens import find_jwts
 
@@ -113,6 +115,28 @@ def budget(exchange: Exchange) -> int | None:
         if plain in ("ratelimit",) and found:
             return int(found.group(1))
     return -1 if announced else None
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One attempt: its exchange, how long it took and when its answer came back."""
+
+    exchange: Exchange
+    took: float
+    ended: float
+
+
+async def timed(send: Callable[[Request], Awaitable[Exchange]], request: Request) -> Timed:
+    """Send ``request`` and time it (``time.monotonic``)."""
+    begun = time.monotonic()
+    exchange = await send(request)
+    ended = time.monotonic()
+    return Timed(exchange, ended - begun, ended)
+
+
+def held_back(burst: Sequence[Timed], alone: float) -> bool:
+    """``slowed`` for a burst sent at once after a lone attempt that took ``alone``."""
+    return slowed([t.took for t in burst], [t.ended for t in burst], alone)
 
 
 def slowed(times: list[float], ends: list[float] | None = None, alone: float | None = None) -> bool:

@@ -149,19 +149,15 @@ async def _guess(ctx: CheckContext, target: _CodeCheck) -> Finding | None:
     user = target.unknown_user()
     codes = _wrong_codes(target.length)
 
-    async def attempt(code: str) -> tuple[Exchange, float, float]:
-        begun = time.monotonic()
-        exchange = await ctx.send(target.request(user, code))
-        ended = time.monotonic()
-        return exchange, ended - begun, ended
-
     started = time.monotonic()
-    lone, alone, _ = await attempt(codes[0])  # the server's own time for one wrong code
-    burst = await asyncio.gather(*(attempt(code) for code in codes[1:]))
+    lone = await replies.timed(ctx.send, target.request(user, codes[0]))  # the server's own time
+    burst = await asyncio.gather(
+        *(replies.timed(ctx.send, target.request(user, code)) for code in codes[1:])
+    )
     elapsed = max(time.monotonic() - started, 1e-3)
-    answers = [(lone, alone), *((ex, took) for ex, took, _ in burst)]
-    first = replies.status(lone)
-    if first is None or replies.slowed([t for _, t, _ in burst], [e for *_, e in burst], alone):
+    answers = [(t.exchange, t.took) for t in (lone, *burst)]
+    first = replies.status(lone.exchange)
+    if first is None or replies.held_back(burst, lone.took):
         return None
     for exchange, _ in answers:
         if replies.limited(exchange) or replies.status(exchange) != first:

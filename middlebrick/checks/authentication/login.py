@@ -14,7 +14,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 from urllib.parse import urlencode
@@ -182,22 +182,19 @@ async def _enumeration(ctx: CheckContext, login: Login, known: str) -> Finding |
 async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
     user = login.unknown_user()
 
-    async def attempt() -> tuple[Exchange, float, float]:
-        begun = time.monotonic()
+    def attempt() -> Awaitable[replies.Timed]:
         request = replace(login.request(user, f"mb-wrong-{secrets.token_hex(6)}"), burst=True)
-        exchange = await ctx.send(request)
-        ended = time.monotonic()
-        return exchange, ended - begun, ended
+        return replies.timed(ctx.send, request)
 
-    lone, alone, _ = await attempt()  # the server's own time for one failed login
-    if replies.limited(lone) or not replies.failed(lone):
+    lone = await attempt()  # the server's own time for one failed login
+    if replies.limited(lone.exchange) or not replies.failed(lone.exchange):
         return None
     started = time.monotonic()
     burst = await asyncio.gather(*(attempt() for _ in range(_ATTEMPTS - 1)))
     elapsed = max(time.monotonic() - started, 1e-3)
-    answers = [(lone, alone), *((ex, took) for ex, took, _ in burst)]
-    first = replies.status(answers[0][0])
-    if first is None or replies.slowed([t for _, t, _ in burst], [e for *_, e in burst], alone):
+    answers = [(t.exchange, t.took) for t in (lone, *burst)]
+    first = replies.status(lone.exchange)
+    if first is None or replies.held_back(burst, lone.took):
         return None
     if not all(replies.failed(ex) for ex, _ in answers):
         return None  # a 2xx with a token: the login did not fail (or the answer is not read)
@@ -213,7 +210,8 @@ async def _brute_force(ctx: CheckContext, login: Login) -> Finding | None:
         login.operation,
         parameter=login.secret_field,
         detail=f"{_ATTEMPTS} failed logins for one made-up user to `{key}`, one alone "
-        f"(answered in {alone:.2f} s), then {_ATTEMPTS - 1} at once, answered in {elapsed:.1f} s "
+        f"(answered in {lone.took:.2f} s), then {_ATTEMPTS - 1} at once, answered in "
+        f"{elapsed:.1f} s "
         f"({(_ATTEMPTS - 1) / elapsed:.0f}/s), all {first}: none was "
         f"refused (429/423), slowed down, or carried Retry-After{budget} (a lockout that "
         "protects only existing accounts would not show with an unknown user)",
